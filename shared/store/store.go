@@ -1,0 +1,87 @@
+// Package store keeps accounts, members, hooks, delivery records and alert
+// records in one DynamoDB table (single-table design, keys below).
+//
+// It translates SDK errors into the errors of package hook at its edge and
+// returns domain types. It does not log and it does not decide policy (plans,
+// limits and retries are decided by its callers, and enforced here only where
+// a conditional write must make them atomic).
+//
+// Key schema (pk, sk are strings; expires_at is the TTL attribute):
+//
+//	account          CLIENT#<client_id>           #ACCOUNT
+//	hook             CLIENT#<client_id>           HOOK#<id, 10 digits>
+//	hook id sequence CLIENT#<client_id>           SEQ#HOOK
+//	hook url (unique)CLIENT#<client_id>           URL#<sha256 hex of url>
+//	member           CLIENT#<client_id>           MEMBER#<member_id>
+//	token            TOKEN#<sha256 hex of token>  TOKEN
+//	delivery         DELIVERY#<client_id>#<load_id> HOOK#<id, 10 digits>
+//	alert            ALERT#<client_id>#<load_id>  HOOK#<id, 10 digits>
+//
+// The account item sorts before the hook items and nothing sorts between
+// them, so one Query reads an account and all its hooks.
+package store
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+)
+
+// Attribute names shared by every item.
+const (
+	attrPK        = "pk"
+	attrSK        = "sk"
+	attrExpiresAt = "expires_at"
+)
+
+// Sort keys and prefixes.
+const (
+	skAccount   = "#ACCOUNT"
+	skHookSeq   = "SEQ#HOOK"
+	skToken     = "TOKEN"
+	prefixHook  = "HOOK#"
+	prefixURL   = "URL#"
+	prefixMem   = "MEMBER#"
+	skHooksLast = "HOOK#~" // upper bound of the account+hooks range
+)
+
+// Store is the DynamoDB-backed store. It is safe for concurrent use.
+type Store struct {
+	db    *dynamodb.Client
+	table string
+	now   func() time.Time
+}
+
+// New returns a Store on table. now is the clock (time.Now in production).
+func New(db *dynamodb.Client, table string, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, table: table, now: now}
+}
+
+func clientPK(clientID int64) string { return "CLIENT#" + strconv.FormatInt(clientID, 10) }
+
+func hookSK(id int64) string { return fmt.Sprintf("%s%010d", prefixHook, id) }
+
+func memberSK(memberID string) string { return prefixMem + memberID }
+
+func tokenPK(tokenHash string) string { return "TOKEN#" + tokenHash }
+
+func deliveryPK(clientID int64, loadID string) string {
+	return "DELIVERY#" + strconv.FormatInt(clientID, 10) + "#" + loadID
+}
+
+func alertPK(clientID int64, loadID string) string {
+	return "ALERT#" + strconv.FormatInt(clientID, 10) + "#" + loadID
+}
+
+// timeFormat is how times are stored: RFC 3339 in UTC with nanoseconds, so
+// stored strings sort in time order.
+const timeFormat = time.RFC3339Nano
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
