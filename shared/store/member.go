@@ -1,0 +1,158 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/postloadhooks/hooks/shared/hook"
+)
+
+// Attributes of the member and token items.
+const (
+	attrMemberID  = "member_id"
+	attrEmail     = "email"
+	attrTokenHash = "token_hash"
+)
+
+// CreateMember adds a team member to an account and returns it with its API
+// token. The token is returned this once: only hook.HashToken of it is
+// stored. It returns hook.ErrNotFound if the account does not exist.
+func (s *Store) CreateMember(ctx context.Context, clientID int64, email string) (hook.Member, string, error) {
+	token := hook.NewToken()
+	hash := hook.HashToken(token)
+	m := hook.Member{ID: hook.NewMemberID(), ClientID: clientID, Email: email, CreatedAt: s.now().UTC()}
+	const itemAccount = 0
+	items := []types.TransactWriteItem{
+		itemAccount: {ConditionCheck: &types.ConditionCheck{
+			TableName:           &s.table,
+			Key:                 key(clientPK(clientID), skAccount),
+			ConditionExpression: aws.String("attribute_exists(pk)"),
+		}},
+		{Put: &types.Put{
+			TableName:           &s.table,
+			Item:                encodeMember(m, hash),
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}},
+		{Put: &types.Put{
+			TableName:           &s.table,
+			Item:                encodeToken(hash, clientID, m.ID),
+			ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		}},
+	}
+	err := s.transactWrite(ctx, items)
+	if c, ok := cancellationReasons(err); ok && c.conditionFailed(itemAccount) {
+		err = hook.ErrNotFound
+	}
+	if err != nil {
+		return hook.Member{}, "", fmt.Errorf("create member of account %d: %w", clientID, err)
+	}
+	return m, token, nil
+}
+
+// DeleteMember removes a member and its token in one transaction, so the
+// token stops working at once. It returns hook.ErrNotFound if the account
+// has no such member.
+func (s *Store) DeleteMember(ctx context.Context, clientID int64, memberID string) error {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(clientPK(clientID), memberSK(memberID)),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return fmt.Errorf("delete member: %w", err)
+	}
+	if out.Item == nil {
+		return fmt.Errorf("delete member: %w", hook.ErrNotFound)
+	}
+	_, hash, err := decodeMember(out.Item)
+	if err != nil {
+		return fmt.Errorf("delete member: %w", err)
+	}
+	const itemMember = 0
+	items := []types.TransactWriteItem{
+		itemMember: {Delete: &types.Delete{
+			TableName:           &s.table,
+			Key:                 key(clientPK(clientID), memberSK(memberID)),
+			ConditionExpression: aws.String("attribute_exists(pk)"),
+		}},
+		{Delete: &types.Delete{
+			TableName: &s.table,
+			Key:       key(tokenPK(hash), skToken),
+		}},
+	}
+	err = s.transactWrite(ctx, items)
+	if c, ok := cancellationReasons(err); ok && c.conditionFailed(itemMember) {
+		err = hook.ErrNotFound // deleted meanwhile
+	}
+	if err != nil {
+		return fmt.Errorf("delete member: %w", err)
+	}
+	return nil
+}
+
+// Authenticate returns who holds token, with one strongly consistent read
+// (so a deleted member's token fails at once), or hook.ErrUnauthorized for
+// an empty, unknown or revoked token.
+func (s *Store) Authenticate(ctx context.Context, token string) (hook.Principal, error) {
+	if token == "" {
+		return hook.Principal{}, fmt.Errorf("authenticate: %w", hook.ErrUnauthorized)
+	}
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(tokenPK(hook.HashToken(token)), skToken),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return hook.Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if out.Item == nil {
+		return hook.Principal{}, fmt.Errorf("authenticate: %w", hook.ErrUnauthorized)
+	}
+	d := itemDecoder{item: out.Item}
+	p := hook.Principal{ClientID: d.int(attrClientID), MemberID: d.str(attrMemberID)}
+	if err := d.result("token"); err != nil {
+		return hook.Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return p, nil
+}
+
+func encodeMember(m hook.Member, tokenHash string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK:        attrS(clientPK(m.ClientID)),
+		attrSK:        attrS(memberSK(m.ID)),
+		attrClientID:  attrN(m.ClientID),
+		attrMemberID:  attrS(m.ID),
+		attrEmail:     attrS(m.Email),
+		attrTokenHash: attrS(tokenHash),
+		attrCreatedAt: attrTime(m.CreatedAt),
+	}
+}
+
+// decodeMember returns the member and the hash of its token.
+func decodeMember(item map[string]types.AttributeValue) (hook.Member, string, error) {
+	d := itemDecoder{item: item}
+	m := hook.Member{
+		ID:        d.str(attrMemberID),
+		ClientID:  d.int(attrClientID),
+		Email:     d.str(attrEmail),
+		CreatedAt: d.time(attrCreatedAt),
+	}
+	hash := d.str(attrTokenHash)
+	if err := d.result("member"); err != nil {
+		return hook.Member{}, "", err
+	}
+	return m, hash, nil
+}
+
+func encodeToken(tokenHash string, clientID int64, memberID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK:       attrS(tokenPK(tokenHash)),
+		attrSK:       attrS(skToken),
+		attrClientID: attrN(clientID),
+		attrMemberID: attrS(memberID),
+	}
+}
