@@ -78,10 +78,10 @@ func alertPK(clientID int64, loadID string) string {
 	return "ALERT#" + strconv.FormatInt(clientID, 10) + "#" + loadID
 }
 
-// timeFormat is how times are stored: RFC 3339 in UTC with nanoseconds, so
-// stored strings sort in time order.
-const timeFormat = time.RFC3339Nano
+// timeFormat is how times are stored: RFC 3339 in UTC with a fixed nine
+// fraction digits, so stored strings have one width and sort in time order.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
 
 func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
-func parseTime(s string) (time.Time, error) { return time.Parse(timeFormat, s) }
+func parseTime(s string) (time.Time, error) { return time.Parse(time.RFC3339Nano, s) }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/mail"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// claimLease is how long one invocation holds an alert. It outlasts the
+// function's 30 s timeout, so a live invocation never loses its claim, and
+// is shorter than the alerts queue's 180 s visibility timeout, so the
+// redelivery that follows a crashed invocation finds the claim free.
+const claimLease = 90 * time.Second
+
+// accounts finds the account of an alert (store.Store).
+type accounts interface {
+	// Account returns the account, or an error wrapping hook.ErrNotFound.
+	Account(ctx context.Context, clientID int64) (hook.Account, error)
+}
+
+// alertLedger keeps which alerts were sent to whom (store.Store); see
+// store.ClaimAlert for the errors.
+type alertLedger interface {
+	ClaimAlert(ctx context.Context, clientID int64, loadID string, hookID int64, lease time.Duration) (store.AlertClaim, error)
+	AlertSentTo(ctx context.Context, c *store.AlertClaim, recipient string) error
+	FinishAlert(ctx context.Context, c store.AlertClaim) error
+	ReleaseAlert(ctx context.Context, c store.AlertClaim) error
+}
+
+// emailSender sends one email (the SES v2 client).
+type emailSender interface {
+	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// handler handles batches of the alerts queue.
+type handler struct {
+	accounts accounts
+	alerts   alertLedger
+	ses      emailSender
+	from     string
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// handle processes every record of the batch on its own, in order, and
+// reports the ones to retry. It never fails the whole batch. Alerts are
+// rare, so records are handled one after the other: a duplicate of a
+// message in the same batch then simply finds the alert sent.
+func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	// An empty list, not null: every record succeeded.
+	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
+	for _, r := range ev.Records {
+		if !h.process(ctx, r) {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
+		}
+	}
+	return resp, nil
+}
+
+// process handles one record and reports whether it is done (true: delete
+// it from the queue) or must be retried (false: a batch item failure, which
+// the queue redelivers after its visibility timeout and moves to the DLQ
+// after maxReceiveCount receives).
+func (h *handler) process(ctx context.Context, r events.SQSMessage) bool {
+	start := h.now()
+	log := h.log.With(slog.String("messageId", r.MessageId))
+
+	msg, err := parseAlert(r.Body)
+	if err != nil {
+		// Never valid, however often it is retried: failing it sends it
+		// to the DLQ through the queue's redrive policy.
+		log.ErrorContext(ctx, "malformed alert message", slog.String("reason", err.Error()))
+		return false
+	}
+	log = log.With(slog.Int64("clientId", msg.ClientID), slog.String("loadId", msg.LoadID), slog.Int64("hookId", msg.HookID))
+
+	acct, err := h.accounts.Account(ctx, msg.ClientID)
+	if errors.Is(err, hook.ErrNotFound) {
+		log.WarnContext(ctx, "alert for unknown account, dropped")
+		return true
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "account lookup failed", slog.String("error", err.Error()))
+		return false
+	}
+	to := recipients(acct.AlertEmails)
+	if len(to) == 0 {
+		log.WarnContext(ctx, "account has no alert addresses, alert dropped")
+		return true
+	}
+
+	email, err := mail.Render(msg, h.now())
+	if err != nil {
+		log.ErrorContext(ctx, "render alert failed", slog.String("error", err.Error()))
+		return false
+	}
+
+	claim, err := h.alerts.ClaimAlert(ctx, msg.ClientID, msg.LoadID, msg.HookID, claimLease)
+	switch {
+	case errors.Is(err, store.ErrAlertSent):
+		log.InfoContext(ctx, "alert already sent, duplicate message acknowledged")
+		return true
+	case errors.Is(err, store.ErrAlertBusy):
+		log.WarnContext(ctx, "alert being sent by another invocation, retry later")
+		return false
+	case err != nil:
+		log.ErrorContext(ctx, "claim alert failed", slog.String("error", err.Error()))
+		return false
+	}
+
+	sent, done := h.sendAll(ctx, log, &claim, to, email)
+	if !done {
+		if err := h.alerts.ReleaseAlert(ctx, claim); err != nil {
+			// The lease runs out on its own; the retry waits for it.
+			log.WarnContext(ctx, "release alert claim failed", slog.String("error", err.Error()))
+		}
+		return false
+	}
+	if err := h.alerts.FinishAlert(ctx, claim); err != nil {
+		// Every recipient is recorded: the retry sends nothing more and
+		// finishes.
+		log.ErrorContext(ctx, "finish alert failed", slog.String("error", err.Error()))
+		return false
+	}
+	log.InfoContext(ctx, "alert sent", slog.Int("recipients", len(to)), slog.Int("sent", sent),
+		slog.Int64("durationMs", h.now().Sub(start).Milliseconds()))
+	return true
+}
+
+// recipients returns the addresses to alert: trimmed, without empty ones,
+// each address once (compared case-insensitively), in the account's order.
+func recipients(emails []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range emails {
+		e = strings.TrimSpace(e)
+		k := store.RecipientKey(e)
+		if e == "" || seen[k] {
+			continue
+		}
+		seen[k] = true
+		out = append(out, e)
+	}
+	return out
+}

@@ -1,0 +1,447 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+var attemptTime = time.Date(2026, 7, 15, 14, 45, 8, 0, time.UTC)
+
+func alertMessage(hookID int64) delivery.AlertMessage {
+	return delivery.AlertMessage{
+		Kind: delivery.KindExhausted, ClientID: 116078, LoadID: "load-1", HookID: hookID,
+		HookURL: "https://hooks.example.com/catch?token=s3cret", WebhookID: "msg_x",
+		IntegrationName: "shopify", Tables: []string{"orders"},
+		Attempts: []delivery.Attempt{{At: attemptTime, Outcome: "http_status", StatusCode: 503}},
+	}
+}
+
+func record(t *testing.T, id string, m any) events.SQSMessage {
+	t.Helper()
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.SQSMessage{MessageId: id, Body: string(b), EventSource: "aws:sqs"}
+}
+
+func batch(records ...events.SQSMessage) events.SQSEvent { return events.SQSEvent{Records: records} }
+
+// failed returns the ids of the batch item failures.
+func failed(t *testing.T, resp events.SQSEventResponse, err error) []string {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("handle returned a batch error: %v", err)
+	}
+	ids := []string{}
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids
+}
+
+// logLines parses the JSON log lines.
+func (f *fixture) logLines(t *testing.T) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(f.logs.String()))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("log line is not JSON: %q", sc.Text())
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// hasLog reports whether a log line has message msg and every given
+// attribute.
+func (f *fixture) hasLog(t *testing.T, msg string, attrs map[string]any) bool {
+	t.Helper()
+	for _, l := range f.logLines(t) {
+		if l["msg"] != msg {
+			continue
+		}
+		ok := true
+		for k, v := range attrs {
+			if fmt.Sprint(l[k]) != fmt.Sprint(v) {
+				ok = false
+			}
+		}
+		if ok {
+			return true
+		}
+	}
+	return false
+}
+
+// checkLogsSafe fails if a log line holds an email address or an email body.
+func (f *fixture) checkLogsSafe(t *testing.T) {
+	t.Helper()
+	logs := f.logs.String()
+	if strings.Contains(logs, "@") {
+		t.Errorf("logs hold an email address:\n%s", logs)
+	}
+	if strings.Contains(logs, "s3cret") || strings.Contains(logs, "What to do next") {
+		t.Errorf("logs hold message or email content:\n%s", logs)
+	}
+}
+
+func TestHandleSendsOneEmailPerAddress(t *testing.T) {
+	f := newFixture(t, "ops@example.com", " OPS@example.com", "", "dev@example.com")
+	resp, err := f.h.handle(context.Background(), batch(record(t, "m1", alertMessage(8))))
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("failures = %v, want none", ids)
+	}
+	if b, _ := json.Marshal(resp); string(b) != `{"batchItemFailures":[]}` {
+		t.Errorf("response = %s, want an empty failure list", b)
+	}
+	if diff := cmp.Diff(f.ses.delivered, map[string]int{"ops@example.com": 1, "dev@example.com": 1}); diff != "" {
+		t.Errorf("emails per address mismatch (-got +want):\n%s", diff)
+	}
+	for _, in := range f.ses.calls {
+		if got := *in.FromEmailAddress; got != f.h.from {
+			t.Errorf("From = %q, want %q", got, f.h.from)
+		}
+		if n := len(in.Destination.ToAddresses) + len(in.Destination.CcAddresses) + len(in.Destination.BccAddresses); n != 1 {
+			t.Errorf("email has %d recipients, want 1", n)
+		}
+		s := in.Content.Simple
+		if got, want := *s.Subject.Data, "Post-load hook undeliverable: shopify / orders"; got != want {
+			t.Errorf("Subject = %q, want %q", got, want)
+		}
+		for name, c := range map[string]*types.Content{"subject": s.Subject, "text": s.Body.Text, "html": s.Body.Html} {
+			if c == nil || c.Charset == nil || *c.Charset != "UTF-8" || c.Data == nil || *c.Data == "" {
+				t.Errorf("%s: want UTF-8 content, got %+v", name, c)
+			}
+		}
+		if !strings.Contains(*s.Body.Text.Data, "load-1") || !strings.Contains(*s.Body.Html.Data, "load-1") {
+			t.Errorf("bodies lack the load id")
+		}
+	}
+	if a := f.ledger.alerts["116078/load-1/8"]; a == nil || a.status != "sent" {
+		t.Errorf("alert record = %+v, want sent", a)
+	}
+	if !f.hasLog(t, "alert sent", map[string]any{"messageId": "m1", "clientId": 116078, "hookId": 8, "loadId": "load-1", "recipients": 2, "sent": 2}) {
+		t.Errorf("no \"alert sent\" log line with the ids:\n%s", f.logs)
+	}
+	f.checkLogsSafe(t)
+}
+
+func TestHandleDuplicateMessageSendsNothingMore(t *testing.T) {
+	f := newFixture(t, "ops@example.com")
+	ev := batch(record(t, "m1", alertMessage(8)), record(t, "m2", alertMessage(8)))
+	resp, err := f.h.handle(context.Background(), ev)
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("failures = %v, want none", ids)
+	}
+	// Redelivered later, in another batch.
+	resp, err = f.h.handle(context.Background(), batch(record(t, "m1", alertMessage(8))))
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("redelivery failures = %v, want none", ids)
+	}
+	if got := f.ses.delivered["ops@example.com"]; got != 1 {
+		t.Errorf("emails sent = %d, want 1", got)
+	}
+	if !f.hasLog(t, "alert already sent, duplicate message acknowledged", map[string]any{"messageId": "m2"}) {
+		t.Errorf("duplicate not logged:\n%s", f.logs)
+	}
+	// Another hook of the same load is another alert.
+	resp, err = f.h.handle(context.Background(), batch(record(t, "m3", alertMessage(9))))
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("failures = %v, want none", ids)
+	}
+	if got := f.ses.delivered["ops@example.com"]; got != 2 {
+		t.Errorf("emails sent after an alert for another hook = %d, want 2", got)
+	}
+}
+
+func TestHandleMalformedMessages(t *testing.T) {
+	valid := func(edit func(m map[string]any)) string {
+		b, _ := json.Marshal(alertMessage(8))
+		var m map[string]any
+		_ = json.Unmarshal(b, &m)
+		edit(m)
+		b, _ = json.Marshal(m)
+		return string(b)
+	}
+	tests := []struct {
+		name, body, reason string
+	}{
+		{"not json", "hello", "not a JSON object"},
+		{"json array", "[1]", "not a JSON object"},
+		{"empty object", "{}", "kind is not exhausted"},
+		{"retry kind", valid(func(m map[string]any) { m["kind"] = "retry" }), "kind is not exhausted"},
+		{"client id missing", valid(func(m map[string]any) { delete(m, "client_id") }), "client_id missing or not positive"},
+		{"client id string", valid(func(m map[string]any) { m["client_id"] = "116078" }), "field client_id: wrong type"},
+		{"negative hook id", valid(func(m map[string]any) { m["hook_id"] = -1 }), "hook_id missing or not positive"},
+		{"load id empty", valid(func(m map[string]any) { m["load_id"] = "" }), "load_id missing, too long or not UTF-8"},
+		{"load id too long", valid(func(m map[string]any) { m["load_id"] = strings.Repeat("l", 129) }), "load_id missing, too long or not UTF-8"},
+		{"no hook url", valid(func(m map[string]any) { delete(m, "hook_url") }), "hook_url missing"},
+		{"no attempts", valid(func(m map[string]any) { m["attempts"] = []any{} }), "attempts missing"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, "ops@example.com")
+			resp, err := f.h.handle(context.Background(), batch(events.SQSMessage{MessageId: "bad", Body: tt.body}))
+			if diff := cmp.Diff(failed(t, resp, err), []string{"bad"}); diff != "" {
+				t.Errorf("failures mismatch (-got +want):\n%s", diff)
+			}
+			if f.accounts.calls != 0 || f.ledger.claims != 0 || len(f.ses.calls) != 0 {
+				t.Errorf("malformed message went further: %d account reads, %d claims, %d sends", f.accounts.calls, f.ledger.claims, len(f.ses.calls))
+			}
+			if !f.hasLog(t, "malformed alert message", map[string]any{"messageId": "bad", "reason": tt.reason}) {
+				t.Errorf("want log with reason %q, got:\n%s", tt.reason, f.logs)
+			}
+		})
+	}
+}
+
+func TestHandleAcksWithoutSending(t *testing.T) {
+	tests := []struct {
+		name   string
+		emails []string
+		client int64
+		msg    string
+	}{
+		{"unknown account", []string{"ops@example.com"}, 999, "alert for unknown account, dropped"},
+		{"no alert addresses", nil, 116078, "account has no alert addresses, alert dropped"},
+		{"only blank addresses", []string{"", "  "}, 116078, "account has no alert addresses, alert dropped"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, tt.emails...)
+			m := alertMessage(8)
+			m.ClientID = tt.client
+			resp, err := f.h.handle(context.Background(), batch(record(t, "m1", m)))
+			if ids := failed(t, resp, err); len(ids) != 0 {
+				t.Errorf("failures = %v, want none (acknowledged)", ids)
+			}
+			if len(f.ses.calls) != 0 || f.ledger.claims != 0 {
+				t.Errorf("%d sends, %d claims; want none", len(f.ses.calls), f.ledger.claims)
+			}
+			if !f.hasLog(t, tt.msg, map[string]any{"messageId": "m1", "clientId": tt.client}) {
+				t.Errorf("want log %q, got:\n%s", tt.msg, f.logs)
+			}
+		})
+	}
+}
+
+func TestHandleStoreFailures(t *testing.T) {
+	boom := errors.New("dynamodb unavailable")
+	tests := []struct {
+		name        string
+		setup       func(f *fixture)
+		wantFail    bool
+		wantSent    int
+		wantLog     string
+		wantRelease int
+	}{
+		{"account lookup fails", func(f *fixture) { f.accounts.err = boom }, true, 0, "account lookup failed", 0},
+		{"claim fails", func(f *fixture) { f.ledger.claimErr = boom }, true, 0, "claim alert failed", 0},
+		{"claim busy", func(f *fixture) { f.ledger.claimErr = fmt.Errorf("claim: %w", store.ErrAlertBusy) }, true, 0,
+			"alert being sent by another invocation, retry later", 0},
+		{"already sent", func(f *fixture) { f.ledger.claimErr = fmt.Errorf("claim: %w", store.ErrAlertSent) }, false, 0,
+			"alert already sent, duplicate message acknowledged", 0},
+		{"recording a recipient fails", func(f *fixture) { f.ledger.sentToErr = boom }, true, 1, "record alert recipient failed", 1},
+		{"finish fails", func(f *fixture) { f.ledger.finishErr = boom }, true, 2, "finish alert failed", 0},
+		{"release fails after a send failure", func(f *fixture) {
+			f.ses.fail = func(string) error { return &types.TooManyRequestsException{Message: new("slow down")} }
+			f.ledger.releaseErr = boom
+		}, true, 0, "release alert claim failed", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, "a@example.com", "b@example.com")
+			tt.setup(f)
+			resp, err := f.h.handle(context.Background(), batch(record(t, "m1", alertMessage(8))))
+			var want []string
+			if tt.wantFail {
+				want = []string{"m1"}
+			}
+			if diff := cmp.Diff(failed(t, resp, err), want, cmpEmpty); diff != "" {
+				t.Errorf("failures mismatch (-got +want):\n%s", diff)
+			}
+			sent := 0
+			for _, n := range f.ses.delivered {
+				sent += n
+			}
+			if sent != tt.wantSent {
+				t.Errorf("emails sent = %d, want %d", sent, tt.wantSent)
+			}
+			if f.ledger.releases != tt.wantRelease {
+				t.Errorf("releases = %d, want %d", f.ledger.releases, tt.wantRelease)
+			}
+			if !f.hasLog(t, tt.wantLog, map[string]any{"messageId": "m1"}) {
+				t.Errorf("want log %q, got:\n%s", tt.wantLog, f.logs)
+			}
+			f.checkLogsSafe(t)
+		})
+	}
+}
+
+// cmpEmpty treats nil and empty slices alike.
+var cmpEmpty = cmp.Transformer("empty", func(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
+})
+
+func TestHandleTransientSESFailureRetriesEveryone(t *testing.T) {
+	f := newFixture(t, "a@example.com", "b@example.com")
+	f.ses.fail = func(string) error {
+		return &types.TooManyRequestsException{Message: new("Maximum sending rate exceeded for a@example.com")}
+	}
+	resp, err := f.h.handle(context.Background(), batch(record(t, "m1", alertMessage(8))))
+	if diff := cmp.Diff(failed(t, resp, err), []string{"m1"}); diff != "" {
+		t.Fatalf("failures mismatch (-got +want):\n%s", diff)
+	}
+	if len(f.ses.calls) != 1 {
+		t.Errorf("SendEmail calls = %d, want 1 (stop at a transient failure)", len(f.ses.calls))
+	}
+	if a := f.ledger.alerts["116078/load-1/8"]; a.status != "failed" || len(a.sentTo) != 0 {
+		t.Errorf("alert record = %+v, want released with no recipient", a)
+	}
+	if !f.hasLog(t, "send alert failed", map[string]any{"errorClass": "transient", "errorCode": "TooManyRequestsException", "recipient": 0}) {
+		t.Errorf("want a transient failure log, got:\n%s", f.logs)
+	}
+	f.checkLogsSafe(t) // the SES message quoting the address is not logged
+
+	// The queue redelivers; SES works again.
+	f.ses.fail = nil
+	resp, err = f.h.handle(context.Background(), batch(record(t, "m1", alertMessage(8))))
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("redelivery failures = %v, want none", ids)
+	}
+	if diff := cmp.Diff(f.ses.delivered, map[string]int{"a@example.com": 1, "b@example.com": 1}); diff != "" {
+		t.Errorf("emails per address mismatch (-got +want):\n%s", diff)
+	}
+}
+
+func TestHandlePermanentSESFailureGoesOnThenFails(t *testing.T) {
+	f := newFixture(t, "bad@example.com", "good@example.com")
+	f.ses.fail = func(rcpt string) error {
+		if rcpt == "bad@example.com" {
+			return &types.MessageRejected{Message: new("Email address is not verified: bad@example.com")}
+		}
+		return nil
+	}
+	for receive := 1; receive <= 3; receive++ {
+		resp, err := f.h.handle(context.Background(), batch(record(t, "m1", alertMessage(8))))
+		// Failed every time, so the redrive policy moves it to the DLQ.
+		if diff := cmp.Diff(failed(t, resp, err), []string{"m1"}); diff != "" {
+			t.Fatalf("receive %d: failures mismatch (-got +want):\n%s", receive, diff)
+		}
+	}
+	if diff := cmp.Diff(f.ses.delivered, map[string]int{"good@example.com": 1}); diff != "" {
+		t.Errorf("emails per address mismatch (-got +want):\n%s", diff)
+	}
+	if got := len(f.ses.calls); got != 4 {
+		t.Errorf("SendEmail calls = %d, want 4 (good once, bad on each of 3 receives)", got)
+	}
+	if !f.hasLog(t, "send alert failed", map[string]any{"errorClass": "permanent", "errorCode": "MessageRejected", "recipient": 0}) {
+		t.Errorf("want a permanent failure log, got:\n%s", f.logs)
+	}
+	f.checkLogsSafe(t)
+}
+
+func TestHandleBatchReportsOnlyFailedRecords(t *testing.T) {
+	f := newFixture(t, "ops@example.com")
+	other := alertMessage(8)
+	other.ClientID = 555 // unknown: acknowledged
+	ev := batch(
+		record(t, "ok", alertMessage(8)),
+		events.SQSMessage{MessageId: "malformed", Body: "{"},
+		record(t, "unknown", other),
+		record(t, "ok2", alertMessage(9)),
+	)
+	resp, err := f.h.handle(context.Background(), ev)
+	if diff := cmp.Diff(failed(t, resp, err), []string{"malformed"}); diff != "" {
+		t.Errorf("failures mismatch (-got +want):\n%s", diff)
+	}
+	if got := f.ses.delivered["ops@example.com"]; got != 2 {
+		t.Errorf("emails = %d, want 2", got)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	httpErr := func(status int, err error) error {
+		return &smithy.OperationError{ServiceID: "SESv2", OperationName: "SendEmail", Err: &awshttp.ResponseError{
+			ResponseError: &smithyhttp.ResponseError{Response: &smithyhttp.Response{Response: &http.Response{StatusCode: status}}, Err: err},
+		}}
+	}
+	generic := func(code string) error { return &smithy.GenericAPIError{Code: code, Message: "m"} }
+	tests := []struct {
+		name      string
+		err       error
+		wantClass string
+		wantCode  string
+	}{
+		{"message rejected", httpErr(400, &types.MessageRejected{Message: new("x")}), classPermanent, "MessageRejected"},
+		{"mail from not verified", httpErr(400, &types.MailFromDomainNotVerifiedException{}), classPermanent, "MailFromDomainNotVerifiedException"},
+		{"bad request", httpErr(400, &types.BadRequestException{}), classPermanent, "BadRequestException"},
+		{"account suspended", httpErr(400, &types.AccountSuspendedException{}), classPermanent, "AccountSuspendedException"},
+		{"unknown 400", httpErr(400, generic("UnknownError")), classPermanent, "UnknownError"},
+		{"throttled", httpErr(429, &types.TooManyRequestsException{}), classTransient, "TooManyRequestsException"},
+		{"quota", httpErr(400, &types.LimitExceededException{}), classTransient, "LimitExceededException"},
+		{"sending paused", httpErr(400, &types.SendingPausedException{}), classTransient, "SendingPausedException"},
+		{"internal error", httpErr(500, &types.InternalServiceErrorException{}), classTransient, "InternalServiceErrorException"},
+		{"unknown 503", httpErr(503, generic("ServiceUnavailable")), classTransient, "ServiceUnavailable"},
+		{"network", &smithy.OperationError{ServiceID: "SESv2", Err: errors.New("dial tcp: connection refused")}, classTransient, ""},
+		{"deadline", context.DeadlineExceeded, classTransient, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			class, code := classify(tt.err)
+			if class != tt.wantClass || code != tt.wantCode {
+				t.Errorf("classify() = %q, %q; want %q, %q", class, code, tt.wantClass, tt.wantCode)
+			}
+		})
+	}
+}
+
+func TestRecipients(t *testing.T) {
+	got := recipients([]string{" a@example.com ", "A@EXAMPLE.COM", "", "b@example.com", "a@example.com"})
+	if diff := cmp.Diff(got, []string{"a@example.com", "b@example.com"}); diff != "" {
+		t.Errorf("recipients mismatch (-got +want):\n%s", diff)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>"}))
+	if err != nil {
+		t.Fatalf("loadConfig: %v", err)
+	}
+	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>"}, cmp.AllowUnexported(config{})); diff != "" {
+		t.Errorf("config mismatch (-got +want):\n%s", diff)
+	}
+
+	_, err = loadConfig(env(nil))
+	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE, ALERT_FROM_ADDRESS") {
+		t.Errorf("loadConfig(empty) = %v, want both variables named", err)
+	}
+	_, err = loadConfig(env(map[string]string{"ALERT_FROM_ADDRESS": "not an address"}))
+	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE") || !strings.Contains(err.Error(), "ALERT_FROM_ADDRESS: not an email address") {
+		t.Errorf("loadConfig(bad from, no table) = %v, want both problems", err)
+	}
+}

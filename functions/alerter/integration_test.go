@@ -1,0 +1,321 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/postloadhooks/hooks/shared/devstack"
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// Integration tests: the real handler on a fresh DynamoDB Local table and the
+// aws-ses-v2-local emulator. The emulator keeps one mailbox for everyone, so
+// every test uses its own random addresses and reads only their mail.
+
+// sesMail is one email as GET <emulator>/store lists it.
+type sesMail struct {
+	MessageID   string `json:"messageId"`
+	From        string `json:"from"`
+	Destination struct {
+		To  []string `json:"to"`
+		Cc  []string `json:"cc"`
+		Bcc []string `json:"bcc"`
+	} `json:"destination"`
+	Subject string `json:"subject"`
+	Body    struct {
+		Text string `json:"text"`
+		HTML string `json:"html"`
+	} `json:"body"`
+}
+
+// mailTo returns the emails in the emulator addressed to rcpt.
+func mailTo(t *testing.T, baseURL, rcpt string) []sesMail {
+	t.Helper()
+	resp, err := http.Get(baseURL + "/store")
+	if err != nil {
+		t.Fatalf("GET /store: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /store: status %d", resp.StatusCode)
+	}
+	var st struct {
+		Emails []sesMail `json:"emails"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		t.Fatalf("decode /store: %v", err)
+	}
+	var out []sesMail
+	for _, m := range st.Emails {
+		if slices.Contains(m.Destination.To, rcpt) || slices.Contains(m.Destination.Cc, rcpt) || slices.Contains(m.Destination.Bcc, rcpt) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// uniqueAddress is an address no other test uses.
+func uniqueAddress(name string) string {
+	return name + "-" + strings.ToLower(rand.Text()[:12]) + "@example.com"
+}
+
+type liveFixture struct {
+	h       *handler
+	store   *store.Store
+	db      *dynamodb.Client
+	table   string
+	sesURL  string
+	emails  []string
+	logs    *bytes.Buffer
+	account hook.Account
+}
+
+// newLiveFixture is a handler on a fresh table holding account 116078 with
+// two unique alert addresses, sending to the SES emulator.
+func newLiveFixture(t *testing.T) *liveFixture {
+	t.Helper()
+	db, table := devstack.DynamoDB(t)
+	ses, sesURL := devstack.SESv2(t)
+	st := store.New(db, table, time.Now)
+	f := &liveFixture{store: st, db: db, table: table, sesURL: sesURL, logs: &bytes.Buffer{},
+		emails: []string{uniqueAddress("ops"), uniqueAddress("data")}}
+	acct, err := st.CreateAccount(context.Background(), hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: f.emails})
+	if err != nil {
+		t.Fatalf("CreateAccount: %v", err)
+	}
+	f.account = acct
+	f.h = &handler{accounts: st, alerts: st, ses: ses, from: "Post-load hooks <alerts@hooks.example.net>",
+		log: slog.New(slog.NewJSONHandler(f.logs, nil)), now: time.Now}
+	return f
+}
+
+func (f *liveFixture) alertStatus(t *testing.T, loadID string, hookID int64) string {
+	t.Helper()
+	out, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName: aws.String(f.table),
+		Key: map[string]dbtypes.AttributeValue{
+			"pk": &dbtypes.AttributeValueMemberS{Value: "ALERT#116078#" + loadID},
+			"sk": &dbtypes.AttributeValueMemberS{Value: "HOOK#" + padID(hookID)},
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		t.Fatalf("GetItem: %v", err)
+	}
+	if s, ok := out.Item["status"].(*dbtypes.AttributeValueMemberS); ok {
+		return s.Value
+	}
+	return ""
+}
+
+func padID(id int64) string {
+	s := strconv.FormatInt(id, 10)
+	return strings.Repeat("0", 10-len(s)) + s
+}
+
+// loadEvent reads an events/ fixture.
+func loadEvent(t *testing.T, name string) events.SQSEvent {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+func TestLiveSendsOneEmailPerAddressAndDeduplicates(t *testing.T) {
+	f := newLiveFixture(t)
+	ctx := context.Background()
+	ev := loadEvent(t, "alerter-exhausted.json")
+	msg, err := parseAlert(ev.Records[0].Body)
+	if err != nil {
+		t.Fatalf("fixture body: %v", err)
+	}
+
+	resp, err := f.h.handle(ctx, ev)
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("failures = %v, want none; logs:\n%s", ids, f.logs)
+	}
+	// The same SQS message delivered again (and twice in one batch).
+	ev2 := events.SQSEvent{Records: []events.SQSMessage{ev.Records[0], ev.Records[0]}}
+	resp, err = f.h.handle(ctx, ev2)
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("redelivery failures = %v, want none", ids)
+	}
+
+	for _, rcpt := range f.emails {
+		got := mailTo(t, f.sesURL, rcpt)
+		if len(got) != 1 {
+			t.Fatalf("%s got %d emails, want 1", rcpt, len(got))
+		}
+		m := got[0]
+		if diff := cmp.Diff(m.Destination.To, []string{rcpt}); diff != "" {
+			t.Errorf("To mismatch (-got +want):\n%s", diff)
+		}
+		if len(m.Destination.Cc)+len(m.Destination.Bcc) != 0 {
+			t.Errorf("email has Cc/Bcc recipients")
+		}
+		if m.From != f.h.from {
+			t.Errorf("From = %q, want %q", m.From, f.h.from)
+		}
+		if want := "Post-load hook undeliverable: shopify / orders (+1 more table)"; m.Subject != want {
+			t.Errorf("Subject = %q, want %q", m.Subject, want)
+		}
+		for name, body := range map[string]string{"text": m.Body.Text, "html": m.Body.HTML} {
+			for _, fact := range []string{
+				"https://hooks.example.com/catch/abc?[redacted]", "shopify", "orders__order_items",
+				msg.LoadID, msg.WebhookID, "2026-07-15T14:45:10Z", "HTTP 503", "2026-07-15T15:17:02Z", "HTTP 500",
+				"The load itself succeeded", "PUT /notifications/public/v1/api/hooks/8",
+			} {
+				if !strings.Contains(body, fact) {
+					t.Errorf("%s body lacks %q", name, fact)
+				}
+			}
+			if strings.Contains(body, "redact-me") {
+				t.Errorf("%s body shows the hook URL's query", name)
+			}
+		}
+		if strings.Contains(m.Body.HTML, "<html><body>Service") {
+			t.Errorf("html body carries the receiver's markup unescaped")
+		}
+	}
+	if got := f.alertStatus(t, msg.LoadID, msg.HookID); got != "sent" {
+		t.Errorf("alert status = %q, want sent", got)
+	}
+	if strings.Contains(f.logs.String(), "@") {
+		t.Errorf("logs hold an email address:\n%s", f.logs)
+	}
+}
+
+func TestLiveSESFailureIsRetriedThroughTheQueue(t *testing.T) {
+	f := newLiveFixture(t)
+	ctx := context.Background()
+	working := f.h.ses
+
+	// An SES endpoint where nothing listens.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + ln.Addr().String()
+	ln.Close()
+	f.h.ses = sesv2.NewFromConfig(devstack.AWSConfig(t), func(o *sesv2.Options) {
+		o.BaseEndpoint = aws.String(closed)
+		o.RetryMaxAttempts = 1
+	})
+
+	ev := loadEvent(t, "alerter-exhausted.json")
+	msg, _ := parseAlert(ev.Records[0].Body)
+	resp, err := f.h.handle(ctx, ev)
+	if diff := cmp.Diff(failed(t, resp, err), []string{ev.Records[0].MessageId}); diff != "" {
+		t.Fatalf("failures mismatch (-got +want):\n%s", diff)
+	}
+	if got := f.alertStatus(t, msg.LoadID, msg.HookID); got == "sent" {
+		t.Errorf("alert marked sent after SES failed")
+	}
+	for _, rcpt := range f.emails {
+		if got := mailTo(t, f.sesURL, rcpt); len(got) != 0 {
+			t.Errorf("%s got %d emails, want none", rcpt, len(got))
+		}
+	}
+	if !strings.Contains(f.logs.String(), `"errorClass":"transient"`) {
+		t.Errorf("failure not logged as transient:\n%s", f.logs)
+	}
+
+	// The queue redelivers; SES is back.
+	f.h.ses = working
+	resp, err = f.h.handle(ctx, ev)
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("redelivery failures = %v, want none; logs:\n%s", ids, f.logs)
+	}
+	for _, rcpt := range f.emails {
+		if got := mailTo(t, f.sesURL, rcpt); len(got) != 1 {
+			t.Errorf("%s got %d emails, want 1", rcpt, len(got))
+		}
+	}
+	if got := f.alertStatus(t, msg.LoadID, msg.HookID); got != "sent" {
+		t.Errorf("alert status = %q, want sent", got)
+	}
+}
+
+func TestLiveSESRejectionIsPermanent(t *testing.T) {
+	f := newLiveFixture(t)
+	ctx := context.Background()
+	// The emulator refuses a send without a sender (400 Bad Request).
+	f.h.from = ""
+	ev := loadEvent(t, "alerter-exhausted.json")
+	resp, err := f.h.handle(ctx, ev)
+	if diff := cmp.Diff(failed(t, resp, err), []string{ev.Records[0].MessageId}); diff != "" {
+		t.Fatalf("failures mismatch (-got +want):\n%s", diff)
+	}
+	if got := strings.Count(f.logs.String(), `"errorClass":"permanent"`); got != 2 {
+		t.Errorf("permanent failures logged = %d, want 2 (one per address, the second still tried):\n%s", got, f.logs)
+	}
+}
+
+func TestLiveUnknownAccountIsAcknowledged(t *testing.T) {
+	f := newLiveFixture(t)
+	m := alertMessage(8)
+	m.ClientID = 424242
+	resp, err := f.h.handle(context.Background(), batch(record(t, "m1", m)))
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("failures = %v, want none", ids)
+	}
+	if !strings.Contains(f.logs.String(), "alert for unknown account, dropped") {
+		t.Errorf("unknown account not logged:\n%s", f.logs)
+	}
+	if _, err := f.store.ClaimAlert(context.Background(), 424242, m.LoadID, 8, time.Second); errors.Is(err, store.ErrAlertSent) {
+		t.Errorf("alert for an unknown account recorded as sent")
+	}
+}
+
+// TestEventFixtures runs every events/alerter-*.json (the sam local invoke
+// samples) through the real handler, so they never go stale.
+func TestEventFixtures(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "events", "alerter-*.json"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no events/alerter-*.json fixtures (err %v)", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			f := newLiveFixture(t)
+			ev := loadEvent(t, filepath.Base(file))
+			resp, err := f.h.handle(context.Background(), ev)
+			if ids := failed(t, resp, err); len(ids) != 0 {
+				t.Fatalf("failures = %v, want none; logs:\n%s", ids, f.logs)
+			}
+			for _, rcpt := range f.emails {
+				if got := len(mailTo(t, f.sesURL, rcpt)); got != len(ev.Records) {
+					t.Errorf("%s got %d emails, want %d (one per record)", rcpt, got, len(ev.Records))
+				}
+			}
+		})
+	}
+}

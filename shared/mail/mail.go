@@ -1,0 +1,302 @@
+// Package mail renders the alert email sent when a post-load hook delivery
+// has failed its last retry: a subject, a plain-text body and an HTML body,
+// from a delivery.AlertMessage.
+//
+// Everything in an alert that came from a customer or a receiver (the hook
+// URL, the integration and table names, error text, the response snippet) is
+// treated as hostile: control characters are removed, lengths are bounded,
+// the HTML body escapes it (html/template) and the subject is a single line
+// that cannot inject mail headers. The hook URL is shown without its query
+// string, fragment or user info, which may carry credentials.
+//
+// It is pure: it does no I/O, does not send mail and does not log. Choosing
+// the recipients and sending are the caller's business.
+package mail
+
+import (
+	"bytes"
+	_ "embed" // templates
+	"fmt"
+	htmltemplate "html/template"
+	"net/url"
+	"strconv"
+	"strings"
+	texttemplate "text/template"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+)
+
+// Email is a rendered alert.
+type Email struct {
+	Subject string // one line, no control characters, at most MaxSubjectRunes runes
+	Text    string
+	HTML    string
+}
+
+// HooksAPIPath is the base path of the hooks API, shown in the email's
+// re-enable instructions.
+const HooksAPIPath = "/notifications/public/v1/api/hooks"
+
+// RedactedQuery replaces the query string of a hook URL shown in an email.
+const RedactedQuery = "?[redacted]"
+
+// Bounds on what an email shows.
+const (
+	// MaxSubjectRunes bounds the subject line.
+	MaxSubjectRunes = 150
+	// maxNameRunes bounds an integration or table name.
+	maxNameRunes = 128
+	// maxSubjectNameRunes bounds a name inside the subject.
+	maxSubjectNameRunes = 50
+	// maxTables is how many tables the bodies list; more are counted.
+	maxTables = 50
+	// maxAttempts is how many attempts the bodies list; more are counted.
+	maxAttempts = 20
+	// maxErrorRunes bounds an attempt's error text.
+	maxErrorRunes = 200
+	// maxSnippetRunes bounds the last response snippet.
+	maxSnippetRunes = 300
+	// maxURLRunes bounds the shown hook URL.
+	maxURLRunes = 300
+	// maxIDRunes bounds load and webhook ids.
+	maxIDRunes = 128
+)
+
+// subjectPrefix starts every alert subject.
+const subjectPrefix = "Post-load hook undeliverable: "
+
+//go:embed templates/alert.txt.tmpl
+var textSource string
+
+//go:embed templates/alert.html.tmpl
+var htmlSource string
+
+var (
+	textTmpl = texttemplate.Must(texttemplate.New("alert.txt").Parse(textSource))
+	htmlTmpl = htmltemplate.Must(htmltemplate.New("alert.html").Parse(htmlSource))
+)
+
+// view is what the templates see. Every string in it is already cleaned.
+type view struct {
+	ClientID     int64
+	HookID       int64
+	HookURL      string
+	Integration  string
+	Tables       []string
+	MoreTables   int
+	LoadID       string
+	WebhookID    string
+	Attempts     []attemptView
+	MoreAttempts int
+	AttemptCount int
+	FirstAt      string
+	LastAt       string
+	// Snippet is the start of the newest response body the attempts kept,
+	// from attempt SnippetAttempt.
+	Snippet        string
+	SnippetAttempt int
+	ReenablePath   string
+	GeneratedAt    string
+}
+
+type attemptView struct {
+	N       int
+	At      string
+	Outcome string
+}
+
+// Render renders the alert for msg. now is when the alert is sent (shown in
+// the footer). The error is only ever a template execution failure.
+func Render(msg delivery.AlertMessage, now time.Time) (Email, error) {
+	v := newView(msg, now)
+	var text, html bytes.Buffer
+	if err := textTmpl.Execute(&text, v); err != nil {
+		return Email{}, fmt.Errorf("render alert text: %w", err)
+	}
+	if err := htmlTmpl.Execute(&html, v); err != nil {
+		return Email{}, fmt.Errorf("render alert html: %w", err)
+	}
+	return Email{Subject: Subject(msg), Text: text.String(), HTML: html.String()}, nil
+}
+
+// Subject is the alert's subject line: the integration and the root table,
+// e.g. "Post-load hook undeliverable: shopify / orders", with a count of the
+// other tables. It is one line with no control characters and at most
+// MaxSubjectRunes runes, so it cannot inject mail headers.
+func Subject(msg delivery.AlertMessage) string {
+	s := subjectPrefix + clip(nameOr(msg.IntegrationName, "unknown integration"), maxSubjectNameRunes)
+	tables := nonEmpty(msg.Tables)
+	if len(tables) > 0 {
+		s += " / " + clip(tables[0], maxSubjectNameRunes)
+	}
+	switch n := len(tables) - 1; {
+	case n == 1:
+		s += " (+1 more table)"
+	case n > 1:
+		s += " (+" + strconv.Itoa(n) + " more tables)"
+	}
+	return clip(s, MaxSubjectRunes)
+}
+
+// RedactURL returns raw as shown in an email: scheme, host (with port) and
+// path only. A query string is replaced by RedactedQuery; a fragment and user
+// info are dropped. A URL that does not parse as an absolute URL is not shown
+// at all.
+func RedactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return "(not shown: not a valid absolute URL)"
+	}
+	out := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
+	if u.RawQuery != "" || u.ForceQuery {
+		out += RedactedQuery
+	}
+	return clip(clean(out), maxURLRunes)
+}
+
+func newView(msg delivery.AlertMessage, now time.Time) view {
+	v := view{
+		ClientID:     msg.ClientID,
+		HookID:       msg.HookID,
+		HookURL:      RedactURL(msg.HookURL),
+		Integration:  clip(nameOr(msg.IntegrationName, "unknown integration"), maxNameRunes),
+		LoadID:       clip(clean(msg.LoadID), maxIDRunes),
+		WebhookID:    clip(clean(msg.WebhookID), maxIDRunes),
+		AttemptCount: len(msg.Attempts),
+		ReenablePath: HooksAPIPath + "/" + strconv.FormatInt(msg.HookID, 10),
+		GeneratedAt:  formatTime(now),
+	}
+	tables := nonEmpty(msg.Tables)
+	for i, t := range tables {
+		if i == maxTables {
+			v.MoreTables = len(tables) - maxTables
+			break
+		}
+		v.Tables = append(v.Tables, clip(t, maxNameRunes))
+	}
+	for i, a := range msg.Attempts {
+		if i == maxAttempts {
+			v.MoreAttempts = len(msg.Attempts) - maxAttempts
+			break
+		}
+		v.Attempts = append(v.Attempts, attemptView{N: i + 1, At: formatTime(a.At), Outcome: describe(a)})
+	}
+	if n := len(msg.Attempts); n > 0 {
+		first, last := msg.Attempts[0].At, msg.Attempts[0].At
+		for _, a := range msg.Attempts[1:] {
+			if a.At.Before(first) {
+				first = a.At
+			}
+			if a.At.After(last) {
+				last = a.At
+			}
+		}
+		v.FirstAt, v.LastAt = formatTime(first), formatTime(last)
+	}
+	for i := len(msg.Attempts) - 1; i >= 0; i-- {
+		if s := clip(clean(msg.Attempts[i].Snippet), maxSnippetRunes); s != "" {
+			v.SnippetAttempt, v.Snippet = i+1, s
+			break
+		}
+	}
+	return v
+}
+
+// describe says what happened in one attempt: the HTTP status or the error
+// class, and the error text when there is one.
+func describe(a delivery.Attempt) string {
+	var s string
+	switch a.Outcome {
+	case "http_status":
+		s = "HTTP " + strconv.Itoa(a.StatusCode)
+	case "redirect":
+		s = "redirect, not followed"
+		if a.StatusCode != 0 {
+			s = "HTTP " + strconv.Itoa(a.StatusCode) + " redirect, not followed"
+		}
+	case "timeout":
+		s = "timed out"
+	case "connection_error":
+		s = "connection error"
+	case "blocked_address":
+		s = "refused: the host resolved to a non-public address"
+	case "tls_error":
+		s = "TLS error"
+	case "":
+		s = "failed"
+	default:
+		s = clip(clean(a.Outcome), 40)
+		if a.StatusCode != 0 {
+			s += " (HTTP " + strconv.Itoa(a.StatusCode) + ")"
+		}
+	}
+	if e := clip(clean(a.Error), maxErrorRunes); e != "" {
+		s += ": " + e
+	}
+	return s
+}
+
+// formatTime is RFC 3339 in UTC to the second; the zero time reads
+// "unknown".
+func formatTime(t time.Time) string {
+	if t.IsZero() {
+		return "unknown"
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// nameOr is the cleaned name, or def when nothing printable is left.
+func nameOr(name, def string) string {
+	if c := clean(name); c != "" {
+		return c
+	}
+	return def
+}
+
+// nonEmpty returns the cleaned names that are not empty.
+func nonEmpty(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if c := clean(n); c != "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// clean makes an untrusted string safe to place in one line of mail: invalid
+// UTF-8 and every control, format (bidirectional overrides, zero-width
+// characters), line and paragraph separator character becomes a space, runs
+// of spaces collapse to one, and the ends are trimmed.
+func clean(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	space := false
+	for i, w := 0, 0; i < len(s); i += w {
+		r, width := utf8.DecodeRuneInString(s[i:])
+		w = width
+		if r == utf8.RuneError && width == 1 ||
+			unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) || unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// clip shortens s to at most n runes, marking a cut with "…".
+func clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return strings.TrimRightFunc(string(r[:n-1]), unicode.IsSpace) + "…"
+}

@@ -1,0 +1,282 @@
+package mail
+
+import (
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/postloadhooks/hooks/shared/delivery"
+)
+
+var t0 = time.Date(2026, 7, 15, 14, 45, 8, 0, time.UTC)
+
+// sample is an alert for a realistic exhausted delivery: six attempts.
+func sample() delivery.AlertMessage {
+	return delivery.AlertMessage{
+		Kind:            delivery.KindExhausted,
+		ClientID:        116078,
+		LoadID:          "b2f6c1d0-load",
+		HookID:          8,
+		HookURL:         "https://hooks.example.com/catch/abc?token=s3cret&x=1",
+		WebhookID:       "msg_0123456789abcdef0123456789abcdef",
+		IntegrationName: "shopify",
+		Tables:          []string{"orders", "orders__order_items"},
+		Attempts: []delivery.Attempt{
+			{At: t0, Outcome: "http_status", StatusCode: 503, Snippet: "upstream unavailable"},
+			{At: t0.Add(31 * time.Second), Outcome: "timeout", Error: "no response within 30s"},
+			{At: t0.Add(2*time.Minute + 40*time.Second), Outcome: "connection_error", Error: "connection refused"},
+			{At: t0.Add(8 * time.Minute), Outcome: "tls_error", Error: "certificate expired"},
+			{At: t0.Add(18 * time.Minute), Outcome: "redirect", StatusCode: 302},
+			{At: t0.Add(33*time.Minute + 5*time.Second), Outcome: "blocked_address"},
+		},
+	}
+}
+
+func TestSubject(t *testing.T) {
+	long := strings.Repeat("x", 500)
+	tests := []struct {
+		name   string
+		integr string
+		tables []string
+		want   string
+	}{
+		{"one table", "shopify", []string{"orders"}, "Post-load hook undeliverable: shopify / orders"},
+		{"two tables", "shopify", []string{"orders", "orders__items"}, "Post-load hook undeliverable: shopify / orders (+1 more table)"},
+		{"three tables", "shopify", []string{"orders", "a", "b"}, "Post-load hook undeliverable: shopify / orders (+2 more tables)"},
+		{"no tables", "shopify", nil, "Post-load hook undeliverable: shopify"},
+		{"no integration", "", []string{"orders"}, "Post-load hook undeliverable: unknown integration / orders"},
+		{"header injection", "shop\r\nBcc: victim@example.com", []string{"ord\ners\x00"}, "Post-load hook undeliverable: shop Bcc: victim@example.com / ord ers"},
+		{"unicode line separators and bidi", "shop\u2028ify\u202e", []string{"orders\u0085"}, "Post-load hook undeliverable: shop ify / orders"},
+		{"long names", long, []string{long}, "Post-load hook undeliverable: " + strings.Repeat("x", 49) + "… / " + strings.Repeat("x", 49) + "…"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := Subject(delivery.AlertMessage{IntegrationName: tt.integr, Tables: tt.tables})
+			if got != tt.want {
+				t.Errorf("Subject() = %q, want %q", got, tt.want)
+			}
+			if n := utf8.RuneCountInString(got); n > MaxSubjectRunes {
+				t.Errorf("Subject() has %d runes, want at most %d", n, MaxSubjectRunes)
+			}
+		})
+	}
+}
+
+func TestSubjectBounded(t *testing.T) {
+	m := delivery.AlertMessage{IntegrationName: strings.Repeat("é", 1000), Tables: make([]string, 1000)}
+	for i := range m.Tables {
+		m.Tables[i] = strings.Repeat("t", 1000)
+	}
+	got := Subject(m)
+	if n := utf8.RuneCountInString(got); n > MaxSubjectRunes {
+		t.Errorf("Subject() has %d runes, want at most %d", n, MaxSubjectRunes)
+	}
+	if !strings.HasSuffix(got, "(+999 more tables)") && !strings.HasSuffix(got, "…") {
+		t.Errorf("Subject() = %q, want a count of the other tables or a cut mark", got)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	tests := []struct {
+		raw, want string
+	}{
+		{"https://hooks.example.com/catch/abc", "https://hooks.example.com/catch/abc"},
+		{"https://hooks.example.com/catch/abc?token=s3cret", "https://hooks.example.com/catch/abc?[redacted]"},
+		{"https://hooks.example.com/catch?", "https://hooks.example.com/catch?[redacted]"},
+		{"https://user:pa55@hooks.example.com:8443/x#frag-secret", "https://hooks.example.com:8443/x"},
+		{"https://hooks.example.com/a%2Fb?k=v#f", "https://hooks.example.com/a%2Fb?[redacted]"},
+		{"https://[2001:db8::1]:443/p?q", "https://[2001:db8::1]:443/p?[redacted]"},
+		{"not a url", "(not shown: not a valid absolute URL)"},
+		{"https://exa mple.com/?token=s3cret", "(not shown: not a valid absolute URL)"},
+		{"", "(not shown: not a valid absolute URL)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			if got := RedactURL(tt.raw); got != tt.want {
+				t.Errorf("RedactURL(%q) = %q, want %q", tt.raw, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRenderContainsEveryFact(t *testing.T) {
+	now := t0.Add(40 * time.Minute)
+	e, err := Render(sample(), now)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	if want := "Post-load hook undeliverable: shopify / orders (+1 more table)"; e.Subject != want {
+		t.Errorf("Subject = %q, want %q", e.Subject, want)
+	}
+	facts := []string{
+		"https://hooks.example.com/catch/abc?[redacted]",
+		"shopify",
+		"orders",
+		"orders__order_items",
+		"b2f6c1d0-load",
+		"msg_0123456789abcdef0123456789abcdef",
+		"116078",
+		// every attempt: time and outcome
+		"2026-07-15T14:45:08Z", "HTTP 503",
+		"2026-07-15T14:45:39Z", "timed out: no response within 30s",
+		"2026-07-15T14:47:48Z", "connection error: connection refused",
+		"2026-07-15T14:53:08Z", "TLS error: certificate expired",
+		"2026-07-15T15:03:08Z", "HTTP 302 redirect, not followed",
+		"2026-07-15T15:18:13Z", "refused: the host resolved to a non-public address",
+		// the response snippet of the newest attempt that kept one
+		"upstream unavailable",
+		// what to do next
+		"The load itself succeeded",
+		"Check the endpoint",
+		"PUT /notifications/public/v1/api/hooks/8",
+		"2026-07-15T15:25:08Z", // sent at
+	}
+	bodies := map[string]string{"text": e.Text, "html": e.HTML}
+	for name, body := range bodies {
+		for _, f := range facts {
+			if !strings.Contains(body, f) {
+				t.Errorf("%s body lacks %q", name, f)
+			}
+		}
+		if strings.Contains(body, "s3cret") || strings.Contains(body, "token=") {
+			t.Errorf("%s body shows the hook URL's query string", name)
+		}
+	}
+	if !strings.Contains(e.Text, `{"enable": true}`) {
+		t.Errorf("text body lacks the re-enable body")
+	}
+	if !strings.Contains(e.HTML, `{&quot;enable&quot;: true}`) {
+		t.Errorf("html body lacks the escaped re-enable body")
+	}
+	for _, line := range []string{"First attempt: 2026-07-15T14:45:08Z", "Last attempt:  2026-07-15T15:18:13Z"} {
+		if !strings.Contains(e.Text, line) {
+			t.Errorf("text body lacks %q", line)
+		}
+	}
+	if !strings.Contains(e.Text, "  1. 2026-07-15T14:45:08Z  HTTP 503\n  2. ") {
+		t.Errorf("text body does not list attempts in order, numbered:\n%s", e.Text)
+	}
+}
+
+func TestRenderEscapesHostileInput(t *testing.T) {
+	m := sample()
+	m.IntegrationName = "<img src=x onerror=alert(1)>\r\nBcc: victim@example.com"
+	m.Tables = []string{"<script>alert('t')</script>", "a&b\"c"}
+	m.HookURL = "https://hooks.example.com/<script>?q=<script>"
+	m.LoadID = "load\x1b[31m<b>"
+	m.Attempts[len(m.Attempts)-1].Snippet = "<script>alert(document.cookie)</script>\r\n<a href=\"javascript:x\">"
+	m.Attempts[0].Error = "</li><script>x</script>"
+	e, err := Render(m, t0)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	for _, bad := range []string{"<script", "<img", "<b>", `<a href`, "</li><script"} {
+		if strings.Contains(strings.ToLower(e.HTML), bad) {
+			t.Errorf("html body contains live markup %q", bad)
+		}
+	}
+	for _, want := range []string{
+		"&lt;script&gt;alert(document.cookie)&lt;/script&gt;",
+		"&lt;img src=x onerror=alert(1)&gt;",
+		"&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;",
+		"a&amp;b&#34;c",
+		"https://hooks.example.com/%3Cscript%3E?[redacted]",
+	} {
+		if !strings.Contains(e.HTML, want) {
+			t.Errorf("html body lacks escaped %q", want)
+		}
+	}
+	for name, s := range map[string]string{"subject": e.Subject, "text": e.Text, "html": e.HTML} {
+		if strings.ContainsAny(s, "\x1b\x00\r") {
+			t.Errorf("%s contains control characters", name)
+		}
+	}
+	if strings.ContainsAny(e.Subject, "\r\n") {
+		t.Errorf("subject %q spans lines", e.Subject)
+	}
+	// In the text body the hostile values stay on their own lines: a CR/LF
+	// in a name never starts a new line.
+	if strings.Contains(e.Text, "\nBcc:") {
+		t.Errorf("text body lets a name start a new line:\n%s", e.Text)
+	}
+}
+
+func TestRenderBoundsLongInput(t *testing.T) {
+	m := sample()
+	m.Tables = nil
+	for i := 0; i < 500; i++ {
+		m.Tables = append(m.Tables, strings.Repeat("t", 300))
+	}
+	m.Attempts[len(m.Attempts)-1].Snippet = strings.Repeat("s", 1024)
+	e, err := Render(m, t0)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	if !strings.Contains(e.Text, " and 450 more") || !strings.Contains(e.HTML, " and 450 more") {
+		t.Errorf("bodies do not count the tables they leave out")
+	}
+	if strings.Contains(e.Text, strings.Repeat("t", maxNameRunes+1)) {
+		t.Errorf("text body shows a table name longer than %d runes", maxNameRunes)
+	}
+	if strings.Contains(e.Text, strings.Repeat("s", maxSnippetRunes)) {
+		t.Errorf("text body shows more than %d runes of the snippet", maxSnippetRunes)
+	}
+	if len(e.Text) > 64<<10 || len(e.HTML) > 64<<10 {
+		t.Errorf("bodies are %d and %d bytes, want them bounded", len(e.Text), len(e.HTML))
+	}
+}
+
+func TestRenderWithoutSnippetOrTables(t *testing.T) {
+	m := sample()
+	m.Tables = nil
+	for i := range m.Attempts {
+		m.Attempts[i].Snippet = ""
+	}
+	e, err := Render(m, t0)
+	if err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	if strings.Contains(e.Text, "response body") {
+		t.Errorf("text body mentions a response body when no attempt kept one")
+	}
+	if !strings.Contains(e.Text, "Tables:        (none given)") {
+		t.Errorf("text body does not say no tables were given:\n%s", e.Text)
+	}
+}
+
+func TestClean(t *testing.T) {
+	tests := map[string]string{
+		"plain":           "plain",
+		"  a \t b  ":      "a b",
+		"a\r\nb":          "a b",
+		"a\x00\x07b":      "a b",
+		"a\u200bb\u202ec": "a b c",
+		"a\u2028b\u2029c": "a b c",
+		"bad\xffutf8":     "bad utf8",
+		"émoji 🚀 ok":      "émoji 🚀 ok",
+		"\n\n":            "",
+	}
+	for in, want := range tests {
+		if got := clean(in); got != want {
+			t.Errorf("clean(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	got := []string{}
+	for _, a := range []delivery.Attempt{
+		{Outcome: "http_status", StatusCode: 500},
+		{Outcome: "redirect"},
+		{Outcome: "something_new", StatusCode: 418, Error: "teapot"},
+		{},
+	} {
+		got = append(got, describe(a))
+	}
+	want := []string{"HTTP 500", "redirect, not followed", "something_new (HTTP 418): teapot", "failed"}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("describe() mismatch (-got +want):\n%s", diff)
+	}
+}
