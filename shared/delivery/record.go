@@ -1,0 +1,104 @@
+package delivery
+
+import (
+	"errors"
+	"time"
+)
+
+// OutcomeSuccess is the Attempt.Outcome of a 2xx response. (The webhook
+// client defines every outcome; this one is repeated here so the decision
+// needs no import of it.)
+const OutcomeSuccess = "success"
+
+// Statuses of a delivery record, one per (load, hook) pair.
+const (
+	StatusAttempting = "attempting" // an attempt is in flight, under a lease
+	StatusWaiting    = "waiting"    // the last attempt failed; a retry is queued
+	StatusDelivered  = "delivered"  // an attempt succeeded (final)
+	StatusExhausted  = "exhausted"  // the last attempt failed (final; alert sent)
+	StatusCancelled  = "cancelled"  // hook deleted or disabled, or plan lost (final, no alert)
+)
+
+// Key names one (load, hook) pair.
+type Key struct {
+	ClientID int64
+	LoadID   string
+	HookID   int64
+}
+
+// Record is the stored state of one (load, hook) delivery.
+type Record struct {
+	Key
+	Status     string
+	Attempt    int       // number of the current or last attempt
+	LeaseUntil time.Time // while attempting: when the claim may be taken over
+	WebhookID  string
+	Attempts   []Attempt // history, oldest first
+}
+
+// ClaimAction is what the dispatcher does with a message whose attempt could
+// not be claimed.
+type ClaimAction int
+
+// Actions of OnClaimConflict.
+const (
+	// Ack: nothing to do (final state, stale or duplicate message).
+	Ack ClaimAction = iota + 1
+	// ReenqueueRetry: the record waits for attempt Attempt+1 and this message
+	// wrote that state, so its retry message may not have been sent: send it
+	// again (a duplicate retry message is harmless, its claim fails).
+	ReenqueueRetry
+	// ReenqueueAlert: the record is exhausted and this message wrote that
+	// state, so the alert may not have been sent: send it again (the alerter
+	// de-duplicates).
+	ReenqueueAlert
+	// Later: another invocation holds a live lease on the attempt: report the
+	// message as failed so SQS redelivers it after the attempt is settled.
+	Later
+)
+
+func (a ClaimAction) String() string {
+	switch a {
+	case Ack:
+		return "ack"
+	case ReenqueueRetry:
+		return "reenqueue_retry"
+	case ReenqueueAlert:
+		return "reenqueue_alert"
+	case Later:
+		return "later"
+	}
+	return "unknown"
+}
+
+// OnClaimConflict decides what to do when the claim of attempt n failed,
+// given the record as it was (nil when it does not exist).
+//
+// Re-enqueueing happens only when the record's attempt is n: whoever wrote a
+// later state keeps its own source message unacknowledged until its retry or
+// alert is queued, so a message older than the record has nothing to repair.
+func OnClaimConflict(rec *Record, n int, now time.Time) ClaimAction {
+	if rec == nil {
+		return Ack // expired by TTL, or a retry message for a record never made
+	}
+	switch rec.Status {
+	case StatusWaiting:
+		if rec.Attempt == n {
+			return ReenqueueRetry
+		}
+	case StatusExhausted:
+		if rec.Attempt == n {
+			return ReenqueueAlert
+		}
+	case StatusAttempting:
+		if rec.Attempt <= n && now.Before(rec.LeaseUntil) {
+			return Later
+		}
+	}
+	return Ack
+}
+
+// ErrClaimLost is returned when a result is written for an attempt this
+// invocation no longer holds (its lease expired and another invocation took
+// the attempt over, or the record moved on).
+var ErrClaimLost = errors.New("delivery claim lost")

@@ -1,0 +1,271 @@
+package notify
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// specBody is the body of SPEC section 6, canonical.
+const specBody = `{"version":"1.0","minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"shopify",` +
+	`"new_version":false,"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,` +
+	`"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":100,"num_rows_rejected":11,` +
+	`"s3_objects":["stitch-s3-bucket/orders/0_1563294550038.jsonl"],` +
+	`"bookmark_metadata":[{"key":"updated_at","max_value":"2026-06-30T00:00:00Z","min_value":"2026-06-01T00:00:00Z"}],` +
+	`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}`
+
+func TestParseEncodesCanonicalBody(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want Message
+	}{
+		{
+			name: "spec example as is",
+			in:   `{"client_id":116078,"load_id":"b2f6c1d0","status":"succeeded","notification":` + specBody + `}`,
+			want: Message{ClientID: 116078, LoadID: "b2f6c1d0", Status: StatusSucceeded, Body: []byte(specBody)},
+		},
+		{
+			name: "fields reordered, spaced, unknown fields dropped, version added",
+			in: `{ "status" : "succeeded", "extra": {"x": 1}, "notification": {
+				"tables": [{"max_time_extracted": "2026-07-15T14:43:09.030Z", "internal": true,
+					"bookmark_metadata": [{"min_value": "2026-06-01T00:00:00Z", "key": "updated_at", "max_value": "2026-06-30T00:00:00Z"}],
+					"s3_objects": ["stitch-s3-bucket/orders/0_1563294550038.jsonl"],
+					"num_rows_rejected": 11, "num_rows": 100, "destination_table_name": "orders", "source_table_name": "orders"}],
+				"table_version": 0, "destination_root_table_name": "orders", "source_root_table_name": "orders",
+				"new_version": false, "integration_name": "shopify", "minimum_sdc_batched_at": "2026-07-15T14:45:08.026Z",
+				"secret_field": "x"},
+			  "load_id": "b2f6c1d0", "client_id": 116078 }`,
+			want: Message{ClientID: 116078, LoadID: "b2f6c1d0", Status: StatusSucceeded, Body: []byte(specBody)},
+		},
+		{
+			name: "optional fields absent, sub-table, numeric bookmark, html characters kept",
+			in: `{"client_id":7,"load_id":"l-1","status":"succeeded","notification":{"integration_name":"a<b>&c",
+				"new_version":true,"source_root_table_name":"orders","destination_root_table_name":"orders_dst","table_version":3,
+				"tables":[{"source_table_name":"orders","destination_table_name":"orders_dst","num_rows":5,"num_rows_rejected":0,
+				           "bookmark_metadata":[{"key":"id","max_value":42,"min_value":1.5}]},
+				          {"source_table_name":"orders__items","destination_table_name":"orders__items","num_rows":9,"num_rows_rejected":0,"bookmark_metadata":null}]}}`,
+			want: Message{ClientID: 7, LoadID: "l-1", Status: StatusSucceeded, Body: []byte(
+				`{"version":"1.0","integration_name":"a<b>&c","new_version":true,"source_root_table_name":"orders",` +
+					`"destination_root_table_name":"orders_dst","table_version":3,"tables":[` +
+					`{"source_table_name":"orders","destination_table_name":"orders_dst","num_rows":5,"num_rows_rejected":0,"bookmark_metadata":[{"key":"id","max_value":42,"min_value":1.5}]},` +
+					`{"source_table_name":"orders__items","destination_table_name":"orders__items","num_rows":9,"num_rows_rejected":0,"bookmark_metadata":null}]}`)},
+		},
+		{
+			name: "rejected: bookmark_metadata absent is written as null, empty s3_objects kept",
+			in: `{"client_id":1,"load_id":"r","status":"rejected","notification":{"version":"1.0","integration_name":"i",
+				"new_version":false,"source_root_table_name":"t","destination_root_table_name":"t","table_version":0,
+				"tables":[{"source_table_name":"t","destination_table_name":"t","num_rows":0,"num_rows_rejected":12,"s3_objects":[]}]}}`,
+			want: Message{ClientID: 1, LoadID: "r", Status: StatusRejected, Body: []byte(
+				`{"version":"1.0","integration_name":"i","new_version":false,"source_root_table_name":"t","destination_root_table_name":"t",` +
+					`"table_version":0,"tables":[{"source_table_name":"t","destination_table_name":"t","num_rows":0,"num_rows_rejected":12,"s3_objects":[],"bookmark_metadata":null}]}`)},
+		},
+		{
+			name: "failed needs no notification",
+			in:   `{"client_id":1,"load_id":"f","status":"failed"}`,
+			want: Message{ClientID: 1, LoadID: "f", Status: StatusFailed},
+		},
+		{
+			name: "failed ignores a broken notification",
+			in:   `{"client_id":1,"load_id":"f","status":"failed","notification":{"tables":"nope"}}`,
+			want: Message{ClientID: 1, LoadID: "f", Status: StatusFailed},
+		},
+		{
+			name: "load_id of 128 multibyte characters",
+			in:   `{"client_id":1,"load_id":"` + strings.Repeat("é", 128) + `","status":"failed"}`,
+			want: Message{ClientID: 1, LoadID: strings.Repeat("é", 128), Status: StatusFailed},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse([]byte(tt.in))
+			if err != nil {
+				t.Fatalf("Parse: %v", err)
+			}
+			if string(got.Body) != string(tt.want.Body) {
+				t.Errorf("body:\n got %s\nwant %s", got.Body, tt.want.Body)
+			}
+			got.Notification, got.Body, tt.want.Body = nil, nil, nil
+			if diff := cmp.Diff(got, tt.want); diff != "" {
+				t.Errorf("message (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseKeepsTypedNotification(t *testing.T) {
+	m, err := Parse([]byte(`{"client_id":116078,"load_id":"x","status":"succeeded","notification":` + specBody + `}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &Notification{
+		Version: "1.0", MinimumSDCBatchedAt: "2026-07-15T14:45:08.026Z", IntegrationName: "shopify",
+		SourceRootTableName: "orders", DestinationRootTableName: "orders",
+		Tables: []Table{{
+			SourceTableName: "orders", DestinationTableName: "orders", NumRows: 100, NumRowsRejected: 11,
+			S3Objects: []string{"stitch-s3-bucket/orders/0_1563294550038.jsonl"},
+			BookmarkMetadata: []Bookmark{{Key: "updated_at",
+				MaxValue: json.RawMessage(`"2026-06-30T00:00:00Z"`), MinValue: json.RawMessage(`"2026-06-01T00:00:00Z"`)}},
+			MaxTimeExtracted: "2026-07-15T14:43:09.030Z",
+		}},
+	}
+	if diff := cmp.Diff(m.Notification, want); diff != "" {
+		t.Errorf("notification (-got +want):\n%s", diff)
+	}
+	if diff := cmp.Diff(m.Notification.TableNames(), []string{"orders"}); diff != "" {
+		t.Errorf("table names (-got +want):\n%s", diff)
+	}
+	n, err := ParseBody(m.Body)
+	if err != nil {
+		t.Fatalf("ParseBody(canonical body): %v", err)
+	}
+	if diff := cmp.Diff(&n, want); diff != "" {
+		t.Errorf("ParseBody (-got +want):\n%s", diff)
+	}
+}
+
+// table is a valid table with one field replaced (raw JSON).
+func table(field, raw string) string {
+	fields := map[string]string{
+		"source_table_name": `"orders"`, "destination_table_name": `"orders"`, "num_rows": `10`,
+		"num_rows_rejected": `0`, "bookmark_metadata": `[{"key":"k","max_value":"b","min_value":"a"}]`,
+	}
+	return jsonText(fields, field, raw)
+}
+
+func notification(field, raw string) string {
+	fields := map[string]string{
+		"integration_name": `"shopify"`, "new_version": `false`, "source_root_table_name": `"orders"`,
+		"destination_root_table_name": `"orders"`, "table_version": `0`, "tables": `[` + table("", "") + `]`,
+	}
+	return jsonText(fields, field, raw)
+}
+
+func message(field, raw string) string {
+	fields := map[string]string{
+		"client_id": `116078`, "load_id": `"l"`, "status": `"succeeded"`, "notification": notification("", ""),
+	}
+	return jsonText(fields, field, raw)
+}
+
+// jsonText writes fields as a JSON object with fields[field] set to raw
+// ("" removes it).
+func jsonText(fields map[string]string, field, raw string) string {
+	if field != "" {
+		if raw == "" {
+			delete(fields, field)
+		} else {
+			fields[field] = raw
+		}
+	}
+	var parts []string
+	for k, v := range fields {
+		parts = append(parts, `"`+k+`":`+v)
+	}
+	return "{" + strings.Join(parts, ",") + "}"
+}
+
+func TestParseRejects(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want ValidationError
+	}{
+		{"not json", `{"client_id":`, ValidationError{"", "not valid JSON"}},
+		{"array", `[]`, ValidationError{"", "message must be a JSON object"}},
+		{"empty", ``, ValidationError{"", "not valid JSON"}},
+		{"client_id missing", message("client_id", ""), ValidationError{"client_id", "required"}},
+		{"client_id null", message("client_id", "null"), ValidationError{"client_id", "required"}},
+		{"client_id string", message("client_id", `"116078"`), ValidationError{"client_id", "must be an integer"}},
+		{"client_id fraction", message("client_id", `1.5`), ValidationError{"client_id", "must be an integer"}},
+		{"client_id zero", message("client_id", `0`), ValidationError{"client_id", "must be a positive integer"}},
+		{"client_id negative", message("client_id", `-4`), ValidationError{"client_id", "must be a positive integer"}},
+		{"client_id wrong case", strings.Replace(message("", ""), `"client_id"`, `"Client_ID"`, 1), ValidationError{"client_id", "required"}},
+		{"repeated key", `{"client_id":1,"client_id":2,"load_id":"l","status":"failed"}`, ValidationError{"client_id", "repeated key"}},
+		{"load_id empty", message("load_id", `""`), ValidationError{"load_id", "must be 1 to 128 characters"}},
+		{"load_id too long", message("load_id", `"`+strings.Repeat("a", 129)+`"`), ValidationError{"load_id", "must be 1 to 128 characters"}},
+		{"load_id control", message("load_id", `"a\nb"`), ValidationError{"load_id", "must not contain control characters"}},
+		{"load_id number", message("load_id", `5`), ValidationError{"load_id", "must be a string"}},
+		{"status unknown", message("status", `"done"`), ValidationError{"status", "must be succeeded, rejected or failed"}},
+		{"notification missing", message("notification", ""), ValidationError{"notification", "required"}},
+		{"notification null", message("notification", "null"), ValidationError{"notification", "required"}},
+		{"notification string", message("notification", `"{}"`), ValidationError{"notification", "notification must be a JSON object"}},
+		{"version 2", message("notification", notification("version", `"2.0"`)), ValidationError{"notification.version", `must be "1.0"`}},
+		{"integration_name empty", message("notification", notification("integration_name", `""`)), ValidationError{"notification.integration_name", "must not be empty"}},
+		{"new_version string", message("notification", notification("new_version", `"false"`)), ValidationError{"notification.new_version", "must be a boolean"}},
+		{"table_version negative", message("notification", notification("table_version", `-1`)), ValidationError{"notification.table_version", "must not be negative"}},
+		{"batched_at not a time", message("notification", notification("minimum_sdc_batched_at", `"yesterday"`)), ValidationError{"notification.minimum_sdc_batched_at", "must be an RFC 3339 timestamp"}},
+		{"tables empty", message("notification", notification("tables", `[]`)), ValidationError{"notification.tables", "must not be empty"}},
+		{"tables object", message("notification", notification("tables", `{}`)), ValidationError{"notification.tables", "must be an array"}},
+		{"root table not first", message("notification", notification("tables", `[`+table("source_table_name", `"orders__items"`)+`]`)), ValidationError{"notification.tables[0].source_table_name", "must be the root table (source_root_table_name)"}},
+		{"num_rows negative", message("notification", notification("tables", `[`+table("", "")+`,`+table("num_rows", `-1`)+`]`)), ValidationError{"notification.tables[1].num_rows", "must not be negative"}},
+		{"num_rows_rejected missing", message("notification", notification("tables", `[`+table("num_rows_rejected", "")+`]`)), ValidationError{"notification.tables[0].num_rows_rejected", "required"}},
+		{"s3_objects of numbers", message("notification", notification("tables", `[`+table("s3_objects", `[1]`)+`]`)), ValidationError{"notification.tables[0].s3_objects[0]", "must be a string"}},
+		{"bookmark value object", message("notification", notification("tables", `[`+table("bookmark_metadata", `[{"key":"k","max_value":{}}]`)+`]`)), ValidationError{"notification.tables[0].bookmark_metadata[0].max_value", "must be a string, number, boolean or null"}},
+		{"bookmark key missing", message("notification", notification("tables", `[`+table("bookmark_metadata", `[{"max_value":1}]`)+`]`)), ValidationError{"notification.tables[0].bookmark_metadata[0].key", "required"}},
+		{"max_time_extracted bad", message("notification", notification("tables", `[`+table("max_time_extracted", `"2026-13-01T00:00:00Z"`)+`]`)), ValidationError{"notification.tables[0].max_time_extracted", "must be an RFC 3339 timestamp"}},
+		{"rejected with rows", strings.Replace(message("notification", notification("tables", `[`+table("bookmark_metadata", "null")+`]`)), `"succeeded"`, `"rejected"`, 1), ValidationError{"notification.tables[0].num_rows", "must be 0 when status is rejected"}},
+		{"rejected with bookmark", strings.Replace(message("notification", notification("tables", `[`+table("num_rows", "0")+`]`)), `"succeeded"`, `"rejected"`, 1), ValidationError{"notification.tables[0].bookmark_metadata", "must be null when status is rejected"}},
+		{"body too large", message("notification", notification("tables", `[`+table("s3_objects", `["`+strings.Repeat("x", MaxBodyBytes)+`"]`)+`]`)), ValidationError{"notification", "too large"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Parse([]byte(tt.in))
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Parse = %+v, %v; want a *ValidationError", got, err)
+			}
+			if diff := cmp.Diff(*ve, tt.want); diff != "" {
+				t.Errorf("error (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestValidationErrorNeverQuotesTheValue(t *testing.T) {
+	_, err := Parse([]byte(message("load_id", `"`+strings.Repeat("s3cr3t", 30)+`"`)))
+	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
+		t.Fatalf("error %v: want a validation error without the value", err)
+	}
+}
+
+// FuzzParse checks that Parse never panics, that what it accepts encodes to
+// valid JSON, and that the encoding is canonical: parsing the body again
+// gives the same bytes.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(`{"client_id":116078,"load_id":"b2f6c1d0","status":"succeeded","notification":` + specBody + `}`))
+	f.Add([]byte(message("", "")))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		m, err := Parse(in)
+		if err != nil {
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("error %v is not a *ValidationError", err)
+			}
+			return
+		}
+		if m.ClientID <= 0 || m.LoadID == "" {
+			t.Fatalf("accepted %+v", m)
+		}
+		if m.Status == StatusFailed {
+			return
+		}
+		if !json.Valid(m.Body) {
+			t.Fatalf("body is not JSON: %s", m.Body)
+		}
+		n, err := ParseBody(m.Body)
+		if err != nil {
+			t.Fatalf("ParseBody(own body %s): %v", m.Body, err)
+		}
+		again, err := n.Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(again) != string(m.Body) {
+			t.Fatalf("not canonical:\n first %s\nsecond %s", m.Body, again)
+		}
+	})
+}

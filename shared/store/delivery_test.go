@@ -1,0 +1,188 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+const testLease = 35 * time.Second
+
+func mustClaim(t *testing.T, f *fixture, k delivery.Key, n int) {
+	t.Helper()
+	claimed, cur, err := f.store.ClaimAttempt(context.Background(), k, n, "msg_x", testLease)
+	if err != nil || !claimed {
+		t.Fatalf("ClaimAttempt(%d) = %v, %+v, %v; want claimed", n, claimed, cur, err)
+	}
+}
+
+func claimConflict(t *testing.T, f *fixture, k delivery.Key, n int) *delivery.Record {
+	t.Helper()
+	claimed, cur, err := f.store.ClaimAttempt(context.Background(), k, n, "msg_x", testLease)
+	if err != nil || claimed {
+		t.Fatalf("ClaimAttempt(%d) = %v, %+v, %v; want a conflict", n, claimed, cur, err)
+	}
+	return cur
+}
+
+// rawDelivery reads the delivery item as stored.
+func rawDelivery(t *testing.T, f *fixture, k delivery.Key) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName:      aws.String(f.table),
+		ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "DELIVERY#" + strconv.FormatInt(k.ClientID, 10) + "#" + k.LoadID},
+			"sk": &types.AttributeValueMemberS{Value: "HOOK#" + strings.Repeat("0", 10-len(strconv.FormatInt(k.HookID, 10))) + strconv.FormatInt(k.HookID, 10)},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Item
+}
+
+func numAttr(t *testing.T, item map[string]types.AttributeValue, name string) int64 {
+	t.Helper()
+	n, ok := item[name].(*types.AttributeValueMemberN)
+	if !ok {
+		t.Fatalf("attribute %s = %#v, want N", name, item[name])
+	}
+	v, err := strconv.ParseInt(n.Value, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestDeliveryLifecycle(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := delivery.Key{ClientID: 116078, LoadID: "load#1", HookID: 3}
+	start := f.clock.Now()
+
+	mustClaim(t, f, k, 1)
+	cur := claimConflict(t, f, k, 1) // duplicate loader message
+	want := &delivery.Record{Key: k, Status: delivery.StatusAttempting, Attempt: 1,
+		LeaseUntil: start.Add(testLease).Truncate(time.Millisecond), WebhookID: "msg_x"}
+	if diff := cmp.Diff(cur, want); diff != "" {
+		t.Fatalf("record after claim (-got +want):\n%s", diff)
+	}
+	if got := numAttr(t, rawDelivery(t, f, k), "expires_at"); got != start.Add(store.DeliveryTTL).Unix() {
+		t.Errorf("expires_at after claim = %d, want %d", got, start.Add(store.DeliveryTTL).Unix())
+	}
+
+	// The invocation died: once its lease is over, the redelivered message takes over.
+	f.clock.Advance(testLease + time.Millisecond)
+	mustClaim(t, f, k, 1)
+	if claimConflict(t, f, k, 2) == nil { // retry for 2 before attempt 1 is settled
+		t.Fatal("want the current record")
+	}
+
+	a1 := delivery.Attempt{At: f.clock.Now(), Outcome: "http_status", StatusCode: 503, LatencyMs: 12, Snippet: strings.Repeat("é", 600)}
+	rec, err := f.store.RecordAttempt(ctx, k, 1, a1, delivery.StatusWaiting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a1.Snippet = strings.Repeat("é", 512) // cut to 1 KiB on a character boundary
+	if diff := cmp.Diff(rec, delivery.Record{Key: k, Status: delivery.StatusWaiting, Attempt: 1, WebhookID: "msg_x",
+		Attempts: []delivery.Attempt{a1}}); diff != "" {
+		t.Fatalf("RecordAttempt (-got +want):\n%s", diff)
+	}
+	if _, err := f.store.RecordAttempt(ctx, k, 1, a1, delivery.StatusWaiting); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Fatalf("second RecordAttempt = %v, want ErrClaimLost", err)
+	}
+	if cur := claimConflict(t, f, k, 1); cur.Status != delivery.StatusWaiting || cur.Attempt != 1 {
+		t.Fatalf("duplicate first message sees %+v", cur)
+	}
+	if cur := claimConflict(t, f, k, 3); cur.Status != delivery.StatusWaiting {
+		t.Fatalf("early retry 3 sees %+v", cur)
+	}
+
+	f.clock.Advance(time.Minute)
+	mustClaim(t, f, k, 2)
+	a2 := delivery.Attempt{At: f.clock.Now(), Outcome: "timeout", Error: "deadline exceeded", LatencyMs: 30000}
+	rec, err = f.store.RecordAttempt(ctx, k, 2, a2, delivery.StatusExhausted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(rec.Attempts, []delivery.Attempt{a1, a2}); diff != "" {
+		t.Errorf("history (-got +want):\n%s", diff)
+	}
+	if rec.Status != delivery.StatusExhausted || rec.Attempt != 2 || !rec.LeaseUntil.IsZero() {
+		t.Errorf("record = %+v, want exhausted at 2 without lease", rec)
+	}
+	raw := rawDelivery(t, f, k)
+	if got, want := numAttr(t, raw, "expires_at"), f.clock.Now().Add(store.DeliveryTTL).Unix(); got != want {
+		t.Errorf("expires_at = %d, want %d", got, want)
+	}
+	if _, ok := raw["lease_until"]; ok {
+		t.Error("lease_until kept after the result")
+	}
+	if cur := claimConflict(t, f, k, 2); cur.Status != delivery.StatusExhausted {
+		t.Errorf("redelivered retry sees %+v", cur)
+	}
+}
+
+func TestDeliveryClaimWithoutRecord(t *testing.T) {
+	f := newFixture(t)
+	k := delivery.Key{ClientID: 1, LoadID: "gone", HookID: 1}
+	if cur := claimConflict(t, f, k, 2); cur != nil {
+		t.Fatalf("retry without record sees %+v, want nil", cur)
+	}
+	if item := rawDelivery(t, f, k); item != nil {
+		t.Fatalf("failed claim wrote %v", item)
+	}
+}
+
+func TestDeliveryCancel(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := delivery.Key{ClientID: 1, LoadID: "c", HookID: 9}
+	if err := f.store.Cancel(ctx, k, 1); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Fatalf("Cancel without claim = %v, want ErrClaimLost", err)
+	}
+	mustClaim(t, f, k, 1)
+	if err := f.store.Cancel(ctx, k, 2); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Fatalf("Cancel of another attempt = %v, want ErrClaimLost", err)
+	}
+	if err := f.store.Cancel(ctx, k, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.RecordAttempt(ctx, k, 1, delivery.Attempt{At: f.clock.Now(), Outcome: "success"}, delivery.StatusDelivered); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Fatalf("RecordAttempt after cancel = %v, want ErrClaimLost", err)
+	}
+	f.clock.Advance(time.Hour)
+	for n := 1; n <= 3; n++ {
+		if cur := claimConflict(t, f, k, n); cur.Status != delivery.StatusCancelled {
+			t.Errorf("claim %d after cancel sees %+v", n, cur)
+		}
+	}
+}
+
+func TestDeliveryDeliveredIsFinal(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := delivery.Key{ClientID: 2, LoadID: "d", HookID: 1}
+	mustClaim(t, f, k, 1)
+	if _, err := f.store.RecordAttempt(ctx, k, 1, delivery.Attempt{At: f.clock.Now(), Outcome: "success", StatusCode: 200}, delivery.StatusDelivered); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	for n := 1; n <= 2; n++ {
+		if cur := claimConflict(t, f, k, n); cur.Status != delivery.StatusDelivered {
+			t.Errorf("claim %d after delivery sees %+v", n, cur)
+		}
+	}
+}
