@@ -1,0 +1,285 @@
+// Package webhook makes one webhook delivery attempt: it signs the body the
+// Standard Webhooks way and POSTs it with an HTTP client that contacts only
+// public addresses (checked by package netguard on the address actually
+// dialled), ignores proxy settings, never follows redirects, bounds the
+// whole attempt by a timeout and reads at most MaxResponseBytes of the
+// answer. The result is a delivery.Attempt with a short outcome class.
+//
+// It makes exactly one attempt per call: retries, schedules and records are
+// the caller's business. It does not log, and nothing it returns contains
+// the signing secret, the URL or the response headers.
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/netguard"
+)
+
+// Outcomes of an attempt (delivery.Attempt.Outcome).
+const (
+	OutcomeSuccess    = "success"          // 2xx
+	OutcomeHTTPStatus = "http_status"      // 1xx, 4xx, 5xx: StatusCode says which
+	OutcomeTimeout    = "timeout"          // the attempt ran out of time
+	OutcomeConnection = "connection_error" // DNS, refused, reset, closed, or the request could not be made
+	OutcomeBlocked    = "blocked_address"  // the host resolved to an address that is not public
+	OutcomeRedirect   = "redirect"         // 3xx, not followed
+	OutcomeTLS        = "tls_error"        // handshake or certificate failure
+)
+
+const (
+	// DefaultTimeout bounds a whole attempt when Options.Timeout is zero.
+	DefaultTimeout = 30 * time.Second
+	// MaxResponseBytes is the most of a response body that is read.
+	MaxResponseBytes = 64 << 10
+	// SnippetBytes is the most of a response body kept in the attempt.
+	SnippetBytes = 1 << 10
+	// UserAgent is sent with every request.
+	UserAgent = "StitchLoadingWebhook"
+)
+
+// Options configure a Client.
+type Options struct {
+	// Timeout bounds one whole attempt: DNS, connect, TLS, request, response
+	// headers and reading the body. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// AllowPrivate lifts the public-address check. Local runs and tests only.
+	AllowPrivate bool
+	// ExtraCAFile names a PEM file of roots trusted besides the system's.
+	ExtraCAFile string
+	// Now gives the attempt time (webhook-timestamp and Attempt.At). Nil
+	// means time.Now.
+	Now func() time.Time
+}
+
+// Client delivers webhooks. Build one per process and share it: its
+// connections are kept alive across attempts. It is safe for concurrent use.
+type Client struct {
+	http    *http.Client
+	timeout time.Duration
+	now     func() time.Time
+}
+
+// Request is one attempt to deliver Body to URL.
+type Request struct {
+	URL       string
+	WebhookID string
+	Secret    string // "whsec_" + base64
+	Body      []byte
+}
+
+// NewClient builds a Client. It fails when ExtraCAFile cannot be read or
+// holds no certificate, or when there are no trusted roots at all.
+func NewClient(o Options) (*Client, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if o.ExtraCAFile != "" {
+		pem, err := os.ReadFile(o.ExtraCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("read extra CA file: %w", err)
+		}
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("extra CA file %s: no PEM certificate", o.ExtraCAFile)
+		}
+	}
+
+	dialer := &net.Dialer{KeepAlive: 30 * time.Second}
+	if !o.AllowPrivate {
+		dialer.Control = netguard.Control(false)
+	}
+	transport := &http.Transport{
+		Proxy:                  nil, // proxy environment variables are ignored
+		DialContext:            dialer.DialContext,
+		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
+		ForceAttemptHTTP2:      true,
+		MaxIdleConns:           256,
+		MaxIdleConnsPerHost:    32,
+		IdleConnTimeout:        90 * time.Second,
+		TLSHandshakeTimeout:    10 * time.Second,
+		MaxResponseHeaderBytes: MaxResponseBytes,
+		// Bodies are read raw, so MaxResponseBytes counts bytes on the wire.
+		DisableCompression: true,
+	}
+	return &Client{
+		http: &http.Client{
+			Transport: transport,
+			CheckRedirect: func(*http.Request, []*http.Request) error {
+				return http.ErrUseLastResponse
+			},
+		},
+		timeout: o.Timeout,
+		now:     o.Now,
+	}, nil
+}
+
+// Deliver makes one attempt and reports it. At is the attempt's time from
+// Options.Now; LatencyMs is measured on the monotonic clock. The timeout
+// covers reading the body: a response that completes only after the
+// deadline is a timeout, whatever its status. Error is a short fixed text
+// naming the class of failure (empty on success and for http_status).
+//
+// Deliver refuses a URL that is not https without sending anything.
+func (c *Client) Deliver(ctx context.Context, r Request) delivery.Attempt {
+	at := c.now()
+	start := time.Now()
+	a := c.attempt(ctx, r, at)
+	a.At = at
+	a.LatencyMs = time.Since(start).Milliseconds()
+	return a
+}
+
+func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.Attempt {
+	sig, err := Sign(r.Secret, r.WebhookID, at, r.Body)
+	if err != nil {
+		return delivery.Attempt{Outcome: OutcomeConnection, Error: "malformed signing secret"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
+	if err != nil || req.URL.Scheme != "https" || req.URL.Host == "" {
+		return delivery.Attempt{Outcome: OutcomeConnection, Error: "invalid url"}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", UserAgent)
+	req.Header.Set("webhook-id", r.WebhookID)
+	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
+	req.Header.Set("webhook-signature", sig)
+
+	resp, err := c.http.Do(req)
+	if err != nil {
+		outcome, msg := classify(ctx, err)
+		return delivery.Attempt{Outcome: outcome, Error: msg}
+	}
+	defer resp.Body.Close()
+	snippet, err := readBody(resp.Body)
+	if err == nil {
+		// The attempt's time covers the body: a response that only
+		// completes once the deadline has passed (the server reacting to
+		// our cancellation, say) is still a timeout.
+		err = ctx.Err()
+	}
+	a := delivery.Attempt{StatusCode: resp.StatusCode, Snippet: snippet}
+	switch {
+	case err != nil:
+		a.Outcome, a.Error = classify(ctx, err)
+	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
+		a.Outcome = OutcomeSuccess
+	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
+		a.Outcome, a.Error = OutcomeRedirect, "redirect not followed"
+	default:
+		a.Outcome = OutcomeHTTPStatus
+	}
+	return a
+}
+
+// readBody reads at most MaxResponseBytes of body and returns the first
+// SnippetBytes of it as valid UTF-8. Reading a short body to its end lets
+// the connection be reused; a longer one is cut off and its connection
+// closed.
+func readBody(body io.Reader) (string, error) {
+	lr := io.LimitReader(body, MaxResponseBytes)
+	snip := make([]byte, 0, SnippetBytes)
+	buf := make([]byte, 8<<10)
+	for {
+		n, err := lr.Read(buf)
+		if room := SnippetBytes - len(snip); room > 0 {
+			snip = append(snip, buf[:min(n, room)]...)
+		}
+		if err == io.EOF {
+			return snippetText(snip), nil
+		}
+		if err != nil {
+			// A body cut short (io.ErrUnexpectedEOF) is a failure too.
+			return snippetText(snip), err
+		}
+	}
+}
+
+// snippetText drops a rune cut in half at the end and replaces other
+// invalid UTF-8 with "?", so the text never grows past its input.
+func snippetText(b []byte) string {
+	for i := len(b) - 1; i >= 0 && i >= len(b)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune(b[i:]) {
+				b = b[:i]
+			}
+			break
+		}
+	}
+	return strings.ToValidUTF8(string(b), "?")
+}
+
+// classify maps a transport or body error to an outcome and a short text
+// that names the class of failure only (url.Error text would carry the URL).
+func classify(ctx context.Context, err error) (outcome, msg string) {
+	var (
+		netErr      net.Error
+		dnsErr      *net.DNSError
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+		certErr     *tls.CertificateVerificationError
+		recordErr   tls.RecordHeaderError
+		alertErr    tls.AlertError
+	)
+	switch {
+	case errors.Is(err, netguard.ErrBlocked):
+		return OutcomeBlocked, "address not allowed"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded),
+		errors.As(err, &netErr) && netErr.Timeout():
+		return OutcomeTimeout, "no complete response in time"
+	case errors.As(err, &unknownAuth):
+		return OutcomeTLS, "certificate signed by unknown authority"
+	case errors.As(err, &hostErr):
+		return OutcomeTLS, "certificate does not match host"
+	case errors.As(err, &invalidErr):
+		return OutcomeTLS, "certificate invalid"
+	case errors.As(err, &certErr):
+		return OutcomeTLS, "certificate verification failed"
+	case errors.As(err, &recordErr), errors.As(err, &alertErr),
+		// net/http replaces the RecordHeaderError by a plain error when the
+		// server answers in clear HTTP.
+		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return OutcomeTLS, "tls handshake failed"
+	case errors.Is(err, context.Canceled):
+		return OutcomeConnection, "canceled"
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsNotFound {
+			return OutcomeConnection, "no such host"
+		}
+		return OutcomeConnection, "dns lookup failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return OutcomeConnection, "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return OutcomeConnection, "connection reset"
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return OutcomeConnection, "host unreachable"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return OutcomeConnection, "connection closed"
+	default:
+		return OutcomeConnection, "connection failed"
+	}
+}
