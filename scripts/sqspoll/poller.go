@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+)
+
+// sqsAPI is the part of the SQS client the poller uses.
+type sqsAPI interface {
+	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, opts ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
+}
+
+// function is what the poller invokes with each batch.
+type function interface {
+	// Invoke runs the function on the event and returns the message ids it
+	// reported in batchItemFailures. An error means the invocation failed
+	// and the whole batch must be left on the queue.
+	Invoke(ctx context.Context, ev events.SQSEvent) (failed []string, err error)
+}
+
+// poller feeds one queue to one function, as one event source mapping does.
+type poller struct {
+	sqs       sqsAPI
+	fn        function
+	queueURL  string
+	queueARN  string
+	region    string
+	batchSize int32
+	wait      time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+
+	// receives counts how often this poller received each message: goaws
+	// v0.5.4 always reports ApproximateReceiveCount 1, so the poller
+	// supplies the count Lambda would see. Only this poller consumes the
+	// queue locally, so its count is the queue's count.
+	mu       sync.Mutex
+	receives map[string]receiveCount
+}
+
+type receiveCount struct {
+	n    int
+	last time.Time
+}
+
+// forgetAfter bounds the receive-count memory: a message not seen for this
+// long has been deleted by someone else or moved to its DLQ.
+const forgetAfter = 24 * time.Hour
+
+func newPoller(ctx context.Context, c sqsAPI, queueURL, region string, fn function, log *slog.Logger) (*poller, error) {
+	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(queueURL),
+		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("queue %s: %w", queueURL, err)
+	}
+	arn := out.Attributes[string(types.QueueAttributeNameQueueArn)]
+	if arn == "" {
+		return nil, fmt.Errorf("queue %s: no QueueArn attribute", queueURL)
+	}
+	return &poller{
+		sqs: c, fn: fn, queueURL: queueURL, queueARN: arn, region: region,
+		batchSize: 10, wait: 20 * time.Second,
+		log: log.With("queue", queueURL), now: time.Now,
+		receives: map[string]receiveCount{},
+	}, nil
+}
+
+// loop polls until ctx ends, backing off after errors.
+func (p *poller) loop(ctx context.Context) {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		if _, err := p.pollOnce(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			p.log.Warn("poll failed", "error", err.Error())
+			select {
+			case <-ctx.Done():
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+	}
+}
+
+// batchResult says what became of one received batch.
+type batchResult struct {
+	Received int
+	Deleted  []string // message ids
+	Left     []string // message ids left to reappear
+}
+
+// pollOnce receives at most one batch, invokes the function with it and
+// deletes what succeeded. An invocation failure is not an error of the
+// poller: the batch is left, as Lambda leaves it.
+func (p *poller) pollOnce(ctx context.Context) (batchResult, error) {
+	out, err := p.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+		QueueUrl:                    aws.String(p.queueURL),
+		MaxNumberOfMessages:         p.batchSize,
+		WaitTimeSeconds:             int32(p.wait / time.Second),
+		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
+		MessageAttributeNames:       []string{"All"},
+	})
+	if err != nil {
+		return batchResult{}, fmt.Errorf("receive: %w", err)
+	}
+	if len(out.Messages) == 0 {
+		return batchResult{}, nil
+	}
+	ev := p.event(out.Messages)
+	res := batchResult{Received: len(ev.Records)}
+	start := p.now()
+	failed, err := p.fn.Invoke(ctx, ev)
+	if err == nil {
+		err = checkFailures(ev, failed)
+	}
+	if err != nil {
+		for _, r := range ev.Records {
+			res.Left = append(res.Left, r.MessageId)
+		}
+		p.log.Warn("invocation failed, batch left", "error", err.Error(), "messages", len(ev.Records), "durationMs", p.now().Sub(start).Milliseconds())
+		return res, nil
+	}
+	isFailed := map[string]bool{}
+	for _, id := range failed {
+		isFailed[id] = true
+	}
+	var del []types.DeleteMessageBatchRequestEntry
+	for i, r := range ev.Records {
+		if isFailed[r.MessageId] {
+			res.Left = append(res.Left, r.MessageId)
+			continue
+		}
+		res.Deleted = append(res.Deleted, r.MessageId)
+		del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(r.ReceiptHandle)})
+	}
+	p.log.Info("batch done", "messages", len(ev.Records), "deleted", len(res.Deleted), "left", len(res.Left), "durationMs", p.now().Sub(start).Milliseconds())
+	if len(del) == 0 {
+		return res, nil
+	}
+	dout, err := p.sqs.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(p.queueURL), Entries: del})
+	if err != nil {
+		return res, fmt.Errorf("delete: %w", err)
+	}
+	if len(dout.Failed) > 0 {
+		return res, fmt.Errorf("delete: %d of %d entries failed (first: %s)", len(dout.Failed), len(del), aws.ToString(dout.Failed[0].Message))
+	}
+	p.forget(res.Deleted)
+	return res, nil
+}
+
+// errBadResponse marks a batch response Lambda would reject as a whole.
+var errBadResponse = errors.New("invalid batchItemFailures")
+
+// checkFailures applies Lambda's rule: an empty or unknown itemIdentifier
+// fails the whole batch.
+func checkFailures(ev events.SQSEvent, failed []string) error {
+	inBatch := map[string]bool{}
+	for _, r := range ev.Records {
+		inBatch[r.MessageId] = true
+	}
+	for _, id := range failed {
+		if !inBatch[id] {
+			return fmt.Errorf("%w: itemIdentifier %q is not a messageId of the batch", errBadResponse, id)
+		}
+	}
+	return nil
+}
+
+// event builds the SQS event Lambda would pass for these messages.
+func (p *poller) event(msgs []types.Message) events.SQSEvent {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	for id, c := range p.receives {
+		if now.Sub(c.last) > forgetAfter {
+			delete(p.receives, id)
+		}
+	}
+	ev := events.SQSEvent{Records: make([]events.SQSMessage, 0, len(msgs))}
+	for _, m := range msgs {
+		id := aws.ToString(m.MessageId)
+		c := p.receives[id]
+		c.n++
+		c.last = now
+		p.receives[id] = c
+
+		attrs := map[string]string{}
+		for k, v := range m.Attributes {
+			attrs[k] = v
+		}
+		attrs[string(types.MessageSystemAttributeNameApproximateReceiveCount)] = strconv.Itoa(c.n)
+		if _, ok := attrs[string(types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp)]; !ok {
+			attrs[string(types.MessageSystemAttributeNameApproximateFirstReceiveTimestamp)] = strconv.FormatInt(now.UnixMilli(), 10)
+		}
+		mattrs := map[string]events.SQSMessageAttribute{}
+		for k, v := range m.MessageAttributes {
+			a := events.SQSMessageAttribute{
+				StringValue:      v.StringValue,
+				BinaryValue:      v.BinaryValue,
+				StringListValues: append([]string{}, v.StringListValues...),
+				BinaryListValues: append([][]byte{}, v.BinaryListValues...),
+				DataType:         aws.ToString(v.DataType),
+			}
+			mattrs[k] = a
+		}
+		ev.Records = append(ev.Records, events.SQSMessage{
+			MessageId:              id,
+			ReceiptHandle:          aws.ToString(m.ReceiptHandle),
+			Body:                   aws.ToString(m.Body),
+			Md5OfBody:              aws.ToString(m.MD5OfBody),
+			Md5OfMessageAttributes: aws.ToString(m.MD5OfMessageAttributes),
+			Attributes:             attrs,
+			MessageAttributes:      mattrs,
+			EventSourceARN:         p.queueARN,
+			EventSource:            "aws:sqs",
+			AWSRegion:              p.region,
+		})
+	}
+	return ev
+}
+
+func (p *poller) forget(ids []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, id := range ids {
+		delete(p.receives, id)
+	}
+}
