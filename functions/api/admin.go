@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"strings"
+
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// The store methods each admin handler uses.
+type (
+	accountCreator interface {
+		CreateAccount(ctx context.Context, a hook.Account) (hook.Account, error)
+	}
+	accountGetter interface {
+		Account(ctx context.Context, clientID int64) (hook.Account, error)
+	}
+	accountUpdater interface {
+		UpdateAccount(ctx context.Context, clientID int64, u store.AccountUpdate) (hook.Account, error)
+	}
+	memberCreator interface {
+		CreateMember(ctx context.Context, clientID int64, email string) (hook.Member, string, error)
+	}
+	memberDeleter interface {
+		DeleteMember(ctx context.Context, clientID int64, memberID string) error
+	}
+)
+
+// Admin input limits.
+const (
+	maxAlertEmails = 10
+	maxEmailBytes  = 254
+)
+
+// planPattern is the accepted shape of a plan name: plans are billing
+// identifiers such as "advanced" or "unlimited_plus". Plans outside
+// hook.FeaturePlans are valid; they just lack the feature.
+var planPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
+
+// memberIDPattern bounds the {member_id} path value before it reaches the
+// store; anything else cannot exist.
+var memberIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+var (
+	accountKeys = []string{"client_id", "plan", "alert_emails"}
+	patchKeys   = []string{"plan", "alert_emails"}
+	memberKeys  = []string{"email"}
+)
+
+func invalid(field, message string) error {
+	return &hook.ValidationError{Field: field, Message: message}
+}
+
+// handleCreateAccount serves POST /admin/v1/accounts: 201 with the account.
+func handleCreateAccount(log *slog.Logger, admin adminCheck, s accountCreator) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := admin(r); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		a, err := decodeCreateAccount(w, r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		a, err = s.CreateAccount(r.Context(), a)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, newAccountJSON(a))
+	})
+}
+
+func decodeCreateAccount(w http.ResponseWriter, r *http.Request) (hook.Account, error) {
+	body, err := readAdminBody(w, r, accountKeys)
+	if err != nil {
+		return hook.Account{}, err
+	}
+	a := hook.Account{AlertEmails: []string{}}
+	id, ok := body.int64("client_id")
+	if !ok || id <= 0 {
+		return hook.Account{}, invalid("client_id", "client_id must be a positive integer")
+	}
+	a.ClientID = id
+	if _, ok := body["plan"]; !ok {
+		return hook.Account{}, invalid("plan", "plan is required")
+	}
+	if a.Plan, err = decodePlan(body); err != nil {
+		return hook.Account{}, err
+	}
+	if _, ok := body["alert_emails"]; ok {
+		if a.AlertEmails, err = decodeAlertEmails(body); err != nil {
+			return hook.Account{}, err
+		}
+	}
+	return a, nil
+}
+
+// handleGetAccount serves GET /admin/v1/accounts/{client_id}.
+func handleGetAccount(log *slog.Logger, admin adminCheck, s accountGetter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := admin(r); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		id, err := clientID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		a, err := s.Account(r.Context(), id)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newAccountJSON(a))
+	})
+}
+
+// handleUpdateAccount serves PATCH /admin/v1/accounts/{client_id}: any of
+// plan and alert_emails. A plan without the feature disables every hook.
+func handleUpdateAccount(log *slog.Logger, admin adminCheck, s accountUpdater) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := admin(r); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		id, err := clientID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		u, err := decodeUpdateAccount(w, r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		a, err := s.UpdateAccount(r.Context(), id, u)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newAccountJSON(a))
+	})
+}
+
+func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountUpdate, error) {
+	body, err := readAdminBody(w, r, patchKeys)
+	if err != nil {
+		return store.AccountUpdate{}, err
+	}
+	if len(body) == 0 {
+		return store.AccountUpdate{}, invalid("body", "Body must contain plan or alert_emails")
+	}
+	var u store.AccountUpdate
+	if _, ok := body["plan"]; ok {
+		plan, err := decodePlan(body)
+		if err != nil {
+			return store.AccountUpdate{}, err
+		}
+		u.Plan = &plan
+	}
+	if _, ok := body["alert_emails"]; ok {
+		emails, err := decodeAlertEmails(body)
+		if err != nil {
+			return store.AccountUpdate{}, err
+		}
+		u.AlertEmails = &emails
+	}
+	return u, nil
+}
+
+// handleCreateMember serves POST /admin/v1/accounts/{client_id}/members:
+// 201 with the member and, this once, its token.
+func handleCreateMember(log *slog.Logger, admin adminCheck, s memberCreator) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := admin(r); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		id, err := clientID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		body, err := readAdminBody(w, r, memberKeys)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		email, ok := body.string("email")
+		if !ok || !validEmail(email) {
+			writeError(w, r, log, invalid("email", "email must be a valid email address without a display name"))
+			return
+		}
+		m, token, err := s.CreateMember(r.Context(), id, email)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, memberJSON{MemberID: m.ID, Email: m.Email, Token: token})
+	})
+}
+
+// handleDeleteMember serves DELETE
+// /admin/v1/accounts/{client_id}/members/{member_id}: 200 with
+// {"member_id":...}; the member's token stops working at once.
+func handleDeleteMember(log *slog.Logger, admin adminCheck, s memberDeleter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := admin(r); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		id, err := clientID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		memberID := r.PathValue("member_id")
+		if !memberIDPattern.MatchString(memberID) {
+			writeError(w, r, log, hook.ErrNotFound)
+			return
+		}
+		if err := s.DeleteMember(r.Context(), id, memberID); err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, memberJSON{MemberID: memberID})
+	})
+}
+
+// clientID returns the {client_id} path value, or hook.ErrNotFound unless
+// it is a canonical positive decimal int64.
+func clientID(r *http.Request) (int64, error) {
+	id, ok := parsePositiveID(r.PathValue("client_id"))
+	if !ok {
+		return 0, hook.ErrNotFound
+	}
+	return id, nil
+}
+
+// readAdminBody reads a strict JSON object whose keys are all in allowed.
+func readAdminBody(w http.ResponseWriter, r *http.Request, allowed []string) (object, error) {
+	data, err := readBody(w, r)
+	if err != nil {
+		return nil, err
+	}
+	body, err := decodeObject(data)
+	if err != nil {
+		return nil, invalid("body", "Body must be one JSON object, without repeated keys or trailing data")
+	}
+	if _, ok := body.unknownKey(allowed); ok {
+		return nil, invalid("body", "Body has an unknown field; allowed fields: "+strings.Join(allowed, ", "))
+	}
+	return body, nil
+}
+
+func decodePlan(body object) (string, error) {
+	plan, ok := body.string("plan")
+	if !ok || !planPattern.MatchString(plan) {
+		return "", invalid("plan", "plan must be a lowercase plan name such as advanced or standard")
+	}
+	return plan, nil
+}
+
+func decodeAlertEmails(body object) ([]string, error) {
+	emails, ok := body.strings("alert_emails")
+	if !ok {
+		return nil, invalid("alert_emails", "alert_emails must be an array of email addresses")
+	}
+	if len(emails) > maxAlertEmails {
+		return nil, invalid("alert_emails", fmt.Sprintf("alert_emails may hold at most %d addresses", maxAlertEmails))
+	}
+	seen := make(map[string]bool, len(emails))
+	for i, e := range emails {
+		if !validEmail(e) {
+			return nil, invalid("alert_emails", fmt.Sprintf("alert_emails[%d] is not a valid email address without a display name", i))
+		}
+		if seen[strings.ToLower(e)] {
+			return nil, invalid("alert_emails", fmt.Sprintf("alert_emails[%d] repeats an earlier address", i))
+		}
+		seen[strings.ToLower(e)] = true
+	}
+	return emails, nil
+}
+
+// validEmail accepts a bare address (no display name, no angle brackets,
+// no comments) whose domain has a dot, as SES can deliver to.
+func validEmail(s string) bool {
+	if s == "" || len(s) > maxEmailBytes {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	domain := s[at+1:]
+	return at > 0 && strings.Contains(domain, ".") && !strings.HasSuffix(domain, ".") && !strings.HasPrefix(domain, ".")
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/postloadhooks/hooks/shared/hook"
+)
+
+// Errors of the HTTP layer itself. Domain errors come from package hook.
+var (
+	errInvalidPostBody  = errors.New("invalid POST body")
+	errInvalidPutBody   = errors.New("invalid PUT body")
+	errBodyTooLarge     = errors.New("request body too large")
+	errMethodNotAllowed = errors.New("method not allowed")
+)
+
+// Exact response bodies of SPEC sections 3 and 4.
+const (
+	bodyInvalidPostBody  = `{"data":{"message":"Invalid POST body"},"error":"InvalidBody"}`
+	bodyInvalidURI       = `{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`
+	bodyDuplicateURI     = `{"data":{"message":"Duplicate URI"},"error":"InvalidBody"}`
+	bodyNoAccess         = `{"error":{"message":"Client does not have access to hooks."}}`
+	bodyLimit            = `{"error":{"message":"You have exceeded the limit of 10 hooks."}}`
+	bodyInvalidPutBody   = `{"data":{"message":"PUT body must only contain boolean 'enable' key"},"error":"InvalidBody"}`
+	bodyNotFound         = `{"error":"NotFound"}`
+	bodyUnauthorized     = `{"error":{"message":"Unauthorized"}}`
+	bodyTooLarge         = `{"error":{"message":"Request body too large"}}`
+	bodyConflict         = `{"error":{"message":"Account already exists"}}`
+	bodyMethodNotAllowed = `{"error":"MethodNotAllowed"}`
+	bodyInternal         = `{"error":{"message":"Internal server error"}}`
+)
+
+// errorResponse is the one place that maps an error to what the client
+// sees. known is false for errors it does not recognise: they get a generic
+// 500 and their text never reaches the client.
+func errorResponse(err error) (status int, body []byte, known bool) {
+	var invalid *hook.ValidationError
+	switch {
+	case errors.Is(err, errInvalidPostBody):
+		return http.StatusBadRequest, []byte(bodyInvalidPostBody), true
+	case errors.Is(err, hook.ErrInvalidURL):
+		return http.StatusBadRequest, []byte(bodyInvalidURI), true
+	case errors.Is(err, hook.ErrDuplicateURL):
+		return http.StatusBadRequest, []byte(bodyDuplicateURI), true
+	case errors.Is(err, hook.ErrNoAccess):
+		return http.StatusBadRequest, []byte(bodyNoAccess), true
+	case errors.Is(err, hook.ErrLimit):
+		return http.StatusBadRequest, []byte(bodyLimit), true
+	case errors.Is(err, errInvalidPutBody):
+		return http.StatusBadRequest, []byte(bodyInvalidPutBody), true
+	case errors.As(err, &invalid):
+		b, mErr := json.Marshal(struct {
+			Data struct {
+				Message string `json:"message"`
+			} `json:"data"`
+			Error string `json:"error"`
+		}{Data: struct {
+			Message string `json:"message"`
+		}{invalid.Message}, Error: "InvalidBody"})
+		if mErr != nil { // cannot happen for a struct of strings
+			return http.StatusInternalServerError, []byte(bodyInternal), false
+		}
+		return http.StatusBadRequest, b, true
+	case errors.Is(err, hook.ErrNotFound):
+		return http.StatusNotFound, []byte(bodyNotFound), true
+	case errors.Is(err, hook.ErrUnauthorized):
+		return http.StatusUnauthorized, []byte(bodyUnauthorized), true
+	case errors.Is(err, errBodyTooLarge):
+		return http.StatusRequestEntityTooLarge, []byte(bodyTooLarge), true
+	case errors.Is(err, hook.ErrConflict):
+		return http.StatusConflict, []byte(bodyConflict), true
+	case errors.Is(err, errMethodNotAllowed):
+		return http.StatusMethodNotAllowed, []byte(bodyMethodNotAllowed), true
+	default:
+		return http.StatusInternalServerError, []byte(bodyInternal), false
+	}
+}
+
+// writeError sends err's response and logs it when it is not a known
+// client error (the one place such errors are logged).
+func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	status, body, known := errorResponse(err)
+	if !known {
+		log.ErrorContext(r.Context(), "request failed", slog.String("method", r.Method),
+			slog.String("route", r.Pattern), slog.Any("error", err))
+	}
+	writeBody(w, status, body)
+}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/postloadhooks/hooks/shared/apigw"
+)
+
+// fixtureToken is the member token in events/api-*.json.
+const fixtureToken = "plh_c2FtcGxlLXRva2VuLWZvci1zYW0tbG9jYWwtaW52b2tl"
+
+// TestEventFixtures runs every events/api-*.json (the `sam local invoke`
+// samples) through the real handler in Lambda mode, so they never go stale.
+func TestEventFixtures(t *testing.T) {
+	hook8 := func(disabledAt string) string {
+		return `{"id":8,"client_id":116078,"type":"post_load","version":1,` +
+			`"config":{"url":"https://hooks.example.com/catch/abc"},` +
+			`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":` + disabledAt + `}`
+	}
+	// seed prepares the fake store: account 116078 (advanced) whose member
+	// holds fixtureToken, and hook 8 when hook is set.
+	type seed struct {
+		account      bool
+		hook         bool
+		hookDisabled bool
+	}
+	tests := map[string]struct {
+		seed       seed
+		wantStatus int
+		wantBody   string // exact; for create, without the secret
+	}{
+		"api-create-hook.json": {seed{account: true}, 200,
+			`{"id":1,"client_id":116078,"type":"post_load","version":1,"config":{"url":"https://hooks.example.com/catch/abc"},` +
+				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null,"secret":"<secret>"}`},
+		"api-list-hooks.json":   {seed{account: true, hook: true}, 200, "[" + hook8("null") + "]"},
+		"api-enable-hook.json":  {seed{account: true, hook: true, hookDisabled: true}, 200, hook8("null")},
+		"api-disable-hook.json": {seed{account: true, hook: true}, 200, hook8(`"2026-07-16T16:47:54Z"`)},
+		"api-delete-hook.json":  {seed{account: true, hook: true}, 200, hook8("null")},
+		"api-admin-create-account.json": {seed{}, 201,
+			`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"hook_count":0,` +
+				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`},
+	}
+
+	files, err := filepath.Glob("../../events/api-*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < len(tests) {
+		t.Errorf("found %d fixtures, want at least %d", len(files), len(tests))
+	}
+	secretRE := regexp.MustCompile(`"secret":"whsec_[A-Za-z0-9+/]{43}="`)
+	for _, file := range files {
+		name := filepath.Base(file)
+		t.Run(name, func(t *testing.T) {
+			tt, ok := tests[name]
+			if !ok {
+				t.Fatalf("no expectation for %s: add one to this test", name)
+			}
+			data, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ev events.APIGatewayV2HTTPRequest
+			dec := json.NewDecoder(bytes.NewReader(data))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&ev); err != nil {
+				t.Fatalf("decode %s: %v", name, err)
+			}
+			if ev.Version != "2.0" || ev.RouteKey == "" || ev.RawPath == "" || ev.RequestContext.HTTP.Method == "" {
+				t.Errorf("%s is not a complete payload 2.0 event", name)
+			}
+
+			st := newFakeStore(func() time.Time { return testNow })
+			if tt.seed.account {
+				st.seedAccount(116078, "advanced", "member0", fixtureToken)
+			}
+			if tt.seed.hook {
+				st.nextID[116078] = 7
+				st.seedHook(116078, "https://hooks.example.com/catch/abc", tt.seed.hookDisabled)
+			}
+			h := routes(discardLogger(), st, iamAdmin, false)
+
+			res, err := apigw.Wrap(h)(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := strings.TrimSuffix(res.Body, "\n")
+			body = secretRE.ReplaceAllString(body, `"secret":"<secret>"`)
+			checkResponse(t, res.StatusCode, body, tt.wantStatus, tt.wantBody)
+			if got := res.Headers["Content-Type"]; got != "application/json" {
+				t.Errorf("Content-Type = %q", got)
+			}
+		})
+	}
+}

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+var testNow = time.Date(2026, 7, 16, 16, 47, 54, 123_000_000, time.UTC)
+
+// Seeded accounts of newTestAPI.
+const (
+	clientA    = 116078 // advanced plan
+	tokenA     = "plh_token-of-member-a"
+	memberA    = "membera"
+	clientB    = 200 // advanced plan, another tenant
+	tokenB     = "plh_token-of-member-b"
+	clientStd  = 300 // standard plan: no feature
+	tokenStd   = "plh_token-of-member-std"
+	adminToken = "local-admin-token"
+)
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+type testAPI struct {
+	store   *fakeStore
+	handler http.Handler
+	logs    *syncBuffer
+}
+
+// newTestAPI serves routes over a fake store seeded with clientA, clientB
+// and clientStd, in local admin mode (Bearer adminToken).
+func newTestAPI(t *testing.T) *testAPI {
+	t.Helper()
+	return newTestAPIWith(t, tokenAdmin(adminToken))
+}
+
+func newTestAPIWith(t *testing.T, admin adminCheck) *testAPI {
+	t.Helper()
+	st := newFakeStore(func() time.Time { return testNow })
+	st.seedAccount(clientA, "advanced", memberA, tokenA)
+	st.seedAccount(clientB, "advanced", "memberb", tokenB)
+	st.seedAccount(clientStd, "standard", "memberstd", tokenStd)
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	return &testAPI{store: st, handler: routes(log, st, admin, false), logs: logs}
+}
+
+func bearer(token string) string { return "Bearer " + token }
+
+// do sends one request; auth is the whole Authorization header ("" for
+// none). It returns the status and the body without its trailing newline.
+func (a *testAPI) do(t *testing.T, method, target, auth, body string) (int, string) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, r)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	return a.serve(t, req)
+}
+
+func (a *testAPI) serve(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	a.handler.ServeHTTP(rec, req)
+	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
+		t.Errorf("%s %s: Content-Type = %q, want application/json", req.Method, req.URL.Path, ct)
+	}
+	return rec.Code, strings.TrimSuffix(rec.Body.String(), "\n")
+}
+
+// checkResponse compares status and exact body.
+func checkResponse(t *testing.T, gotStatus int, gotBody string, wantStatus int, wantBody string) {
+	t.Helper()
+	if gotStatus != wantStatus || gotBody != wantBody {
+		t.Errorf("got %d %s\nwant %d %s", gotStatus, gotBody, wantStatus, wantBody)
+	}
+}
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

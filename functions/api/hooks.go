@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/hookurl"
+)
+
+// The store methods each hooks handler uses.
+type (
+	hookCreator interface {
+		authenticator
+		CreateHook(ctx context.Context, p hook.Principal, url, secret string) (hook.Hook, error)
+	}
+	hookLister interface {
+		authenticator
+		ListHooks(ctx context.Context, clientID int64) ([]hook.Hook, error)
+	}
+	hookSwitcher interface {
+		authenticator
+		SetHookEnabled(ctx context.Context, p hook.Principal, id int64, enable bool) (hook.Hook, error)
+	}
+	hookDeleter interface {
+		authenticator
+		DeleteHook(ctx context.Context, p hook.Principal, id int64) (hook.Hook, error)
+	}
+)
+
+// handleCreateHook serves POST .../hooks: body exactly
+// {"type":"post_load","config":{"url":"https://..."}}; 200 with the new
+// hook and, this once, its signing secret.
+func handleCreateHook(log *slog.Logger, s hookCreator, allowPrivate bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := authenticate(r, s)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		rawURL, err := decodeCreateHook(w, r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		target, err := hookurl.Validate(rawURL, allowPrivate)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		secret := hook.NewSecret()
+		h, err := s.CreateHook(r.Context(), p, target, secret)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		out := newHookJSON(h)
+		out.Secret = secret
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// decodeCreateHook returns the URL of a create body, or errInvalidPostBody
+// (errBodyTooLarge for an oversized body).
+func decodeCreateHook(w http.ResponseWriter, r *http.Request) (string, error) {
+	data, err := readBody(w, r)
+	if err != nil {
+		return "", err
+	}
+	body, err := decodeObject(data)
+	if err != nil || !body.hasExactly("type", "config") {
+		return "", errInvalidPostBody
+	}
+	typ, ok := body.string("type")
+	if !ok || typ != hook.TypePostLoad {
+		return "", errInvalidPostBody
+	}
+	cfg, ok := body.object("config")
+	if !ok || !cfg.hasExactly("url") {
+		return "", errInvalidPostBody
+	}
+	u, ok := cfg.string("url")
+	if !ok {
+		return "", errInvalidPostBody
+	}
+	return u, nil
+}
+
+// handleListHooks serves GET .../hooks: 200 with the account's hooks by id.
+func handleListHooks(log *slog.Logger, s hookLister) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := authenticate(r, s)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		hooks, err := s.ListHooks(r.Context(), p.ClientID)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		out := make([]hookJSON, 0, len(hooks))
+		for _, h := range hooks {
+			out = append(out, newHookJSON(h))
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+// handleSetHookEnabled serves PUT .../hooks/{id}: body exactly
+// {"enable": <bool>}; 200 with the hook.
+func handleSetHookEnabled(log *slog.Logger, s hookSwitcher) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := authenticate(r, s)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		id, err := hookID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		enable, err := decodeSetEnabled(w, r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		h, err := s.SetHookEnabled(r.Context(), p, id, enable)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newHookJSON(h))
+	})
+}
+
+// decodeSetEnabled returns the enable flag of a PUT body, or
+// errInvalidPutBody (errBodyTooLarge for an oversized body).
+func decodeSetEnabled(w http.ResponseWriter, r *http.Request) (bool, error) {
+	data, err := readBody(w, r)
+	if err != nil {
+		return false, err
+	}
+	body, err := decodeObject(data)
+	if err != nil || !body.hasExactly("enable") {
+		return false, errInvalidPutBody
+	}
+	enable, ok := body.bool("enable")
+	if !ok {
+		return false, errInvalidPutBody
+	}
+	return enable, nil
+}
+
+// handleDeleteHook serves DELETE .../hooks/{id}: 200 with the deleted hook.
+func handleDeleteHook(log *slog.Logger, s hookDeleter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := authenticate(r, s)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		id, err := hookID(r)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		h, err := s.DeleteHook(r.Context(), p, id)
+		if err != nil {
+			writeError(w, r, log, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, newHookJSON(h))
+	})
+}
+
+// hookID returns the {id} path value, or hook.ErrNotFound unless it is a
+// positive decimal int64 written canonically (no sign, no leading zeros).
+func hookID(r *http.Request) (int64, error) {
+	id, ok := parsePositiveID(r.PathValue("id"))
+	if !ok {
+		return 0, hook.ErrNotFound
+	}
+	return id, nil
+}
+
+// parsePositiveID parses a canonical positive decimal int64.
+func parsePositiveID(s string) (int64, bool) {
+	if s == "" || s[0] < '1' || s[0] > '9' {
+		return 0, false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n, err == nil
+}
