@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/webhook"
+)
+
+// Step 3: every job of the batch at once: claim the attempt, re-check the
+// hook and plan, make one HTTP attempt, record its result. What must follow
+// (a retry or an alert message) is returned for step 4.
+
+// result is what a job leaves for the enqueue step.
+type result struct {
+	srcs   []int // the job's record and its duplicates
+	failed bool  // report the source record in batchItemFailures
+	retry  *delivery.RetryMessage
+	delay  time.Duration
+	alert  *delivery.AlertMessage
+}
+
+func (h *handler) deliverAll(ctx context.Context, jobs []job) []result {
+	results := make([]result, len(jobs))
+	sem := make(chan struct{}, maxConcurrentJobs)
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			results[i] = h.deliver(ctx, j)
+			results[i].srcs = append([]int{j.src}, j.dups...)
+		})
+	}
+	wg.Wait()
+	return results
+}
+
+func (h *handler) deliver(ctx context.Context, j job) result {
+	log := h.log.With("messageId", j.messageID, "clientId", j.key.ClientID, "loadId", j.key.LoadID, "hookId", j.key.HookID, "attempt", j.n)
+	claimed, cur, err := h.deliveries.ClaimAttempt(ctx, j.key, j.n, j.webhookID, h.cfg.AttemptTimeout+leaseMargin)
+	if err != nil {
+		log.ErrorContext(ctx, "claim failed", "error", err.Error())
+		return result{failed: true}
+	}
+	if !claimed {
+		return h.onConflict(ctx, log, j, cur)
+	}
+
+	if !j.active {
+		switch err := h.deliveries.Cancel(ctx, j.key, j.n); {
+		case errors.Is(err, delivery.ErrClaimLost):
+			log.WarnContext(ctx, "claim lost")
+		case err != nil:
+			log.ErrorContext(ctx, "cancel failed", "error", err.Error())
+			return result{failed: true}
+		default:
+			log.InfoContext(ctx, "delivery cancelled")
+		}
+		return result{}
+	}
+
+	a := h.webhooks.Deliver(ctx, webhook.Request{URL: j.hook.URL, WebhookID: j.webhookID, Secret: j.hook.Secret, Body: j.body})
+	d := h.cfg.Schedule.Decide(j.n, a, h.rand)
+	log.InfoContext(ctx, "delivery attempt", "outcome", a.Outcome, "statusCode", a.StatusCode, "durationMs", a.LatencyMs, "next", d.Action.String())
+
+	rec, err := h.deliveries.RecordAttempt(ctx, j.key, j.n, a, d.Status)
+	switch {
+	case errors.Is(err, delivery.ErrClaimLost):
+		// Our lease ran out and another invocation took the attempt over: it
+		// owns what follows.
+		log.WarnContext(ctx, "claim lost")
+		return result{}
+	case err != nil:
+		log.ErrorContext(ctx, "record attempt failed", "error", err.Error())
+		return result{failed: true}
+	}
+	switch d.Action {
+	case delivery.Retry:
+		return result{retry: h.retryMessage(j, j.n+1), delay: d.Delay}
+	case delivery.Exhausted:
+		return result{alert: h.alertMessage(j, rec)}
+	}
+	return result{}
+}
+
+// onConflict handles a failed claim (see delivery.OnClaimConflict).
+func (h *handler) onConflict(ctx context.Context, log *slog.Logger, j job, cur *delivery.Record) result {
+	action := delivery.OnClaimConflict(cur, j.n, h.now())
+	status := "missing"
+	if cur != nil {
+		status = cur.Status
+	}
+	log.InfoContext(ctx, "attempt not claimed", "status", status, "action", action.String())
+	switch action {
+	case delivery.Later:
+		return result{failed: true}
+	case delivery.ReenqueueRetry:
+		next := cur.Attempt + 1
+		m := h.retryMessage(j, next)
+		if len(cur.Attempts) > 0 {
+			m.FirstAttemptAt = cur.Attempts[0].At
+		}
+		return result{retry: m, delay: h.cfg.Schedule.Delay(next, h.rand)}
+	case delivery.ReenqueueAlert:
+		if !j.active {
+			return result{} // deleted or disabled since: no alert
+		}
+		return result{alert: h.alertMessage(j, *cur)}
+	}
+	return result{}
+}
+
+func (h *handler) retryMessage(j job, n int) *delivery.RetryMessage {
+	return &delivery.RetryMessage{
+		Kind:           delivery.KindRetry,
+		ClientID:       j.key.ClientID,
+		LoadID:         j.key.LoadID,
+		HookID:         j.key.HookID,
+		Attempt:        n,
+		WebhookID:      j.webhookID,
+		FirstAttemptAt: j.firstAttemptAt,
+		Body:           string(j.body),
+	}
+}
+
+func (h *handler) alertMessage(j job, rec delivery.Record) *delivery.AlertMessage {
+	return &delivery.AlertMessage{
+		Kind:            delivery.KindExhausted,
+		ClientID:        j.key.ClientID,
+		LoadID:          j.key.LoadID,
+		HookID:          j.key.HookID,
+		HookURL:         j.hook.URL,
+		WebhookID:       j.webhookID,
+		IntegrationName: j.integration,
+		Tables:          j.tables,
+		Attempts:        rec.Attempts,
+	}
+}

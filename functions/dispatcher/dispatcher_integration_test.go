@@ -1,0 +1,428 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/devstack"
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store"
+	"github.com/postloadhooks/hooks/shared/webhook"
+)
+
+// The dispatcher end to end on the emulators: DynamoDB Local (seeded through
+// the real store), goaws queues, a local TLS receiver, and the test acting
+// as Lambda's SQS event source (receive a batch, invoke, delete what
+// succeeded). Retry delays are real: 1 s (2 s in the delay test). Each test
+// owns its resources and runs in parallel with the others.
+
+// receiver is a TLS webhook endpoint answering with the next status of its
+// script (the last one repeats), recording every request.
+type receiver struct {
+	mu       sync.Mutex
+	srv      *httptest.Server
+	statuses []int
+	got      []received
+}
+
+type received struct {
+	at          time.Time
+	id, ts, sig string
+	body        []byte
+}
+
+func newReceiver(t *testing.T, statuses ...int) *receiver {
+	t.Helper()
+	r := &receiver{statuses: statuses}
+	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		b, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		r.got = append(r.got, received{time.Now(), req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), b})
+		status := r.statuses[min(len(r.got), len(r.statuses))-1]
+		r.mu.Unlock()
+		w.WriteHeader(status)
+	}))
+	t.Cleanup(r.srv.Close)
+	return r
+}
+
+func (r *receiver) requests() []received {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]received(nil), r.got...)
+}
+
+// caFile writes the receiver's certificate as a PEM file (HOOKS_EXTRA_CA_FILE).
+func (r *receiver) caFile(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "ca.pem")
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
+	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type stack struct {
+	st     *store.Store
+	sqs    *sqs.Client
+	queues devstack.Queues
+	h      *handler
+}
+
+// testDelays is the retry schedule of the integration tests: real delays,
+// short enough for a test (a whole delivery takes about 6 s).
+const testDelays = "1s,1s,1s,1s,1s"
+
+// newStack makes fresh emulator resources and the real handler on them,
+// with retry schedule delays (HOOKS_RETRY_DELAYS).
+func newStack(t *testing.T, ca, delays string) *stack {
+	t.Helper()
+	awsCfg := devstack.AWSConfig(t)
+	db, table := devstack.DynamoDB(t)
+	client, queues := devstack.SQS(t)
+	env := map[string]string{
+		"HOOKS_TABLE":                 table,
+		"HOOKS_RETRY_QUEUE_URL":       queues.Retry,
+		"HOOKS_ALERT_QUEUE_URL":       queues.Alerts,
+		"HOOKS_DEAD_LETTER_QUEUE_URL": queues.NotificationsDLQ,
+		"HOOKS_RETRY_DELAYS":          delays,
+		"HOOKS_ATTEMPT_TIMEOUT":       "5s",
+		"HOOKS_ALLOW_PRIVATE_TARGETS": "true",
+		"HOOKS_EXTRA_CA_FILE":         ca,
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := newHandler(cfg, awsCfg, testLogger(io.Discard), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &stack{st: store.New(db, table, time.Now), sqs: client, queues: queues, h: h}
+}
+
+// seed makes an account with the feature and one hook on url.
+func (s *stack) seed(t *testing.T, cid int64, url string) (hook.Principal, hook.Hook) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, _, err := s.st.CreateMember(ctx, cid, "dev@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := hook.Principal{ClientID: cid, MemberID: m.ID}
+	hk, err := s.st.CreateHook(ctx, p, url, hook.NewSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, hk
+}
+
+func (s *stack) send(t *testing.T, body string) {
+	t.Helper()
+	if _, err := s.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(s.queues.Notifications), MessageBody: aws.String(body)}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// receive takes up to 10 visible messages from queue, without waiting.
+func (s *stack) receive(t *testing.T, queue string) []types.Message {
+	t.Helper()
+	out, err := s.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.Messages
+}
+
+// invoke hands msgs received from queue to the handler as one batch, as
+// Lambda's SQS event source does, and deletes them. It fails the test on any
+// item failure.
+func (s *stack) invoke(t *testing.T, queue string, msgs []types.Message) {
+	t.Helper()
+	ctx := context.Background()
+	var ev events.SQSEvent
+	for _, m := range msgs {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body)})
+	}
+	resp, err := s.h.handle(ctx, ev)
+	if err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("handle: %v, failures %v", err, resp.BatchItemFailures)
+	}
+	for _, m := range msgs {
+		if _, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// pump acts as the SQS event source once: one batch from each source queue
+// (both by default) through the handler. It returns how many records it
+// handled.
+func (s *stack) pump(t *testing.T, queues ...string) int {
+	t.Helper()
+	handled := 0
+	if len(queues) == 0 {
+		queues = []string{s.queues.Notifications, s.queues.Retry}
+	}
+	for _, q := range queues {
+		if msgs := s.receive(t, q); len(msgs) > 0 {
+			s.invoke(t, q, msgs)
+			handled += len(msgs)
+		}
+	}
+	return handled
+}
+
+// drive pumps until done reports true, or fails after limit.
+func (s *stack) drive(t *testing.T, limit time.Duration, done func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !done() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not done after %v", limit)
+		}
+		if s.pump(t) == 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// alerts receives (and deletes) the alert messages queued so far.
+func (s *stack) alerts(t *testing.T) []delivery.AlertMessage {
+	t.Helper()
+	ctx := context.Background()
+	var out []delivery.AlertMessage
+	for {
+		r, err := s.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(s.queues.Alerts), MaxNumberOfMessages: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.Messages) == 0 {
+			return out
+		}
+		for _, m := range r.Messages {
+			var a delivery.AlertMessage
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &a); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, a)
+			if _, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.queues.Alerts), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// settle pumps for d, so nothing more can be pending.
+func (s *stack) settle(t *testing.T, d time.Duration) {
+	t.Helper()
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if s.pump(t) == 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+func load(cid int64, loadID string) string { return loadMessage(cid, loadID, "succeeded") }
+
+func TestDispatcherExhaustsThenAlerts(t *testing.T) {
+	t.Parallel() // own table, queues and receiver; mostly waiting on delays
+	rcv := newReceiver(t, http.StatusServiceUnavailable)
+	s := newStack(t, rcv.caFile(t), testDelays)
+	_, hk := s.seed(t, 501, rcv.srv.URL+"/hook")
+	s.send(t, load(501, "exhaust-1"))
+
+	var alerts []delivery.AlertMessage
+	s.drive(t, 60*time.Second, func() bool { alerts = append(alerts, s.alerts(t)...); return len(alerts) > 0 })
+	s.settle(t, 2500*time.Millisecond)
+	alerts = append(alerts, s.alerts(t)...)
+
+	got := rcv.requests()
+	if len(got) != 6 {
+		t.Fatalf("receiver saw %d attempts, want 6", len(got))
+	}
+	wantID := hook.WebhookID(501, "exhaust-1", hk.ID)
+	for i, r := range got {
+		// Each retry was queued after the previous attempt's response with
+		// DelaySeconds 1, so attempts are at least 1 s apart (a little
+		// slack for the emulator's clock reading).
+		if i > 0 {
+			if gap := r.at.Sub(got[i-1].at); gap < 950*time.Millisecond {
+				t.Errorf("attempt %d came %v after attempt %d, want at least the 1 s delay", i+1, gap, i)
+			}
+		}
+		if r.id != wantID || string(r.body) != canonicalBody {
+			t.Errorf("attempt %d: id %s body %s; want %s and the canonical body", i+1, r.id, r.body, wantID)
+		}
+		var ts int64
+		fmt.Sscan(r.ts, &ts)
+		if sig, _ := webhook.Sign(hk.Secret, r.id, time.Unix(ts, 0), r.body); sig != r.sig {
+			t.Errorf("attempt %d: signature %s, want %s", i+1, r.sig, sig)
+		}
+	}
+	if len(alerts) != 1 {
+		t.Fatalf("alerts = %+v, want exactly 1", alerts)
+	}
+	a := alerts[0]
+	if a.Kind != delivery.KindExhausted || a.ClientID != 501 || a.LoadID != "exhaust-1" || a.HookID != hk.ID ||
+		a.HookURL != hk.URL || a.WebhookID != wantID || a.IntegrationName != "shopify" || len(a.Tables) != 1 || a.Tables[0] != "orders" {
+		t.Errorf("alert = %+v", a)
+	}
+	if len(a.Attempts) != 6 {
+		t.Fatalf("alert attempts = %d, want 6", len(a.Attempts))
+	}
+	for _, at := range a.Attempts {
+		if at.Outcome != webhook.OutcomeHTTPStatus || at.StatusCode != 503 {
+			t.Errorf("attempt %+v, want http_status 503", at)
+		}
+	}
+}
+
+func TestDispatcherRetryThenSuccess(t *testing.T) {
+	t.Parallel() // own table, queues and receiver; mostly waiting on delays
+	rcv := newReceiver(t, http.StatusInternalServerError, http.StatusNoContent)
+	s := newStack(t, rcv.caFile(t), testDelays)
+	_, hk := s.seed(t, 502, rcv.srv.URL+"/hook")
+	s.send(t, load(502, "retry-1"))
+	s.drive(t, 30*time.Second, func() bool { return len(rcv.requests()) >= 2 })
+	s.settle(t, 2500*time.Millisecond)
+	got := rcv.requests()
+	if len(got) != 2 || got[0].id != got[1].id || got[0].id != hook.WebhookID(502, "retry-1", hk.ID) {
+		t.Fatalf("receiver saw %+v, want 2 attempts with the pair's webhook id", got)
+	}
+	if a := s.alerts(t); len(a) != 0 {
+		t.Errorf("alerts = %+v, want none", a)
+	}
+}
+
+func TestDispatcherDuplicateLoadDeliversOnce(t *testing.T) {
+	t.Parallel() // own table, queues and receiver; mostly waiting on delays
+	rcv := newReceiver(t, http.StatusOK)
+	s := newStack(t, rcv.caFile(t), testDelays)
+	s.seed(t, 503, rcv.srv.URL+"/hook")
+	s.send(t, load(503, "dup-1"))
+	s.send(t, load(503, "dup-1"))
+	s.drive(t, 20*time.Second, func() bool { return len(rcv.requests()) >= 1 })
+	s.settle(t, 2*time.Second)
+	s.send(t, load(503, "dup-1")) // re-sent later
+	s.settle(t, 2*time.Second)
+	if n := len(rcv.requests()); n != 1 {
+		t.Fatalf("receiver saw %d requests, want 1", n)
+	}
+}
+
+func TestDispatcherDisableDuringRetriesEndsQuietly(t *testing.T) {
+	t.Parallel() // own table, queues and receiver; mostly waiting on delays
+	rcv := newReceiver(t, http.StatusBadGateway)
+	s := newStack(t, rcv.caFile(t), testDelays)
+	p, hk := s.seed(t, 504, rcv.srv.URL+"/hook")
+	s.send(t, load(504, "disable-1"))
+	// Only the load queue first, so the retry (due 1 s later) cannot run
+	// before the hook is disabled.
+	deadline := time.Now().Add(20 * time.Second)
+	for len(rcv.requests()) == 0 && time.Now().Before(deadline) {
+		if s.pump(t, s.queues.Notifications) == 0 {
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	if _, err := s.st.SetHookEnabled(context.Background(), p, hk.ID, false); err != nil {
+		t.Fatal(err)
+	}
+	s.settle(t, 4*time.Second) // the retry (1 s) arrives and is cancelled
+	if n := len(rcv.requests()); n != 1 {
+		t.Errorf("receiver saw %d requests, want 1", n)
+	}
+	if a := s.alerts(t); len(a) != 0 {
+		t.Errorf("alerts = %+v, want none", a)
+	}
+	claimed, cur, err := s.st.ClaimAttempt(context.Background(), delivery.Key{ClientID: 504, LoadID: "disable-1", HookID: hk.ID}, 2, "", time.Second)
+	if err != nil || claimed || cur == nil || cur.Status != delivery.StatusCancelled {
+		t.Errorf("record = %v %+v %v, want cancelled", claimed, cur, err)
+	}
+}
+
+// TestDispatcherRetryWaitsForItsDelay proves, through the real handler and
+// goaws, that a retry message queued with a 2 s delay cannot be received
+// before that delay and can be after it: the schedule holds locally as it
+// does on AWS.
+func TestDispatcherRetryWaitsForItsDelay(t *testing.T) {
+	t.Parallel() // own table, queues and receiver; mostly waiting on delays
+	rcv := newReceiver(t, http.StatusServiceUnavailable, http.StatusNoContent)
+	s := newStack(t, rcv.caFile(t), "2s") // jitter ±20 % still rounds to 2 s
+	_, hk := s.seed(t, 505, rcv.srv.URL+"/hook")
+	s.send(t, load(505, "delay-1"))
+
+	// Attempt 1, from the load queue; it fails and queues the retry.
+	deadline := time.Now().Add(10 * time.Second)
+	for s.pump(t, s.queues.Notifications) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("load message not received within 10 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	queued := time.Now() // the retry was sent before the handler returned
+	if n := len(rcv.requests()); n != 1 {
+		t.Fatalf("receiver saw %d requests after the load, want 1", n)
+	}
+
+	// Not receivable before its delay: at once, and again at 1.5 s.
+	for _, at := range []time.Duration{0, 1500 * time.Millisecond} {
+		time.Sleep(time.Until(queued.Add(at)))
+		if msgs := s.receive(t, s.queues.Retry); len(msgs) != 0 {
+			t.Fatalf("retry received %v after it was queued, want nothing before its 2 s delay", time.Since(queued))
+		}
+	}
+
+	// Receivable after it: from 2.5 s on (bounded at 5 s).
+	time.Sleep(time.Until(queued.Add(2500 * time.Millisecond)))
+	var msgs []types.Message
+	for msgs = s.receive(t, s.queues.Retry); len(msgs) == 0; msgs = s.receive(t, s.queues.Retry) {
+		if time.Since(queued) > 5*time.Second {
+			t.Fatal("retry not received within 5 s of being queued, want it after about 2 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(msgs) != 1 {
+		t.Fatalf("received %d retry messages, want 1", len(msgs))
+	}
+	var m delivery.RetryMessage
+	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &m); err != nil {
+		t.Fatal(err)
+	}
+	wantID := hook.WebhookID(505, "delay-1", hk.ID)
+	if m.Kind != delivery.KindRetry || m.ClientID != 505 || m.LoadID != "delay-1" || m.HookID != hk.ID || m.Attempt != 2 ||
+		m.WebhookID != wantID || m.Body != canonicalBody {
+		t.Fatalf("retry message = %+v, want attempt 2 of the pair with the canonical body", m)
+	}
+
+	// The retry runs as attempt 2 and succeeds.
+	s.invoke(t, s.queues.Retry, msgs)
+	got := rcv.requests()
+	if len(got) != 2 || got[1].id != wantID {
+		t.Fatalf("receiver saw %+v, want a second attempt with webhook id %s", got, wantID)
+	}
+	if gap := got[1].at.Sub(got[0].at); gap < 2*time.Second {
+		t.Errorf("second attempt %v after the first, want at least the 2 s delay", gap)
+	}
+}

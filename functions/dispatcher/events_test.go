@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/notify"
+)
+
+// Every events/dispatcher-*.json sample (for sam local invoke) runs through
+// the real handler here, with fakes behind it, so the samples never go stale.
+
+func readEvent(t *testing.T, name string) events.SQSEvent {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "events", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev events.SQSEvent
+	if err := json.Unmarshal(b, &ev); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return ev
+}
+
+func TestEventSamples(t *testing.T) {
+	tests := []struct {
+		file         string
+		seed         func(e *env) // state before the invocation
+		wantFailed   []string
+		wantRequests int
+		wantDead     int
+	}{
+		{file: "dispatcher-succeeded.json", wantRequests: 2},
+		{file: "dispatcher-rejected.json", wantRequests: 2},
+		{file: "dispatcher-failed.json"},
+		{file: "dispatcher-malformed.json", wantRequests: 2, wantDead: 1},
+		{file: "dispatcher-retry.json", wantRequests: 1, seed: func(e *env) {
+			// Attempt 1 failed and the record waits for attempt 2.
+			k := key("b2f6c1d0-7a3e-4c51-9f7e-retry", 1)
+			ctx := context.Background()
+			if ok, _, err := e.dels.ClaimAttempt(ctx, k, 1, "", 0); !ok || err != nil {
+				panic("seed claim")
+			}
+			if _, err := e.dels.RecordAttempt(ctx, k, 1, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
+				panic(err)
+			}
+		}},
+		{file: "dispatcher-retry.json", wantRequests: 0}, // no record waits: stale, acked
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.seed != nil {
+				tt.seed(e)
+			}
+			ev := readEvent(t, tt.file)
+			e.mustRun(t, ev, tt.wantFailed...)
+			calls := e.hooks.calls()
+			if len(calls) != tt.wantRequests {
+				t.Fatalf("requests = %d, want %d", len(calls), tt.wantRequests)
+			}
+			for _, c := range calls {
+				// Samples carry canonical notifications, so the body sent is the sample's own.
+				if _, err := notify.ParseBody(c.Body); err != nil {
+					t.Errorf("sent body does not parse: %v", err)
+				}
+			}
+			if n := len(e.queue.on(deadURL)); n != tt.wantDead {
+				t.Errorf("dead letters = %d, want %d", n, tt.wantDead)
+			}
+		})
+	}
+}

@@ -1,0 +1,639 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/webhook"
+)
+
+const (
+	testClient   = int64(116078)
+	retryURL     = "https://sqs.local/retries"
+	alertURL     = "https://sqs.local/alerts"
+	deadURL      = "https://sqs.local/notifications-dlq"
+	testSchedule = "10s,20s,30s,40s,50s"
+)
+
+// canonicalBody is the webhook body of loadMessage's notification.
+const canonicalBody = `{"version":"1.0","integration_name":"shopify","new_version":false,"source_root_table_name":"orders",` +
+	`"destination_root_table_name":"orders","table_version":0,"tables":[{"source_table_name":"orders",` +
+	`"destination_table_name":"orders","num_rows":100,"num_rows_rejected":0,"bookmark_metadata":null}]}`
+
+func loadMessage(cid int64, loadID, status string) string {
+	return fmt.Sprintf(`{"client_id":%d,"load_id":%q,"status":%q,"notification":{"integration_name":"shopify","new_version":false,`+
+		`"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,"tables":[{"source_table_name":"orders",`+
+		`"destination_table_name":"orders","num_rows":100,"num_rows_rejected":0}]}}`, cid, loadID, status)
+}
+
+func retryMessage(t *testing.T, cid int64, loadID string, hookID int64, n int) string {
+	t.Helper()
+	return mustJSON(delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: cid, LoadID: loadID, HookID: hookID, Attempt: n,
+		WebhookID: hook.WebhookID(cid, loadID, hookID), FirstAttemptAt: time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC), Body: canonicalBody})
+}
+
+func sqsEvent(bodies ...string) events.SQSEvent {
+	var ev events.SQSEvent
+	for i, b := range bodies {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: b})
+	}
+	return ev
+}
+
+type env struct {
+	h        *handler
+	accounts *fakeAccounts
+	dels     *fakeDeliveries
+	hooks    *fakeWebhooks
+	queue    *fakeQueue
+	logs     *syncBuffer
+	metrics  *syncBuffer
+	clock    *settable
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	s, err := delivery.ParseSchedule(testSchedule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &settable{t: time.Date(2026, 7, 15, 14, 45, 0, 0, time.UTC)}
+	disabled := clock.t.Add(-time.Hour)
+	e := &env{
+		accounts: &fakeAccounts{
+			accounts: map[int64]hook.Account{testClient: {ClientID: testClient, Plan: "advanced"}, 7: {ClientID: 7, Plan: "standard"}, 8: {ClientID: 8, Plan: "premium"}},
+			hooks: map[int64][]hook.Hook{
+				testClient: {
+					{ID: 1, ClientID: testClient, URL: "https://one.example/h", Secret: "whsec_one"},
+					{ID: 2, ClientID: testClient, URL: "https://two.example/h", Secret: "whsec_two"},
+					{ID: 3, ClientID: testClient, URL: "https://three.example/h", Secret: "whsec_three", DisabledAt: &disabled},
+				},
+				7: {{ID: 1, ClientID: 7, URL: "https://seven.example/h", Secret: "whsec_seven"}}, // enabled, plan without the feature
+				8: {{ID: 1, ClientID: 8, URL: "https://off.example/h", Secret: "whsec_off", DisabledAt: &disabled}},
+			},
+		},
+		dels:    newFakeDeliveries(clock.now),
+		hooks:   &fakeWebhooks{respond: func(webhook.Request) delivery.Attempt { return delivery.Attempt{Outcome: "success", StatusCode: 204} }},
+		queue:   &fakeQueue{},
+		logs:    &syncBuffer{},
+		metrics: &syncBuffer{},
+		clock:   clock,
+	}
+	e.h = &handler{
+		cfg:      config{Table: "t", RetryQueueURL: retryURL, AlertQueueURL: alertURL, DeadLetterQueueURL: deadURL, Schedule: s, AttemptTimeout: 30 * time.Second},
+		accounts: e.accounts, deliveries: e.dels, webhooks: e.hooks, queue: e.queue,
+		log: testLogger(e.logs), metrics: newMetrics(e.metrics, clock.now), now: clock.now,
+		rand: func() float64 { return 0.5 }, // no jitter
+	}
+	return e
+}
+
+func (e *env) failWith(code int) {
+	e.hooks.respond = func(webhook.Request) delivery.Attempt {
+		return delivery.Attempt{At: e.clock.now(), Outcome: "http_status", StatusCode: code, LatencyMs: 5}
+	}
+}
+
+// run invokes the handler and returns the failed message ids.
+func (e *env) run(t *testing.T, ev events.SQSEvent) ([]string, error) {
+	t.Helper()
+	resp, err := e.h.handle(context.Background(), ev)
+	ids := []string{}
+	for _, f := range resp.BatchItemFailures {
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids, err
+}
+
+func (e *env) mustRun(t *testing.T, ev events.SQSEvent, wantFailed ...string) {
+	t.Helper()
+	got, err := e.run(t, ev)
+	if err != nil {
+		t.Fatalf("handle: %v", err)
+	}
+	if wantFailed == nil {
+		wantFailed = []string{}
+	}
+	if diff := cmp.Diff(got, wantFailed); diff != "" {
+		t.Fatalf("batchItemFailures (-got +want):\n%s", diff)
+	}
+}
+
+func key(loadID string, hookID int64) delivery.Key {
+	return delivery.Key{ClientID: testClient, LoadID: loadID, HookID: hookID}
+}
+
+func TestLoadDeliversToEveryEnabledHookOnce(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")))
+
+	if got := e.accounts.reads[testClient]; got != 1 {
+		t.Errorf("account reads = %d, want 1 per batch", got)
+	}
+	var got []string
+	for _, r := range e.hooks.calls() {
+		if string(r.Body) != canonicalBody {
+			t.Errorf("body = %s, want the canonical body", r.Body)
+		}
+		got = append(got, r.URL+" "+r.WebhookID+" "+r.Secret)
+	}
+	want := []string{}
+	for _, l := range []string{"L1", "L2"} {
+		want = append(want, "https://one.example/h "+hook.WebhookID(testClient, l, 1)+" whsec_one",
+			"https://two.example/h "+hook.WebhookID(testClient, l, 2)+" whsec_two")
+	}
+	if diff := cmp.Diff(got, want, cmpSorted); diff != "" {
+		t.Errorf("requests (-got +want):\n%s", diff)
+	}
+	if r := e.dels.get(key("L1", 1)); r.Status != delivery.StatusDelivered || len(r.Attempts) != 1 {
+		t.Errorf("record = %+v, want delivered after one attempt", r)
+	}
+	if m := e.queue.all(); len(m) != 0 {
+		t.Errorf("queued %v, want nothing", m)
+	}
+
+	// The loader re-sends load L1 (same load_id): nothing is sent twice.
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+	if n := len(e.hooks.calls()); n != 4 {
+		t.Errorf("requests after the re-sent load = %d, want still 4", n)
+	}
+}
+
+func TestDuplicateInOneBatchDeliversOnce(t *testing.T) {
+	e := newEnv(t)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L1", "succeeded")))
+	if n := len(e.hooks.calls()); n != 2 {
+		t.Errorf("requests = %d, want 2 (one per hook)", n)
+	}
+}
+
+func TestDuplicatesInOneBatchShareTheirFate(t *testing.T) {
+	e := newEnv(t)
+	e.failWith(500)
+	e.queue.failQueue = map[string]bool{retryURL: true}
+	retry := retryMessage(t, testClient, "L9", 1, 2)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L1", "succeeded"), retry, retry), "m0", "m1")
+	if n := len(e.hooks.calls()); n != 2 {
+		t.Errorf("requests = %d, want 2 (one per hook, the retry has no waiting record)", n)
+	}
+}
+
+func TestFailureQueuesRetryThenAlert(t *testing.T) {
+	e := newEnv(t)
+	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.failWith(503)
+	t0 := e.clock.now()
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+
+	wantRetry := func(n int) sent {
+		m := delivery.RetryMessage{Kind: "retry", ClientID: testClient, LoadID: "L1", HookID: 1, Attempt: n,
+			WebhookID: hook.WebhookID(testClient, "L1", 1), FirstAttemptAt: t0, Body: canonicalBody}
+		return sent{Queue: retryURL, Body: mustJSON(m), Delay: int32(n-1) * 10}
+	}
+	if diff := cmp.Diff(e.queue.on(retryURL), []sent{wantRetry(2)}); diff != "" {
+		t.Fatalf("retry queue (-got +want):\n%s", diff)
+	}
+	// Attempts 2..6 arrive from the retry queue; each failure queues the next.
+	for n := 2; n <= 6; n++ {
+		e.clock.advance(time.Minute)
+		last := e.queue.on(retryURL)
+		e.mustRun(t, sqsEvent(last[len(last)-1].Body))
+		if n < 6 {
+			if got := e.queue.on(retryURL); len(got) != n || got[n-1] != wantRetry(n+1) {
+				t.Fatalf("after attempt %d retry queue = %v", n, got)
+			}
+		}
+	}
+	calls := e.hooks.calls()
+	if len(calls) != 6 {
+		t.Fatalf("requests = %d, want 6", len(calls))
+	}
+	for _, c := range calls {
+		if c.WebhookID != hook.WebhookID(testClient, "L1", 1) || string(c.Body) != canonicalBody {
+			t.Errorf("request %+v: want the same webhook id and body every attempt", c)
+		}
+	}
+	alerts := e.queue.on(alertURL)
+	if len(alerts) != 1 {
+		t.Fatalf("alerts = %v, want 1", alerts)
+	}
+	var am delivery.AlertMessage
+	if err := json.Unmarshal([]byte(alerts[0].Body), &am); err != nil {
+		t.Fatal(err)
+	}
+	rec := e.dels.get(key("L1", 1))
+	want := delivery.AlertMessage{Kind: "exhausted", ClientID: testClient, LoadID: "L1", HookID: 1, HookURL: "https://one.example/h",
+		WebhookID: hook.WebhookID(testClient, "L1", 1), IntegrationName: "shopify", Tables: []string{"orders"}, Attempts: rec.Attempts}
+	if diff := cmp.Diff(am, want); diff != "" {
+		t.Errorf("alert (-got +want):\n%s", diff)
+	}
+	if len(am.Attempts) != 6 || rec.Status != delivery.StatusExhausted {
+		t.Errorf("record %+v: want exhausted after 6 attempts", rec)
+	}
+
+	// The last retry message is delivered again: no seventh attempt; the
+	// alert is queued again (the alerter de-duplicates).
+	last := e.queue.on(retryURL)
+	e.mustRun(t, sqsEvent(last[len(last)-1].Body))
+	if len(e.hooks.calls()) != 6 || len(e.queue.on(alertURL)) != 2 {
+		t.Errorf("after redelivery: %d requests, %d alerts; want 6 and 2", len(e.hooks.calls()), len(e.queue.on(alertURL)))
+	}
+}
+
+func TestRetryThenSuccess(t *testing.T) {
+	e := newEnv(t)
+	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.failWith(500)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+	e.hooks.respond = func(webhook.Request) delivery.Attempt { return delivery.Attempt{Outcome: "success", StatusCode: 200} }
+	e.mustRun(t, sqsEvent(e.queue.on(retryURL)[0].Body))
+	if r := e.dels.get(key("L1", 1)); r.Status != delivery.StatusDelivered || r.Attempt != 2 {
+		t.Errorf("record = %+v, want delivered at attempt 2", r)
+	}
+	if len(e.queue.on(retryURL)) != 1 || len(e.queue.on(alertURL)) != 0 {
+		t.Errorf("queued %v, want only the first retry", e.queue.all())
+	}
+}
+
+func TestRetryCancelledQuietly(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(e *env)
+	}{
+		{"hook disabled", func(e *env) {
+			d := e.clock.now()
+			e.accounts.hooks[testClient][0].DisabledAt = &d
+		}},
+		{"hook deleted", func(e *env) { e.accounts.hooks[testClient] = e.accounts.hooks[testClient][1:] }},
+		{"plan downgraded", func(e *env) { e.accounts.accounts[testClient] = hook.Account{ClientID: testClient, Plan: "standard"} }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.failWith(503)
+			e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+			before := len(e.hooks.calls())
+			tt.change(e)
+			e.mustRun(t, sqsEvent(retryMessage(t, testClient, "L1", 1, 2)))
+			if got := len(e.hooks.calls()); got != before {
+				t.Errorf("requests %d -> %d: a cancelled retry must not be sent", before, got)
+			}
+			if r := e.dels.get(key("L1", 1)); r.Status != delivery.StatusCancelled {
+				t.Errorf("record = %+v, want cancelled", r)
+			}
+			if n := len(e.queue.on(retryURL)); n != 2 { // one per hook from the first attempt
+				t.Errorf("retries = %d, want 2 (nothing new)", n)
+			}
+			if n := len(e.queue.on(alertURL)); n != 0 {
+				t.Errorf("alerts = %d, want none", n)
+			}
+		})
+	}
+}
+
+func TestLiveLeaseIsReportedAndLaterAcked(t *testing.T) {
+	e := newEnv(t)
+	k := key("L1", 1)
+	// Another invocation claimed attempt 1 and is still making it.
+	if ok, _, _ := e.dels.ClaimAttempt(context.Background(), k, 1, "x", 35*time.Second); !ok {
+		t.Fatal("setup claim failed")
+	}
+	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")), "m0")
+	if n := len(e.hooks.calls()); n != 1 {
+		t.Errorf("requests = %d, want 1 (L2 only)", n)
+	}
+	// The other invocation died: after its lease, the redelivery takes over.
+	e.clock.advance(36 * time.Second)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+	if r := e.dels.get(k); r.Status != delivery.StatusDelivered {
+		t.Errorf("record = %+v, want delivered", r)
+	}
+}
+
+func TestEnqueueFailureFailsOnlyItsRecord(t *testing.T) {
+	e := newEnv(t)
+	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.hooks.respond = func(r webhook.Request) delivery.Attempt {
+		if r.WebhookID == hook.WebhookID(testClient, "L1", 1) {
+			return delivery.Attempt{Outcome: "timeout"}
+		}
+		return delivery.Attempt{Outcome: "success", StatusCode: 200}
+	}
+	e.queue.failQueue = map[string]bool{retryURL: true}
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")), "m0")
+
+	// SQS redelivers m0: the record waits after attempt 1, so the retry is
+	// queued again without a second HTTP attempt.
+	e.queue.failQueue = nil
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+	if n := len(e.hooks.calls()); n != 2 {
+		t.Errorf("requests = %d, want 2 (L1 once, L2 once)", n)
+	}
+	if got := e.queue.on(retryURL); len(got) != 1 || got[0].Delay != 10 || !strings.Contains(got[0].Body, `"attempt":2`) {
+		t.Errorf("retries = %v, want one for attempt 2 after 10 s", got)
+	}
+}
+
+// waitingAt makes the record of k wait for attempt n+1, as after n failed
+// attempts.
+func (e *env) waitingAt(t *testing.T, k delivery.Key, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for i := 1; i <= n; i++ {
+		if ok, _, err := e.dels.ClaimAttempt(ctx, k, i, hook.WebhookID(k.ClientID, k.LoadID, k.HookID), time.Second); !ok || err != nil {
+			t.Fatalf("claim attempt %d: %v %v", i, ok, err)
+		}
+		if _, err := e.dels.RecordAttempt(ctx, k, i, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
+			t.Fatalf("record attempt %d: %v", i, err)
+		}
+	}
+}
+
+func TestSendFailureFailsExactlyItsRecords(t *testing.T) {
+	tests := []struct {
+		name        string
+		setup       func(t *testing.T, e *env)
+		bodies      []string
+		failBody    string // sends whose body holds this fail
+		wantFailed  []string
+		wantRetries int
+		wantAlerts  int
+	}{
+		{
+			name:   "retry",
+			bodies: []string{loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded"), loadMessage(testClient, "L3", "succeeded")},
+			// L2's retry for hook 2 fails; hook 1's retry of the same record is queued.
+			failBody:   `"load_id":"L2","hook_id":2`,
+			wantFailed: []string{"m1"}, wantRetries: 5,
+		},
+		{
+			name: "retry of a load that is twice in the batch",
+			bodies: []string{loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded"),
+				loadMessage(testClient, "L3", "succeeded"), loadMessage(testClient, "L2", "succeeded")},
+			failBody:   `"load_id":"L2","hook_id":2`,
+			wantFailed: []string{"m1", "m3"}, wantRetries: 5,
+		},
+		{
+			name: "alert",
+			setup: func(t *testing.T, e *env) {
+				e.waitingAt(t, key("L1", 1), 5)
+				e.waitingAt(t, key("L2", 1), 5)
+			},
+			bodies:     []string{retryMessage(t, testClient, "L1", 1, 6), retryMessage(t, testClient, "L2", 1, 6)},
+			failBody:   `"kind":"exhausted","client_id":116078,"load_id":"L2"`,
+			wantFailed: []string{"m1"}, wantAlerts: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.setup != nil {
+				tt.setup(t, e)
+			}
+			e.failWith(502)
+			e.queue.failBody = func(body string) bool { return strings.Contains(body, tt.failBody) }
+			e.mustRun(t, sqsEvent(tt.bodies...), tt.wantFailed...)
+			if n := len(e.queue.on(retryURL)); n != tt.wantRetries {
+				t.Errorf("retries = %d, want %d", n, tt.wantRetries)
+			}
+			if n := len(e.queue.on(alertURL)); n != tt.wantAlerts {
+				t.Errorf("alerts = %d, want %d", n, tt.wantAlerts)
+			}
+		})
+	}
+}
+
+func TestEveryMessageIsOneBoundedConcurrentSend(t *testing.T) {
+	e := newEnv(t)
+	var hooks []hook.Hook
+	for id := int64(1); id <= 10; id++ {
+		hooks = append(hooks, hook.Hook{ID: id, ClientID: testClient, URL: fmt.Sprintf("https://h%d.example/", id), Secret: "whsec_x"})
+	}
+	e.accounts.hooks[testClient] = hooks
+	e.failWith(500)
+	t0 := e.clock.now()
+
+	// Every send blocks until released: the handler must have exactly
+	// maxConcurrentSends of its 20 sends in flight, never more.
+	e.queue.hold = make(chan struct{})
+	type outcome struct {
+		failed []string
+		err    error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		failed, err := e.run(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")))
+		done <- outcome{failed, err}
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for e.queue.sending() < maxConcurrentSends {
+		if time.Now().After(deadline) {
+			close(e.queue.hold)
+			t.Fatalf("sends in flight = %d after 5 s, want %d", e.queue.sending(), maxConcurrentSends)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(e.queue.hold)
+	got := <-done
+	if got.err != nil || len(got.failed) != 0 {
+		t.Fatalf("handle: %v, failures %v", got.err, got.failed)
+	}
+	if e.queue.maxInFlight != maxConcurrentSends {
+		t.Errorf("most sends in flight = %d, want %d", e.queue.maxInFlight, maxConcurrentSends)
+	}
+
+	var want []sent
+	for _, l := range []string{"L1", "L2"} {
+		for id := int64(1); id <= 10; id++ {
+			m := delivery.RetryMessage{Kind: "retry", ClientID: testClient, LoadID: l, HookID: id, Attempt: 2,
+				WebhookID: hook.WebhookID(testClient, l, id), FirstAttemptAt: t0, Body: canonicalBody}
+			want = append(want, sent{Queue: retryURL, Body: mustJSON(m), Delay: 10})
+		}
+	}
+	sortSent := cmpopts.SortSlices(func(a, b sent) bool { return a.Body < b.Body })
+	if diff := cmp.Diff(e.queue.all(), want, sortSent); diff != "" {
+		t.Errorf("sends (-got +want):\n%s", diff)
+	}
+}
+
+func TestHooksOfAnotherClientAreNeverSent(t *testing.T) {
+	t.Run("foreign hook in the answer", func(t *testing.T) {
+		e := newEnv(t)
+		// A faulty store answers the read of testClient with a hook of client 8
+		// beside its own: it gets neither the load nor a pending retry.
+		e.accounts.hooks[testClient] = append(e.accounts.hooks[testClient],
+			hook.Hook{ID: 4, ClientID: 8, URL: "https://other-tenant.example/h", Secret: "whsec_other"})
+		e.waitingAt(t, key("L0", 4), 1)
+		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), retryMessage(t, testClient, "L0", 4, 2)))
+		var urls []string
+		for _, c := range e.hooks.calls() {
+			urls = append(urls, c.URL)
+		}
+		if diff := cmp.Diff(urls, []string{"https://one.example/h", "https://two.example/h"}, cmpSorted); diff != "" {
+			t.Errorf("requests (-got +want):\n%s", diff)
+		}
+		if r := e.dels.get(key("L0", 4)); r.Status != delivery.StatusCancelled {
+			t.Errorf("record of the retry = %+v, want cancelled", r)
+		}
+		if !strings.Contains(e.logs.String(), `"msg":"foreign hook dropped","clientId":116078,"hookId":4`) {
+			t.Errorf("no log line for the foreign hook:\n%s", e.logs.String())
+		}
+	})
+	t.Run("foreign account in the answer", func(t *testing.T) {
+		e := newEnv(t)
+		e.accounts.accounts[testClient] = hook.Account{ClientID: 8, Plan: "advanced"}
+		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(8, "L1", "succeeded")), "m0")
+		if n := len(e.hooks.calls()); n != 0 {
+			t.Errorf("requests = %d, want none", n)
+		}
+	})
+}
+
+func TestPoisonBesideValid(t *testing.T) {
+	e := newEnv(t)
+	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.mustRun(t, sqsEvent(`{"client_id":"x"}`, loadMessage(testClient, "L1", "succeeded"), `{"kind":"other"}`, `not json`))
+	want := []sent{
+		{Queue: deadURL, Body: `{"client_id":"x"}`, Reason: "invalid load message: client_id: must be an integer"},
+		{Queue: deadURL, Body: `{"kind":"other"}`, Reason: "kind: must be retry or absent"},
+		{Queue: deadURL, Body: `not json`, Reason: "invalid load message: not valid JSON"},
+	}
+	if diff := cmp.Diff(e.queue.on(deadURL), want); diff != "" {
+		t.Errorf("dead letters (-got +want):\n%s", diff)
+	}
+	if n := len(e.hooks.calls()); n != 1 {
+		t.Errorf("requests = %d, want 1", n)
+	}
+	if logs := e.logs.String(); strings.Contains(logs, "not json") || !strings.Contains(logs, `"reason":"kind: must be retry or absent"`) {
+		t.Errorf("logs must give the reason, never the body:\n%s", logs)
+	}
+}
+
+func TestMalformedRetryMessages(t *testing.T) {
+	good := func(t *testing.T) delivery.RetryMessage {
+		var m delivery.RetryMessage
+		if err := json.Unmarshal([]byte(retryMessage(t, testClient, "L1", 1, 2)), &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		change func(*delivery.RetryMessage)
+		reason string
+	}{
+		{"wrong webhook id", func(m *delivery.RetryMessage) { m.WebhookID = "msg_0" }, "invalid retry message: webhook_id: does not match the pair"},
+		{"attempt 1", func(m *delivery.RetryMessage) { m.Attempt = 1 }, "invalid retry message: attempt: out of range"},
+		{"bad body", func(m *delivery.RetryMessage) { m.Body = "{}" }, "invalid retry message: body: invalid load message: integration_name: required"},
+		{"no hook", func(m *delivery.RetryMessage) { m.HookID = 0 }, "invalid retry message: hook_id: must be a positive integer"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			m := good(t)
+			tt.change(&m)
+			e.mustRun(t, sqsEvent(mustJSON(m)))
+			if got := e.queue.on(deadURL); len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("dead letters = %+v, want reason %q", got, tt.reason)
+			}
+		})
+	}
+}
+
+func TestSkippedNotifications(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		reason string
+	}{
+		{"failed load", loadMessage(testClient, "L1", "failed"), skipLoadFailed},
+		{"unknown client", loadMessage(999, "L1", "succeeded"), skipUnknownClient},
+		{"plan without feature", loadMessage(7, "L1", "succeeded"), skipNoFeature},
+		{"no enabled hook", loadMessage(8, "L1", "succeeded"), skipNoEnabledHooks},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.mustRun(t, sqsEvent(tt.body))
+			if n := len(e.hooks.calls()); n != 0 {
+				t.Errorf("requests = %d, want none", n)
+			}
+			var emf map[string]any
+			if err := json.Unmarshal([]byte(e.metrics.String()), &emf); err != nil {
+				t.Fatalf("metric line %q: %v", e.metrics.String(), err)
+			}
+			want := map[string]any{
+				"NotificationsSkipped": 1.0, "Reason": tt.reason,
+				"_aws": map[string]any{"Timestamp": float64(e.clock.now().UnixMilli()), "CloudWatchMetrics": []any{map[string]any{
+					"Namespace": "PostLoadHooks", "Dimensions": []any{[]any{"Reason"}},
+					"Metrics": []any{map[string]any{"Name": "NotificationsSkipped", "Unit": "Count"}}}}},
+			}
+			if diff := cmp.Diff(emf, want); diff != "" {
+				t.Errorf("metric (-got +want):\n%s", diff)
+			}
+			if !strings.Contains(e.logs.String(), `"reason":"`+tt.reason+`"`) {
+				t.Errorf("no log line with the reason:\n%s", e.logs.String())
+			}
+		})
+	}
+}
+
+func TestStoreErrors(t *testing.T) {
+	t.Run("account read fails for the whole batch", func(t *testing.T) {
+		e := newEnv(t)
+		e.accounts.err = errors.New("throttled")
+		got, err := e.run(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")))
+		if !errors.Is(err, errNothingProcessed) {
+			t.Errorf("err = %v, want errNothingProcessed", err)
+		}
+		if diff := cmp.Diff(got, []string{"m0", "m1"}); diff != "" {
+			t.Errorf("failures (-got +want):\n%s", diff)
+		}
+	})
+	t.Run("claim fails beside a malformed message", func(t *testing.T) {
+		e := newEnv(t)
+		e.dels.claimErr = errors.New("throttled")
+		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), `{}`), "m0")
+	})
+	t.Run("result write fails", func(t *testing.T) {
+		e := newEnv(t)
+		e.dels.recordErr = errors.New("throttled")
+		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "failed")), "m0")
+	})
+	t.Run("dead-letter send fails", func(t *testing.T) {
+		e := newEnv(t)
+		e.queue.failQueue = map[string]bool{deadURL: true}
+		e.mustRun(t, sqsEvent(`{}`, loadMessage(testClient, "L1", "succeeded")), "m0")
+	})
+}
+
+func TestLogsNeverHoldSecretsOrBodies(t *testing.T) {
+	e := newEnv(t)
+	e.failWith(500)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+	logs := e.logs.String()
+	for _, s := range []string{"whsec_", "shopify", "one.example"} {
+		if strings.Contains(logs, s) {
+			t.Errorf("logs contain %q:\n%s", s, logs)
+		}
+	}
+	for _, k := range []string{`"messageId":"m0"`, `"clientId":116078`, `"loadId":"L1"`, `"hookId":1`, `"attempt":1`, `"outcome":"http_status"`, `"durationMs":5`} {
+		if !strings.Contains(logs, k) {
+			t.Errorf("logs lack %s:\n%s", k, logs)
+		}
+	}
+}
+
+var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })

@@ -1,0 +1,84 @@
+// Command dispatcher is the Lambda function that delivers load notifications
+// to customer webhooks. It consumes two SQS queues with one handler: load
+// messages from post-load-notifications and its own delayed retry messages
+// from post-load-retries (told apart by their content, see classify.go).
+// Every retry and alert message is queued with its own SendMessage call, a
+// retry carrying its DelaySeconds, so the schedule holds on AWS and on the
+// local emulator alike.
+//
+// It only ever sends a notification to enabled hooks of the message's own
+// client, and only while that client's plan has the feature. It never sends
+// email (the alerter does), never sleeps between attempts (a retry is a
+// delayed message) and never counts attempts with SQS's receive count.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/postloadhooks/hooks/shared/store"
+	"github.com/postloadhooks/hooks/shared/webhook"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}
+
+// run builds the clients once per cold start and serves Lambda invocations.
+func run(ctx context.Context, getenv func(string) string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return fmt.Errorf("load aws config: %w", err)
+	}
+	h, err := newHandler(cfg, awsCfg, lambdacontext.NewLogger(), os.Stdout)
+	if err != nil {
+		return err
+	}
+	lambda.StartHandlerFunc(h.handle)
+	return nil
+}
+
+// newHandler wires the handler to the real store, webhook client and SQS.
+// Logs go to log, metric lines to metricsOut.
+func newHandler(cfg config, awsCfg aws.Config, log *slog.Logger, metricsOut io.Writer) (*handler, error) {
+	client, err := webhook.NewClient(webhook.Options{
+		Timeout:      cfg.AttemptTimeout,
+		AllowPrivate: cfg.AllowPrivate,
+		ExtraCAFile:  cfg.ExtraCAFile,
+		Now:          time.Now,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("webhook client: %w", err)
+	}
+	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, time.Now)
+	return &handler{
+		cfg:        cfg,
+		accounts:   st,
+		deliveries: st,
+		webhooks:   client,
+		queue:      sqs.NewFromConfig(awsCfg),
+		log:        log,
+		metrics:    newMetrics(metricsOut, time.Now),
+		now:        time.Now,
+		rand:       rand.Float64,
+	}, nil
+}
