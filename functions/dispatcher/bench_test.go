@@ -1,0 +1,696 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"io"
+	"log"
+	"maps"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/postloadhooks/hooks/shared/devstack"
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/notify"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// Benchmarks of the delivery path (issue 6; scripts/bench runs them with
+// enough iterations, scripts/test once each so they do not rot).
+//
+// BenchmarkDelivery: one op is one SQS batch of 10 load messages of an
+// account with 10 hooks, i.e. 100 deliveries, through the real handler and
+// the real webhook client to a TLS receiver running in a child process (so
+// the receiver's CPU is not counted). The floor posts the same 100 bodies
+// to the same receiver with a plain keep-alive net/http client.
+//
+// BenchmarkEndToEnd: one op is one load notification (10 deliveries) put on
+// the SQS emulator and carried to the receiver, the benchmark acting as
+// Lambda's SQS event source (in process, like the integration tests: it is
+// reliable and lets SDK middleware count DynamoDB requests).
+
+const (
+	benchClient  = int64(424242)
+	benchHooks   = hook.MaxHooks // hooks of the account
+	benchRecords = 10            // records per SQS batch (the template's BatchSize)
+)
+
+// benchNotification is a realistic load notification (SPEC section 6 shape).
+const benchNotification = `{"version":"1.0","minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"shopify",` +
+	`"new_version":false,"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,` +
+	`"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":100,"num_rows_rejected":11,` +
+	`"s3_objects":["stitch-s3-bucket/orders/0_1563294550038.jsonl"],` +
+	`"bookmark_metadata":[{"key":"updated_at","max_value":"2026-06-30T00:00:00Z","min_value":"2026-06-01T00:00:00Z"}],` +
+	`"max_time_extracted":"2026-07-15T14:43:09.030Z"},` +
+	`{"source_table_name":"orders__order_items","destination_table_name":"orders__order_items","num_rows":340,"num_rows_rejected":0,` +
+	`"s3_objects":["stitch-s3-bucket/orders__order_items/0_1563294550038.jsonl"],"bookmark_metadata":null}]}`
+
+func benchLoad(cid int64, loadID string) string {
+	return fmt.Sprintf(`{"client_id":%d,"load_id":%q,"status":"succeeded","notification":%s}`, cid, loadID, benchNotification)
+}
+
+// ---- the receiver, in a child process --------------------------------------
+
+// TestBenchReceiverProcess is not a test: it is the webhook receiver the
+// benchmarks start as a child process (the os/exec helper-process pattern).
+// It serves HTTPS on a loopback port, writes its certificate to
+// $HOOKS_BENCH_RECEIVER_DIR/ca.pem, prints its URL on stdout, and with
+// HOOKS_BENCH_RECEIPTS=1 prints "R <webhook-id> <unix nanos>" per request;
+// it prints "+conn" per accepted connection. It exits when its stdin closes.
+func TestBenchReceiverProcess(t *testing.T) {
+	dir := os.Getenv("HOOKS_BENCH_RECEIVER_DIR")
+	if dir == "" {
+		t.Skip("helper process of the benchmarks")
+	}
+	out := bufio.NewWriter(os.Stdout)
+	receipts := make(chan string, 4096)
+	logReceipts := os.Getenv("HOOKS_BENCH_RECEIPTS") == "1"
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		if logReceipts {
+			receipts <- "R " + r.Header.Get("webhook-id") + " " + strconv.FormatInt(time.Now().UnixNano(), 10)
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			receipts <- "+conn"
+		}
+	}
+	srv.StartTLS()
+	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), pemBytes, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(out, srv.URL)
+	out.Flush()
+	go func() {
+		for line := range receipts {
+			fmt.Fprintln(out, line)
+			if len(receipts) == 0 {
+				out.Flush()
+			}
+		}
+	}()
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	os.Exit(0)
+}
+
+// benchReceiver is the running child process.
+type benchReceiver struct {
+	url    string
+	caFile string
+	roots  *x509.CertPool
+	conns  atomic.Int64 // connections the receiver accepted
+	mu     sync.Mutex
+	onRecv func(webhookID string, at time.Time)
+}
+
+func startBenchReceiver(tb testing.TB, receipts bool) *benchReceiver {
+	tb.Helper()
+	dir := tb.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBenchReceiverProcess$")
+	cmd.Env = append(os.Environ(), "HOOKS_BENCH_RECEIVER_DIR="+dir, "GOMAXPROCS=1")
+	if receipts {
+		cmd.Env = append(cmd.Env, "HOOKS_BENCH_RECEIPTS=1")
+	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		stdin.Close()
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	lines := bufio.NewScanner(stdout)
+	urlc := make(chan string, 1)
+	r := &benchReceiver{caFile: filepath.Join(dir, "ca.pem")}
+	go func() {
+		first := true
+		for lines.Scan() {
+			line := lines.Text()
+			if first {
+				urlc <- line
+				first = false
+				continue
+			}
+			if line == "+conn" {
+				r.conns.Add(1)
+				continue
+			}
+			id, nanos, ok := strings.Cut(strings.TrimPrefix(line, "R "), " ")
+			n, err := strconv.ParseInt(nanos, 10, 64)
+			if !ok || err != nil {
+				continue
+			}
+			r.mu.Lock()
+			f := r.onRecv
+			r.mu.Unlock()
+			if f != nil {
+				f(id, time.Unix(0, n))
+			}
+		}
+		close(urlc)
+	}()
+	select {
+	case u, ok := <-urlc:
+		if !ok {
+			tb.Fatal("receiver process ended before printing its URL")
+		}
+		r.url = u
+	case <-time.After(30 * time.Second):
+		tb.Fatal("receiver process did not start within 30s")
+	}
+	ca, err := os.ReadFile(r.caFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.roots = x509.NewCertPool()
+	r.roots.AppendCertsFromPEM(ca)
+	return r
+}
+
+func (r *benchReceiver) hookURL(i int) string { return r.url + "/hooks/" + strconv.Itoa(i) }
+
+// floorClient is the physical floor: net/http with keep-alive, enough idle
+// connections for a whole batch, nothing else.
+func (r *benchReceiver) floorClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		TLSClientConfig:     &tls.Config{RootCAs: r.roots},
+		MaxIdleConnsPerHost: benchRecords * benchHooks,
+		ForceAttemptHTTP2:   true,
+	}}
+}
+
+func floorPost(c *http.Client, url, webhookID string, body []byte) error {
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(string(body)))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("webhook-id", webhookID)
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// ---- measuring ---------------------------------------------------------------
+
+// cpuMeter measures process CPU time (user+system, all threads) and heap
+// allocations around a loop.
+type cpuMeter struct {
+	cpu     time.Duration
+	mallocs uint64
+	wall    time.Time
+	rcv     *benchReceiver
+	conns   int64
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func startMeter(rcv *benchReceiver) cpuMeter {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return cpuMeter{cpu: processCPU(), mallocs: ms.Mallocs, wall: time.Now(), rcv: rcv, conns: rcv.conns.Load()}
+}
+
+// report adds cpu-µs/delivery, allocs/delivery, deliveries/s and the
+// receiver's new connections per delivery (0 when every one is reused) to b.
+func (m cpuMeter) report(b *testing.B, deliveries int) {
+	time.Sleep(50 * time.Millisecond) // let the receiver's last lines arrive
+	b.ReportMetric(float64(m.rcv.conns.Load()-m.conns)/float64(deliveries), "conns/delivery")
+	wall := time.Since(m.wall)
+	cpu := processCPU() - m.cpu
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(cpu.Microseconds())/float64(deliveries), "cpu-µs/delivery")
+	b.ReportMetric(float64(ms.Mallocs-m.mallocs)/float64(deliveries), "allocs/delivery")
+	b.ReportMetric(float64(deliveries)/wall.Seconds(), "deliveries/s")
+}
+
+// ---- BenchmarkDelivery --------------------------------------------------------
+
+func benchConfig(tb testing.TB, table, ca string, q devstack.Queues) config {
+	tb.Helper()
+	env := map[string]string{
+		"HOOKS_TABLE":                 table,
+		"HOOKS_RETRY_QUEUE_URL":       q.Retry,
+		"HOOKS_ALERT_QUEUE_URL":       q.Alerts,
+		"HOOKS_DEAD_LETTER_QUEUE_URL": q.NotificationsDLQ,
+		"HOOKS_ALLOW_PRIVATE_TARGETS": "true",
+		"HOOKS_EXTRA_CA_FILE":         ca,
+	}
+	cfg, err := loadConfig(func(k string) string { return env[k] })
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
+}
+
+func fakeQueues() devstack.Queues {
+	return devstack.Queues{Retry: retryURL, Alerts: alertURL, NotificationsDLQ: deadURL}
+}
+
+// benchBatch is batch i of the benchmark: 10 fresh loads.
+func benchBatch(prefix string, i int) events.SQSEvent {
+	var ev events.SQSEvent
+	for r := range benchRecords {
+		id := fmt.Sprintf("%s-%d-%d", prefix, i, r)
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: benchLoad(benchClient, id)})
+	}
+	return ev
+}
+
+// runHandlerBatches hands b.N batches to h, each must deliver every job.
+func runHandlerBatches(b *testing.B, h *handler, rcv *benchReceiver, prefix string) {
+	b.Helper()
+	ctx := context.Background()
+	// A first batch outside the measurement opens the connections.
+	if resp, err := h.handle(ctx, benchBatch(prefix+"-warm", 0)); err != nil || len(resp.BatchItemFailures) > 0 {
+		b.Fatalf("warm-up batch: %v %v", err, resp.BatchItemFailures)
+	}
+	b.ResetTimer()
+	m := startMeter(rcv)
+	for i := range b.N {
+		resp, err := h.handle(ctx, benchBatch(prefix, i))
+		if err != nil || len(resp.BatchItemFailures) > 0 {
+			b.Fatalf("batch %d: %v %v", i, err, resp.BatchItemFailures)
+		}
+	}
+	b.StopTimer()
+	m.report(b, b.N*benchRecords*benchHooks)
+}
+
+func BenchmarkDelivery(b *testing.B) {
+	rcv := startBenchReceiver(b, false)
+	msg, err := notify.Parse([]byte(benchLoad(benchClient, "x")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := msg.Body
+
+	b.Run("floor", func(b *testing.B) {
+		c := rcv.floorClient()
+		defer c.CloseIdleConnections()
+		post := func(i int) {
+			var wg sync.WaitGroup
+			var failed atomic.Int32
+			for r := range benchRecords {
+				for k := range benchHooks {
+					wg.Go(func() {
+						id := hook.WebhookID(benchClient, fmt.Sprintf("floor-%d-%d", i, r), int64(k+1))
+						if err := floorPost(c, rcv.hookURL(k+1), id, body); err != nil {
+							failed.Add(1)
+						}
+					})
+				}
+			}
+			wg.Wait()
+			if failed.Load() > 0 {
+				b.Fatalf("floor batch %d: %d posts failed", i, failed.Load())
+			}
+		}
+		post(-1)
+		b.ResetTimer()
+		m := startMeter(rcv)
+		for i := range b.N {
+			post(i)
+		}
+		b.StopTimer()
+		m.report(b, b.N*benchRecords*benchHooks)
+	})
+
+	b.Run("handler/store=fake", func(b *testing.B) {
+		h, err := newHandler(benchConfig(b, "bench", rcv.caFile, fakeQueues()), aws.Config{Region: "us-east-1"}, testLogger(io.Discard), io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		var hooks []hook.Hook
+		for i := range benchHooks {
+			hooks = append(hooks, hook.Hook{ID: int64(i + 1), ClientID: benchClient, URL: rcv.hookURL(i + 1), Secret: hook.NewSecret()})
+		}
+		h.accounts = &fakeAccounts{
+			accounts: map[int64]hook.Account{benchClient: {ClientID: benchClient, Plan: "advanced"}},
+			hooks:    map[int64][]hook.Hook{benchClient: hooks},
+		}
+		h.deliveries = newFakeDeliveries(time.Now)
+		h.queue = &fakeQueue{}
+		runHandlerBatches(b, h, rcv, "fake")
+	})
+
+	b.Run("handler/store=dynamodb", func(b *testing.B) {
+		awsCfg := quietAWSConfig(b)
+		db, table := devstack.DynamoDB(b)
+		seedBenchAccount(b, store.New(db, table, time.Now), benchClient, rcv)
+		h, err := newHandler(benchConfig(b, table, rcv.caFile, fakeQueues()), awsCfg, testLogger(io.Discard), io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		h.queue = &fakeQueue{}
+		runHandlerBatches(b, h, rcv, "ddb")
+	})
+}
+
+// quietAWSConfig is devstack.AWSConfig without the SDK's warnings (DynamoDB
+// Local's answers make it warn about unread response bodies), which would
+// break the lines of the benchmark output.
+func quietAWSConfig(tb testing.TB) aws.Config {
+	tb.Helper()
+	cfg := devstack.AWSConfig(tb)
+	cfg.Logger = logging.Nop{}
+	return cfg
+}
+
+// seedBenchAccount creates an account with the feature and 10 hooks on rcv.
+func seedBenchAccount(tb testing.TB, st *store.Store, cid int64, rcv *benchReceiver) {
+	tb.Helper()
+	ctx := context.Background()
+	if _, err := st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}}); err != nil {
+		tb.Fatal(err)
+	}
+	m, _, err := st.CreateMember(ctx, cid, "dev@example.com")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := range benchHooks {
+		if _, err := st.CreateHook(ctx, hook.Principal{ClientID: cid, MemberID: m.ID}, rcv.hookURL(i+1), hook.NewSecret()); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+// ---- BenchmarkEndToEnd ------------------------------------------------------
+
+// e2eTimeout bounds one end-to-end run, whatever b.N.
+const e2eTimeout = 3 * time.Minute
+
+// e2ePollers is how many pollers run at once (Lambda's SQS event source
+// starts with five; two keep this 2-core machine's emulators from being
+// the only thing measured).
+const e2ePollers = 2
+
+// opCounter counts SDK operations of one service by name.
+type opCounter struct {
+	mu  sync.Mutex
+	ops map[string]int
+}
+
+func (c *opCounter) middleware(service string) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("benchOpCounter",
+			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+				if awsmiddleware.GetServiceID(ctx) == service {
+					c.mu.Lock()
+					c.ops[awsmiddleware.GetOperationName(ctx)]++
+					c.mu.Unlock()
+				}
+				return next.HandleInitialize(ctx, in)
+			}), middleware.After)
+	}
+}
+
+func (c *opCounter) snapshot() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.ops)
+}
+
+// e2eRun is one end-to-end run: b.N loads enqueued, consumed by consume.
+type e2eRun struct {
+	sqs      *sqs.Client
+	queueURL string
+	rcv      *benchReceiver
+	consume  func(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse
+}
+
+// run enqueues b.N loads and waits until every delivery reached the
+// receiver; it reports deliveries/s and enqueue->receipt percentiles and
+// returns how many batches the pollers handed over.
+func (e e2eRun) run(b *testing.B, prefix string) int {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), e2eTimeout)
+	defer cancel()
+
+	total := b.N * benchHooks
+	enqueued := make(map[string]time.Time, total) // webhook id -> enqueue time
+	var mu sync.Mutex
+	var latencies []time.Duration
+	seen := map[string]bool{}
+	var last time.Time
+	done := make(chan struct{})
+	e.rcv.mu.Lock()
+	e.rcv.onRecv = func(id string, at time.Time) {
+		mu.Lock()
+		defer mu.Unlock()
+		t0, ok := enqueued[id]
+		if !ok || seen[id] {
+			return
+		}
+		seen[id] = true
+		latencies = append(latencies, at.Sub(t0))
+		last = at
+		if len(seen) == total {
+			close(done)
+		}
+	}
+	e.rcv.mu.Unlock()
+	defer func() {
+		e.rcv.mu.Lock()
+		e.rcv.onRecv = nil
+		e.rcv.mu.Unlock()
+	}()
+
+	var batches atomic.Int64
+	var pollers sync.WaitGroup
+	pollCtx, stopPolling := context.WithCancel(ctx)
+	defer stopPolling()
+	for range e2ePollers {
+		pollers.Go(func() { batches.Add(int64(e.poll(pollCtx, b))) })
+	}
+
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i += benchRecords {
+		var entries []sqstypes.SendMessageBatchRequestEntry
+		var ids []string
+		for r := i; r < min(i+benchRecords, b.N); r++ {
+			id := fmt.Sprintf("%s-%d", prefix, r)
+			ids = append(ids, id)
+			entries = append(entries, sqstypes.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(r - i)), MessageBody: aws.String(benchLoad(benchClient, id))})
+		}
+		now := time.Now()
+		mu.Lock()
+		for _, id := range ids {
+			for k := range benchHooks {
+				enqueued[hook.WebhookID(benchClient, id, int64(k+1))] = now
+			}
+		}
+		mu.Unlock()
+		out, err := e.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(e.queueURL), Entries: entries})
+		if err != nil || len(out.Failed) > 0 {
+			b.Fatalf("enqueue: %v %v", err, out)
+		}
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		mu.Lock()
+		got := len(seen)
+		mu.Unlock()
+		b.Fatalf("only %d of %d deliveries arrived within %v", got, total, e2eTimeout)
+	}
+	b.StopTimer()
+	stopPolling()
+	pollers.Wait()
+
+	mu.Lock()
+	defer mu.Unlock()
+	slices.Sort(latencies)
+	pct := func(p float64) float64 {
+		i := min(len(latencies)-1, int(p*float64(len(latencies))))
+		return float64(latencies[i].Microseconds()) / 1000
+	}
+	b.ReportMetric(float64(total)/last.Sub(start).Seconds(), "deliveries/s")
+	b.ReportMetric(pct(0.50), "p50-ms")
+	b.ReportMetric(pct(0.99), "p99-ms")
+	return int(batches.Load())
+}
+
+// poll is Lambda's SQS event source: receive up to 10, invoke, delete
+// what succeeded. It returns the number of batches handed over.
+func (e e2eRun) poll(ctx context.Context, b *testing.B) int {
+	n := 0
+	for ctx.Err() == nil {
+		// A short visibility timeout: a receive whose answer is lost on the
+		// way (goaws under load drops one now and then) comes back within
+		// the run instead of after the queue's 360 s.
+		out, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queueURL), MaxNumberOfMessages: 10,
+			WaitTimeSeconds: 1, VisibilityTimeout: 15})
+		if err != nil {
+			if ctx.Err() != nil {
+				return n
+			}
+			b.Logf("receive: %v", err)
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		if len(out.Messages) == 0 {
+			continue
+		}
+		n++
+		var ev events.SQSEvent
+		for _, m := range out.Messages {
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body)})
+		}
+		// An invocation runs to its end even when polling stops.
+		resp := e.consume(context.WithoutCancel(ctx), ev)
+		failed := map[string]bool{}
+		for _, f := range resp.BatchItemFailures {
+			failed[f.ItemIdentifier] = true
+		}
+		var del []sqstypes.DeleteMessageBatchRequestEntry
+		for i, m := range out.Messages {
+			if !failed[aws.ToString(m.MessageId)] {
+				del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
+			}
+		}
+		if len(del) > 0 {
+			if _, err := e.sqs.DeleteMessageBatch(context.WithoutCancel(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(e.queueURL), Entries: del}); err != nil {
+				b.Errorf("delete: %v", err)
+			}
+		}
+	}
+	return n
+}
+
+func BenchmarkEndToEnd(b *testing.B) {
+	awsCfg := quietAWSConfig(b)
+	_, queues := devstack.SQS(b)
+	sqsClient := sqs.NewFromConfig(awsCfg)
+	rcv := startBenchReceiver(b, true)
+	run := 0 // b.Run calls a function more than once; queue names stay unique via prefixes
+
+	b.Run("floor", func(b *testing.B) {
+		run++
+		c := rcv.floorClient()
+		defer c.CloseIdleConnections()
+		e := e2eRun{sqs: sqsClient, queueURL: queues.Notifications, rcv: rcv,
+			consume: func(_ context.Context, ev events.SQSEvent) events.SQSEventResponse {
+				var wg sync.WaitGroup
+				for _, r := range ev.Records {
+					m, err := notify.Parse([]byte(r.Body))
+					if err != nil {
+						b.Errorf("parse: %v", err)
+						continue
+					}
+					for k := range benchHooks {
+						wg.Go(func() {
+							if err := floorPost(c, rcv.hookURL(k+1), hook.WebhookID(m.ClientID, m.LoadID, int64(k+1)), m.Body); err != nil {
+								b.Errorf("post: %v", err)
+							}
+						})
+					}
+				}
+				wg.Wait()
+				return events.SQSEventResponse{}
+			}}
+		e.run(b, fmt.Sprintf("floor%d-%d", run, rand.Int64()))
+	})
+
+	b.Run("handler/store=dynamodb", func(b *testing.B) {
+		run++
+		db, table := devstack.DynamoDB(b)
+		cid := benchClient
+		seedBenchAccount(b, store.New(db, table, time.Now), cid, rcv)
+		counter := &opCounter{ops: map[string]int{}}
+		cfg := awsCfg.Copy()
+		cfg.APIOptions = append(cfg.APIOptions, counter.middleware("DynamoDB"))
+		h, err := newHandler(benchConfig(b, table, rcv.caFile, queues), cfg, testLogger(io.Discard), io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := e2eRun{sqs: sqsClient, queueURL: queues.Notifications, rcv: rcv,
+			consume: func(ctx context.Context, ev events.SQSEvent) events.SQSEventResponse {
+				resp, err := h.handle(ctx, ev)
+				if err != nil {
+					b.Errorf("handle: %v", err)
+				}
+				return resp
+			}}
+		before := counter.snapshot()
+		batches := e.run(b, fmt.Sprintf("e2e%d-%d", run, rand.Int64()))
+		after := counter.snapshot()
+		ops := func(name string) float64 { return float64(after[name] - before[name]) }
+		var reads, writes float64
+		for name := range after {
+			switch name {
+			case "Query", "GetItem", "BatchGetItem", "Scan":
+				reads += ops(name)
+			default:
+				writes += ops(name)
+			}
+		}
+		deliveries := float64(b.N * benchHooks)
+		b.ReportMetric(reads/float64(b.N), "ddb-reads/load")
+		b.ReportMetric(reads/float64(batches), "ddb-reads/batch")
+		b.ReportMetric(float64(b.N)/float64(batches), "loads/batch")
+		b.ReportMetric(writes/deliveries, "ddb-writes/delivery")
+		b.ReportMetric(ops("UpdateItem")/deliveries, "ddb-updateitem/delivery")
+	})
+}
