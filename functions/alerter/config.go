@@ -2,9 +2,10 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"net/mail"
 	"strings"
+
+	"github.com/postloadhooks/hooks/shared/coldstart"
 )
 
 // config is the alerter's configuration, read from the environment.
@@ -18,26 +19,18 @@ type config struct {
 
 // loadConfig reads the configuration, reporting every problem at once.
 func loadConfig(getenv func(string) string) (config, error) {
-	var (
-		c        config
-		problems []error
-		missing  []string
-	)
-	c.table = getenv("HOOKS_TABLE")
-	if c.table == "" {
-		missing = append(missing, "HOOKS_TABLE")
+	env := coldstart.NewEnv(getenv)
+	c := config{
+		table: env.Required("HOOKS_TABLE"),
+		from:  strings.TrimSpace(env.Required("ALERT_FROM_ADDRESS")),
 	}
-	c.from = strings.TrimSpace(getenv("ALERT_FROM_ADDRESS"))
-	if c.from == "" {
-		missing = append(missing, "ALERT_FROM_ADDRESS")
-	} else if _, err := mail.ParseAddress(c.from); err != nil {
-		problems = append(problems, errors.New("ALERT_FROM_ADDRESS: not an email address"))
+	if c.from != "" {
+		if _, err := mail.ParseAddress(c.from); err != nil {
+			env.Invalid("ALERT_FROM_ADDRESS", errors.New("not an email address"))
+		}
 	}
-	if len(missing) > 0 {
-		problems = append([]error{fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))}, problems...)
-	}
-	if err := errors.Join(problems...); err != nil {
-		return config{}, fmt.Errorf("config: %w", err)
+	if err := env.Err(); err != nil {
+		return config{}, err
 	}
 	return c, nil
 }

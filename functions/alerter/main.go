@@ -15,16 +15,14 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -44,9 +42,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	// AWS clients are built once per cold start. Endpoints come only from
 	// the SDK's own AWS_ENDPOINT_URL_* variables.
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := coldstart.AWSConfig(ctx)
 	if err != nil {
-		return fmt.Errorf("load AWS config: %w", err)
+		return err
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now)
 	h := &handler{
@@ -54,19 +52,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		alerts:   st,
 		ses:      sesv2.NewFromConfig(awsCfg),
 		from:     cfg.from,
-		log:      newLogger(getenv, stdout),
+		log:      coldstart.NewLogger(getenv, stdout),
 		now:      time.Now,
 	}
 	lambda.StartHandlerFunc(h.handle, lambda.WithContext(ctx))
 	return nil
-}
-
-// newLogger logs JSON: Lambda's own logger (with requestId) when the
-// function's LoggingConfig asks for JSON, a plain JSON handler otherwise
-// (local runs under aws-lambda-rie).
-func newLogger(getenv func(string) string, stdout io.Writer) *slog.Logger {
-	if getenv("AWS_LAMBDA_LOG_FORMAT") == "JSON" {
-		return lambdacontext.NewLogger()
-	}
-	return slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
 }

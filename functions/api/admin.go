@@ -59,22 +59,17 @@ func invalid(field, message string) error {
 
 // handleCreateAccount serves POST /admin/v1/accounts: 201 with the account.
 func handleCreateAccount(log *slog.Logger, admin adminCheck, s accountCreator) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := admin(r); err != nil {
-			writeError(w, r, log, err)
-			return
-		}
+	return asAdmin(log, admin, func(w http.ResponseWriter, r *http.Request) error {
 		a, err := decodeCreateAccount(w, r)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		a, err = s.CreateAccount(r.Context(), a)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusCreated, newAccountJSON(a))
+		return nil
 	})
 }
 
@@ -105,49 +100,38 @@ func decodeCreateAccount(w http.ResponseWriter, r *http.Request) (hook.Account, 
 
 // handleGetAccount serves GET /admin/v1/accounts/{client_id}.
 func handleGetAccount(log *slog.Logger, admin adminCheck, s accountGetter) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := admin(r); err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		id, err := clientID(r)
+	return asAdmin(log, admin, func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "client_id")
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		a, err := s.Account(r.Context(), id)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, newAccountJSON(a))
+		return nil
 	})
 }
 
 // handleUpdateAccount serves PATCH /admin/v1/accounts/{client_id}: any of
 // plan and alert_emails. A plan without the feature disables every hook.
 func handleUpdateAccount(log *slog.Logger, admin adminCheck, s accountUpdater) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := admin(r); err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		id, err := clientID(r)
+	return asAdmin(log, admin, func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "client_id")
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		u, err := decodeUpdateAccount(w, r)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		a, err := s.UpdateAccount(r.Context(), id, u)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, newAccountJSON(a))
+		return nil
 	})
 }
 
@@ -180,32 +164,25 @@ func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountU
 // handleCreateMember serves POST /admin/v1/accounts/{client_id}/members:
 // 201 with the member and, this once, its token.
 func handleCreateMember(log *slog.Logger, admin adminCheck, s memberCreator) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := admin(r); err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		id, err := clientID(r)
+	return asAdmin(log, admin, func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "client_id")
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		body, err := readAdminBody(w, r, memberKeys)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		email, ok := body.string("email")
 		if !ok || !validEmail(email) {
-			writeError(w, r, log, invalid("email", "email must be a valid email address without a display name"))
-			return
+			return invalid("email", "email must be a valid email address without a display name")
 		}
 		m, token, err := s.CreateMember(r.Context(), id, email)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusCreated, memberJSON{MemberID: m.ID, Email: m.Email, Token: token})
+		return nil
 	})
 }
 
@@ -213,37 +190,21 @@ func handleCreateMember(log *slog.Logger, admin adminCheck, s memberCreator) htt
 // /admin/v1/accounts/{client_id}/members/{member_id}: 200 with
 // {"member_id":...}; the member's token stops working at once.
 func handleDeleteMember(log *slog.Logger, admin adminCheck, s memberDeleter) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := admin(r); err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		id, err := clientID(r)
+	return asAdmin(log, admin, func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "client_id")
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		memberID := r.PathValue("member_id")
 		if !memberIDPattern.MatchString(memberID) {
-			writeError(w, r, log, hook.ErrNotFound)
-			return
+			return hook.ErrNotFound
 		}
 		if err := s.DeleteMember(r.Context(), id, memberID); err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, memberJSON{MemberID: memberID})
+		return nil
 	})
-}
-
-// clientID returns the {client_id} path value, or hook.ErrNotFound unless
-// it is a canonical positive decimal int64.
-func clientID(r *http.Request) (int64, error) {
-	id, ok := parsePositiveID(r.PathValue("client_id"))
-	if !ok {
-		return 0, hook.ErrNotFound
-	}
-	return id, nil
 }
 
 // readAdminBody reads a strict JSON object whose keys are all in allowed.

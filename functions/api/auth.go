@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -45,6 +46,29 @@ func authenticate(r *http.Request, auth authenticator) (hook.Principal, error) {
 		return hook.Principal{}, hook.ErrUnauthorized
 	}
 	return auth.Authenticate(r.Context(), token)
+}
+
+// asMember serves h for the member holding the request's token; any other
+// request gets the error of authenticate (401) before h reads anything.
+func asMember(log *slog.Logger, auth authenticator, h func(w http.ResponseWriter, r *http.Request, p hook.Principal) error) http.Handler {
+	return handle(log, func(w http.ResponseWriter, r *http.Request) error {
+		p, err := authenticate(r, auth)
+		if err != nil {
+			return err
+		}
+		return h(w, r, p)
+	})
+}
+
+// asAdmin serves h for requests admin allows; any other request gets its
+// error (401) before h reads anything.
+func asAdmin(log *slog.Logger, admin adminCheck, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return handle(log, func(w http.ResponseWriter, r *http.Request) error {
+		if err := admin(r); err != nil {
+			return err
+		}
+		return h(w, r)
+	})
 }
 
 // adminCheck decides whether a request may use the admin API. It returns

@@ -1,11 +1,6 @@
 package main
 
-import (
-	"errors"
-	"fmt"
-	"strconv"
-	"strings"
-)
+import "github.com/postloadhooks/hooks/shared/coldstart"
 
 // config is the api function's configuration, read from the environment.
 type config struct {
@@ -29,35 +24,18 @@ const defaultAPIAddr = "127.0.0.1:3000"
 
 // loadConfig reads the configuration, reporting every problem at once.
 func loadConfig(getenv func(string) string) (config, error) {
-	var (
-		c        config
-		problems []error
-		missing  []string
-	)
-	c.table = getenv("HOOKS_TABLE")
-	if c.table == "" {
-		missing = append(missing, "HOOKS_TABLE")
+	env := coldstart.NewEnv(getenv)
+	c := config{
+		table:        env.Required("HOOKS_TABLE"),
+		allowPrivate: env.Bool("HOOKS_ALLOW_PRIVATE_TARGETS"),
+		lambda:       env.String("AWS_LAMBDA_RUNTIME_API", "") != "",
 	}
-	if v := getenv("HOOKS_ALLOW_PRIVATE_TARGETS"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			problems = append(problems, fmt.Errorf("HOOKS_ALLOW_PRIVATE_TARGETS: %q is not a boolean", v))
-		}
-		c.allowPrivate = b
-	}
-	c.lambda = getenv("AWS_LAMBDA_RUNTIME_API") != ""
 	if !c.lambda {
-		c.addr = getenv("HOOKS_API_ADDR")
-		if c.addr == "" {
-			c.addr = defaultAPIAddr
-		}
-		c.adminToken = getenv("HOOKS_ADMIN_TOKEN")
+		c.addr = env.String("HOOKS_API_ADDR", defaultAPIAddr)
+		c.adminToken = env.String("HOOKS_ADMIN_TOKEN", "")
 	}
-	if len(missing) > 0 {
-		problems = append([]error{fmt.Errorf("missing environment variables: %s", strings.Join(missing, ", "))}, problems...)
-	}
-	if err := errors.Join(problems...); err != nil {
-		return config{}, fmt.Errorf("config: %w", err)
+	if err := env.Err(); err != nil {
+		return config{}, err
 	}
 	return c, nil
 }

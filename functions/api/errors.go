@@ -89,3 +89,13 @@ func writeError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	writeBody(w, status, body)
 }
+
+// handle adapts a handler that returns its error instead of answering it:
+// writeError turns the error into the response.
+func handle(log *slog.Logger, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, log, err)
+		}
+	})
+}

@@ -34,31 +34,24 @@ type (
 // {"type":"post_load","config":{"url":"https://..."}}; 200 with the new
 // hook and, this once, its signing secret.
 func handleCreateHook(log *slog.Logger, s hookCreator, allowPrivate bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := authenticate(r, s)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
+	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
 		rawURL, err := decodeCreateHook(w, r)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		target, err := hookurl.Validate(rawURL, allowPrivate)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		secret := hook.NewSecret()
 		h, err := s.CreateHook(r.Context(), p, target, secret)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		out := newHookJSON(h)
 		out.Secret = secret
 		writeJSON(w, http.StatusOK, out)
+		return nil
 	})
 }
 
@@ -90,50 +83,38 @@ func decodeCreateHook(w http.ResponseWriter, r *http.Request) (string, error) {
 
 // handleListHooks serves GET .../hooks: 200 with the account's hooks by id.
 func handleListHooks(log *slog.Logger, s hookLister) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := authenticate(r, s)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
+	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
 		hooks, err := s.ListHooks(r.Context(), p.ClientID)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		out := make([]hookJSON, 0, len(hooks))
 		for _, h := range hooks {
 			out = append(out, newHookJSON(h))
 		}
 		writeJSON(w, http.StatusOK, out)
+		return nil
 	})
 }
 
 // handleSetHookEnabled serves PUT .../hooks/{id}: body exactly
 // {"enable": <bool>}; 200 with the hook.
 func handleSetHookEnabled(log *slog.Logger, s hookSwitcher) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := authenticate(r, s)
+	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
+		id, err := pathID(r, "id")
 		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		id, err := hookID(r)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		enable, err := decodeSetEnabled(w, r)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		h, err := s.SetHookEnabled(r.Context(), p, id, enable)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, newHookJSON(h))
+		return nil
 	})
 }
 
@@ -157,30 +138,25 @@ func decodeSetEnabled(w http.ResponseWriter, r *http.Request) (bool, error) {
 
 // handleDeleteHook serves DELETE .../hooks/{id}: 200 with the deleted hook.
 func handleDeleteHook(log *slog.Logger, s hookDeleter) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := authenticate(r, s)
+	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
+		id, err := pathID(r, "id")
 		if err != nil {
-			writeError(w, r, log, err)
-			return
-		}
-		id, err := hookID(r)
-		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		h, err := s.DeleteHook(r.Context(), p, id)
 		if err != nil {
-			writeError(w, r, log, err)
-			return
+			return err
 		}
 		writeJSON(w, http.StatusOK, newHookJSON(h))
+		return nil
 	})
 }
 
-// hookID returns the {id} path value, or hook.ErrNotFound unless it is a
-// positive decimal int64 written canonically (no sign, no leading zeros).
-func hookID(r *http.Request) (int64, error) {
-	id, ok := parsePositiveID(r.PathValue("id"))
+// pathID returns the path value name ({id}, {client_id}), or
+// hook.ErrNotFound unless it is a positive decimal int64 written
+// canonically (no sign, no leading zeros).
+func pathID(r *http.Request, name string) (int64, error) {
+	id, ok := parsePositiveID(r.PathValue(name))
 	if !ok {
 		return 0, hook.ErrNotFound
 	}

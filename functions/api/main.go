@@ -22,11 +22,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/postloadhooks/hooks/shared/apigw"
+	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -54,16 +53,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(stdout, nil))
-	if cfg.lambda {
-		log = lambdacontext.NewLogger()
-	}
+	log := coldstart.NewLogger(getenv, stdout)
 
 	// AWS clients are built once per cold start. Endpoints come only from
 	// the SDK's own AWS_ENDPOINT_URL_* variables.
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := coldstart.AWSConfig(ctx)
 	if err != nil {
-		return fmt.Errorf("load AWS config: %w", err)
+		return err
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now)
 

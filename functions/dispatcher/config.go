@@ -1,11 +1,10 @@
 package main
 
 import (
-	"errors"
 	"fmt"
-	"strconv"
 	"time"
 
+	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/delivery"
 )
 
@@ -30,48 +29,31 @@ type config struct {
 // loadConfig reads the environment through getenv and reports every
 // problem at once.
 func loadConfig(getenv func(string) string) (config, error) {
-	var errs []error
-	required := func(name string) string {
-		v := getenv(name)
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is required", name))
-		}
-		return v
-	}
+	env := coldstart.NewEnv(getenv)
 	c := config{
-		Table:              required("HOOKS_TABLE"),
-		RetryQueueURL:      required("HOOKS_RETRY_QUEUE_URL"),
-		AlertQueueURL:      required("HOOKS_ALERT_QUEUE_URL"),
-		DeadLetterQueueURL: required("HOOKS_DEAD_LETTER_QUEUE_URL"),
+		Table:              env.Required("HOOKS_TABLE"),
+		RetryQueueURL:      env.Required("HOOKS_RETRY_QUEUE_URL"),
+		AlertQueueURL:      env.Required("HOOKS_ALERT_QUEUE_URL"),
+		DeadLetterQueueURL: env.Required("HOOKS_DEAD_LETTER_QUEUE_URL"),
 		AttemptTimeout:     defaultAttemptTimeout,
-		ExtraCAFile:        getenv("HOOKS_EXTRA_CA_FILE"),
+		AllowPrivate:       env.Bool("HOOKS_ALLOW_PRIVATE_TARGETS"),
+		ExtraCAFile:        env.String("HOOKS_EXTRA_CA_FILE", ""),
 	}
-	delays := getenv("HOOKS_RETRY_DELAYS")
-	if delays == "" {
-		delays = delivery.DefaultRetryDelays
-	}
-	s, err := delivery.ParseSchedule(delays)
+	s, err := delivery.ParseSchedule(env.String("HOOKS_RETRY_DELAYS", delivery.DefaultRetryDelays))
 	if err != nil {
-		errs = append(errs, fmt.Errorf("HOOKS_RETRY_DELAYS: %w", err))
+		env.Invalid("HOOKS_RETRY_DELAYS", err)
 	}
 	c.Schedule = s
-	if v := getenv("HOOKS_ATTEMPT_TIMEOUT"); v != "" {
+	if v := env.String("HOOKS_ATTEMPT_TIMEOUT", ""); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > maxAttemptTimeout {
-			errs = append(errs, fmt.Errorf("HOOKS_ATTEMPT_TIMEOUT: %q is not a duration in (0, %v]", v, maxAttemptTimeout))
+			env.Invalid("HOOKS_ATTEMPT_TIMEOUT", fmt.Errorf("%q is not a duration in (0, %v]", v, maxAttemptTimeout))
 		} else {
 			c.AttemptTimeout = d
 		}
 	}
-	if v := getenv("HOOKS_ALLOW_PRIVATE_TARGETS"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("HOOKS_ALLOW_PRIVATE_TARGETS: %q is not a boolean", v))
-		}
-		c.AllowPrivate = b
-	}
-	if err := errors.Join(errs...); err != nil {
-		return config{}, fmt.Errorf("dispatcher configuration: %w", err)
+	if err := env.Err(); err != nil {
+		return config{}, err
 	}
 	return c, nil
 }

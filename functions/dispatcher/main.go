@@ -22,34 +22,34 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/store"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
 func main() {
-	if err := run(context.Background(), os.Getenv); err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "dispatcher:", err)
 		os.Exit(1)
 	}
 }
 
 // run builds the clients once per cold start and serves Lambda invocations.
-func run(ctx context.Context, getenv func(string) string) error {
+// Logs and metric lines go to stdout.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := coldstart.AWSConfig(ctx)
 	if err != nil {
-		return fmt.Errorf("load aws config: %w", err)
+		return err
 	}
-	h, err := newHandler(cfg, awsCfg, lambdacontext.NewLogger(), os.Stdout)
+	h, err := newHandler(cfg, awsCfg, coldstart.NewLogger(getenv, stdout), stdout)
 	if err != nil {
 		return err
 	}

@@ -53,14 +53,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if fs.NArg() != 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	var missing []string
-	for _, v := range []string{devstack.EnvDynamoDB, devstack.EnvSQS} {
-		if getenv(v) == "" {
-			missing = append(missing, v)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%s not set; refusing to talk to AWS (eval \"$(scripts/stack env)\" first)", strings.Join(missing, ", "))
+	if err := devstack.CheckEndpoints(getenv, devstack.EnvDynamoDB, devstack.EnvSQS); err != nil {
+		return fmt.Errorf("%w; refusing to talk to AWS (eval \"$(scripts/stack env)\" first)", err)
 	}
 	path := *tmpl
 	if path == "" {

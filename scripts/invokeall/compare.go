@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -243,7 +244,7 @@ func compareAPI(body []byte, want apiResponse) []string {
 	if r.StatusCode != want.Status {
 		problems = append(problems, fmt.Sprintf("status %d, want %d", r.StatusCode, want.Status))
 	}
-	for _, k := range sortedKeys(want.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(want.Headers)) {
 		if got := headerValue(r.Headers, k); got != want.Headers[k] {
 			problems = append(problems, fmt.Sprintf("header %s: %q, want %q", k, got, want.Headers[k]))
 		}

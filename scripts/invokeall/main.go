@@ -71,14 +71,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	var missing []string
-	for _, v := range []string{devstack.EnvDynamoDB, devstack.EnvSQS, devstack.EnvSESv2} {
-		if getenv(v) == "" {
-			missing = append(missing, v)
-		}
-	}
-	if len(missing) > 0 {
-		return fmt.Errorf("%s not set; refusing to talk to AWS (eval \"$(scripts/stack env)\" first)", strings.Join(missing, ", "))
+	if err := devstack.CheckEndpoints(getenv, devstack.EnvDynamoDB, devstack.EnvSQS, devstack.EnvSESv2); err != nil {
+		return fmt.Errorf("%w; refusing to talk to AWS (eval \"$(scripts/stack env)\" first)", err)
 	}
 	root, err := rie.RepoRoot(getenv)
 	if err != nil {

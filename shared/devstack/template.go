@@ -5,22 +5,27 @@
 //
 // It is for development and tests only: it never deploys to AWS, does not
 // start or stop the emulators (scripts/stack does) and understands only the
-// parts of template.yaml that matter to local resources.
+// parts of template.yaml that matter to local resources. It does not parse
+// YAML itself: shared/samtemplate reads the template.
 package devstack
 
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"gopkg.in/yaml.v3"
+
+	"github.com/postloadhooks/hooks/shared/samtemplate"
 )
 
 // TableLogicalID is the logical id of the table in template.yaml.
@@ -72,144 +77,88 @@ type QueueDef struct {
 	MaxReceiveCount int
 }
 
-// template is a parsed SAM template.
-type template struct {
-	resources map[string]*yaml.Node // logical id -> resource mapping node
-	order     []string              // logical ids in file order
-}
-
-func loadTemplate(path string) (*template, error) {
-	raw, err := os.ReadFile(path)
+// loadTemplate reads the template with samtemplate, the one parser of
+// template.yaml.
+func loadTemplate(path string) (*samtemplate.Template, error) {
+	t, err := samtemplate.Load(path)
 	if err != nil {
-		return nil, fmt.Errorf("read template: %w", err)
-	}
-	var doc yaml.Node
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		return nil, fmt.Errorf("parse template %s: %w", path, err)
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) != 1 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("parse template %s: not a mapping", path)
-	}
-	res := lookup(doc.Content[0], "Resources")
-	if res == nil || res.Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("parse template %s: no Resources", path)
-	}
-	t := &template{resources: map[string]*yaml.Node{}}
-	for i := 0; i+1 < len(res.Content); i += 2 {
-		id := res.Content[i].Value
-		t.resources[id] = res.Content[i+1]
-		t.order = append(t.order, id)
 	}
 	return t, nil
 }
 
-// lookup returns the value of key in mapping node m, or nil.
-func lookup(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func (t *template) resource(id, wantType string) (*yaml.Node, error) {
-	r, ok := t.resources[id]
+// properties returns the Properties of resource id, which must be of type
+// wantType.
+func properties(t *samtemplate.Template, id, wantType string) (map[string]any, error) {
+	r, ok := t.Resources[id]
 	if !ok {
 		return nil, fmt.Errorf("resource %s: not in template", id)
 	}
-	if typ := lookup(r, "Type"); typ == nil || typ.Value != wantType {
+	if r.Type != wantType {
 		return nil, fmt.Errorf("resource %s: not of type %s", id, wantType)
 	}
-	return lookup(r, "Properties"), nil
+	return r.Properties, nil
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}]*)\}`)
 
-// scalar resolves a property value to a string: plain scalars, !Sub / Fn::Sub
-// over the given parameters, and !Ref / Ref of a parameter.
-func scalar(n *yaml.Node, params map[string]string) (string, error) {
-	if n == nil {
+// scalar resolves a property value to a string: plain scalars, !Sub over
+// the given parameters and !Ref of a parameter (samtemplate.Resolve), and
+// says which of them cannot be resolved locally.
+func scalar(v any, params map[string]string) (string, error) {
+	if v == nil {
 		return "", errors.New("missing value")
 	}
-	if n.Kind == yaml.MappingNode && len(n.Content) == 2 {
-		// Long form: {"Fn::Sub": "..."} or {"Ref": "..."}.
-		inner := *n.Content[1]
-		switch n.Content[0].Value {
-		case "Fn::Sub":
-			inner.Tag = "!Sub"
-		case "Ref":
-			inner.Tag = "!Ref"
-		}
-		n = &inner
+	if s, ok := samtemplate.Resolve(v, params); ok {
+		return s, nil
 	}
-	if n.Kind != yaml.ScalarNode {
-		return "", fmt.Errorf("line %d: unsupported value", n.Line)
-	}
-	switch n.Tag {
-	case "!Sub":
-		var bad error
-		out := subVar.ReplaceAllStringFunc(n.Value, func(m string) string {
-			name := m[2 : len(m)-1]
-			v, ok := params[name]
-			if !ok && bad == nil {
-				bad = fmt.Errorf("line %d: cannot resolve ${%s} locally", n.Line, name)
+	if sub, ok := samtemplate.Sub(v); ok {
+		for _, m := range subVar.FindAllStringSubmatch(sub, -1) {
+			if _, known := params[m[1]]; !known {
+				return "", fmt.Errorf("cannot resolve ${%s} locally", m[1])
 			}
-			return v
-		})
-		return out, bad
-	case "!Ref":
-		v, ok := params[n.Value]
-		if !ok {
-			return "", fmt.Errorf("line %d: cannot resolve !Ref %s locally", n.Line, n.Value)
 		}
-		return v, nil
-	case "", "!!str", "!!int", "!!bool", "!!float":
-		return n.Value, nil
-	default:
-		return "", fmt.Errorf("line %d: unsupported tag %s", n.Line, n.Tag)
 	}
+	if ref, ok := samtemplate.Ref(v); ok {
+		return "", fmt.Errorf("cannot resolve !Ref %s locally", ref)
+	}
+	return "", fmt.Errorf("unsupported value %v", v)
 }
 
 // getAttTarget returns X of "!GetAtt X.Arn" (or the long forms).
-func getAttTarget(n *yaml.Node) (string, error) {
-	if n == nil {
-		return "", errors.New("missing value")
-	}
-	if n.Kind == yaml.ScalarNode && n.Tag == "!GetAtt" {
-		id, attr, ok := cutLast(n.Value, '.')
-		if !ok || attr != "Arn" {
-			return "", fmt.Errorf("line %d: want !GetAtt <Queue>.Arn", n.Line)
-		}
-		return id, nil
-	}
-	if n.Kind == yaml.SequenceNode && n.Tag == "!GetAtt" && len(n.Content) == 2 && n.Content[1].Value == "Arn" {
-		return n.Content[0].Value, nil
-	}
-	if n.Kind == yaml.MappingNode && len(n.Content) == 2 && n.Content[0].Value == "Fn::GetAtt" {
-		v := n.Content[1]
-		if v.Kind == yaml.SequenceNode && len(v.Content) == 2 && v.Content[1].Value == "Arn" {
-			return v.Content[0].Value, nil
-		}
-		if v.Kind == yaml.ScalarNode {
-			inner := *v
-			inner.Tag = "!GetAtt"
-			return getAttTarget(&inner)
+func getAttTarget(v any) (string, error) {
+	id, attr, ok := samtemplate.GetAtt(v)
+	if m, isMap := v.(map[string]any); !ok && isMap && len(m) == 1 {
+		// {"Fn::GetAtt": "X.Arn"}, the long form with a dotted string.
+		if s, isStr := m["Fn::GetAtt"].(string); isStr {
+			if i := strings.LastIndexByte(s, '.'); i >= 0 {
+				id, attr, ok = s[:i], s[i+1:], true
+			}
 		}
 	}
-	return "", fmt.Errorf("line %d: want !GetAtt <Queue>.Arn", n.Line)
+	if !ok || attr != "Arn" {
+		return "", errors.New("want !GetAtt <Queue>.Arn")
+	}
+	return id, nil
 }
 
-func cutLast(s string, sep byte) (string, string, bool) {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == sep {
-			return s[:i], s[i+1:], true
-		}
+// str is a scalar property value as a string ("" for anything else).
+func str(v any) string {
+	s, ok := samtemplate.Resolve(v, nil)
+	if !ok {
+		return ""
 	}
-	return s, "", false
+	return s
+}
+
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func asSlice(v any) []any {
+	s, _ := v.([]any)
+	return s
 }
 
 // TableInput builds the CreateTable input for the template's HooksTable under
@@ -221,39 +170,39 @@ func TableInput(templatePath, name string) (*dynamodb.CreateTableInput, *dynamod
 	if err != nil {
 		return nil, nil, err
 	}
-	props, err := t.resource(TableLogicalID, "AWS::DynamoDB::Table")
+	props, err := properties(t, TableLogicalID, "AWS::DynamoDB::Table")
 	if err != nil {
 		return nil, nil, err
 	}
 	in := &dynamodb.CreateTableInput{TableName: aws.String(name)}
 	var ttl *dynamodb.UpdateTimeToLiveInput
-	for i := 0; i+1 < len(props.Content); i += 2 {
-		key, val := props.Content[i].Value, props.Content[i+1]
+	for _, key := range slices.Sorted(maps.Keys(props)) {
+		val := props[key]
 		switch key {
 		case "BillingMode":
-			in.BillingMode = types.BillingMode(val.Value)
+			in.BillingMode = types.BillingMode(str(val))
 		case "AttributeDefinitions":
-			for _, d := range val.Content {
+			for _, d := range asSlice(val) {
 				in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{
-					AttributeName: aws.String(lookupValue(d, "AttributeName")),
-					AttributeType: types.ScalarAttributeType(lookupValue(d, "AttributeType")),
+					AttributeName: aws.String(str(asMap(d)["AttributeName"])),
+					AttributeType: types.ScalarAttributeType(str(asMap(d)["AttributeType"])),
 				})
 			}
 		case "KeySchema":
-			for _, k := range val.Content {
+			for _, k := range asSlice(val) {
 				in.KeySchema = append(in.KeySchema, types.KeySchemaElement{
-					AttributeName: aws.String(lookupValue(k, "AttributeName")),
-					KeyType:       types.KeyType(lookupValue(k, "KeyType")),
+					AttributeName: aws.String(str(asMap(k)["AttributeName"])),
+					KeyType:       types.KeyType(str(asMap(k)["KeyType"])),
 				})
 			}
 		case "SSESpecification":
-			in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(lookupValue(val, "SSEEnabled") == "true")}
+			in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(str(asMap(val)["SSEEnabled"]) == "true")}
 		case "TimeToLiveSpecification":
 			ttl = &dynamodb.UpdateTimeToLiveInput{
 				TableName: aws.String(name),
 				TimeToLiveSpecification: &types.TimeToLiveSpecification{
-					AttributeName: aws.String(lookupValue(val, "AttributeName")),
-					Enabled:       aws.Bool(lookupValue(val, "Enabled") == "true"),
+					AttributeName: aws.String(str(asMap(val)["AttributeName"])),
+					Enabled:       aws.Bool(str(asMap(val)["Enabled"]) == "true"),
 				},
 			}
 		case "PointInTimeRecoverySpecification", "TableName", "Tags", "DeletionProtectionEnabled":
@@ -268,13 +217,6 @@ func TableInput(templatePath, name string) (*dynamodb.CreateTableInput, *dynamod
 	return in, ttl, nil
 }
 
-func lookupValue(m *yaml.Node, key string) string {
-	if v := lookup(m, key); v != nil {
-		return v.Value
-	}
-	return ""
-}
-
 // QueueInputs returns every AWS::SQS::Queue of the template with its name
 // resolved for nameSuffix (the NameSuffix parameter). Queues that others
 // redrive to come first, so they can be created in the returned order.
@@ -285,11 +227,12 @@ func QueueInputs(templatePath, nameSuffix string) ([]QueueDef, error) {
 	}
 	params := map[string]string{"NameSuffix": nameSuffix}
 	var defs []QueueDef
-	for _, id := range t.order {
-		if lookupValue(t.resources[id], "Type") != "AWS::SQS::Queue" {
+	for _, id := range t.ResourceOrder {
+		r := t.Resources[id]
+		if r.Type != "AWS::SQS::Queue" {
 			continue
 		}
-		d, err := queueDef(id, lookup(t.resources[id], "Properties"), params)
+		d, err := queueDef(id, r.Properties, params)
 		if err != nil {
 			return nil, fmt.Errorf("resource %s: %w", id, err)
 		}
@@ -311,13 +254,13 @@ func QueueInputs(templatePath, nameSuffix string) ([]QueueDef, error) {
 	return defs, nil
 }
 
-func queueDef(id string, props *yaml.Node, params map[string]string) (QueueDef, error) {
+func queueDef(id string, props map[string]any, params map[string]string) (QueueDef, error) {
 	d := QueueDef{LogicalID: id, Attributes: map[string]string{}}
 	if props == nil {
 		return d, errors.New("no Properties (QueueName is required)")
 	}
-	for i := 0; i+1 < len(props.Content); i += 2 {
-		key, val := props.Content[i].Value, props.Content[i+1]
+	for _, key := range slices.Sorted(maps.Keys(props)) {
+		val := props[key]
 		switch key {
 		case "QueueName":
 			name, err := scalar(val, params)
@@ -326,11 +269,12 @@ func queueDef(id string, props *yaml.Node, params map[string]string) (QueueDef, 
 			}
 			d.Name = name
 		case "RedrivePolicy":
-			target, err := getAttTarget(lookup(val, "deadLetterTargetArn"))
+			rp := asMap(val)
+			target, err := getAttTarget(rp["deadLetterTargetArn"])
 			if err != nil {
 				return d, fmt.Errorf("RedrivePolicy: %w", err)
 			}
-			n, err := strconv.Atoi(lookupValue(val, "maxReceiveCount"))
+			n, err := strconv.Atoi(str(rp["maxReceiveCount"]))
 			if err != nil || n < 1 {
 				return d, errors.New("RedrivePolicy: maxReceiveCount must be a positive integer")
 			}

@@ -132,6 +132,31 @@ Resources:
 		}
 	})
 
+	t.Run("long GetAtt with a dotted string", func(t *testing.T) {
+		path := writeTemplate(t, `
+Resources:
+  D:
+    Type: AWS::SQS::Queue
+    Properties: {QueueName: d}
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: {Ref: NameSuffix}
+      RedrivePolicy: {deadLetterTargetArn: {"Fn::GetAtt": "D.Arn"}, maxReceiveCount: "2"}
+`)
+		got, err := QueueInputs(path, "q-only")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []QueueDef{
+			{LogicalID: "D", Name: "d", Attributes: map[string]string{}},
+			{LogicalID: "Q", Name: "q-only", Attributes: map[string]string{}, DeadLetterQueue: "D", MaxReceiveCount: 2},
+		}
+		if diff := cmp.Diff(got, want); diff != "" {
+			t.Errorf("QueueInputs (-got +want):\n%s", diff)
+		}
+	})
+
 	for _, tc := range []struct {
 		name, body, wantErr string
 	}{
@@ -142,6 +167,13 @@ Resources:
     Properties:
       QueueName: !Sub "q-${AWS::StackName}"
 `, "cannot resolve ${AWS::StackName}"},
+		{"ref of a resource", `
+Resources:
+  Q:
+    Type: AWS::SQS::Queue
+    Properties:
+      QueueName: !Ref Other
+`, "cannot resolve !Ref Other"},
 		{"missing dead-letter queue", `
 Resources:
   Q:
@@ -187,7 +219,7 @@ func TestTableInputErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, wantErr string
 	}{
-		{"no table", "Resources: {}\n", "not in template"},
+		{"no table", "Resources:\n  Q:\n    Type: AWS::SQS::Queue\n", "not in template"},
 		{"wrong type", "Resources:\n  HooksTable:\n    Type: AWS::SQS::Queue\n", "not of type"},
 		{"unsupported property", `
 Resources:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -36,20 +37,31 @@ const setupTimeout = 30 * time.Second
 // never pass as "skipped".
 func requireEndpoints(t testing.TB, vars ...string) {
 	t.Helper()
-	var missing []string
-	for _, v := range vars {
-		if os.Getenv(v) == "" {
-			missing = append(missing, v)
-		}
-	}
-	if len(missing) == 0 {
+	err := CheckEndpoints(os.Getenv, vars...)
+	if err == nil {
 		return
 	}
-	msg := strings.Join(missing, ", ") + " not set: run scripts/test, or scripts/stack start and eval \"$(scripts/stack env)\""
+	msg := err.Error() + ": run scripts/test, or scripts/stack start and eval \"$(scripts/stack env)\""
 	if os.Getenv("CI") == "true" || os.Getenv("HOOKS_REQUIRE_EMULATORS") == "1" {
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
+}
+
+// CheckEndpoints returns an error naming every endpoint variable of vars
+// (EnvDynamoDB, EnvSQS, EnvSESv2) that getenv has no value for, so tests
+// and tools refuse to run rather than talk to AWS itself.
+func CheckEndpoints(getenv func(string) string, vars ...string) error {
+	var missing []string
+	for _, v := range vars {
+		if getenv(v) == "" {
+			missing = append(missing, v)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s not set", strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // AWSConfig returns an SDK config for the local emulators: region us-east-1,

@@ -54,3 +54,16 @@ func TestRequireEndpoints(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckEndpoints(t *testing.T) {
+	env := map[string]string{EnvSQS: "http://127.0.0.1:1"}
+	getenv := func(k string) string { return env[k] }
+	if err := CheckEndpoints(getenv, EnvSQS); err != nil {
+		t.Errorf("CheckEndpoints(set) = %v, want nil", err)
+	}
+	err := CheckEndpoints(getenv, EnvDynamoDB, EnvSQS, EnvSESv2)
+	want := EnvDynamoDB + ", " + EnvSESv2 + " not set"
+	if err == nil || err.Error() != want {
+		t.Errorf("CheckEndpoints = %v, want %q", err, want)
+	}
+}

@@ -2,15 +2,11 @@ package samtemplate
 
 import (
 	"fmt"
-	"go/ast"
-	"go/parser"
-	"go/token"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -61,7 +57,7 @@ func checkCodeURIBuilds(t *Template, root string) []string {
 func checkEnvironment(t *Template, root string) []string {
 	var p []string
 	for _, f := range t.Functions() {
-		read, err := readVars(filepath.Join(root, f.CodeURI))
+		read, err := readVars(root, filepath.Join(root, f.CodeURI))
 		if err != nil {
 			p = append(p, fmt.Sprintf("%s: %v", f.LogicalID, err))
 			continue
@@ -71,7 +67,7 @@ func checkEnvironment(t *Template, root string) []string {
 			set[k] = true
 		}
 		isAPI := hasEvent(f, "HttpApi")
-		for _, v := range sortedKeys(read) {
+		for _, v := range slices.Sorted(maps.Keys(read)) {
 			if isAPI && slices.Contains(localOnlyAPIVars, v) {
 				continue
 			}
@@ -79,7 +75,7 @@ func checkEnvironment(t *Template, root string) []string {
 				p = append(p, fmt.Sprintf("%s: code reads %s but the template does not set it", f.LogicalID, v))
 			}
 		}
-		for _, v := range sortedKeys(set) {
+		for _, v := range slices.Sorted(maps.Keys(set)) {
 			if isAPI && slices.Contains(localOnlyAPIVars, v) {
 				p = append(p, fmt.Sprintf("%s: sets %s, which only local mode reads (Lambda must not get it)", f.LogicalID, v))
 				continue
@@ -92,139 +88,6 @@ func checkEnvironment(t *Template, root string) []string {
 	return p
 }
 
-// readVars finds the environment variables a function reads: the string
-// arguments of calls to getenv-like functions (getenv, os.Getenv,
-// os.LookupEnv, ...) in the package's non-test files, constants resolved.
-func readVars(dir string) (map[string]bool, error) {
-	fset := token.NewFileSet()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("read code: %w", err)
-	}
-	var files []*ast.File
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
-		}
-		f, err := parser.ParseFile(fset, filepath.Join(dir, name), nil, 0)
-		if err != nil {
-			return nil, fmt.Errorf("parse code: %w", err)
-		}
-		files = append(files, f)
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("no Go files in %s", dir)
-	}
-	consts := map[string]string{}
-	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			if vs, ok := n.(*ast.ValueSpec); ok {
-				for i, name := range vs.Names {
-					if i < len(vs.Values) {
-						if s, ok := stringLit(vs.Values[i]); ok {
-							consts[name.Name] = s
-						}
-					}
-				}
-			}
-			return true
-		})
-	}
-	// Wrappers: functions or closures that pass one of their string
-	// parameters to getenv (like required := func(name string) string {...}).
-	wrappers := map[string]bool{}
-	isGetenv := func(call *ast.CallExpr) (string, bool) {
-		var name string
-		switch fn := call.Fun.(type) {
-		case *ast.Ident:
-			name = fn.Name
-		case *ast.SelectorExpr:
-			name = fn.Sel.Name
-		}
-		lower := strings.ToLower(name)
-		return name, strings.Contains(lower, "getenv") || lower == "lookupenv" || wrappers[name]
-	}
-	callsGetenvWithParam := func(ft *ast.FuncType, body *ast.BlockStmt) bool {
-		params := map[string]bool{}
-		for _, f := range ft.Params.List {
-			for _, n := range f.Names {
-				params[n.Name] = true
-			}
-		}
-		found := false
-		ast.Inspect(body, func(n ast.Node) bool {
-			if call, ok := n.(*ast.CallExpr); ok && len(call.Args) > 0 {
-				if id, ok := call.Args[0].(*ast.Ident); ok && params[id.Name] {
-					if _, ok := isGetenv(call); ok {
-						found = true
-					}
-				}
-			}
-			return true
-		})
-		return found
-	}
-	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			switch d := n.(type) {
-			case *ast.FuncDecl:
-				if d.Body != nil && callsGetenvWithParam(d.Type, d.Body) {
-					wrappers[d.Name.Name] = true
-				}
-			case *ast.AssignStmt:
-				for i, rhs := range d.Rhs {
-					if lit, ok := rhs.(*ast.FuncLit); ok && i < len(d.Lhs) && callsGetenvWithParam(lit.Type, lit.Body) {
-						if id, ok := d.Lhs[i].(*ast.Ident); ok {
-							wrappers[id.Name] = true
-						}
-					}
-				}
-			}
-			return true
-		})
-	}
-	read := map[string]bool{}
-	for _, f := range files {
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) == 0 {
-				return true
-			}
-			if _, ok := isGetenv(call); !ok {
-				return true
-			}
-			name, ok := stringLit(call.Args[0])
-			if !ok {
-				if id, isID := call.Args[0].(*ast.Ident); isID {
-					name, ok = consts[id.Name]
-				}
-			}
-			if ok && !lambdaReserved(name) {
-				read[name] = true
-			}
-			return true
-		})
-	}
-	return read, nil
-}
-
-// lambdaReserved reports whether Lambda itself sets the variable
-// (AWS_REGION, AWS_LAMBDA_RUNTIME_API, AWS_LAMBDA_LOG_FORMAT, _HANDLER, ...):
-// the template cannot and need not set those.
-func lambdaReserved(name string) bool {
-	return strings.HasPrefix(name, "AWS_") || strings.HasPrefix(name, "LAMBDA_") || strings.HasPrefix(name, "_")
-}
-
-func stringLit(e ast.Expr) (string, bool) {
-	lit, ok := e.(*ast.BasicLit)
-	if !ok || lit.Kind != token.STRING {
-		return "", false
-	}
-	s, err := strconv.Unquote(lit.Value)
-	return s, err == nil
-}
-
 func hasEvent(f Function, typ string) bool {
 	for _, e := range f.Events {
 		if e.Type == typ {
@@ -234,19 +97,10 @@ func hasEvent(f Function, typ string) bool {
 	return false
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func checkReportBatchItemFailures(t *Template, _ string) []string {
 	var p []string
 	for _, f := range t.Functions() {
-		for _, name := range sortedKeys(f.Events) {
+		for _, name := range slices.Sorted(maps.Keys(f.Events)) {
 			e := f.Events[name]
 			if e.Type != "SQS" {
 				continue
@@ -265,7 +119,7 @@ func checkReportBatchItemFailures(t *Template, _ string) []string {
 func checkQueues(t *Template, _ string) []string {
 	var p []string
 	isDLQ := map[string]bool{}
-	for _, id := range sortedKeys(t.Resources) {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 		r := t.Resources[id]
 		if r.Type != "AWS::SQS::Queue" {
 			continue
@@ -274,7 +128,7 @@ func checkQueues(t *Template, _ string) []string {
 			isDLQ[target] = true
 		}
 	}
-	for _, id := range sortedKeys(t.Resources) {
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
 		r := t.Resources[id]
 		if r.Type != "AWS::SQS::Queue" || isDLQ[id] {
 			continue
@@ -291,7 +145,7 @@ func checkQueues(t *Template, _ string) []string {
 	}
 	consumers := 0
 	for _, f := range t.Functions() {
-		for _, name := range sortedKeys(f.Events) {
+		for _, name := range slices.Sorted(maps.Keys(f.Events)) {
 			e := f.Events[name]
 			if e.Type != "SQS" {
 				continue
@@ -342,7 +196,7 @@ func checkGlobals(t *Template, _ string) []string {
 	var p []string
 	g := asMap(t.Globals["Function"])
 	want := map[string]any{"Runtime": "provided.al2023", "Handler": "bootstrap"}
-	for _, k := range sortedKeys(want) {
+	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if g[k] != want[k] {
 			p = append(p, fmt.Sprintf("Globals.Function.%s = %v, want %v", k, g[k], want[k]))
 		}

@@ -31,6 +31,8 @@ type Template struct {
 	Parameters    map[string]map[string]any
 	Globals       map[string]any
 	Resources     map[string]Resource
+	// ResourceOrder is the logical ids of Resources in file order.
+	ResourceOrder []string
 	Outputs       map[string]map[string]any
 }
 
@@ -124,7 +126,28 @@ func Parse(raw []byte) (*Template, error) {
 		}
 		t.Resources[id] = Resource{Type: typ, Properties: asMap(m["Properties"]), Metadata: asMap(m["Metadata"])}
 	}
+	t.ResourceOrder = keysInOrder(doc.Content[0], "Resources")
 	return t, nil
+}
+
+// keysInOrder returns the keys of the mapping under key in mapping node m,
+// in file order.
+func keysInOrder(m *yaml.Node, key string) []string {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value != key {
+			continue
+		}
+		v := m.Content[i+1]
+		for v.Kind == yaml.AliasNode {
+			v = v.Alias
+		}
+		var keys []string
+		for j := 0; j+1 < len(v.Content); j += 2 {
+			keys = append(keys, v.Content[j].Value)
+		}
+		return keys
+	}
+	return nil
 }
 
 // intrinsic maps short tags to their long forms.

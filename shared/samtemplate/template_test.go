@@ -229,6 +229,9 @@ Resources:
 	if diff := cmp.Diff(f, want); diff != "" {
 		t.Errorf("Function (-got +want):\n%s", diff)
 	}
+	if diff := cmp.Diff(tp.ResourceOrder, []string{"Q", "D", "F"}); diff != "" {
+		t.Errorf("ResourceOrder (-got +want):\n%s", diff)
+	}
 	name, ok := Resolve(tp.Resources["Q"].Properties["QueueName"], tp.ParameterDefaults())
 	if !ok || name != "q-x" {
 		t.Errorf("Resolve(QueueName) = %q, %v, want q-x, true", name, ok)

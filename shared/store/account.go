@@ -40,7 +40,7 @@ func (s *Store) CreateAccount(ctx context.Context, a hook.Account) (hook.Account
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           &s.table,
 		Item:                encodeAccount(a),
-		ConditionExpression: aws.String("attribute_not_exists(pk)"),
+		ConditionExpression: aws.String(condNew),
 	})
 	if isConditionFailed(err) {
 		return hook.Account{}, fmt.Errorf("create account %d: %w", a.ClientID, hook.ErrConflict)
@@ -53,18 +53,14 @@ func (s *Store) CreateAccount(ctx context.Context, a hook.Account) (hook.Account
 
 // Account returns an account, or hook.ErrNotFound.
 func (s *Store) Account(ctx context.Context, clientID int64) (hook.Account, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(clientPK(clientID), skAccount),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, clientPK(clientID), skAccount)
 	if err != nil {
 		return hook.Account{}, fmt.Errorf("get account %d: %w", clientID, err)
 	}
-	if out.Item == nil {
+	if item == nil {
 		return hook.Account{}, fmt.Errorf("get account %d: %w", clientID, hook.ErrNotFound)
 	}
-	a, err := decodeAccount(out.Item)
+	a, err := decodeAccount(item)
 	if err != nil {
 		return hook.Account{}, fmt.Errorf("get account %d: %w", clientID, err)
 	}
@@ -95,7 +91,7 @@ func (s *Store) UpdateAccount(ctx context.Context, clientID int64, u AccountUpda
 		TableName:                 &s.table,
 		Key:                       key(clientPK(clientID), skAccount),
 		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
-		ConditionExpression:       aws.String("attribute_exists(pk)"),
+		ConditionExpression:       aws.String(condExists),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: vals,
 		ReturnValues:              types.ReturnValueAllNew,

@@ -102,7 +102,7 @@ func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, h
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table,
 		Key:       key(alertPK(clientID, loadID), hookSK(hookID)),
-		ConditionExpression: aws.String("attribute_not_exists(pk) OR #status = :failed OR " +
+		ConditionExpression: aws.String(condNew + " OR #status = :failed OR " +
 			"(#status = :sending AND #lease < :now)"),
 		UpdateExpression: aws.String("SET #status = :sending, #claim = :claim, #lease = :until, #exp = :exp"),
 		ExpressionAttributeNames: map[string]string{

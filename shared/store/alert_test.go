@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
@@ -22,23 +20,7 @@ const alertLease = time.Minute
 // alertItem reads the raw alert item of (cid, load, hook).
 func (f *fixture) alertItem(t *testing.T, cid int64, load string, hookID int64) map[string]types.AttributeValue {
 	t.Helper()
-	out, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(f.table),
-		Key: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "ALERT#" + strconv.FormatInt(cid, 10) + "#" + load},
-			"sk": &types.AttributeValueMemberS{Value: "HOOK#" + leftPad(hookID)},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
-	if err != nil {
-		t.Fatalf("GetItem alert: %v", err)
-	}
-	return out.Item
-}
-
-func leftPad(id int64) string {
-	s := strconv.FormatInt(id, 10)
-	return strings.Repeat("0", 10-len(s)) + s
+	return f.rawItem(t, "ALERT#"+strconv.FormatInt(cid, 10)+"#"+load, "HOOK#"+leftPad(hookID))
 }
 
 func attrString(t *testing.T, item map[string]types.AttributeValue, name string) string {

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
@@ -39,18 +37,7 @@ func claimConflict(t *testing.T, f *fixture, k delivery.Key, n int) *delivery.Re
 // rawDelivery reads the delivery item as stored.
 func rawDelivery(t *testing.T, f *fixture, k delivery.Key) map[string]types.AttributeValue {
 	t.Helper()
-	out, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName:      aws.String(f.table),
-		ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{
-			"pk": &types.AttributeValueMemberS{Value: "DELIVERY#" + strconv.FormatInt(k.ClientID, 10) + "#" + k.LoadID},
-			"sk": &types.AttributeValueMemberS{Value: "HOOK#" + strings.Repeat("0", 10-len(strconv.FormatInt(k.HookID, 10))) + strconv.FormatInt(k.HookID, 10)},
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out.Item
+	return f.rawItem(t, "DELIVERY#"+strconv.FormatInt(k.ClientID, 10)+"#"+k.LoadID, "HOOK#"+leftPad(k.HookID))
 }
 
 func numAttr(t *testing.T, item map[string]types.AttributeValue, name string) int64 {

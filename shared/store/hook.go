@@ -59,7 +59,7 @@ func (s *Store) CreateHook(ctx context.Context, p hook.Principal, url, secret st
 	}
 	names := map[string]string{"#count": attrHookCount}
 	vals := map[string]types.AttributeValue{":one": attrN(1), ":max": attrN(hook.MaxHooks)}
-	accountCond := "attribute_exists(pk) AND #count < :max AND " + featurePlanCondition(names, vals)
+	accountCond := condExists + " AND #count < :max AND " + featurePlanCondition(names, vals)
 	const (
 		itemAccount = iota
 		itemHook
@@ -75,16 +75,8 @@ func (s *Store) CreateHook(ctx context.Context, p hook.Principal, url, secret st
 			ExpressionAttributeValues:           vals,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
-		itemHook: {Put: &types.Put{
-			TableName:           &s.table,
-			Item:                encodeHook(h),
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
-		itemURL: {Put: &types.Put{
-			TableName:           &s.table,
-			Item:                encodeHookURL(p.ClientID, url, id),
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
+		itemHook: s.putNew(encodeHook(h)),
+		itemURL:  s.putNew(encodeHookURL(p.ClientID, url, id)),
 	}
 	err = s.transactWrite(ctx, items)
 	if c, ok := cancellationReasons(err); ok {
@@ -164,7 +156,7 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 	now := s.now().UTC()
 	accountNames := map[string]string{}
 	accountVals := map[string]types.AttributeValue{}
-	accountCond := "attribute_exists(pk) AND " + featurePlanCondition(accountNames, accountVals)
+	accountCond := condExists + " AND " + featurePlanCondition(accountNames, accountVals)
 	const (
 		itemAccount = iota
 		itemHook
@@ -182,7 +174,7 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(p.ClientID), hookSK(id)),
 			UpdateExpression:                    aws.String("REMOVE #disabled SET #modified = :now, #audit = list_append(#audit, :change)"),
-			ConditionExpression:                 aws.String("attribute_exists(pk) AND attribute_exists(#disabled)"),
+			ConditionExpression:                 aws.String(condExists + " AND attribute_exists(#disabled)"),
 			ExpressionAttributeNames:            hookChangeNames(),
 			ExpressionAttributeValues:           hookChangeValues(hook.Change{At: now, By: auditBy(p), Action: actionEnabled}),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -222,7 +214,7 @@ func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action 
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(clientID), hookSK(id)),
 			UpdateExpression:                    aws.String("SET #disabled = :now, #modified = :now, #audit = list_append(#audit, :change)"),
-			ConditionExpression:                 aws.String("attribute_exists(pk) AND attribute_not_exists(#disabled)"),
+			ConditionExpression:                 aws.String(condExists + " AND attribute_not_exists(#disabled)"),
 			ExpressionAttributeNames:            hookChangeNames(),
 			ExpressionAttributeValues:           vals,
 			ReturnValues:                        types.ReturnValueAllNew,
@@ -277,16 +269,12 @@ func (s *Store) DeleteHook(ctx context.Context, p hook.Principal, id int64) (hoo
 		itemAccount
 	)
 	items := []types.TransactWriteItem{
-		itemHook: {Delete: &types.Delete{
-			TableName:           &s.table,
-			Key:                 key(clientPK(p.ClientID), hookSK(id)),
-			ConditionExpression: aws.String("attribute_exists(pk)"),
-		}},
+		itemHook: s.deleteExisting(clientPK(p.ClientID), hookSK(id)),
 		itemURL: {Delete: &types.Delete{
 			TableName: &s.table,
 			Key:       key(clientPK(p.ClientID), hookURLSK(h.URL)),
 			// Never free a URL another hook holds (it cannot, but say so).
-			ConditionExpression:       aws.String("attribute_not_exists(pk) OR #hookID = :id"),
+			ConditionExpression:       aws.String(condNew + " OR #hookID = :id"),
 			ExpressionAttributeNames:  map[string]string{"#hookID": attrURLHookID},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":id": attrN(id)},
 		}},
@@ -294,7 +282,7 @@ func (s *Store) DeleteHook(ctx context.Context, p hook.Principal, id int64) (hoo
 			TableName:                 &s.table,
 			Key:                       key(clientPK(p.ClientID), skAccount),
 			UpdateExpression:          aws.String("ADD #count :minusOne"),
-			ConditionExpression:       aws.String("attribute_exists(pk)"),
+			ConditionExpression:       aws.String(condExists),
 			ExpressionAttributeNames:  map[string]string{"#count": attrHookCount},
 			ExpressionAttributeValues: map[string]types.AttributeValue{":minusOne": attrN(-1)},
 		}},
@@ -311,18 +299,14 @@ func (s *Store) DeleteHook(ctx context.Context, p hook.Principal, id int64) (hoo
 
 // getHook reads one hook with a consistent read, or returns hook.ErrNotFound.
 func (s *Store) getHook(ctx context.Context, clientID, id int64) (hook.Hook, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(clientPK(clientID), hookSK(id)),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, clientPK(clientID), hookSK(id))
 	if err != nil {
 		return hook.Hook{}, fmt.Errorf("get hook %d: %w", id, err)
 	}
-	if out.Item == nil {
+	if item == nil {
 		return hook.Hook{}, hook.ErrNotFound
 	}
-	return decodeHook(out.Item)
+	return decodeHook(item)
 }
 
 // auditBy is the audit name of a principal: its member id, or hook.Operator

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -30,18 +29,10 @@ func (s *Store) CreateMember(ctx context.Context, clientID int64, email string) 
 		itemAccount: {ConditionCheck: &types.ConditionCheck{
 			TableName:           &s.table,
 			Key:                 key(clientPK(clientID), skAccount),
-			ConditionExpression: aws.String("attribute_exists(pk)"),
+			ConditionExpression: aws.String(condExists),
 		}},
-		{Put: &types.Put{
-			TableName:           &s.table,
-			Item:                encodeMember(m, hash),
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
-		{Put: &types.Put{
-			TableName:           &s.table,
-			Item:                encodeToken(hash, clientID, m.ID),
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}},
+		s.putNew(encodeMember(m, hash)),
+		s.putNew(encodeToken(hash, clientID, m.ID)),
 	}
 	err := s.transactWrite(ctx, items)
 	if c, ok := cancellationReasons(err); ok && c.conditionFailed(itemAccount) {
@@ -57,28 +48,20 @@ func (s *Store) CreateMember(ctx context.Context, clientID int64, email string) 
 // token stops working at once. It returns hook.ErrNotFound if the account
 // has no such member.
 func (s *Store) DeleteMember(ctx context.Context, clientID int64, memberID string) error {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(clientPK(clientID), memberSK(memberID)),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, clientPK(clientID), memberSK(memberID))
 	if err != nil {
 		return fmt.Errorf("delete member: %w", err)
 	}
-	if out.Item == nil {
+	if item == nil {
 		return fmt.Errorf("delete member: %w", hook.ErrNotFound)
 	}
-	_, hash, err := decodeMember(out.Item)
+	_, hash, err := decodeMember(item)
 	if err != nil {
 		return fmt.Errorf("delete member: %w", err)
 	}
 	const itemMember = 0
 	items := []types.TransactWriteItem{
-		itemMember: {Delete: &types.Delete{
-			TableName:           &s.table,
-			Key:                 key(clientPK(clientID), memberSK(memberID)),
-			ConditionExpression: aws.String("attribute_exists(pk)"),
-		}},
+		itemMember: s.deleteExisting(clientPK(clientID), memberSK(memberID)),
 		{Delete: &types.Delete{
 			TableName: &s.table,
 			Key:       key(tokenPK(hash), skToken),
@@ -101,18 +84,14 @@ func (s *Store) Authenticate(ctx context.Context, token string) (hook.Principal,
 	if token == "" {
 		return hook.Principal{}, fmt.Errorf("authenticate: %w", hook.ErrUnauthorized)
 	}
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      &s.table,
-		Key:            key(tokenPK(hook.HashToken(token)), skToken),
-		ConsistentRead: aws.Bool(true),
-	})
+	item, err := s.getItem(ctx, tokenPK(hook.HashToken(token)), skToken)
 	if err != nil {
 		return hook.Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if out.Item == nil {
+	if item == nil {
 		return hook.Principal{}, fmt.Errorf("authenticate: %w", hook.ErrUnauthorized)
 	}
-	d := itemDecoder{item: out.Item}
+	d := itemDecoder{item: item}
 	p := hook.Principal{ClientID: d.int(attrClientID), MemberID: d.str(attrMemberID)}
 	if err := d.result("token"); err != nil {
 		return hook.Principal{}, fmt.Errorf("authenticate: %w", err)

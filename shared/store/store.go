@@ -22,11 +22,14 @@
 package store
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 )
 
 // Attribute names shared by every item.
@@ -60,6 +63,46 @@ func New(db *dynamodb.Client, table string, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, table: table, now: now}
+}
+
+// Conditions on whether the item a write names exists.
+const (
+	condExists = "attribute_exists(pk)"
+	condNew    = "attribute_not_exists(pk)"
+)
+
+// getItem reads one item with a strongly consistent read. The item is nil
+// when there is none.
+func (s *Store) getItem(ctx context.Context, pk, sk string) (map[string]types.AttributeValue, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      &s.table,
+		Key:            key(pk, sk),
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out.Item, nil
+}
+
+// putNew is a transaction write putting item, unless an item with its key
+// exists.
+func (s *Store) putNew(item map[string]types.AttributeValue) types.TransactWriteItem {
+	return types.TransactWriteItem{Put: &types.Put{
+		TableName:           &s.table,
+		Item:                item,
+		ConditionExpression: aws.String(condNew),
+	}}
+}
+
+// deleteExisting is a transaction write deleting the item at pk, sk, which
+// must exist.
+func (s *Store) deleteExisting(pk, sk string) types.TransactWriteItem {
+	return types.TransactWriteItem{Delete: &types.Delete{
+		TableName:           &s.table,
+		Key:                 key(pk, sk),
+		ConditionExpression: aws.String(condExists),
+	}}
 }
 
 func clientPK(clientID int64) string { return "CLIENT#" + strconv.FormatInt(clientID, 10) }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -93,6 +95,29 @@ func (c *callCounter) during(f func()) []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return append([]string(nil), c.ops[start:]...)
+}
+
+// rawItem reads the item at (pk, sk) as stored, nil when there is none.
+func (f *fixture) rawItem(t *testing.T, pk, sk string) map[string]types.AttributeValue {
+	t.Helper()
+	out, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{
+		TableName:      aws.String(f.table),
+		ConsistentRead: aws.Bool(true),
+		Key: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: pk},
+			"sk": &types.AttributeValueMemberS{Value: sk},
+		},
+	})
+	if err != nil {
+		t.Fatalf("GetItem %s %s: %v", pk, sk, err)
+	}
+	return out.Item
+}
+
+// leftPad is a hook id as the sort keys hold it: ten digits.
+func leftPad(id int64) string {
+	s := strconv.FormatInt(id, 10)
+	return strings.Repeat("0", 10-len(s)) + s
 }
 
 func (f *fixture) createAccount(t *testing.T, clientID int64, plan string) hook.Account {

@@ -3,8 +3,9 @@ package rie
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,7 +67,7 @@ func Env(tp *samtemplate.Template, fn samtemplate.Function, envFile string, envi
 			vars[k] = fmt.Sprint(v)
 		}
 	}
-	for _, k := range sortedKeys(file[fn.LogicalID]) {
+	for _, k := range slices.Sorted(maps.Keys(file[fn.LogicalID])) {
 		if _, declared := fn.Environment[k]; !declared && !strings.HasPrefix(k, "AWS_") {
 			notes = append(notes, fmt.Sprintf("%s is not declared for %s in template.yaml; sam local invoke would ignore it", k, fn.LogicalID))
 		}
@@ -75,17 +76,8 @@ func Env(tp *samtemplate.Template, fn samtemplate.Function, envFile string, envi
 	for k, v := range overrides {
 		vars[k] = v
 	}
-	for _, k := range sortedKeys(vars) {
+	for _, k := range slices.Sorted(maps.Keys(vars)) {
 		env = append(env, k+"="+vars[k])
 	}
 	return env, notes, nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
