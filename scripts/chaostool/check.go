@@ -1,0 +1,492 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+)
+
+// The invariants: pure functions of what the run observed, so each one is
+// unit-tested with hand-made observations (check_test.go), violations
+// included.
+
+// pair is one (load, enabled hook) pair the run expects to be handled.
+type pair struct {
+	ClientID  int64
+	LoadID    string
+	HookID    int64
+	Slot      string // receiver path of the hook
+	WebhookID string
+	AlertTo   []string // the account's alert addresses
+}
+
+// receipt is one request a receiver got.
+type receipt struct {
+	Slot      string // the hook's receiver path
+	WebhookID string
+	BodyHash  string
+	SigOK     bool
+	Status    int // status answered; 0 when it hung until the client gave up
+	At        time.Time
+}
+
+// record is a delivery record as the store holds it at the end.
+type record struct {
+	Status    string
+	Attempt   int
+	Successes int // attempts recorded with outcome success
+}
+
+// email is one alert in the SES emulator: who got it, for which webhook-id.
+type email struct {
+	To        []string
+	WebhookID string
+}
+
+// window is a span of time in which a fault was active.
+type window struct {
+	Name       string
+	From, Till time.Time
+}
+
+func (w window) contains(t time.Time) bool { return !t.Before(w.From) && !t.After(w.Till) }
+
+// faults is what the fault injector did.
+type faults struct {
+	Served5xx     int
+	DownWindow    *window // the receiver that was down, nil if it never went down
+	Kills         []window
+	KillsMidBatch int // kills made while a delivery was in flight
+	DBRestart     *window
+	DupSends      int
+	Poison        int
+}
+
+// observed is everything the checks look at.
+type observed struct {
+	Pairs         []pair
+	DisabledSlots []string
+	Receipts      []receipt
+	Records       map[string]*record // by webhook-id; missing: no record
+	Emails        []email
+	MainQueued    map[string]int // messages left per main queue (visible + in flight + delayed)
+	DLQBodies     map[string][]string
+	WantDLQ       map[string][]string // the poison bodies expected per DLQ
+	Quiescent     bool
+	MaxAttempts   int           // 1 + number of retries
+	CrashMargin   time.Duration // the dispatcher's function timeout
+	Faults        faults
+}
+
+// row is one line of the invariant table.
+type row struct {
+	Name   string
+	Counts string
+	Pass   bool
+	Detail []string // examples of violations
+}
+
+func checkAll(o observed) []row {
+	return []row{
+		checkFaults(o),
+		checkDeliveredOrAlerted(o),
+		checkEmails(o),
+		checkWebhookIDs(o),
+		checkDuplicates(o),
+		checkRecords(o),
+		checkNothingStuck(o),
+		checkDLQs(o),
+		checkDisabled(o),
+	}
+}
+
+// maxDetail bounds the examples printed per failed row.
+const maxDetail = 5
+
+func addDetail(r *row, format string, args ...any) {
+	if len(r.Detail) < maxDetail {
+		r.Detail = append(r.Detail, fmt.Sprintf(format, args...))
+	}
+}
+
+func checkFaults(o observed) row {
+	f := o.Faults
+	r := row{Name: "faults were injected"}
+	down := "no"
+	if f.DownWindow != nil {
+		down = f.DownWindow.Till.Sub(f.DownWindow.From).Round(100 * time.Millisecond).String()
+	}
+	db := "no"
+	if f.DBRestart != nil {
+		db = f.DBRestart.Till.Sub(f.DBRestart.From).Round(100 * time.Millisecond).String()
+	}
+	r.Counts = fmt.Sprintf("5xx=%d receiver-down=%s dispatcher-kills=%d (mid-batch %d) dynamodb-restart=%s resent-loads=%d poison=%d",
+		f.Served5xx, down, len(f.Kills), f.KillsMidBatch, db, f.DupSends, f.Poison)
+	r.Pass = f.Served5xx > 0 && f.DownWindow != nil && len(f.Kills) > 0 && f.KillsMidBatch > 0 &&
+		f.DBRestart != nil && f.DupSends > 0 && f.Poison > 0
+	if !r.Pass {
+		addDetail(&r, "a planned fault did not happen, so the run proves less than it claims")
+	}
+	return r
+}
+
+// byID indexes receipts by webhook-id.
+func byID(rs []receipt) map[string][]receipt {
+	m := map[string][]receipt{}
+	for _, r := range rs {
+		m[r.WebhookID] = append(m[r.WebhookID], r)
+	}
+	return m
+}
+
+func got2xx(rs []receipt) int {
+	n := 0
+	for _, r := range rs {
+		if r.Status >= 200 && r.Status < 300 {
+			n++
+		}
+	}
+	return n
+}
+
+// mailsFor counts the emails per recipient for each webhook-id.
+func mailsFor(es []email) map[string]map[string]int {
+	m := map[string]map[string]int{}
+	for _, e := range es {
+		if m[e.WebhookID] == nil {
+			m[e.WebhookID] = map[string]int{}
+		}
+		for _, to := range e.To {
+			m[e.WebhookID][strings.ToLower(to)]++
+		}
+	}
+	return m
+}
+
+func checkDeliveredOrAlerted(o observed) row {
+	r := row{Name: "every (load, enabled hook) pair delivered or alerted"}
+	recv, mails := byID(o.Receipts), mailsFor(o.Emails)
+	var delivered, alerted, both, neither int
+	for _, p := range o.Pairs {
+		d, a := got2xx(recv[p.WebhookID]) > 0, len(mails[p.WebhookID]) > 0
+		switch {
+		case d && a:
+			both++
+		case d:
+			delivered++
+		case a:
+			alerted++
+		default:
+			neither++
+			addDetail(&r, "load %s hook %d (%s): no 2xx and no alert", p.LoadID, p.HookID, p.WebhookID)
+		}
+	}
+	r.Counts = fmt.Sprintf("pairs=%d delivered=%d alerted=%d both=%d neither=%d", len(o.Pairs), delivered, alerted, both, neither)
+	r.Pass = neither == 0 && len(o.Pairs) > 0
+	return r
+}
+
+func checkEmails(o observed) row {
+	r := row{Name: "one email per alert address per exhausted pair"}
+	mails := mailsFor(o.Emails)
+	known := map[string]bool{}
+	exhausted, want, bad := 0, 0, 0
+	for _, p := range o.Pairs {
+		known[p.WebhookID] = true
+		rec := o.Records[p.WebhookID]
+		got := mails[p.WebhookID]
+		if rec != nil && rec.Status == delivery.StatusExhausted {
+			exhausted++
+			want += len(p.AlertTo)
+			for _, to := range p.AlertTo {
+				if n := got[strings.ToLower(to)]; n != 1 {
+					bad++
+					addDetail(&r, "load %s hook %d: %d emails to %s, want 1", p.LoadID, p.HookID, n, to)
+				}
+			}
+			if len(got) > len(p.AlertTo) {
+				bad++
+				addDetail(&r, "load %s hook %d: mail to %d addresses, the account has %d", p.LoadID, p.HookID, len(got), len(p.AlertTo))
+			}
+			continue
+		}
+		if len(got) > 0 {
+			bad++
+			addDetail(&r, "load %s hook %d: alerted but its record is not exhausted", p.LoadID, p.HookID)
+		}
+	}
+	for id := range mails {
+		if !known[id] {
+			bad++
+			addDetail(&r, "an email names webhook-id %q of no pair of this run", id)
+		}
+	}
+	r.Counts = fmt.Sprintf("exhausted=%d emails=%d want=%d wrong=%d", exhausted, countMails(o.Emails), want, bad)
+	r.Pass = bad == 0
+	return r
+}
+
+func countMails(es []email) int {
+	n := 0
+	for _, e := range es {
+		n += len(e.To)
+	}
+	return n
+}
+
+// checkWebhookIDs: every request names a pair of the hook it reached, with a
+// valid signature, and every repeat of a webhook-id carries the same body.
+func checkWebhookIDs(o observed) row {
+	r := row{Name: "receiver repeats carry the same webhook-id"}
+	slotOf := map[string]string{}
+	for _, p := range o.Pairs {
+		slotOf[p.WebhookID] = p.Slot
+	}
+	bodies := map[string]string{}
+	bad, repeats := 0, 0
+	seen := map[string]bool{}
+	for _, rc := range o.Receipts {
+		if slices.Contains(o.DisabledSlots, rc.Slot) {
+			continue // counted by checkDisabled
+		}
+		if seen[rc.WebhookID] {
+			repeats++
+		}
+		seen[rc.WebhookID] = true
+		switch slot, ok := slotOf[rc.WebhookID]; {
+		case !ok:
+			bad++
+			addDetail(&r, "receiver %s got webhook-id %q of no pair", rc.Slot, rc.WebhookID)
+		case slot != rc.Slot:
+			bad++
+			addDetail(&r, "webhook-id %s of hook %s arrived at hook %s", rc.WebhookID, slot, rc.Slot)
+		}
+		if !rc.SigOK {
+			bad++
+			addDetail(&r, "webhook-id %s at %s: signature does not verify", rc.WebhookID, rc.Slot)
+		}
+		if b, ok := bodies[rc.WebhookID]; ok && b != rc.BodyHash {
+			bad++
+			addDetail(&r, "webhook-id %s: a repeat carried another body", rc.WebhookID)
+		}
+		bodies[rc.WebhookID] = rc.BodyHash
+	}
+	r.Counts = fmt.Sprintf("requests=%d webhook-ids=%d repeats=%d wrong=%d", len(o.Receipts), len(seen), repeats, bad)
+	r.Pass = bad == 0
+	return r
+}
+
+// checkDuplicates: a pair may be answered 2xx more than once only when the
+// earlier 2xx were lost to a crash: the store recorded no success for them
+// (the result write never happened) and each fell while a fault hit, at most
+// one function timeout before the dispatcher was killed or DynamoDB went
+// down (the invocation that made it was still running), or while DynamoDB
+// was down. The last 2xx is the one the store recorded.
+func checkDuplicates(o observed) row {
+	r := row{Name: "2xx repeats only in a crash window"}
+	var wins []window
+	for _, k := range o.Faults.Kills {
+		wins = append(wins, window{Name: "dispatcher killed", From: k.From.Add(-o.CrashMargin), Till: k.From})
+	}
+	if w := o.Faults.DBRestart; w != nil {
+		wins = append(wins, window{Name: "dynamodb restarted", From: w.From.Add(-o.CrashMargin), Till: w.Till.Add(time.Second)})
+	}
+	recv := byID(o.Receipts)
+	dups, explained := 0, 0
+	why := map[string]int{}
+	for _, p := range o.Pairs {
+		var ok []receipt
+		for _, rc := range recv[p.WebhookID] {
+			if rc.Status >= 200 && rc.Status < 300 {
+				ok = append(ok, rc)
+			}
+		}
+		if len(ok) < 2 {
+			continue
+		}
+		dups++
+		recorded := 0
+		if rec := o.Records[p.WebhookID]; rec != nil {
+			recorded = rec.Successes
+		}
+		if recorded > 1 {
+			addDetail(&r, "load %s hook %d: the store recorded %d successes", p.LoadID, p.HookID, recorded)
+			continue
+		}
+		sort.Slice(ok, func(i, j int) bool { return ok[i].At.Before(ok[j].At) })
+		lost := ok[:len(ok)-recorded]
+		cause, fine := "", true
+		for _, rc := range lost {
+			in := ""
+			for _, w := range wins {
+				if w.contains(rc.At) {
+					in = w.Name
+					break
+				}
+			}
+			if in == "" {
+				fine = false
+				addDetail(&r, "load %s hook %d got %d 2xx; the one at %s was not recorded and is in no crash window",
+					p.LoadID, p.HookID, len(ok), rc.At.Format("15:04:05.000"))
+				break
+			}
+			cause = in
+		}
+		if fine {
+			explained++
+			why[cause]++
+		}
+	}
+	var causes []string
+	for name, n := range why {
+		causes = append(causes, fmt.Sprintf("%s: %d", name, n))
+	}
+	sort.Strings(causes)
+	r.Counts = fmt.Sprintf("pairs-with-2xx-repeats=%d explained=%d unexplained=%d", dups, explained, dups-explained)
+	if len(causes) > 0 {
+		r.Counts += " (" + strings.Join(causes, ", ") + ")"
+	}
+	r.Pass = dups == explained
+	return r
+}
+
+// checkRecords: the store's records agree with the receivers: delivered
+// only after a 2xx, exhausted only after every attempt.
+func checkRecords(o observed) row {
+	r := row{Name: "delivery records agree with receivers"}
+	recv := byID(o.Receipts)
+	var delivered, exhausted, bad int
+	for _, p := range o.Pairs {
+		rec := o.Records[p.WebhookID]
+		if rec == nil {
+			continue // counted by checkNothingStuck
+		}
+		switch rec.Status {
+		case delivery.StatusDelivered:
+			delivered++
+			if got2xx(recv[p.WebhookID]) == 0 {
+				bad++
+				addDetail(&r, "load %s hook %d: delivered but no receiver answered 2xx", p.LoadID, p.HookID)
+			}
+		case delivery.StatusExhausted:
+			exhausted++
+			if rec.Attempt != o.MaxAttempts {
+				bad++
+				addDetail(&r, "load %s hook %d: exhausted after %d attempts, want %d", p.LoadID, p.HookID, rec.Attempt, o.MaxAttempts)
+			}
+		}
+	}
+	r.Counts = fmt.Sprintf("delivered=%d exhausted=%d (after %d attempts) wrong=%d", delivered, exhausted, o.MaxAttempts, bad)
+	r.Pass = bad == 0
+	return r
+}
+
+func checkNothingStuck(o observed) row {
+	r := row{Name: "no message stuck"}
+	queued := 0
+	var names []string
+	for q := range o.MainQueued {
+		names = append(names, q)
+	}
+	sort.Strings(names)
+	for _, q := range names {
+		if n := o.MainQueued[q]; n > 0 {
+			queued += n
+			addDetail(&r, "queue %s still holds %d messages", q, n)
+		}
+	}
+	missing, open := 0, 0
+	for _, p := range o.Pairs {
+		rec := o.Records[p.WebhookID]
+		switch {
+		case rec == nil:
+			missing++
+			addDetail(&r, "load %s hook %d: no delivery record", p.LoadID, p.HookID)
+		case rec.Status != delivery.StatusDelivered && rec.Status != delivery.StatusExhausted:
+			open++
+			addDetail(&r, "load %s hook %d: record still %s at attempt %d", p.LoadID, p.HookID, rec.Status, rec.Attempt)
+		}
+	}
+	if !o.Quiescent {
+		addDetail(&r, "the run never became quiescent within its time limit")
+	}
+	r.Counts = fmt.Sprintf("queued=%d records-missing=%d records-not-final=%d quiescent=%t", queued, missing, open, o.Quiescent)
+	r.Pass = queued == 0 && missing == 0 && open == 0 && o.Quiescent
+	return r
+}
+
+func checkDLQs(o observed) row {
+	r := row{Name: "DLQs hold only the injected poison"}
+	var names []string
+	for q := range o.DLQBodies {
+		names = append(names, q)
+	}
+	for q := range o.WantDLQ {
+		if _, ok := o.DLQBodies[q]; !ok {
+			names = append(names, q)
+		}
+	}
+	sort.Strings(names)
+	var parts []string
+	bad := 0
+	for _, q := range names {
+		got, want := append([]string(nil), o.DLQBodies[q]...), append([]string(nil), o.WantDLQ[q]...)
+		sort.Strings(got)
+		sort.Strings(want)
+		parts = append(parts, fmt.Sprintf("%s=%d/%d", q, len(got), len(want)))
+		if strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+			bad++
+			addDetail(&r, "%s holds %d messages, want exactly the %d injected", q, len(got), len(want))
+		}
+	}
+	r.Counts = strings.Join(parts, " ") + " (got/want)"
+	r.Pass = bad == 0
+	return r
+}
+
+func checkDisabled(o observed) row {
+	r := row{Name: "disabled hooks got nothing"}
+	n := 0
+	for _, rc := range o.Receipts {
+		if slices.Contains(o.DisabledSlots, rc.Slot) {
+			n++
+			addDetail(&r, "disabled hook %s got webhook-id %s", rc.Slot, rc.WebhookID)
+		}
+	}
+	r.Counts = fmt.Sprintf("disabled-hooks=%d requests=%d", len(o.DisabledSlots), n)
+	r.Pass = n == 0
+	return r
+}
+
+// printTable writes the table and, last, "N passed, M failed". It reports
+// whether every row passed.
+func printTable(w io.Writer, rows []row) bool {
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r.Name))
+	}
+	passed, failed := 0, 0
+	fmt.Fprintln(w)
+	for _, r := range rows {
+		mark := "PASS"
+		if r.Pass {
+			passed++
+		} else {
+			mark = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(w, "%s  %-*s  %s\n", mark, width, r.Name, r.Counts)
+		if !r.Pass {
+			for _, d := range r.Detail {
+				fmt.Fprintf(w, "        - %s\n", d)
+			}
+		}
+	}
+	fmt.Fprintf(w, "%d passed, %d failed\n", passed, failed)
+	return failed == 0
+}

@@ -1,0 +1,271 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+)
+
+var t0 = time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC)
+
+func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
+
+// goodRun is a small run where every invariant holds: pair a delivered
+// (after one 5xx), pair b exhausted and alerted to both addresses.
+func goodRun() observed {
+	alerts := []string{"ops@example.com", "oncall@example.com"}
+	a := pair{ClientID: 1, LoadID: "L1", HookID: 1, Slot: "flaky-2", WebhookID: "msg_a", AlertTo: alerts}
+	b := pair{ClientID: 1, LoadID: "L1", HookID: 2, Slot: "hang-1", WebhookID: "msg_b", AlertTo: alerts}
+	return observed{
+		Pairs:         []pair{a, b},
+		DisabledSlots: []string{"off-4"},
+		Receipts: []receipt{
+			{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 503, At: at(1)},
+			{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(3)},
+			{Slot: "hang-1", WebhookID: "msg_b", BodyHash: "h1", SigOK: true, Status: 0, At: at(4)},
+		},
+		Records: map[string]*record{
+			"msg_a": {Status: delivery.StatusDelivered, Attempt: 2, Successes: 1},
+			"msg_b": {Status: delivery.StatusExhausted, Attempt: 6},
+		},
+		Emails: []email{
+			{To: []string{"ops@example.com"}, WebhookID: "msg_b"},
+			{To: []string{"oncall@example.com"}, WebhookID: "msg_b"},
+		},
+		MainQueued:  map[string]int{"post-load-notifications": 0, "post-load-retries": 0},
+		DLQBodies:   map[string][]string{"post-load-notifications-dlq": {"p2", "p1"}, "post-load-retries-dlq": nil},
+		WantDLQ:     map[string][]string{"post-load-notifications-dlq": {"p1", "p2"}},
+		Quiescent:   true,
+		MaxAttempts: 6,
+		CrashMargin: 5 * time.Second,
+		Faults: faults{
+			Served5xx: 1, DownWindow: &window{From: at(1), Till: at(7)},
+			Kills: []window{{From: at(10), Till: at(11)}}, KillsMidBatch: 1,
+			DBRestart: &window{From: at(20), Till: at(25)}, DupSends: 2, Poison: 2,
+		},
+	}
+}
+
+// failing returns the names of the rows that failed.
+func failing(rows []row) []string {
+	var out []string
+	for _, r := range rows {
+		if !r.Pass {
+			out = append(out, r.Name)
+		}
+	}
+	return out
+}
+
+func TestCheckAll(t *testing.T) {
+	tests := []struct {
+		name   string
+		change func(o *observed)
+		want   []string // failing rows
+	}{
+		{name: "a good run passes", change: func(*observed) {}},
+		{
+			name: "a pair neither delivered nor alerted",
+			change: func(o *observed) {
+				o.Receipts[1].Status = 500
+				o.Records["msg_a"] = &record{Status: delivery.StatusExhausted, Attempt: 6}
+			},
+			want: []string{"every (load, enabled hook) pair delivered or alerted", "one email per alert address per exhausted pair"},
+		},
+		{
+			name: "an alert sent twice to one address",
+			change: func(o *observed) {
+				o.Emails = append(o.Emails, email{To: []string{"OPS@example.com"}, WebhookID: "msg_b"})
+			},
+			want: []string{"one email per alert address per exhausted pair"},
+		},
+		{
+			name: "an alert for a delivered pair",
+			change: func(o *observed) {
+				o.Emails = append(o.Emails, email{To: []string{"ops@example.com"}, WebhookID: "msg_a"})
+			},
+			want: []string{"one email per alert address per exhausted pair"},
+		},
+		{
+			name: "a repeat with another webhook-id",
+			change: func(o *observed) {
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_other", BodyHash: "h1", SigOK: true, Status: 503, At: at(5)})
+			},
+			want: []string{"receiver repeats carry the same webhook-id"},
+		},
+		{
+			name: "a pair's webhook-id at another hook",
+			change: func(o *observed) {
+				o.Receipts = append(o.Receipts, receipt{Slot: "hang-1", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, At: at(5)})
+			},
+			want: []string{"receiver repeats carry the same webhook-id"},
+		},
+		{
+			name:   "a bad signature",
+			change: func(o *observed) { o.Receipts[0].SigOK = false },
+			want:   []string{"receiver repeats carry the same webhook-id"},
+		},
+		{
+			name:   "a repeat with another body",
+			change: func(o *observed) { o.Receipts[1].BodyHash = "h2" },
+			want:   []string{"receiver repeats carry the same webhook-id"},
+		},
+		{
+			name: "a second 2xx outside every crash window",
+			change: func(o *observed) {
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40)})
+			},
+			want: []string{"2xx repeats only in a crash window"},
+		},
+		{
+			name: "a second 2xx after a kill just after the first",
+			change: func(o *observed) {
+				o.Receipts[1].At = at(9)
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(30)})
+			},
+		},
+		{
+			name: "a second 2xx while DynamoDB was down",
+			change: func(o *observed) {
+				o.Receipts[1].At = at(22)
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40)})
+			},
+		},
+		{
+			name: "two successes recorded",
+			change: func(o *observed) {
+				o.Receipts[1].At = at(9)
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(30)})
+				o.Records["msg_a"].Successes = 2
+			},
+			want: []string{"2xx repeats only in a crash window"},
+		},
+		{
+			name: "a lost 2xx just before DynamoDB went down",
+			change: func(o *observed) {
+				o.Receipts[1].At = at(16)
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40)})
+			},
+		},
+		{
+			name: "a lost 2xx long before DynamoDB went down",
+			change: func(o *observed) {
+				o.Receipts[1].At = at(14)
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40)})
+			},
+			want: []string{"2xx repeats only in a crash window"},
+		},
+		{
+			name:   "delivered without a 2xx",
+			change: func(o *observed) { o.Receipts = o.Receipts[:1]; o.Emails = append(o.Emails, o.Emails...) },
+			want: []string{
+				"every (load, enabled hook) pair delivered or alerted", "one email per alert address per exhausted pair",
+				"delivery records agree with receivers",
+			},
+		},
+		{
+			name:   "exhausted too early",
+			change: func(o *observed) { o.Records["msg_b"].Attempt = 3 },
+			want:   []string{"delivery records agree with receivers"},
+		},
+		{
+			name:   "a message left on a queue",
+			change: func(o *observed) { o.MainQueued["post-load-retries"] = 1 },
+			want:   []string{"no message stuck"},
+		},
+		{
+			name:   "a record still waiting",
+			change: func(o *observed) { o.Records["msg_a"].Status = delivery.StatusWaiting },
+			want:   []string{"no message stuck"},
+		},
+		{
+			name:   "a record missing",
+			change: func(o *observed) { delete(o.Records, "msg_a") },
+			want:   []string{"no message stuck"},
+		},
+		{
+			name:   "never quiescent",
+			change: func(o *observed) { o.Quiescent = false },
+			want:   []string{"no message stuck"},
+		},
+		{
+			name: "an extra DLQ message",
+			change: func(o *observed) {
+				o.DLQBodies["post-load-notifications-dlq"] = append(o.DLQBodies["post-load-notifications-dlq"], "p3")
+			},
+			want: []string{"DLQs hold only the injected poison"},
+		},
+		{
+			name:   "a retry in a DLQ",
+			change: func(o *observed) { o.DLQBodies["post-load-retries-dlq"] = []string{"r"} },
+			want:   []string{"DLQs hold only the injected poison"},
+		},
+		{
+			name:   "a poison message missing from its DLQ",
+			change: func(o *observed) { o.DLQBodies["post-load-notifications-dlq"] = []string{"p1"} },
+			want:   []string{"DLQs hold only the injected poison"},
+		},
+		{
+			name: "a disabled hook called",
+			change: func(o *observed) {
+				o.Receipts = append(o.Receipts, receipt{Slot: "off-4", WebhookID: "msg_x", SigOK: true, Status: 200, At: at(2)})
+			},
+			want: []string{"disabled hooks got nothing"},
+		},
+		{
+			name:   "a fault that did not happen",
+			change: func(o *observed) { o.Faults.KillsMidBatch = 0 },
+			want:   []string{"faults were injected"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := goodRun()
+			tt.change(&o)
+			if diff := cmp.Diff(failing(checkAll(o)), tt.want); diff != "" {
+				t.Errorf("failing rows (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCheckCounts(t *testing.T) {
+	rows := checkAll(goodRun())
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r.Name] = r.Counts
+	}
+	want := map[string]string{
+		"every (load, enabled hook) pair delivered or alerted": "pairs=2 delivered=1 alerted=1 both=0 neither=0",
+		"one email per alert address per exhausted pair":       "exhausted=1 emails=2 want=2 wrong=0",
+		"receiver repeats carry the same webhook-id":           "requests=3 webhook-ids=2 repeats=1 wrong=0",
+	}
+	for name, w := range want {
+		if got[name] != w {
+			t.Errorf("%s: counts %q, want %q", name, got[name], w)
+		}
+	}
+}
+
+func TestPrintTableLastLine(t *testing.T) {
+	for _, tt := range []struct {
+		rows []row
+		ok   bool
+		last string
+	}{
+		{rows: []row{{Name: "a", Pass: true}, {Name: "b", Pass: true}}, ok: true, last: "2 passed, 0 failed"},
+		{rows: []row{{Name: "a", Pass: true}, {Name: "b", Detail: []string{"why"}}}, ok: false, last: "1 passed, 1 failed"},
+	} {
+		var buf bytes.Buffer
+		ok := printTable(&buf, tt.rows)
+		lines := strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
+		if ok != tt.ok || lines[len(lines)-1] != tt.last {
+			t.Errorf("printTable = %t, last line %q; want %t, %q", ok, lines[len(lines)-1], tt.ok, tt.last)
+		}
+	}
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/webhook"
+)
+
+// quietFor is how long nothing may change for the run to count as done: it
+// is longer than the longest retry delay with jitter plus an attempt.
+const quietFor = 8 * time.Second
+
+// quiesce waits until the main queues are empty and neither receipts nor
+// emails changed for quietFor, at most until the run's time limit.
+func (c *chaos) quiesce(ctx context.Context) bool {
+	deadline := c.t0.Add(c.limit)
+	last, lastChange := "", time.Now()
+	lastReport := time.Now()
+	for time.Now().Before(deadline) {
+		busy := false
+		var parts []string
+		for _, q := range []string{c.notifications, c.retries, c.alerts} {
+			n, err := c.queueDepth(ctx, q)
+			if err != nil {
+				n = -1 // unknown counts as busy
+			}
+			busy = busy || n != 0
+			parts = append(parts, strconv.Itoa(n))
+		}
+		receipts, _ := c.rec.snapshot()
+		mails, _ := c.emails(ctx)
+		sig := fmt.Sprintf("queues=%s receipts=%d emails=%d", strings.Join(parts, "/"), len(receipts), len(mails))
+		if sig != last {
+			last, lastChange = sig, time.Now()
+		}
+		if !busy && time.Since(lastChange) >= quietFor {
+			c.say("quiescent: %s", sig)
+			return true
+		}
+		if time.Since(lastReport) >= 10*time.Second {
+			c.say("waiting: %s", sig)
+			lastReport = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+	c.say("not quiescent after %s: %s", c.limit, last)
+	return false
+}
+
+// webhookIDLine finds the pair of an alert in its text body.
+var webhookIDLine = regexp.MustCompile(`(?m)^Webhook ID:\s+(msg_[0-9a-f]+)`)
+
+// emails lists the alert emails in the SES emulator addressed to this run's
+// accounts.
+func (c *chaos) emails(ctx context.Context) ([]email, error) {
+	ours := map[string]bool{}
+	for _, p := range c.world.pairs {
+		for _, a := range p.AlertTo {
+			ours[strings.ToLower(a)] = true
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.sesURL, "/")+"/store", nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("read SES emulator store: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("read SES emulator store: status %d", resp.StatusCode)
+	}
+	var st struct {
+		Emails []struct {
+			Destination struct {
+				To, Cc, Bcc []string
+			} `json:"destination"`
+			Body struct {
+				Text string `json:"text"`
+			} `json:"body"`
+		} `json:"emails"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, fmt.Errorf("decode SES emulator store: %w", err)
+	}
+	var out []email
+	for _, m := range st.Emails {
+		var to []string
+		for _, a := range slices.Concat(m.Destination.To, m.Destination.Cc, m.Destination.Bcc) {
+			if ours[strings.ToLower(a)] {
+				to = append(to, a)
+			}
+		}
+		if len(to) == 0 {
+			continue
+		}
+		e := email{To: to, WebhookID: "(none)"}
+		if g := webhookIDLine.FindStringSubmatch(m.Body.Text); g != nil {
+			e.WebhookID = g[1]
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// records reads every delivery record of the run's loads.
+func (c *chaos) records(ctx context.Context) (map[string]*record, error) {
+	out := map[string]*record{}
+	for _, l := range c.world.loads {
+		in := &dynamodb.QueryInput{
+			TableName:              aws.String(c.table),
+			KeyConditionExpression: aws.String("pk = :pk"),
+			ExpressionAttributeValues: map[string]dbtypes.AttributeValue{
+				":pk": &dbtypes.AttributeValueMemberS{Value: fmt.Sprintf("DELIVERY#%d#%s", l.clientID, l.id)},
+			},
+			ConsistentRead: aws.Bool(true),
+		}
+		p := dynamodb.NewQueryPaginator(c.db, in)
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("read delivery records of %s: %w", l.id, err)
+			}
+			for _, item := range page.Items {
+				sk, _ := item["sk"].(*dbtypes.AttributeValueMemberS)
+				status, _ := item["status"].(*dbtypes.AttributeValueMemberS)
+				attempt, _ := item["attempt"].(*dbtypes.AttributeValueMemberN)
+				if sk == nil || status == nil || attempt == nil {
+					return nil, fmt.Errorf("delivery record of %s: missing sk, status or attempt", l.id)
+				}
+				hookID, err := strconv.ParseInt(strings.TrimPrefix(sk.Value, "HOOK#"), 10, 64)
+				if err != nil {
+					return nil, fmt.Errorf("delivery record of %s: sk %q", l.id, sk.Value)
+				}
+				n, _ := strconv.Atoi(attempt.Value)
+				rec := &record{Status: status.Value, Attempt: n}
+				if list, ok := item["attempts"].(*dbtypes.AttributeValueMemberL); ok {
+					for _, a := range list.Value {
+						m, _ := a.(*dbtypes.AttributeValueMemberM)
+						if m == nil {
+							continue
+						}
+						if o, _ := m.Value["outcome"].(*dbtypes.AttributeValueMemberS); o != nil && o.Value == webhook.OutcomeSuccess {
+							rec.Successes++
+						}
+					}
+				}
+				out[hook.WebhookID(l.clientID, l.id, hookID)] = rec
+			}
+		}
+	}
+	return out, nil
+}
+
+// drain receives every message of a DLQ (at most 100) and returns the bodies.
+func (c *chaos) drain(ctx context.Context, url string) ([]string, error) {
+	var bodies []string
+	for range 10 {
+		out, err := c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 300, WaitTimeSeconds: 0,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", url, err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			bodies = append(bodies, aws.ToString(m.Body))
+		}
+	}
+	return bodies, nil
+}
+
+// observe gathers everything the checks need.
+func (c *chaos) observe(ctx context.Context, quiescent bool) (observed, error) {
+	receipts, served5xx := c.rec.snapshot()
+	c.faults.Served5xx = served5xx
+	o := observed{
+		Pairs: c.world.pairs, DisabledSlots: c.world.disabledSlots, Receipts: receipts,
+		MainQueued: map[string]int{}, DLQBodies: map[string][]string{},
+		WantDLQ:     map[string][]string{"post-load-notifications-dlq": c.wantDLQ, "post-load-retries-dlq": nil, "post-load-alerts-dlq": nil},
+		Quiescent:   quiescent,
+		MaxAttempts: c.maxAttempts(),
+		CrashMargin: dispatcherTimeout * time.Second,
+		Faults:      c.faults,
+	}
+	var err error
+	if o.Records, err = c.records(ctx); err != nil {
+		return o, err
+	}
+	if o.Emails, err = c.emails(ctx); err != nil {
+		return o, err
+	}
+	for name, url := range map[string]string{"post-load-notifications": c.notifications, "post-load-retries": c.retries, "post-load-alerts": c.alerts} {
+		if o.MainQueued[name], err = c.queueDepth(ctx, url); err != nil {
+			return o, err
+		}
+	}
+	for name, url := range map[string]string{"post-load-notifications-dlq": c.notificationsDLQ, "post-load-retries-dlq": c.retryDLQ, "post-load-alerts-dlq": c.alertsDLQ} {
+		if o.DLQBodies[name], err = c.drain(ctx, url); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
