@@ -30,11 +30,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
@@ -249,11 +251,13 @@ func floorPost(c *http.Client, url, webhookID string, body []byte) error {
 // cpuMeter measures process CPU time (user+system, all threads) and heap
 // allocations around a loop.
 type cpuMeter struct {
-	cpu     time.Duration
-	mallocs uint64
-	wall    time.Time
-	rcv     *benchReceiver
-	conns   int64
+	cpu      time.Duration
+	mallocs  uint64
+	wall     time.Time
+	rcv      *benchReceiver
+	conns    int64
+	awsDials *atomic.Int64 // connections the AWS SDK clients opened; nil without them
+	dials    int64
 }
 
 func processCPU() time.Duration {
@@ -264,17 +268,25 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-func startMeter(rcv *benchReceiver) cpuMeter {
+func startMeter(rcv *benchReceiver, awsDials *atomic.Int64) cpuMeter {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return cpuMeter{cpu: processCPU(), mallocs: ms.Mallocs, wall: time.Now(), rcv: rcv, conns: rcv.conns.Load()}
+	m := cpuMeter{cpu: processCPU(), mallocs: ms.Mallocs, wall: time.Now(), rcv: rcv, conns: rcv.conns.Load(), awsDials: awsDials}
+	if awsDials != nil {
+		m.dials = awsDials.Load()
+	}
+	return m
 }
 
 // report adds cpu-µs/delivery, allocs/delivery, deliveries/s and the
-// receiver's new connections per delivery (0 when every one is reused) to b.
+// receiver's new connections per delivery (0 when every one is reused) to b,
+// and the AWS SDK's new connections per delivery when they are counted.
 func (m cpuMeter) report(b *testing.B, deliveries int) {
 	time.Sleep(50 * time.Millisecond) // let the receiver's last lines arrive
 	b.ReportMetric(float64(m.rcv.conns.Load()-m.conns)/float64(deliveries), "conns/delivery")
+	if m.awsDials != nil {
+		b.ReportMetric(float64(m.awsDials.Load()-m.dials)/float64(deliveries), "aws-conns/delivery")
+	}
 	wall := time.Since(m.wall)
 	cpu := processCPU() - m.cpu
 	var ms runtime.MemStats
@@ -318,7 +330,8 @@ func benchBatch(prefix string, i int) events.SQSEvent {
 }
 
 // runHandlerBatches hands b.N batches to h, each must deliver every job.
-func runHandlerBatches(b *testing.B, h *handler, rcv *benchReceiver, prefix string) {
+// awsDials, when not nil, counts the connections h's AWS clients open.
+func runHandlerBatches(b *testing.B, h *handler, rcv *benchReceiver, prefix string, awsDials *atomic.Int64) {
 	b.Helper()
 	ctx := context.Background()
 	// A first batch outside the measurement opens the connections.
@@ -326,7 +339,7 @@ func runHandlerBatches(b *testing.B, h *handler, rcv *benchReceiver, prefix stri
 		b.Fatalf("warm-up batch: %v %v", err, resp.BatchItemFailures)
 	}
 	b.ResetTimer()
-	m := startMeter(rcv)
+	m := startMeter(rcv, awsDials)
 	for i := range b.N {
 		resp, err := h.handle(ctx, benchBatch(prefix, i))
 		if err != nil || len(resp.BatchItemFailures) > 0 {
@@ -368,7 +381,7 @@ func BenchmarkDelivery(b *testing.B) {
 		}
 		post(-1)
 		b.ResetTimer()
-		m := startMeter(rcv)
+		m := startMeter(rcv, nil)
 		for i := range b.N {
 			post(i)
 		}
@@ -391,11 +404,15 @@ func BenchmarkDelivery(b *testing.B) {
 		}
 		h.deliveries = newFakeDeliveries(time.Now)
 		h.queue = &fakeQueue{}
-		runHandlerBatches(b, h, rcv, "fake")
+		runHandlerBatches(b, h, rcv, "fake", nil)
 	})
 
 	b.Run("handler/store=dynamodb", func(b *testing.B) {
 		awsCfg := quietAWSConfig(b)
+		var dials atomic.Int64
+		awsCfg.HTTPClient = awsCfg.HTTPClient.(*awshttp.BuildableClient).WithDialerOptions(func(d *net.Dialer) {
+			d.Control = func(string, string, syscall.RawConn) error { dials.Add(1); return nil }
+		})
 		db, table := devstack.DynamoDB(b)
 		seedBenchAccount(b, store.New(db, table, time.Now), benchClient, rcv)
 		h, err := newHandler(benchConfig(b, table, rcv.caFile, fakeQueues()), awsCfg, testLogger(io.Discard), io.Discard)
@@ -403,16 +420,23 @@ func BenchmarkDelivery(b *testing.B) {
 			b.Fatal(err)
 		}
 		h.queue = &fakeQueue{}
-		runHandlerBatches(b, h, rcv, "ddb")
+		runHandlerBatches(b, h, rcv, "ddb", &dials)
 	})
 }
 
-// quietAWSConfig is devstack.AWSConfig without the SDK's warnings (DynamoDB
-// Local's answers make it warn about unread response bodies), which would
-// break the lines of the benchmark output.
+// quietAWSConfig is the configuration the function itself builds
+// (coldstart.AWSConfig: its HTTP client and connection limits are part of
+// what is measured), after devstack.AWSConfig's check that the emulators
+// are there, and without the SDK's warnings (DynamoDB Local's answers make it
+// warn about unread response bodies), which would break the lines of the
+// benchmark output.
 func quietAWSConfig(tb testing.TB) aws.Config {
 	tb.Helper()
-	cfg := devstack.AWSConfig(tb)
+	devstack.AWSConfig(tb)
+	cfg, err := coldstart.AWSConfig(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
 	cfg.Logger = logging.Nop{}
 	return cfg
 }

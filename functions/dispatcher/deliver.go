@@ -41,10 +41,10 @@ func (h *handler) deliverAll(ctx context.Context, jobs []job) []result {
 }
 
 func (h *handler) deliver(ctx context.Context, j job) result {
-	log := h.log.With("messageId", j.messageID, "clientId", j.key.ClientID, "loadId", j.key.LoadID, "hookId", j.key.HookID, "attempt", j.n)
+	log := jobLog{h.log, &j}
 	claimed, cur, err := h.deliveries.ClaimAttempt(ctx, j.key, j.n, j.webhookID, h.cfg.AttemptTimeout+leaseMargin)
 	if err != nil {
-		log.ErrorContext(ctx, "claim failed", "error", err.Error())
+		log.at(ctx, slog.LevelError, "claim failed", slog.String("error", err.Error()))
 		return result{failed: true}
 	}
 	if !claimed {
@@ -54,29 +54,30 @@ func (h *handler) deliver(ctx context.Context, j job) result {
 	if !j.active {
 		switch err := h.deliveries.Cancel(ctx, j.key, j.n); {
 		case errors.Is(err, delivery.ErrClaimLost):
-			log.WarnContext(ctx, "claim lost")
+			log.at(ctx, slog.LevelWarn, "claim lost")
 		case err != nil:
-			log.ErrorContext(ctx, "cancel failed", "error", err.Error())
+			log.at(ctx, slog.LevelError, "cancel failed", slog.String("error", err.Error()))
 			return result{failed: true}
 		default:
-			log.InfoContext(ctx, "delivery cancelled")
+			log.at(ctx, slog.LevelInfo, "delivery cancelled")
 		}
 		return result{}
 	}
 
 	a := h.webhooks.Deliver(ctx, webhook.Request{URL: j.hook.URL, WebhookID: j.webhookID, Secret: j.hook.Secret, Body: j.body})
 	d := h.cfg.Schedule.Decide(j.n, a, h.rand)
-	log.InfoContext(ctx, "delivery attempt", "outcome", a.Outcome, "statusCode", a.StatusCode, "durationMs", a.LatencyMs, "next", d.Action.String())
+	log.at(ctx, slog.LevelInfo, "delivery attempt", slog.String("outcome", a.Outcome), slog.Int("statusCode", a.StatusCode),
+		slog.Int64("durationMs", a.LatencyMs), slog.String("next", d.Action.String()))
 
 	rec, err := h.deliveries.RecordAttempt(ctx, j.key, j.n, a, d.Status)
 	switch {
 	case errors.Is(err, delivery.ErrClaimLost):
 		// Our lease ran out and another invocation took the attempt over: it
 		// owns what follows.
-		log.WarnContext(ctx, "claim lost")
+		log.at(ctx, slog.LevelWarn, "claim lost")
 		return result{}
 	case err != nil:
-		log.ErrorContext(ctx, "record attempt failed", "error", err.Error())
+		log.at(ctx, slog.LevelError, "record attempt failed", slog.String("error", err.Error()))
 		return result{failed: true}
 	}
 	switch d.Action {
@@ -88,14 +89,37 @@ func (h *handler) deliver(ctx context.Context, j job) result {
 	return result{}
 }
 
+// jobLog writes a job's log lines, each with the job's identifying keys.
+// Unlike slog.Logger.With, which formats those keys once per job whether or
+// not it logs, it formats them only for lines actually written (most jobs
+// write one).
+type jobLog struct {
+	log *slog.Logger
+	j   *job
+}
+
+func (l jobLog) at(ctx context.Context, level slog.Level, msg string, attrs ...slog.Attr) {
+	if !l.log.Enabled(ctx, level) {
+		return
+	}
+	all := make([]slog.Attr, 0, 5+len(attrs))
+	all = append(all,
+		slog.String("messageId", l.j.messageID),
+		slog.Int64("clientId", l.j.key.ClientID),
+		slog.String("loadId", l.j.key.LoadID),
+		slog.Int64("hookId", l.j.key.HookID),
+		slog.Int("attempt", l.j.n))
+	l.log.LogAttrs(ctx, level, msg, append(all, attrs...)...)
+}
+
 // onConflict handles a failed claim (see delivery.OnClaimConflict).
-func (h *handler) onConflict(ctx context.Context, log *slog.Logger, j job, cur *delivery.Record) result {
+func (h *handler) onConflict(ctx context.Context, log jobLog, j job, cur *delivery.Record) result {
 	action := delivery.OnClaimConflict(cur, j.n, h.now())
 	status := "missing"
 	if cur != nil {
 		status = cur.Status
 	}
-	log.InfoContext(ctx, "attempt not claimed", "status", status, "action", action.String())
+	log.at(ctx, slog.LevelInfo, "attempt not claimed", slog.String("status", status), slog.String("action", action.String()))
 	switch action {
 	case delivery.Later:
 		return result{failed: true}

@@ -65,6 +65,9 @@ func newHandler(cfg config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 		AllowPrivate: cfg.AllowPrivate,
 		ExtraCAFile:  cfg.ExtraCAFile,
 		Now:          time.Now,
+		// A batch may send all its attempts to one host at once: keep
+		// every connection it opens for the next batch.
+		MaxIdleConnsPerHost: maxConcurrentJobs,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("webhook client: %w", err)

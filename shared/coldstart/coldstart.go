@@ -5,8 +5,10 @@
 // Env reads variables through an injected getenv and collects every missing
 // or invalid one, so a function's loadConfig reports all its problems at
 // once. NewLogger gives the same JSON log shape in Lambda and in local runs.
-// AWSConfig loads the SDK's default configuration, endpoints included (the
-// SDK's own AWS_ENDPOINT_URL_* variables).
+// AWSConfig builds the SDK configuration from the environment alone, as
+// Lambda provides it (region, credentials, the SDK's own AWS_ENDPOINT_URL_*
+// endpoints), with an HTTP client that keeps enough connections alive for a
+// function's concurrent calls.
 //
 // It does not decide which variables a function needs or what their values
 // mean beyond "set", "a boolean" or "a default": each function's config.go
@@ -20,12 +22,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Env reads configuration variables through getenv and remembers every
@@ -109,13 +116,62 @@ func NewLogger(getenv func(string) string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
 }
 
-// AWSConfig loads the SDK's default configuration (region, credentials and
-// AWS_ENDPOINT_URL_* endpoints from the environment), for the clients a
-// function builds once per cold start.
+// MaxIdleConnsPerHost is how many connections to one AWS endpoint the SDK
+// clients keep alive between calls: the most store calls a function makes at
+// once (the dispatcher runs up to 100 deliveries in parallel, each claiming
+// and recording against DynamoDB). The SDK's default, 10, makes a busy batch
+// open a new TLS connection for most calls.
+const MaxIdleConnsPerHost = 100
+
+// ErrNoAWSEnv means the environment lacks the region or the credentials
+// every function needs (Lambda always sets both).
+var ErrNoAWSEnv = errors.New("AWS_REGION (or AWS_DEFAULT_REGION), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set")
+
+// AWSConfig returns the SDK configuration of a function, built from the
+// SDK's own reading of the environment (config.NewEnvConfig): region,
+// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN:
+// what Lambda gives a function), the SDK's retry, app id and checksum
+// settings, and endpoints: AWS_ENDPOINT_URL and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
+// here, AWS_ENDPOINT_URL_<SERVICE> by each service client itself, from the
+// EnvConfig in ConfigSources (exactly as with config.LoadDefaultConfig).
+//
+// It deliberately does not use config.LoadDefaultConfig: that also links
+// the shared-config-file, SSO, STS web identity, container and EC2 metadata
+// credential chains, about 1.5 MiB of every bootstrap and file reads at each
+// cold start, none of which a Lambda function uses. So AWS_PROFILE and
+// ~/.aws files are not read: set the variables (scripts/dev and the tests
+// do). Missing region or credentials fail here, at the cold start, with
+// ErrNoAWSEnv rather than at the first call: a function moved to where
+// credentials come from a container endpoint (SnapStart, ECS) would say so
+// at once and need config.LoadDefaultConfig back.
 func AWSConfig(ctx context.Context) (aws.Config, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	env, err := awsconfig.NewEnvConfig()
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
+	}
+	if env.Region == "" || !env.Credentials.HasKeys() {
+		return aws.Config{}, fmt.Errorf("load AWS config: %w", ErrNoAWSEnv)
+	}
+	cfg := aws.Config{
+		Region:      env.Region,
+		Credentials: credentials.StaticCredentialsProvider{Value: env.Credentials, Source: []aws.CredentialSource{aws.CredentialSourceEnvVars}},
+		HTTPClient: awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+			t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
+			t.MaxIdleConns = 2 * MaxIdleConnsPerHost // DynamoDB and SQS share the client
+		}),
+		Logger:                     logging.NewStandardLogger(os.Stderr),
+		RetryMaxAttempts:           env.RetryMaxAttempts,
+		RetryMode:                  env.RetryMode,
+		AppID:                      env.AppID,
+		AccountIDEndpointMode:      env.AccountIDEndpointMode,
+		RequestChecksumCalculation: env.RequestChecksumCalculation,
+		ResponseChecksumValidation: env.ResponseChecksumValidation,
+		// The service clients resolve AWS_ENDPOINT_URL_<SERVICE> (and
+		// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) from these sources.
+		ConfigSources: []any{env},
+	}
+	if env.BaseEndpoint != "" && (env.IgnoreConfiguredEndpoints == nil || !*env.IgnoreConfiguredEndpoints) {
+		cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
 	}
 	return cfg, nil
 }

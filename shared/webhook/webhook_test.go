@@ -341,6 +341,60 @@ func TestDeliverConcurrently(t *testing.T) {
 	}
 }
 
+// TestDeliverKeepsConcurrentConnections makes rounds of concurrent attempts
+// to one host, as a dispatcher batch does: every connection a round opens
+// must stay alive for the next one, up to MaxIdleConnsPerHost (below that,
+// each round beyond the idle limit pays new TCP and TLS handshakes).
+func TestDeliverKeepsConcurrentConnections(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		perHost  int // Options.MaxIdleConnsPerHost
+		parallel int
+	}{
+		{"default", 0, 100},
+		{"configured", 12, 12},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			// Each request waits until the whole round has arrived, so the
+			// round really holds `parallel` connections at once.
+			var arrived sync.WaitGroup
+			arrived.Add(tt.parallel)
+			var round atomic.Int64
+			rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request) {
+				if round.Load() == 0 {
+					arrived.Done()
+					arrived.Wait()
+				}
+				w.WriteHeader(http.StatusNoContent)
+			}, nil)
+			c := newTestClient(t, Options{AllowPrivate: true, ExtraCAFile: rc.caFile, MaxIdleConnsPerHost: tt.perHost})
+			deliverRound := func() {
+				var wg sync.WaitGroup
+				for i := range tt.parallel {
+					wg.Go(func() {
+						if a := c.Deliver(context.Background(), Request{URL: rc.URL, WebhookID: "msg_" + strconv.Itoa(i), Secret: testSecret, Body: []byte("{}")}); a.Outcome != OutcomeSuccess {
+							t.Errorf("delivery %d: %+v", i, a)
+						}
+					})
+				}
+				wg.Wait()
+			}
+			deliverRound()
+			opened := rc.newConns.Load()
+			if opened != int64(tt.parallel) {
+				t.Fatalf("first round opened %d connections, want %d (one per concurrent attempt)", opened, tt.parallel)
+			}
+			round.Store(1)
+			for range 3 {
+				deliverRound()
+			}
+			if got := rc.newConns.Load() - opened; got != 0 {
+				t.Errorf("later rounds opened %d new connections, want 0 (all %d kept alive)", got, tt.parallel)
+			}
+		})
+	}
+}
+
 // TestDeliverIgnoresProxyEnv points HTTPS_PROXY at a dead port and delivers
 // to a host name (not an IP literal or "localhost", which the standard proxy
 // rules would never proxy) that resolves to loopback.
