@@ -53,7 +53,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	lambda.StartHandlerFunc(h.handle)
+	lambda.StartHandlerFunc(h.handle, lambda.WithContext(ctx))
 	return nil
 }
 

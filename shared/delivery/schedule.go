@@ -17,6 +17,10 @@ const MaxDelay = 15 * time.Minute
 // Jitter is the relative spread applied to every delay (±20 %).
 const Jitter = 0.2
 
+// MaxRetries is the most retries a schedule may hold: SPEC section 6 allows
+// at most 5 after the first attempt.
+const MaxRetries = 5
+
 // ErrSchedule is wrapped by every error of ParseSchedule.
 var ErrSchedule = errors.New("invalid retry schedule")
 
@@ -26,12 +30,15 @@ type Schedule []time.Duration
 
 // ParseSchedule reads a comma-separated list of Go durations
 // ("30s,2m,5m,10m,15m"), exactly as given: each delay must be greater than
-// zero and at most MaxDelay, and the list must not be empty.
+// zero and at most MaxDelay, and the list must hold 1 to MaxRetries delays.
 func ParseSchedule(s string) (Schedule, error) {
 	if strings.TrimSpace(s) == "" {
 		return nil, fmt.Errorf("%w: empty", ErrSchedule)
 	}
 	parts := strings.Split(s, ",")
+	if len(parts) > MaxRetries {
+		return nil, fmt.Errorf("%w: %d delays, at most %d retries are allowed", ErrSchedule, len(parts), MaxRetries)
+	}
 	out := make(Schedule, 0, len(parts))
 	for i, p := range parts {
 		d, err := time.ParseDuration(strings.TrimSpace(p))

@@ -8,14 +8,14 @@
 //
 // Key schema (pk, sk are strings; expires_at is the TTL attribute):
 //
-//	account          CLIENT#<client_id>           #ACCOUNT
-//	hook             CLIENT#<client_id>           HOOK#<id, 10 digits>
-//	hook id sequence CLIENT#<client_id>           SEQ#HOOK
-//	hook url (unique)CLIENT#<client_id>           URL#<sha256 hex of url>
-//	member           CLIENT#<client_id>           MEMBER#<member_id>
-//	token            TOKEN#<sha256 hex of token>  TOKEN
-//	delivery         DELIVERY#<client_id>#<load_id> HOOK#<id, 10 digits>
-//	alert            ALERT#<client_id>#<load_id>  HOOK#<id, 10 digits>
+//	account            CLIENT#<client_id>              #ACCOUNT
+//	hook               CLIENT#<client_id>              HOOK#<id, 10 digits>
+//	hook id sequence   CLIENT#<client_id>              SEQ#HOOK
+//	hook url (unique)  CLIENT#<client_id>              URL#<sha256 hex of url>
+//	member             CLIENT#<client_id>              MEMBER#<member_id>
+//	token              TOKEN#<sha256 hex of token>     TOKEN
+//	delivery           DELIVERY#<client_id>#<load_id>  HOOK#<id, 10 digits>
+//	alert              ALERT#<client_id>#<load_id>     HOOK#<id, 10 digits>
 //
 // The account item sorts before the hook items and nothing sorts between
 // them, so one Query reads an account and all its hooks.

@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-const secretPrefix = "whsec_"
+	"github.com/postloadhooks/hooks/shared/hook"
+)
 
 // ErrSecret means a signing secret is not "whsec_" followed by non-empty
 // standard base64.
@@ -20,7 +20,7 @@ var ErrSecret = errors.New("malformed signing secret")
 // "v1," + base64 of HMAC-SHA256, keyed with the decoded secret, over
 // "{webhookID}.{unix seconds of ts}.{body}".
 func Sign(secret, webhookID string, ts time.Time, body []byte) (string, error) {
-	enc, ok := strings.CutPrefix(secret, secretPrefix)
+	enc, ok := strings.CutPrefix(secret, hook.SecretPrefix)
 	if !ok {
 		return "", ErrSecret
 	}
