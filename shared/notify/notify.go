@@ -21,6 +21,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -108,6 +109,9 @@ func invalid(field, reason string) error { return &ValidationError{Field: field,
 // Parse validates a load message and encodes its notification's canonical
 // body. Every error is a *ValidationError.
 func Parse(body []byte) (Message, error) {
+	if !json.Valid(body) {
+		return Message{}, invalid("", "not valid JSON")
+	}
 	obj, err := object(body, "")
 	if err != nil {
 		return Message{}, err
@@ -164,53 +168,104 @@ func Parse(body []byte) (Message, error) {
 // ParseBody decodes and validates a webhook body (a notification on its own),
 // as carried by retry messages. Every error is a *ValidationError.
 func ParseBody(body []byte) (Notification, error) {
+	if !json.Valid(body) {
+		return Notification{}, invalid("", "not valid JSON")
+	}
 	return decodeNotification(body, "")
 }
 
 // Encode returns the canonical body of n: version "1.0", documented fields
-// only, in the documented order, compact, HTML characters not escaped.
+// only, in the documented order, compact, HTML characters not escaped
+// (byte for byte what encoding/json writes with SetEscapeHTML(false)).
 func (n Notification) Encode() ([]byte, error) {
-	w := wireNotification{
-		Version:                  Version,
-		MinimumSDCBatchedAt:      n.MinimumSDCBatchedAt,
-		IntegrationName:          n.IntegrationName,
-		NewVersion:               n.NewVersion,
-		SourceRootTableName:      n.SourceRootTableName,
-		DestinationRootTableName: n.DestinationRootTableName,
-		TableVersion:             n.TableVersion,
-		Tables:                   make([]wireTable, len(n.Tables)),
+	// Room for the usual body; append grows it when that is short.
+	b := make([]byte, 0, 256+512*len(n.Tables))
+	b = append(b, `{"version":"`+Version+`"`...)
+	if n.MinimumSDCBatchedAt != "" {
+		b = appendString(append(b, `,"minimum_sdc_batched_at":`...), n.MinimumSDCBatchedAt)
 	}
+	b = appendString(append(b, `,"integration_name":`...), n.IntegrationName)
+	b = strconv.AppendBool(append(b, `,"new_version":`...), n.NewVersion)
+	b = appendString(append(b, `,"source_root_table_name":`...), n.SourceRootTableName)
+	b = appendString(append(b, `,"destination_root_table_name":`...), n.DestinationRootTableName)
+	b = strconv.AppendInt(append(b, `,"table_version":`...), n.TableVersion, 10)
+	b = append(b, `,"tables":[`...)
 	for i, t := range n.Tables {
-		wt := wireTable{
-			SourceTableName:      t.SourceTableName,
-			DestinationTableName: t.DestinationTableName,
-			NumRows:              t.NumRows,
-			NumRowsRejected:      t.NumRowsRejected,
-			MaxTimeExtracted:     t.MaxTimeExtracted,
+		if i > 0 {
+			b = append(b, ',')
 		}
+		b = appendString(append(b, `{"source_table_name":`...), t.SourceTableName)
+		b = appendString(append(b, `,"destination_table_name":`...), t.DestinationTableName)
+		b = strconv.AppendInt(append(b, `,"num_rows":`...), t.NumRows, 10)
+		b = strconv.AppendInt(append(b, `,"num_rows_rejected":`...), t.NumRowsRejected, 10)
 		if t.S3Objects != nil {
-			s := t.S3Objects
-			wt.S3Objects = &s
-		}
-		if t.BookmarkMetadata != nil {
-			wt.BookmarkMetadata = make([]wireBookmark, len(t.BookmarkMetadata))
-			for j, b := range t.BookmarkMetadata {
-				wt.BookmarkMetadata[j] = wireBookmark(b)
+			b = append(b, `,"s3_objects":[`...)
+			for j, o := range t.S3Objects {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(b, o)
 			}
+			b = append(b, ']')
 		}
-		w.Tables[i] = wt
+		b = append(b, `,"bookmark_metadata":`...)
+		if t.BookmarkMetadata == nil {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '[')
+			for j, bm := range t.BookmarkMetadata {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(append(b, `{"key":`...), bm.Key)
+				var err error
+				if len(bm.MaxValue) > 0 {
+					if b, err = appendCompact(append(b, `,"max_value":`...), bm.MaxValue); err != nil {
+						return nil, invalid("notification", "cannot be encoded")
+					}
+				}
+				if len(bm.MinValue) > 0 {
+					if b, err = appendCompact(append(b, `,"min_value":`...), bm.MinValue); err != nil {
+						return nil, invalid("notification", "cannot be encoded")
+					}
+				}
+				b = append(b, '}')
+			}
+			b = append(b, ']')
+		}
+		if t.MaxTimeExtracted != "" {
+			b = appendString(append(b, `,"max_time_extracted":`...), t.MaxTimeExtracted)
+		}
+		b = append(b, '}')
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(w); err != nil {
-		return nil, invalid("notification", "cannot be encoded")
-	}
-	out := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
-	if len(out) > MaxBodyBytes {
+	b = append(b, "]}"...)
+	if len(b) > MaxBodyBytes {
 		return nil, invalid("notification", "too large")
 	}
-	return out, nil
+	return b, nil
+}
+
+// appendString appends s as a JSON string, as encoding/json writes it with
+// HTML escaping off. A string holding nothing that encoding/json escapes or
+// replaces (quote, backslash, control characters, invalid UTF-8, U+2028,
+// U+2029) is copied as is; any other goes through encoding/json itself.
+func appendString(b []byte, s string) []byte {
+	for _, r := range s {
+		if r < 0x20 || r == '"' || r == '\\' || r == utf8.RuneError || r == '\u2028' || r == '\u2029' {
+			return append(b, marshalString(s)...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// appendCompact appends the JSON value v without insignificant space,
+// failing when v is not valid JSON.
+func appendCompact(b []byte, v json.RawMessage) ([]byte, error) {
+	buf := bytes.NewBuffer(b)
+	err := json.Compact(buf, v)
+	return buf.Bytes(), err
 }
 
 // TableNames returns the destination table names of n, root table first:
@@ -223,34 +278,6 @@ func (n Notification) TableNames() []string {
 	return names
 }
 
-// The wire types fix the field order and the omission rules of the body.
-type wireNotification struct {
-	Version                  string      `json:"version"`
-	MinimumSDCBatchedAt      string      `json:"minimum_sdc_batched_at,omitempty"`
-	IntegrationName          string      `json:"integration_name"`
-	NewVersion               bool        `json:"new_version"`
-	SourceRootTableName      string      `json:"source_root_table_name"`
-	DestinationRootTableName string      `json:"destination_root_table_name"`
-	TableVersion             int64       `json:"table_version"`
-	Tables                   []wireTable `json:"tables"`
-}
-
-type wireTable struct {
-	SourceTableName      string         `json:"source_table_name"`
-	DestinationTableName string         `json:"destination_table_name"`
-	NumRows              int64          `json:"num_rows"`
-	NumRowsRejected      int64          `json:"num_rows_rejected"`
-	S3Objects            *[]string      `json:"s3_objects,omitempty"`
-	BookmarkMetadata     []wireBookmark `json:"bookmark_metadata"`
-	MaxTimeExtracted     string         `json:"max_time_extracted,omitempty"`
-}
-
-type wireBookmark struct {
-	Key      string          `json:"key"`
-	MaxValue json.RawMessage `json:"max_value,omitempty"`
-	MinValue json.RawMessage `json:"min_value,omitempty"`
-}
-
 func decodeNotification(raw []byte, path string) (Notification, error) {
 	obj, err := object(raw, path)
 	if err != nil {
@@ -258,8 +285,7 @@ func decodeNotification(raw []byte, path string) (Notification, error) {
 	}
 	var n Notification
 	if v, ok := obj.get("version"); ok {
-		var s string
-		if json.Unmarshal(v, &s) != nil || s != Version {
+		if s, ok := unquote(v); !ok || s != Version {
 			return Notification{}, invalid(join(path, "version"), `must be "1.0"`)
 		}
 	}
@@ -328,14 +354,16 @@ func decodeTable(raw []byte, path string) (Table, error) {
 			return Table{}, err
 		}
 		t.S3Objects = make([]string, len(items))
+		item := func(i int) string { return path + ".s3_objects[" + strconv.Itoa(i) + "]" }
 		for i, it := range items {
-			p := path + ".s3_objects[" + strconv.Itoa(i) + "]"
-			if json.Unmarshal(it, &t.S3Objects[i]) != nil || isNull(it) {
-				return Table{}, invalid(p, "must be a string")
+			s, ok := unquote(it)
+			if !ok {
+				return Table{}, invalid(item(i), "must be a string")
 			}
-			if t.S3Objects[i] == "" {
-				return Table{}, invalid(p, "must not be empty")
+			if s == "" {
+				return Table{}, invalid(item(i), "must not be empty")
 			}
+			t.S3Objects[i] = s
 		}
 	}
 	if raw, ok := obj.get("bookmark_metadata"); ok && !isNull(raw) {
@@ -399,38 +427,98 @@ type jsonObject struct {
 	fields map[string]json.RawMessage
 }
 
-// object decodes raw as a JSON object, refusing repeated keys (which
-// encoding/json would silently resolve to the last one).
+// object reads raw as a JSON object, refusing repeated keys (which
+// encoding/json would silently resolve to the last one). raw must be valid
+// JSON: Parse and ParseBody check the whole message once, so every value
+// found inside it is valid too and needs no second check.
 func object(raw []byte, path string) (jsonObject, error) {
-	name := path
-	if name == "" {
-		name = "message"
-	}
-	if !json.Valid(raw) {
-		return jsonObject{}, invalid(path, "not valid JSON")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	tok, err := dec.Token()
-	if err != nil || tok != json.Delim('{') {
+	raw = bytes.TrimSpace(raw)
+	if raw[0] != '{' {
+		name := path
+		if name == "" {
+			name = "message"
+		}
 		return jsonObject{}, invalid(path, name+" must be a JSON object")
 	}
-	fields := map[string]json.RawMessage{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return jsonObject{}, invalid(path, "not valid JSON")
-		}
-		key, _ := tok.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return jsonObject{}, invalid(path, "not valid JSON")
-		}
+	var buf [16]json.RawMessage  // the objects of a message have at most 8 members
+	kv := elements(buf[:0], raw) // key, value, key, value...
+	fields := make(map[string]json.RawMessage, len(kv)/2)
+	for i := 0; i < len(kv); i += 2 {
+		key, _ := unquote(kv[i])
 		if _, dup := fields[key]; dup {
 			return jsonObject{}, invalid(join(path, key), "repeated key")
 		}
-		fields[key] = v
+		fields[key] = kv[i+1]
 	}
 	return jsonObject{path: path, fields: fields}, nil
+}
+
+// elements appends to dst the values of raw, a valid JSON array or object
+// without surrounding space, or for an object its keys and values in turn.
+// Validity makes this a plain walk: ':' and ',' only ever separate them.
+func elements(dst []json.RawMessage, raw []byte) []json.RawMessage {
+	for i := skipSpace(raw, 1); raw[i] != ']' && raw[i] != '}'; {
+		end := valueEnd(raw, i)
+		dst = append(dst, raw[i:end])
+		if i = skipSpace(raw, end); raw[i] == ',' || raw[i] == ':' {
+			i = skipSpace(raw, i+1)
+		}
+	}
+	return dst
+}
+
+// valueEnd returns the index just past the valid JSON value starting at raw[i].
+func valueEnd(raw []byte, i int) int {
+	switch raw[i] {
+	case '"':
+		for i++; raw[i] != '"'; i++ {
+			if raw[i] == '\\' {
+				i++ // the escaped byte cannot end the string
+			}
+		}
+		return i + 1
+	case '{', '[':
+		depth := 0
+		for {
+			switch raw[i] {
+			case '"':
+				i = valueEnd(raw, i)
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				if depth--; depth == 0 {
+					return i + 1
+				}
+			}
+			i++
+		}
+	default: // number, true, false or null
+		for i < len(raw) && !strings.ContainsRune(",:]} \t\n\r", rune(raw[i])) {
+			i++
+		}
+		return i
+	}
+}
+
+func skipSpace(raw []byte, i int) int {
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// unquote returns the string a valid JSON value holds; ok is false when the
+// value is not a string. Strings without escapes, nearly all of them, are
+// copied directly; the others are left to encoding/json.
+func unquote(v []byte) (s string, ok bool) {
+	if len(v) < 2 || v[0] != '"' {
+		return "", false
+	}
+	if text := v[1 : len(v)-1]; bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
+		return string(text), true
+	}
+	return s, json.Unmarshal(v, &s) == nil
 }
 
 func (o jsonObject) get(key string) (json.RawMessage, bool) {
@@ -454,8 +542,8 @@ func (o jsonObject) str(key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
+	s, ok := unquote(v)
+	if !ok {
 		return "", invalid(o.field(key), "must be a string")
 	}
 	return s, nil
@@ -475,8 +563,9 @@ func (o jsonObject) int(key string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	var n int64
-	if json.Unmarshal(v, &n) != nil {
+	// As encoding/json does: only a number without fraction or exponent fits.
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
 		return 0, invalid(o.field(key), "must be an integer")
 	}
 	return n, nil
@@ -496,11 +585,13 @@ func (o jsonObject) bool(key string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	var b bool
-	if json.Unmarshal(v, &b) != nil {
-		return false, invalid(o.field(key), "must be a boolean")
+	switch string(v) {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
 	}
-	return b, nil
+	return false, invalid(o.field(key), "must be a boolean")
 }
 
 func (o jsonObject) array(key string) ([]json.RawMessage, error) {
@@ -508,11 +599,10 @@ func (o jsonObject) array(key string) ([]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	var a []json.RawMessage
-	if json.Unmarshal(v, &a) != nil {
+	if v[0] != '[' {
 		return nil, invalid(o.field(key), "must be an array")
 	}
-	return a, nil
+	return elements(nil, v), nil
 }
 
 // optTime reads an optional RFC 3339 timestamp, kept as written; "" when
@@ -522,8 +612,8 @@ func (o jsonObject) optTime(key string) (string, error) {
 	if !ok || isNull(v) {
 		return "", nil
 	}
-	var s string
-	if json.Unmarshal(v, &s) != nil {
+	s, ok := unquote(v)
+	if !ok {
 		return "", invalid(o.field(key), "must be an RFC 3339 timestamp")
 	}
 	if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
@@ -538,23 +628,14 @@ func (o jsonObject) scalar(key string) (json.RawMessage, error) {
 	if !ok {
 		return nil, nil
 	}
-	v = bytes.TrimSpace(v)
-	if len(v) == 0 || v[0] == '{' || v[0] == '[' {
+	if v[0] == '{' || v[0] == '[' {
 		return nil, invalid(o.field(key), "must be a string, number, boolean or null")
 	}
-	var buf bytes.Buffer
-	if err := json.Compact(&buf, v); err != nil {
-		return nil, invalid(o.field(key), "not valid JSON")
-	}
-	if v[0] == '"' {
+	if s, ok := unquote(v); ok {
 		// Re-encode strings so escapes are canonical.
-		var s string
-		if err := json.Unmarshal(v, &s); err != nil {
-			return nil, invalid(o.field(key), "not valid JSON")
-		}
-		return marshalString(s), nil
+		return appendString(nil, s), nil
 	}
-	return buf.Bytes(), nil
+	return bytes.Clone(v), nil // a number, true, false or null: compact already
 }
 
 func marshalString(s string) json.RawMessage {
