@@ -3,13 +3,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"unicode/utf8"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/notify"
 )
-
-// maxLoadIDLength is the longest load id a loader may send (SPEC section 5).
-const maxLoadIDLength = 128
 
 // errMalformed marks an alert message the alerter can never handle. Its
 // text is safe to log: it names fields, never their values.
@@ -37,7 +34,7 @@ func parseAlert(body string) (delivery.AlertMessage, error) {
 		return m, malformed("kind is not " + delivery.KindExhausted)
 	case m.ClientID <= 0:
 		return m, malformed("client_id missing or not positive")
-	case m.LoadID == "" || utf8.RuneCountInString(m.LoadID) > maxLoadIDLength || !utf8.ValidString(m.LoadID):
+	case notify.CheckLoadID(m.LoadID) != nil: // the loader's rule (SPEC section 5)
 		return m, malformed("load_id missing, too long or not UTF-8")
 	case m.HookID <= 0:
 		return m, malformed("hook_id missing or not positive")
