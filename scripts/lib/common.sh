@@ -12,7 +12,9 @@ if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
   PATH="$PATH:/usr/local/go/bin"
 fi
 
-say() { printf '%s: %s\n' "${HOOKS_SCRIPT:-hooks}" "$*" >&2; }
+# say never fails: a message to a closed terminal or pipe must not stop a
+# script (under set -e) in the middle of cleaning up.
+say() { printf '%s: %s\n' "${HOOKS_SCRIPT:-hooks}" "$*" >&2 || true; }
 die() { say "error: $*"; exit 1; }
 
 need() {
