@@ -43,7 +43,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	// AWS clients are built once per cold start. Endpoints come only from
 	// the SDK's own AWS_ENDPOINT_URL_* variables.
-	awsCfg, err := coldstart.AWSConfig(ctx)
+	log := coldstart.NewLogger(getenv, stdout)
+	awsCfg, err := coldstart.AWSConfig(ctx, log)
 	if err != nil {
 		return err
 	}
@@ -53,7 +54,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		alerts:   newLedgerFuncs(st),
 		ses:      sendEmailFunc(sesv2.NewFromConfig(awsCfg).SendEmail),
 		from:     cfg.from,
-		log:      coldstart.NewLogger(getenv, stdout),
+		log:      log,
 		now:      time.Now,
 	}
 	lambda.StartHandlerFunc(h.handle, lambda.WithContext(ctx))

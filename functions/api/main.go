@@ -57,7 +57,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// AWS clients are built once per cold start. Endpoints come only from
 	// the SDK's own AWS_ENDPOINT_URL_* variables.
-	awsCfg, err := coldstart.AWSConfig(ctx)
+	awsCfg, err := coldstart.AWSConfig(ctx, log)
 	if err != nil {
 		return err
 	}

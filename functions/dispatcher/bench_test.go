@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"net"
@@ -433,7 +434,7 @@ func BenchmarkDelivery(b *testing.B) {
 func quietAWSConfig(tb testing.TB) aws.Config {
 	tb.Helper()
 	devstack.AWSConfig(tb)
-	cfg, err := coldstart.AWSConfig(context.Background())
+	cfg, err := coldstart.AWSConfig(context.Background(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -45,11 +45,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	awsCfg, err := coldstart.AWSConfig(ctx)
+	log := coldstart.NewLogger(getenv, stdout)
+	awsCfg, err := coldstart.AWSConfig(ctx, log)
 	if err != nil {
 		return err
 	}
-	h, err := newHandler(cfg, awsCfg, coldstart.NewLogger(getenv, stdout), stdout)
+	h, err := newHandler(cfg, awsCfg, log, stdout)
 	if err != nil {
 		return err
 	}

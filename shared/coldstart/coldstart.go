@@ -23,7 +23,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
@@ -116,6 +115,31 @@ func NewLogger(getenv func(string) string, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{ReplaceAttr: lambdacontext.ReplaceAttr}))
 }
 
+// sdkLoggerFor routes the AWS SDK's own log lines (retry notes, checksum
+// warnings) to log, so they are JSON like every other line of the function
+// and carry the invocation's requestId when the SDK passes its context.
+func sdkLoggerFor(log *slog.Logger) logging.Logger {
+	return sdkLogger{log: log, ctx: context.Background()}
+}
+
+type sdkLogger struct {
+	log *slog.Logger
+	ctx context.Context
+}
+
+func (l sdkLogger) Logf(c logging.Classification, format string, v ...any) {
+	level := slog.LevelInfo
+	if c == logging.Warn {
+		level = slog.LevelWarn
+	}
+	l.log.Log(l.ctx, level, "aws sdk", "detail", fmt.Sprintf(format, v...))
+}
+
+// WithContext implements logging.ContextLogger.
+func (l sdkLogger) WithContext(ctx context.Context) logging.Logger {
+	return sdkLogger{log: l.log, ctx: ctx}
+}
+
 // MaxIdleConnsPerHost is how many connections to one AWS endpoint the SDK
 // clients keep alive between calls: the most store calls a function makes at
 // once (the dispatcher runs up to 100 deliveries in parallel, each claiming
@@ -144,7 +168,7 @@ var ErrNoAWSEnv = errors.New("AWS_REGION (or AWS_DEFAULT_REGION), AWS_ACCESS_KEY
 // ErrNoAWSEnv rather than at the first call: a function moved to where
 // credentials come from a container endpoint (SnapStart, ECS) would say so
 // at once and need config.LoadDefaultConfig back.
-func AWSConfig(ctx context.Context) (aws.Config, error) {
+func AWSConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
 	env, err := awsconfig.NewEnvConfig()
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
@@ -159,7 +183,7 @@ func AWSConfig(ctx context.Context) (aws.Config, error) {
 			t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
 			t.MaxIdleConns = 2 * MaxIdleConnsPerHost // DynamoDB and SQS share the client
 		}),
-		Logger:                     logging.NewStandardLogger(os.Stderr),
+		Logger:                     sdkLoggerFor(log),
 		RetryMaxAttempts:           env.RetryMaxAttempts,
 		RetryMode:                  env.RetryMode,
 		AppID:                      env.AppID,

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"log/slog"
 	"maps"
 	"net"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
@@ -203,7 +205,7 @@ func TestAWSConfigEndpoints(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			setAWSEnv(t, tt.env)
-			cfg, err := AWSConfig(context.Background())
+			cfg, err := AWSConfig(context.Background(), discard)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -250,7 +252,7 @@ func TestAWSConfigEndpoints(t *testing.T) {
 func TestAWSConfigIgnoresEndpoints(t *testing.T) {
 	setAWSEnv(t, map[string]string{"AWS_REGION": "eu-west-3", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
 		"AWS_ENDPOINT_URL": "http://127.0.0.1:9", "AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:9", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"})
-	cfg, err := AWSConfig(context.Background())
+	cfg, err := AWSConfig(context.Background(), discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,13 +284,13 @@ func TestAWSConfigNeedsRegionAndCredentials(t *testing.T) {
 		{"AWS_REGION": "us-east-1", "AWS_PROFILE": "dev"}, // profiles are not read
 	} {
 		setAWSEnv(t, env)
-		_, err := AWSConfig(context.Background())
+		_, err := AWSConfig(context.Background(), discard)
 		if !errors.Is(err, ErrNoAWSEnv) || !strings.HasPrefix(err.Error(), "load AWS config: ") {
 			t.Errorf("AWSConfig with %v = %v, want a load AWS config error wrapping ErrNoAWSEnv", env, err)
 		}
 	}
 	setAWSEnv(t, map[string]string{"AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "a", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "t"})
-	cfg, err := AWSConfig(context.Background())
+	cfg, err := AWSConfig(context.Background(), discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +309,7 @@ func TestAWSConfigNeedsRegionAndCredentials(t *testing.T) {
 func TestAWSConfigKeepsConnections(t *testing.T) {
 	e := newAWSEndpoint(t)
 	setAWSEnv(t, map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_ENDPOINT_URL_DYNAMODB": e.URL})
-	cfg, err := AWSConfig(context.Background())
+	cfg, err := AWSConfig(context.Background(), discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -341,5 +343,30 @@ func TestAWSConfigKeepsConnections(t *testing.T) {
 	round(false)
 	if got := e.conns.Load() - MaxIdleConnsPerHost; got != 0 {
 		t.Errorf("second round opened %d new connections, want 0", got)
+	}
+}
+
+var discard = slog.New(slog.DiscardHandler)
+
+func TestSDKLogLinesAreJSON(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	tests := []struct {
+		class logging.Classification
+		level string
+	}{
+		{logging.Warn, "WARN"},
+		{logging.Debug, "INFO"},
+	}
+	for _, tt := range tests {
+		buf.Reset()
+		logging.WithContext(context.Background(), sdkLoggerFor(log)).Logf(tt.class, "retrying %s", "PutItem")
+		var line map[string]any
+		if err := json.Unmarshal(buf.Bytes(), &line); err != nil {
+			t.Fatalf("SDK log line is not JSON: %q", buf.String())
+		}
+		if line["msg"] != "aws sdk" || line["detail"] != "retrying PutItem" || line["level"] != tt.level {
+			t.Errorf("SDK log line = %v, want msg %q, detail %q, level %s", line, "aws sdk", "retrying PutItem", tt.level)
+		}
 	}
 }
