@@ -217,7 +217,7 @@ func readAdminBody(w http.ResponseWriter, r *http.Request, allowed []string) (ob
 	if err != nil {
 		return nil, invalid("body", "Body must be one JSON object, without repeated keys or trailing data")
 	}
-	if _, ok := body.unknownKey(allowed); ok {
+	if !body.onlyKeys(allowed) {
 		return nil, invalid("body", "Body has an unknown field; allowed fields: "+strings.Join(allowed, ", "))
 	}
 	return body, nil

@@ -81,7 +81,7 @@ type memberJSON struct {
 }
 
 // formatTime renders t as RFC 3339 in UTC to the second.
-func formatTime(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // writeJSON sends v as JSON with status. Encoding a response value cannot
 // fail (they are plain structs), so a failure is a programming error and
@@ -91,7 +91,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		writeBody(w, http.StatusInternalServerError, []byte(bodyInternal+"\n"))
+		writeBody(w, http.StatusInternalServerError, []byte(bodyInternal))
 		return
 	}
 	writeBody(w, status, buf.Bytes())

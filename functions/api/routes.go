@@ -23,7 +23,7 @@ type storage interface {
 	memberDeleter
 }
 
-const hooksPath = "/notifications/public/v1/api/hooks"
+const hooksPath = hook.APIPath
 
 // routes builds the whole API: every route is registered here.
 func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool) http.Handler {

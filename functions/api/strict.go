@@ -127,19 +127,14 @@ func (o object) hasExactly(keys ...string) bool {
 	return true
 }
 
-// unknownKey returns a key of o not in allowed, if any.
-func (o object) unknownKey(allowed []string) (string, bool) {
-	keys := make([]string, 0, len(o))
+// onlyKeys reports whether every key of o is in allowed.
+func (o object) onlyKeys(allowed []string) bool {
 	for k := range o {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // report the same key every time
-	for _, k := range keys {
 		if !slices.Contains(allowed, k) {
-			return k, true
+			return false
 		}
 	}
-	return "", false
+	return true
 }
 
 // The accessors below decode one value with its exact JSON type: null, a

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -102,11 +101,12 @@ func parseRetry(body []byte) (*retryWork, string) {
 	if err := dec.Decode(&m); err != nil || dec.More() {
 		return nil, "invalid retry message: not a retry message object"
 	}
+	loadIDErr := notify.CheckLoadID(m.LoadID)
 	switch {
 	case m.ClientID <= 0:
 		return nil, "invalid retry message: client_id: must be a positive integer"
-	case notify.CheckLoadID(m.LoadID) != nil:
-		return nil, "invalid retry message: " + notify.CheckLoadID(m.LoadID).Error()
+	case loadIDErr != nil:
+		return nil, "invalid retry message: " + loadIDErr.Error()
 	case m.HookID <= 0:
 		return nil, "invalid retry message: hook_id: must be a positive integer"
 	case m.Attempt < 2 || m.Attempt > maxRetryAttempt:
@@ -147,6 +147,3 @@ func (h *handler) skip(ctx context.Context, messageID string, clientID int64, lo
 	h.log.InfoContext(ctx, "notification skipped", "messageId", messageID, "clientId", clientID, "loadId", loadID, "reason", reason)
 	h.metrics.count(metricSkipped, "Reason", reason)
 }
-
-// nowUTC is the handler's clock in UTC.
-func (h *handler) nowUTC() time.Time { return h.now().UTC() }

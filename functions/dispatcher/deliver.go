@@ -33,7 +33,7 @@ func (h *handler) deliverAll(ctx context.Context, jobs []job) []result {
 		wg.Go(func() {
 			defer func() { <-sem }()
 			results[i] = h.deliver(ctx, j)
-			results[i].srcs = append([]int{j.src}, j.dups...)
+			results[i].srcs = j.srcs
 		})
 	}
 	wg.Wait()
@@ -160,8 +160,8 @@ func (h *handler) alertMessage(j job, rec delivery.Record) *delivery.AlertMessag
 		HookID:          j.key.HookID,
 		HookURL:         j.hook.URL,
 		WebhookID:       j.webhookID,
-		IntegrationName: j.integration,
-		Tables:          j.tables,
+		IntegrationName: j.notification.IntegrationName,
+		Tables:          j.notification.TableNames(),
 		Attempts:        rec.Attempts,
 	}
 }

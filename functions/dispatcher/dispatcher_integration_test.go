@@ -293,7 +293,7 @@ func TestDispatcherExhaustsThenAlerts(t *testing.T) {
 		t.Fatalf("alert attempts = %d, want 6", len(a.Attempts))
 	}
 	for _, at := range a.Attempts {
-		if at.Outcome != webhook.OutcomeHTTPStatus || at.StatusCode != 503 {
+		if at.Outcome != delivery.OutcomeHTTPStatus || at.StatusCode != 503 {
 			t.Errorf("attempt %+v, want http_status 503", at)
 		}
 	}

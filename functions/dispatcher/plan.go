@@ -12,6 +12,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/notify"
 )
 
 // Step 2: read every account of the batch once (one Query each, in
@@ -22,17 +23,15 @@ import (
 
 // job is one attempt of one (load, hook) pair.
 type job struct {
-	src            int   // record index
-	dups           []int // other records of the batch asking for the same attempt
+	srcs           []int // its record, then the batch's other records asking for the same attempt
 	messageID      string
 	key            delivery.Key
 	n              int // attempt number
 	webhookID      string
 	body           []byte
 	firstAttemptAt time.Time
-	integration    string
-	tables         []string
-	hook           hook.Hook // the hook as read now; zero if it no longer exists
+	notification   *notify.Notification // for the alert
+	hook           hook.Hook            // the hook as read now; zero if it no longer exists
 	// active: the hook exists and is enabled and the plan has the feature.
 	// A retry for an inactive pair is cancelled quietly after its claim.
 	active bool
@@ -46,7 +45,7 @@ type accountState struct {
 
 func (h *handler) plan(ctx context.Context, records []events.SQSMessage, work []work, b *batch) []job {
 	states := h.readAccounts(ctx, work)
-	now := h.nowUTC()
+	now := h.now().UTC()
 	var jobs []job
 	for _, w := range work {
 		st := states[w.clientID()]
@@ -71,13 +70,13 @@ func (h *handler) plan(ctx context.Context, records []events.SQSMessage, work []
 					continue
 				}
 				jobs = append(jobs, job{
-					src: w.src, messageID: msgID,
+					srcs: []int{w.src}, messageID: msgID,
 					key:       delivery.Key{ClientID: m.ClientID, LoadID: m.LoadID, HookID: hk.ID},
 					n:         1,
 					webhookID: hook.WebhookID(m.ClientID, m.LoadID, hk.ID),
 					body:      m.Body, firstAttemptAt: now,
-					integration: m.Notification.IntegrationName, tables: m.Notification.TableNames(),
-					hook: hk, active: true,
+					notification: m.Notification,
+					hook:         hk, active: true,
 				})
 			}
 			if len(jobs) == before {
@@ -87,12 +86,12 @@ func (h *handler) plan(ctx context.Context, records []events.SQSMessage, work []
 		}
 		r := w.retry
 		j := job{
-			src: w.src, messageID: msgID,
+			srcs: []int{w.src}, messageID: msgID,
 			key:       delivery.Key{ClientID: r.msg.ClientID, LoadID: r.msg.LoadID, HookID: r.msg.HookID},
 			n:         r.msg.Attempt,
 			webhookID: r.msg.WebhookID,
 			body:      []byte(r.msg.Body), firstAttemptAt: r.msg.FirstAttemptAt,
-			integration: r.notification.IntegrationName, tables: r.notification.TableNames(),
+			notification: &r.notification,
 		}
 		if st.err == nil {
 			for _, hk := range st.hooks {
@@ -120,8 +119,8 @@ func mergeDuplicates(jobs []job) []job {
 	for _, j := range jobs {
 		ak := attemptKey{j.key, j.n}
 		if i, ok := first[ak]; ok {
-			if out[i].src != j.src && !slices.Contains(out[i].dups, j.src) {
-				out[i].dups = append(out[i].dups, j.src)
+			if src := j.srcs[0]; !slices.Contains(out[i].srcs, src) {
+				out[i].srcs = append(out[i].srcs, src)
 			}
 			continue
 		}

@@ -41,6 +41,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/postloadhooks/hooks/shared/devstack"
+	"github.com/postloadhooks/hooks/shared/hook"
 )
 
 func main() {
@@ -419,7 +420,7 @@ type apiResult struct {
 	floorList, floorCreate latencyResult
 }
 
-const hooksPath = "/notifications/public/v1/api/hooks"
+const hooksPath = hook.APIPath
 
 func randomHex(n int) string {
 	b := make([]byte, n)

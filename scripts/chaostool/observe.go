@@ -16,8 +16,8 @@ import (
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
-	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
 // quietFor is how long nothing may change for the run to count as done: it
@@ -159,7 +159,7 @@ func (c *chaos) records(ctx context.Context) (map[string]*record, error) {
 						if m == nil {
 							continue
 						}
-						if o, _ := m.Value["outcome"].(*dbtypes.AttributeValueMemberS); o != nil && o.Value == webhook.OutcomeSuccess {
+						if o, _ := m.Value["outcome"].(*dbtypes.AttributeValueMemberS); o != nil && o.Value == delivery.OutcomeSuccess {
 							rec.Successes++
 						}
 					}

@@ -111,7 +111,7 @@ func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 	if !claimed {
 		return fmt.Errorf("seed delivery %s: attempt 1 already claimed", d.LoadID)
 	}
-	a := delivery.Attempt{At: time.Now().UTC(), Outcome: "http_status", StatusCode: 503, LatencyMs: 12}
+	a := delivery.Attempt{At: time.Now().UTC(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503, LatencyMs: 12}
 	if _, err := sd.store.RecordAttempt(ctx, k, 1, a, delivery.StatusWaiting); err != nil {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
 	}

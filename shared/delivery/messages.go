@@ -14,6 +14,10 @@ const (
 	KindExhausted = "exhausted"
 )
 
+// SnippetBytes is the most of a receiver's response body kept with an
+// attempt (SPEC section 6: the first 1 KiB).
+const SnippetBytes = 1 << 10
+
 // Attempt is one delivery attempt, as recorded in the delivery history and
 // carried to the alerter.
 type Attempt struct {

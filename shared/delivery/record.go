@@ -5,10 +5,16 @@ import (
 	"time"
 )
 
-// OutcomeSuccess is the Attempt.Outcome of a 2xx response. (The webhook
-// client defines every outcome; this one is repeated here so the decision
-// needs no import of it.)
-const OutcomeSuccess = "success"
+// Outcomes of an attempt (Attempt.Outcome), set by the webhook client.
+const (
+	OutcomeSuccess    = "success"          // 2xx
+	OutcomeHTTPStatus = "http_status"      // 1xx, 4xx, 5xx: StatusCode says which
+	OutcomeTimeout    = "timeout"          // the attempt ran out of time
+	OutcomeConnection = "connection_error" // DNS, refused, reset, closed, or the request could not be made
+	OutcomeBlocked    = "blocked_address"  // the host resolved to an address that is not public
+	OutcomeRedirect   = "redirect"         // 3xx, not followed
+	OutcomeTLS        = "tls_error"        // handshake or certificate failure
+)
 
 // Statuses of a delivery record, one per (load, hook) pair.
 const (

@@ -7,6 +7,7 @@
 package hook
 
 import (
+	"slices"
 	"time"
 )
 
@@ -19,23 +20,17 @@ const TypePostLoad = "post_load"
 // Version is the hook object's version field.
 const Version = 1
 
-// featurePlans are the plans that include post-load hooks.
-var featurePlans = map[string]bool{
-	"free_trial":     true,
-	"advanced":       true,
-	"premium":        true,
-	"enterprise":     true,
-	"unlimited":      true,
-	"unlimited_plus": true,
-}
+// featurePlans are the plans that include post-load hooks, sorted.
+var featurePlans = []string{"advanced", "enterprise", "free_trial", "premium", "unlimited", "unlimited_plus"}
 
 // FeaturePlans lists the plans that include post-load hooks, sorted.
-func FeaturePlans() []string {
-	return []string{"advanced", "enterprise", "free_trial", "premium", "unlimited", "unlimited_plus"}
-}
+func FeaturePlans() []string { return slices.Clone(featurePlans) }
 
 // PlanHasHooks reports whether plan includes post-load hooks.
-func PlanHasHooks(plan string) bool { return featurePlans[plan] }
+func PlanHasHooks(plan string) bool { return slices.Contains(featurePlans, plan) }
+
+// APIPath is the base path of the hooks API (SPEC section 3).
+const APIPath = "/notifications/public/v1/api/hooks"
 
 // Account is one customer (client) of the data pipeline.
 type Account struct {

@@ -27,6 +27,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 )
 
 // Email is a rendered alert.
@@ -35,10 +36,6 @@ type Email struct {
 	Text    string
 	HTML    string
 }
-
-// HooksAPIPath is the base path of the hooks API, shown in the email's
-// re-enable instructions.
-const HooksAPIPath = "/notifications/public/v1/api/hooks"
 
 // RedactedQuery replaces the query string of a hook URL shown in an email.
 const RedactedQuery = "?[redacted]"
@@ -166,7 +163,7 @@ func newView(msg delivery.AlertMessage, now time.Time) view {
 		LoadID:       clip(clean(msg.LoadID), maxIDRunes),
 		WebhookID:    clip(clean(msg.WebhookID), maxIDRunes),
 		AttemptCount: len(msg.Attempts),
-		ReenablePath: HooksAPIPath + "/" + strconv.FormatInt(msg.HookID, 10),
+		ReenablePath: hook.APIPath + "/" + strconv.FormatInt(msg.HookID, 10),
 		GeneratedAt:  formatTime(now),
 	}
 	tables := nonEmpty(msg.Tables)
@@ -210,20 +207,20 @@ func newView(msg delivery.AlertMessage, now time.Time) view {
 func describe(a delivery.Attempt) string {
 	var s string
 	switch a.Outcome {
-	case "http_status":
+	case delivery.OutcomeHTTPStatus:
 		s = "HTTP " + strconv.Itoa(a.StatusCode)
-	case "redirect":
+	case delivery.OutcomeRedirect:
 		s = "redirect, not followed"
 		if a.StatusCode != 0 {
 			s = "HTTP " + strconv.Itoa(a.StatusCode) + " redirect, not followed"
 		}
-	case "timeout":
+	case delivery.OutcomeTimeout:
 		s = "timed out"
-	case "connection_error":
+	case delivery.OutcomeConnection:
 		s = "connection error"
-	case "blocked_address":
+	case delivery.OutcomeBlocked:
 		s = "refused: the host resolved to a non-public address"
-	case "tls_error":
+	case delivery.OutcomeTLS:
 		s = "TLS error"
 	case "":
 		s = "failed"

@@ -26,9 +26,6 @@ import (
 // DeliveryTTL is how long a delivery record is kept after its last write.
 const DeliveryTTL = 30 * 24 * time.Hour
 
-// MaxSnippetBytes bounds the response snippet kept with an attempt.
-const MaxSnippetBytes = 1024
-
 // Attributes of the delivery item (besides client_id, created_at,
 // modified_at and expires_at, shared with other items).
 const (
@@ -191,7 +188,7 @@ func encodeAttempt(a delivery.Attempt) types.AttributeValue {
 	if a.Error != "" {
 		m["error"] = attrS(a.Error)
 	}
-	if s := truncateUTF8(a.Snippet, MaxSnippetBytes); s != "" {
+	if s := truncateUTF8(a.Snippet, delivery.SnippetBytes); s != "" {
 		m["response_snippet"] = attrS(s)
 	}
 	return &types.AttributeValueMemberM{Value: m}

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/netguard"
 )
 
@@ -181,10 +182,10 @@ func TestSSRFDeliverLoopbackSpellings(t *testing.T) {
 				t.Fatalf("guarded Deliver(%s): trap accepted %d connections, want 0 (outcome %+v)", req.URL, n, got)
 			}
 			if tt.lands {
-				if got.Outcome != OutcomeBlocked || got.Error != "address not allowed" {
-					t.Errorf("guarded Deliver(%s) = %+v, want %s", req.URL, got, OutcomeBlocked)
+				if got.Outcome != delivery.OutcomeBlocked || got.Error != "address not allowed" {
+					t.Errorf("guarded Deliver(%s) = %+v, want %s", req.URL, got, delivery.OutcomeBlocked)
 				}
-			} else if got.Outcome != OutcomeConnection {
+			} else if got.Outcome != delivery.OutcomeConnection {
 				t.Errorf("guarded Deliver(%s) = %+v, want a connection_error from a failed name lookup", req.URL, got)
 			}
 
@@ -290,7 +291,7 @@ func TestSSRFDeliverRefusesEveryRange(t *testing.T) {
 		}
 	}
 	tr := newTrap(t)
-	if got := c.Deliver(context.Background(), Request{URL: "https://127.0.0.1:" + tr.port + "/", WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")}); got.Outcome != OutcomeBlocked || tr.accepted.Load() != 0 {
+	if got := c.Deliver(context.Background(), Request{URL: "https://127.0.0.1:" + tr.port + "/", WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")}); got.Outcome != delivery.OutcomeBlocked || tr.accepted.Load() != 0 {
 		t.Fatalf("precondition: the client is not guarded (%+v, %d connections); not dialling any refused range", got, tr.accepted.Load())
 	}
 
@@ -303,8 +304,8 @@ func TestSSRFDeliverRefusesEveryRange(t *testing.T) {
 			t.Run(u, func(t *testing.T) {
 				start := time.Now()
 				got := c.Deliver(context.Background(), Request{URL: u, WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
-				if got.Outcome != OutcomeBlocked || got.Error != "address not allowed" || got.StatusCode != 0 {
-					t.Errorf("Deliver(%s) = %+v, want %s", u, got, OutcomeBlocked)
+				if got.Outcome != delivery.OutcomeBlocked || got.Error != "address not allowed" || got.StatusCode != 0 {
+					t.Errorf("Deliver(%s) = %+v, want %s", u, got, delivery.OutcomeBlocked)
 				}
 				if d := time.Since(start); d > 500*time.Millisecond {
 					t.Errorf("Deliver(%s) took %v, want an immediate refusal", u, d)
@@ -355,8 +356,8 @@ func TestSSRFRedirectsNeverFollowed(t *testing.T) {
 				}
 
 				got := c.Deliver(context.Background(), Request{URL: rc.URL + "/hook", WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
-				if got.Outcome != OutcomeRedirect || got.StatusCode != status || got.Error != "redirect not followed" {
-					t.Errorf("Deliver = %+v, want %s with status %d", got, OutcomeRedirect, status)
+				if got.Outcome != delivery.OutcomeRedirect || got.StatusCode != status || got.Error != "redirect not followed" {
+					t.Errorf("Deliver = %+v, want %s with status %d", got, delivery.OutcomeRedirect, status)
 				}
 				if n := rc.requests.Load(); n != 1 {
 					t.Errorf("receiver saw %d requests, want 1", n)

@@ -32,24 +32,11 @@ import (
 	"github.com/postloadhooks/hooks/shared/netguard"
 )
 
-// Outcomes of an attempt (delivery.Attempt.Outcome).
-const (
-	OutcomeSuccess    = "success"          // 2xx
-	OutcomeHTTPStatus = "http_status"      // 1xx, 4xx, 5xx: StatusCode says which
-	OutcomeTimeout    = "timeout"          // the attempt ran out of time
-	OutcomeConnection = "connection_error" // DNS, refused, reset, closed, or the request could not be made
-	OutcomeBlocked    = "blocked_address"  // the host resolved to an address that is not public
-	OutcomeRedirect   = "redirect"         // 3xx, not followed
-	OutcomeTLS        = "tls_error"        // handshake or certificate failure
-)
-
 const (
 	// DefaultTimeout bounds a whole attempt when Options.Timeout is zero.
 	DefaultTimeout = 30 * time.Second
 	// MaxResponseBytes is the most of a response body that is read.
 	MaxResponseBytes = 64 << 10
-	// SnippetBytes is the most of a response body kept in the attempt.
-	SnippetBytes = 1 << 10
 	// DefaultMaxIdleConnsPerHost is Options.MaxIdleConnsPerHost when zero.
 	DefaultMaxIdleConnsPerHost = 100
 	// UserAgent is sent with every request.
@@ -173,13 +160,13 @@ func (c *Client) Deliver(ctx context.Context, r Request) delivery.Attempt {
 func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.Attempt {
 	sig, err := Sign(r.Secret, r.WebhookID, at, r.Body)
 	if err != nil {
-		return delivery.Attempt{Outcome: OutcomeConnection, Error: "malformed signing secret"}
+		return delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "malformed signing secret"}
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.URL, bytes.NewReader(r.Body))
 	if err != nil || req.URL.Scheme != "https" || req.URL.Host == "" {
-		return delivery.Attempt{Outcome: OutcomeConnection, Error: "invalid url"}
+		return delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "invalid url"}
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", UserAgent)
@@ -205,27 +192,27 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 	case err != nil:
 		a.Outcome, a.Error = classify(ctx, err)
 	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
-		a.Outcome = OutcomeSuccess
+		a.Outcome = delivery.OutcomeSuccess
 	case resp.StatusCode >= 300 && resp.StatusCode <= 399:
-		a.Outcome, a.Error = OutcomeRedirect, "redirect not followed"
+		a.Outcome, a.Error = delivery.OutcomeRedirect, "redirect not followed"
 	default:
-		a.Outcome = OutcomeHTTPStatus
+		a.Outcome = delivery.OutcomeHTTPStatus
 	}
 	return a
 }
 
-// snippetBufs holds SnippetBytes buffers for readBody: most responses are
+// snippetBufs holds delivery.SnippetBytes buffers for readBody: most responses are
 // short or empty, and a fresh buffer per attempt was most of the bytes a
 // delivery allocated.
-var snippetBufs = sync.Pool{New: func() any { return new([SnippetBytes]byte) }}
+var snippetBufs = sync.Pool{New: func() any { return new([delivery.SnippetBytes]byte) }}
 
 // readBody reads at most MaxResponseBytes of body and returns the first
-// SnippetBytes of it as valid UTF-8. Reading a short body to its end lets
+// delivery.SnippetBytes of it as valid UTF-8. Reading a short body to its end lets
 // the connection be reused; a longer one is cut off and its connection
 // closed.
 func readBody(body io.Reader) (string, error) {
 	lr := io.LimitReader(body, MaxResponseBytes)
-	buf := snippetBufs.Get().(*[SnippetBytes]byte)
+	buf := snippetBufs.Get().(*[delivery.SnippetBytes]byte)
 	defer snippetBufs.Put(buf)
 	n := 0
 	var err error
@@ -274,39 +261,39 @@ func classify(ctx context.Context, err error) (outcome, msg string) {
 	)
 	switch {
 	case errors.Is(err, netguard.ErrBlocked):
-		return OutcomeBlocked, "address not allowed"
+		return delivery.OutcomeBlocked, "address not allowed"
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded),
 		errors.As(err, &netErr) && netErr.Timeout():
-		return OutcomeTimeout, "no complete response in time"
+		return delivery.OutcomeTimeout, "no complete response in time"
 	case errors.As(err, &unknownAuth):
-		return OutcomeTLS, "certificate signed by unknown authority"
+		return delivery.OutcomeTLS, "certificate signed by unknown authority"
 	case errors.As(err, &hostErr):
-		return OutcomeTLS, "certificate does not match host"
+		return delivery.OutcomeTLS, "certificate does not match host"
 	case errors.As(err, &invalidErr):
-		return OutcomeTLS, "certificate invalid"
+		return delivery.OutcomeTLS, "certificate invalid"
 	case errors.As(err, &certErr):
-		return OutcomeTLS, "certificate verification failed"
+		return delivery.OutcomeTLS, "certificate verification failed"
 	case errors.As(err, &recordErr), errors.As(err, &alertErr),
 		// net/http replaces the RecordHeaderError by a plain error when the
 		// server answers in clear HTTP.
 		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
-		return OutcomeTLS, "tls handshake failed"
+		return delivery.OutcomeTLS, "tls handshake failed"
 	case errors.Is(err, context.Canceled):
-		return OutcomeConnection, "canceled"
+		return delivery.OutcomeConnection, "canceled"
 	case errors.As(err, &dnsErr):
 		if dnsErr.IsNotFound {
-			return OutcomeConnection, "no such host"
+			return delivery.OutcomeConnection, "no such host"
 		}
-		return OutcomeConnection, "dns lookup failed"
+		return delivery.OutcomeConnection, "dns lookup failed"
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return OutcomeConnection, "connection refused"
+		return delivery.OutcomeConnection, "connection refused"
 	case errors.Is(err, syscall.ECONNRESET):
-		return OutcomeConnection, "connection reset"
+		return delivery.OutcomeConnection, "connection reset"
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		return OutcomeConnection, "host unreachable"
+		return delivery.OutcomeConnection, "host unreachable"
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		return OutcomeConnection, "connection closed"
+		return delivery.OutcomeConnection, "connection closed"
 	default:
-		return OutcomeConnection, "connection failed"
+		return delivery.OutcomeConnection, "connection failed"
 	}
 }

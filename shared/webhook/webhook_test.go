@@ -117,7 +117,7 @@ func TestDeliverSendsSignedRequest(t *testing.T) {
 
 	got := c.Deliver(context.Background(), Request{URL: rc.URL + "/catch?x=1", WebhookID: "msg_abc", Secret: testSecret, Body: body})
 
-	want := delivery.Attempt{At: now, Outcome: OutcomeSuccess, StatusCode: 200, Snippet: `{"ok":true}`}
+	want := delivery.Attempt{At: now, Outcome: delivery.OutcomeSuccess, StatusCode: 200, Snippet: `{"ok":true}`}
 	if diff := cmp.Diff(got, want, ignoreLatency); diff != "" {
 		t.Errorf("Deliver attempt (-got +want):\n%s", diff)
 	}
@@ -161,18 +161,18 @@ func TestDeliverStatusOutcomes(t *testing.T) {
 		status int
 		want   delivery.Attempt
 	}{
-		{200, delivery.Attempt{Outcome: OutcomeSuccess, StatusCode: 200, Snippet: "answer"}},
-		{201, delivery.Attempt{Outcome: OutcomeSuccess, StatusCode: 201, Snippet: "answer"}},
-		{204, delivery.Attempt{Outcome: OutcomeSuccess, StatusCode: 204}},
-		{299, delivery.Attempt{Outcome: OutcomeSuccess, StatusCode: 299, Snippet: "answer"}},
-		{301, delivery.Attempt{Outcome: OutcomeRedirect, StatusCode: 301, Error: "redirect not followed", Snippet: "answer"}},
-		{302, delivery.Attempt{Outcome: OutcomeRedirect, StatusCode: 302, Error: "redirect not followed", Snippet: "answer"}},
-		{307, delivery.Attempt{Outcome: OutcomeRedirect, StatusCode: 307, Error: "redirect not followed", Snippet: "answer"}},
-		{308, delivery.Attempt{Outcome: OutcomeRedirect, StatusCode: 308, Error: "redirect not followed", Snippet: "answer"}},
-		{400, delivery.Attempt{Outcome: OutcomeHTTPStatus, StatusCode: 400, Snippet: "answer"}},
-		{404, delivery.Attempt{Outcome: OutcomeHTTPStatus, StatusCode: 404, Snippet: "answer"}},
-		{500, delivery.Attempt{Outcome: OutcomeHTTPStatus, StatusCode: 500, Snippet: "answer"}},
-		{503, delivery.Attempt{Outcome: OutcomeHTTPStatus, StatusCode: 503, Snippet: "answer"}},
+		{200, delivery.Attempt{Outcome: delivery.OutcomeSuccess, StatusCode: 200, Snippet: "answer"}},
+		{201, delivery.Attempt{Outcome: delivery.OutcomeSuccess, StatusCode: 201, Snippet: "answer"}},
+		{204, delivery.Attempt{Outcome: delivery.OutcomeSuccess, StatusCode: 204}},
+		{299, delivery.Attempt{Outcome: delivery.OutcomeSuccess, StatusCode: 299, Snippet: "answer"}},
+		{301, delivery.Attempt{Outcome: delivery.OutcomeRedirect, StatusCode: 301, Error: "redirect not followed", Snippet: "answer"}},
+		{302, delivery.Attempt{Outcome: delivery.OutcomeRedirect, StatusCode: 302, Error: "redirect not followed", Snippet: "answer"}},
+		{307, delivery.Attempt{Outcome: delivery.OutcomeRedirect, StatusCode: 307, Error: "redirect not followed", Snippet: "answer"}},
+		{308, delivery.Attempt{Outcome: delivery.OutcomeRedirect, StatusCode: 308, Error: "redirect not followed", Snippet: "answer"}},
+		{400, delivery.Attempt{Outcome: delivery.OutcomeHTTPStatus, StatusCode: 400, Snippet: "answer"}},
+		{404, delivery.Attempt{Outcome: delivery.OutcomeHTTPStatus, StatusCode: 404, Snippet: "answer"}},
+		{500, delivery.Attempt{Outcome: delivery.OutcomeHTTPStatus, StatusCode: 500, Snippet: "answer"}},
+		{503, delivery.Attempt{Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503, Snippet: "answer"}},
 	}
 	for _, tt := range tests {
 		t.Run(strconv.Itoa(tt.status), func(t *testing.T) {
@@ -214,7 +214,7 @@ func TestDeliverTimeout(t *testing.T) {
 	got := c.Deliver(context.Background(), Request{URL: rc.URL, WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
 	elapsed := time.Since(start)
 
-	want := delivery.Attempt{Outcome: OutcomeTimeout, Error: "no complete response in time"}
+	want := delivery.Attempt{Outcome: delivery.OutcomeTimeout, Error: "no complete response in time"}
 	if diff := cmp.Diff(got, want, ignoreLatency, cmpopts.IgnoreFields(delivery.Attempt{}, "At")); diff != "" {
 		t.Errorf("Deliver attempt (-got +want):\n%s", diff)
 	}
@@ -238,7 +238,7 @@ func TestDeliverTimeoutCoversBody(t *testing.T) {
 
 	got := c.Deliver(context.Background(), Request{URL: rc.URL, WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
 
-	want := delivery.Attempt{Outcome: OutcomeTimeout, StatusCode: 200, Error: "no complete response in time", Snippet: "partial"}
+	want := delivery.Attempt{Outcome: delivery.OutcomeTimeout, StatusCode: 200, Error: "no complete response in time", Snippet: "partial"}
 	if diff := cmp.Diff(got, want, ignoreLatency, cmpopts.IgnoreFields(delivery.Attempt{}, "At")); diff != "" {
 		t.Errorf("Deliver attempt (-got +want):\n%s", diff)
 	}
@@ -257,7 +257,7 @@ func TestDeliverReadsAtMost64KiB(t *testing.T) {
 	start := time.Now()
 	got := c.Deliver(context.Background(), Request{URL: rc.URL, WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
 
-	want := delivery.Attempt{Outcome: OutcomeSuccess, StatusCode: 200, Snippet: strings.Repeat("a", SnippetBytes)}
+	want := delivery.Attempt{Outcome: delivery.OutcomeSuccess, StatusCode: 200, Snippet: strings.Repeat("a", delivery.SnippetBytes)}
 	if diff := cmp.Diff(got, want, ignoreLatency, cmpopts.IgnoreFields(delivery.Attempt{}, "At")); diff != "" {
 		t.Errorf("Deliver attempt (-got +want):\n%s", diff)
 	}
@@ -292,11 +292,11 @@ func TestDeliverSnippet(t *testing.T) {
 			if got.Snippet != tt.want {
 				t.Errorf("Snippet = %q (%d bytes), want %q (%d bytes)", got.Snippet, len(got.Snippet), tt.want, len(tt.want))
 			}
-			if !utf8.ValidString(got.Snippet) || len(got.Snippet) > SnippetBytes {
-				t.Errorf("Snippet is not valid UTF-8 of at most %d bytes: %d bytes", SnippetBytes, len(got.Snippet))
+			if !utf8.ValidString(got.Snippet) || len(got.Snippet) > delivery.SnippetBytes {
+				t.Errorf("Snippet is not valid UTF-8 of at most %d bytes: %d bytes", delivery.SnippetBytes, len(got.Snippet))
 			}
-			if got.Outcome != OutcomeHTTPStatus || got.StatusCode != 500 {
-				t.Errorf("Outcome, StatusCode = %q, %d; want %q, 500", got.Outcome, got.StatusCode, OutcomeHTTPStatus)
+			if got.Outcome != delivery.OutcomeHTTPStatus || got.StatusCode != 500 {
+				t.Errorf("Outcome, StatusCode = %q, %d; want %q, 500", got.Outcome, got.StatusCode, delivery.OutcomeHTTPStatus)
 			}
 		})
 	}
@@ -309,7 +309,7 @@ func TestDeliverReusesConnection(t *testing.T) {
 	c := newTestClient(t, Options{AllowPrivate: true, ExtraCAFile: rc.caFile})
 	for i := range 20 {
 		got := c.Deliver(context.Background(), Request{URL: rc.URL, WebhookID: "msg_" + strconv.Itoa(i), Secret: testSecret, Body: []byte("{}")})
-		if got.Outcome != OutcomeSuccess {
+		if got.Outcome != delivery.OutcomeSuccess {
 			t.Fatalf("delivery %d: %+v", i, got)
 		}
 	}
@@ -332,7 +332,7 @@ func TestDeliverConcurrently(t *testing.T) {
 	}
 	wg.Wait()
 	for i, a := range results {
-		if a.Outcome != OutcomeSuccess {
+		if a.Outcome != delivery.OutcomeSuccess {
 			t.Errorf("delivery %d: %+v", i, a)
 		}
 	}
@@ -372,7 +372,7 @@ func TestDeliverKeepsConcurrentConnections(t *testing.T) {
 				var wg sync.WaitGroup
 				for i := range tt.parallel {
 					wg.Go(func() {
-						if a := c.Deliver(context.Background(), Request{URL: rc.URL, WebhookID: "msg_" + strconv.Itoa(i), Secret: testSecret, Body: []byte("{}")}); a.Outcome != OutcomeSuccess {
+						if a := c.Deliver(context.Background(), Request{URL: rc.URL, WebhookID: "msg_" + strconv.Itoa(i), Secret: testSecret, Body: []byte("{}")}); a.Outcome != delivery.OutcomeSuccess {
 							t.Errorf("delivery %d: %+v", i, a)
 						}
 					})
@@ -417,7 +417,7 @@ func TestDeliverIgnoresProxyEnv(t *testing.T) {
 	c = newTestClient(t, Options{AllowPrivate: true, ExtraCAFile: writeCA(t, ca)})
 	_, port, _ := net.SplitHostPort(rc.Listener.Addr().String())
 	got := c.Deliver(context.Background(), Request{URL: "https://" + net.JoinHostPort(host, port) + "/", WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
-	if got.Outcome != OutcomeSuccess || rc.requests.Load() != 1 {
+	if got.Outcome != delivery.OutcomeSuccess || rc.requests.Load() != 1 {
 		t.Errorf("Deliver = %+v, receiver requests %d; want success straight to the receiver", got, rc.requests.Load())
 	}
 }
@@ -500,7 +500,7 @@ func TestDeliverBlocksPrivateAddresses(t *testing.T) {
 	for _, u := range urls {
 		t.Run(u, func(t *testing.T) {
 			got := c.Deliver(context.Background(), Request{URL: u, WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
-			want := delivery.Attempt{Outcome: OutcomeBlocked, Error: "address not allowed"}
+			want := delivery.Attempt{Outcome: delivery.OutcomeBlocked, Error: "address not allowed"}
 			if diff := cmp.Diff(got, want, ignoreLatency, cmpopts.IgnoreFields(delivery.Attempt{}, "At")); diff != "" {
 				t.Errorf("Deliver attempt (-got +want):\n%s", diff)
 			}
@@ -531,21 +531,21 @@ func TestDeliverFailures(t *testing.T) {
 		want delivery.Attempt
 	}{
 		{"unknown authority", Options{AllowPrivate: true}, rc.URL,
-			delivery.Attempt{Outcome: OutcomeTLS, Error: "certificate signed by unknown authority"}},
+			delivery.Attempt{Outcome: delivery.OutcomeTLS, Error: "certificate signed by unknown authority"}},
 		{"wrong host name", Options{AllowPrivate: true, ExtraCAFile: rc.caFile}, strings.Replace(rc.URL, "127.0.0.1", "localhost", 1),
-			delivery.Attempt{Outcome: OutcomeTLS, Error: "certificate does not match host"}},
+			delivery.Attempt{Outcome: delivery.OutcomeTLS, Error: "certificate does not match host"}},
 		{"not TLS", Options{AllowPrivate: true}, strings.Replace(plain.URL, "http:", "https:", 1),
-			delivery.Attempt{Outcome: OutcomeTLS, Error: "tls handshake failed"}},
+			delivery.Attempt{Outcome: delivery.OutcomeTLS, Error: "tls handshake failed"}},
 		{"refused", Options{AllowPrivate: true}, "https://" + deadPort(t) + "/",
-			delivery.Attempt{Outcome: OutcomeConnection, Error: "connection refused"}},
+			delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "connection refused"}},
 		{"closed without answer", Options{AllowPrivate: true, ExtraCAFile: writeCA(t, closing.Certificate())}, closing.URL,
-			delivery.Attempt{Outcome: OutcomeConnection, Error: "connection closed"}},
+			delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "connection closed"}},
 		{"no such host", Options{AllowPrivate: true}, "https://no-such-host.invalid/",
-			delivery.Attempt{Outcome: OutcomeConnection, Error: "no such host"}},
+			delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "no such host"}},
 		{"http refused", Options{AllowPrivate: true}, plain.URL,
-			delivery.Attempt{Outcome: OutcomeConnection, Error: "invalid url"}},
+			delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "invalid url"}},
 		{"unparsable", Options{AllowPrivate: true}, "https://[::1/",
-			delivery.Attempt{Outcome: OutcomeConnection, Error: "invalid url"}},
+			delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "invalid url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -566,7 +566,7 @@ func TestDeliverBadSecretSendsNothing(t *testing.T) {
 	c := newTestClient(t, Options{AllowPrivate: true, ExtraCAFile: rc.caFile})
 	for _, secret := range []string{"", "s3cr3t", "whsec_", "whsec_not base64!"} {
 		got := c.Deliver(context.Background(), Request{URL: rc.URL, WebhookID: "msg_1", Secret: secret, Body: []byte("{}")})
-		if got.Outcome != OutcomeConnection || got.Error != "malformed signing secret" {
+		if got.Outcome != delivery.OutcomeConnection || got.Error != "malformed signing secret" {
 			t.Errorf("Deliver with secret %q = %+v, want connection_error, malformed signing secret", secret, got)
 		}
 		if strings.Contains(got.Error, secret) && secret != "" {
@@ -644,7 +644,7 @@ func BenchmarkDeliver(b *testing.B) {
 	req := Request{URL: rc.URL + "/hook", WebhookID: "msg_bench", Secret: testSecret, Body: bytes.Repeat([]byte("x"), 2048)}
 	b.ReportAllocs()
 	for b.Loop() {
-		if a := c.Deliver(context.Background(), req); a.Outcome != OutcomeSuccess {
+		if a := c.Deliver(context.Background(), req); a.Outcome != delivery.OutcomeSuccess {
 			b.Fatalf("Deliver: %+v", a)
 		}
 	}
