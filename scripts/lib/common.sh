@@ -1,6 +1,6 @@
 # shellcheck shell=bash
-# Shared by scripts/stack and scripts/test: repository paths, messages and
-# pinned tool installs into the git-ignored .local/ folder. Source it; it
+# Shared by the bash scripts in scripts/: repository paths, messages, the
+# emulators and pinned tool installs into the git-ignored .local/ folder. Source it; it
 # defines functions and variables only.
 
 HOOKS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -33,6 +33,35 @@ with_install_lock() {
     "$@"
   ) 9>"$HOOKS_LOCAL/install.lock"
 }
+
+# stack_up SERVICE...: starts those of the emulators that are not running
+# yet, remembers them in HOOKS_STARTED, and exports the SDK's endpoint
+# variables for all of them. stack_down stops exactly what stack_up started,
+# so an emulator the user had running is left running.
+HOOKS_STARTED=()
+stack_up() {
+  local svc
+  for svc in "$@"; do
+    "$HOOKS_ROOT/scripts/stack" status "$svc" >/dev/null 2>&1 || HOOKS_STARTED+=("$svc")
+  done
+  # Recorded before starting: a half-failed start is cleaned up by start
+  # itself, and stop is a no-op for what is not running.
+  if [ "${#HOOKS_STARTED[@]}" -gt 0 ]; then
+    "$HOOKS_ROOT/scripts/stack" start "${HOOKS_STARTED[@]}"
+  fi
+  eval "$("$HOOKS_ROOT/scripts/stack" env)"
+}
+stack_down() {
+  [ "${#HOOKS_STARTED[@]}" -eq 0 ] || "$HOOKS_ROOT/scripts/stack" stop "${HOOKS_STARTED[@]}"
+}
+
+# RIE_MODULE is the pinned AWS Lambda Runtime Interface Emulator (SPEC
+# section 8). scripts/rieinvoke/rie.Module names the same version (a test
+# checks), and installs it into the same folder.
+RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+
+# rie_install: installs the pinned emulator (once) and prints its path.
+rie_install() { CGO_ENABLED=0 with_install_lock go_tool_install aws-lambda-rie "$RIE_MODULE" aws-lambda-rie; }
 
 # go_tool_install NAME MODULE_PATH@VERSION BINARY: installs a Go command into
 # .local/tools/NAME-VERSION/ (once) and prints the binary's path.

@@ -35,17 +35,19 @@ const Module = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lam
 // ErrNoReport is returned by Emulator.Report when no REPORT line came.
 var ErrNoReport = errors.New("no REPORT line from aws-lambda-rie")
 
-// Install returns the path of the pinned emulator in <root>/.local/bin,
-// installing it there with `go install` on first use.
+// Install returns the path of the pinned emulator, installing it with `go
+// install` on first use into <root>/.local/tools/aws-lambda-rie-<version>/,
+// the folder scripts/lib/common.sh's rie_install uses: a new pin installs
+// anew.
 func Install(ctx context.Context, root string, logs io.Writer) (string, error) {
-	bin := filepath.Join(root, ".local", "bin")
+	bin := filepath.Join(root, ".local", "tools", "aws-lambda-rie-"+Module[strings.LastIndexByte(Module, '@')+1:])
 	path := filepath.Join(bin, "aws-lambda-rie")
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
 	fmt.Fprintln(logs, "installing", Module)
 	cmd := exec.CommandContext(ctx, "go", "install", Module)
-	cmd.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOBIN="+bin, "CGO_ENABLED=0", "GOFLAGS=")
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Run(); err != nil {
 		return "", fmt.Errorf("install aws-lambda-rie: %w", err)
