@@ -23,7 +23,9 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -83,6 +85,33 @@ func (s *Store) getItem(ctx context.Context, pk, sk string) (map[string]types.At
 		return nil, err
 	}
 	return out.Item, nil
+}
+
+// attrWriteToken is a random token that putIfNew stores with an item.
+const attrWriteToken = "write_token"
+
+// putIfNew puts item unless an item with its key exists, and reports whether
+// one did. The item is stored with a random write token: when the SDK
+// retries a put whose first try was applied (its answer was lost), the
+// retry finds the token it wrote and reports success, not an existing item.
+func (s *Store) putIfNew(ctx context.Context, item map[string]types.AttributeValue) (exists bool, err error) {
+	token := rand.Text()
+	item = maps.Clone(item)
+	item[attrWriteToken] = attrS(token)
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           &s.table,
+		Item:                                item,
+		ConditionExpression:                 aws.String(condNew),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if isConditionFailed(err) {
+		d := itemDecoder{item: conditionFailedItem(err)}
+		if d.has(attrWriteToken) && d.str(attrWriteToken) == token {
+			return false, nil // put by an earlier try of this call
+		}
+		return true, nil
+	}
+	return false, err
 }
 
 // putNew is a transaction write putting item, unless an item with its key
