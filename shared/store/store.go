@@ -19,6 +19,15 @@
 //
 // The account item sorts before the hook items and nothing sorts between
 // them, so one Query reads an account and all its hooks.
+//
+// Every conditional write tells its own applied try from another caller's
+// work: the SDK retries a request whose answer was lost even when DynamoDB
+// had applied it, and the retry then meets the state it wrote itself. A
+// failed condition is therefore judged on the item as it was
+// (ReturnValuesOnConditionCheckFailure ALL_OLD) against the caller's own
+// token: a delivery claim's token, an alert claim's token (ended_by once it
+// is sent or released), a new account's write token. Transactions rely on
+// the SDK reusing their ClientRequestToken on retries.
 package store
 
 import (
