@@ -89,25 +89,34 @@ func TestEncodedPathsReachNoRouteLocal(t *testing.T) {
 	}
 }
 
-func TestEncodedPathsReachNoRouteLambda(t *testing.T) {
-	iam := &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
-			AccessKey: "ASIAEXAMPLE", AccountID: "123456789012", CallerID: "AROAEXAMPLE:billing",
-			UserARN: "arn:aws:sts::123456789012:assumed-role/billing/session", UserID: "AROAEXAMPLE:billing",
+// lambdaEvent is an API Gateway HTTP API event (payload 2.0) for method
+// and path on the domain api.example.com, with a JSON body and authorizer.
+func lambdaEvent(method, path, body string, authorizer *events.APIGatewayV2HTTPRequestContextAuthorizerDescription) events.APIGatewayV2HTTPRequest {
+	return events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: path,
+		Headers: map[string]string{"content-type": "application/json"},
+		Body:    body,
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			RequestID: "r1", DomainName: "api.example.com", Authorizer: authorizer,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: method, Path: path, Protocol: "HTTP/1.1", SourceIP: "198.51.100.7"},
 		},
 	}
+}
+
+// iamAuthorizer is the request context of a caller API Gateway authorized
+// with IAM.
+var iamAuthorizer = &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
+	IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
+		AccessKey: "ASIAEXAMPLE", AccountID: "123456789012", CallerID: "AROAEXAMPLE:billing",
+		UserARN: "arn:aws:sts::123456789012:assumed-role/billing/session", UserID: "AROAEXAMPLE:billing",
+	},
+}
+
+func TestEncodedPathsReachNoRouteLambda(t *testing.T) {
 	for _, tt := range encodedSpellings {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			api := newSpellingAPI(t, iamAdmin)
-			ev := events.APIGatewayV2HTTPRequest{
-				Version: "2.0", RouteKey: "$default", RawPath: tt.path,
-				Headers: map[string]string{"content-type": "application/json"},
-				Body:    tt.body,
-				RequestContext: events.APIGatewayV2HTTPRequestContext{
-					RequestID: "r1", DomainName: "api.example.com", Authorizer: iam,
-					HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: tt.method, Path: tt.path, Protocol: "HTTP/1.1", SourceIP: "198.51.100.7"},
-				},
-			}
+			ev := lambdaEvent(tt.method, tt.path, tt.body, iamAuthorizer)
 			if tt.auth != "" && !strings.Contains(tt.path, "dmin") {
 				ev.Headers["authorization"] = tt.auth
 			}
@@ -131,15 +140,9 @@ func TestLambdaHostHeaderCannotReroute(t *testing.T) {
 	for _, host := range []string{"x/admin/v1/accounts/116078?", "x/admin/v1/accounts/116078#", "a@x/admin/v1/accounts/116078?q="} {
 		t.Run(host, func(t *testing.T) {
 			api := newSpellingAPI(t, iamAdmin)
-			ev := events.APIGatewayV2HTTPRequest{
-				Version: "2.0", RouteKey: "$default", RawPath: "/healthz",
-				Headers: map[string]string{"host": host},
-				RequestContext: events.APIGatewayV2HTTPRequestContext{
-					RequestID: "r1", Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-						IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{UserARN: "arn:aws:sts::123456789012:assumed-role/billing/s", AccountID: "123456789012", CallerID: "x", UserID: "x", AccessKey: "x"}},
-					HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/healthz", Protocol: "HTTP/1.1", SourceIP: "198.51.100.7"},
-				},
-			}
+			ev := lambdaEvent("GET", "/healthz", "", iamAuthorizer)
+			ev.RequestContext.DomainName = ""
+			ev.Headers["host"] = host
 			res, err := apigw.Wrap(api.handler)(context.Background(), ev)
 			if err != nil {
 				t.Fatal(err)
