@@ -20,9 +20,9 @@ import (
 //
 // Idle connections are kept for the next attempts of the same account. The
 // pools of accounts with nothing in flight are closed, least recently used
-// first, once the connections open across all pools go over the client's
-// budget, so idle connections stay bounded however many accounts a process
-// serves.
+// first, once the connections open across all pools, or the pools
+// themselves, go over the client's budget, so idle connections and pools
+// stay bounded however many accounts a process serves.
 
 // pool is one account's transport and its bookkeeping.
 type pool struct {
@@ -36,7 +36,7 @@ type pool struct {
 type pools struct {
 	newClient func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client
 	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
-	budget    int64 // open connections across pools above which idle pools are closed
+	budget    int64 // open connections across pools, and pools, above which idle pools are closed
 
 	mu    sync.Mutex
 	tick  uint64
@@ -75,13 +75,13 @@ func (ps *pools) release(p *pool) {
 }
 
 // trimLocked closes the least recently used pools that have nothing in
-// flight while the open connections exceed the budget.
+// flight while the open connections or the pools exceed the budget.
 func (ps *pools) trimLocked() {
 	total := int64(0)
 	for _, p := range ps.byKey {
 		total += p.open.Load()
 	}
-	for total > ps.budget {
+	for total > ps.budget || int64(len(ps.byKey)) > ps.budget {
 		var (
 			oldest    *pool
 			oldestKey int64
