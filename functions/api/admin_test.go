@@ -207,19 +207,13 @@ func TestAdminAuthLocal(t *testing.T) {
 // TestAdminAuthLambda drives admin routes through the API Gateway adapter
 // in Lambda mode: only IAM authorization in the request context counts.
 func TestAdminAuthLambda(t *testing.T) {
-	iam := &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
-		IAM: &events.APIGatewayV2HTTPRequestContextAuthorizerIAMDescription{
-			AccessKey: "ASIAEXAMPLE", AccountID: "123456789012", CallerID: "AROAEXAMPLE:billing",
-			UserARN: "arn:aws:sts::123456789012:assumed-role/billing/session", UserID: "AROAEXAMPLE:billing",
-		},
-	}
 	tests := []struct {
 		name       string
 		authorizer *events.APIGatewayV2HTTPRequestContextAuthorizerDescription
 		authHeader string
 		wantOK     bool
 	}{
-		{"IAM context", iam, "", true},
+		{"IAM context", iamAuthorizer, "", true},
 		{"no authorizer, even with the local admin token", nil, bearer(adminToken), false},
 		{"no authorizer", nil, "", false},
 		{"JWT authorizer is not IAM", &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{
@@ -231,15 +225,7 @@ func TestAdminAuthLambda(t *testing.T) {
 		for _, tt := range tests {
 			t.Run(req.method+" "+req.path+" "+tt.name, func(t *testing.T) {
 				api := newTestAPIWith(t, iamAdmin)
-				ev := events.APIGatewayV2HTTPRequest{
-					Version: "2.0", RouteKey: "ANY /admin/v1/{proxy+}", RawPath: req.path,
-					Headers: map[string]string{"content-type": "application/json"},
-					Body:    req.body,
-					RequestContext: events.APIGatewayV2HTTPRequestContext{
-						RequestID: "r1", DomainName: "api.example.com", Authorizer: tt.authorizer,
-						HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: req.method, Path: req.path, Protocol: "HTTP/1.1", SourceIP: "198.51.100.7"},
-					},
-				}
+				ev := lambdaEvent(req.method, req.path, req.body, tt.authorizer)
 				if tt.authHeader != "" {
 					ev.Headers["authorization"] = tt.authHeader
 				}

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -47,7 +48,12 @@ func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool) ht
 
 // cleanPathsOnly answers a JSON 404 for paths with empty, "." or ".."
 // segments, which http.ServeMux would otherwise answer with an HTML
-// redirect to the cleaned path.
+// redirect to the cleaned path, and for paths that percent-encode a
+// character that needs no encoding (a letter, a digit, "-", ".", "_" or
+// "~"). http.ServeMux matches patterns against the decoded path, so
+// "/%61dmin/v1/..." would otherwise reach the admin routes and "/hooks/%31"
+// hook 1: every route is matched on the path as sent, in its one canonical
+// spelling, and any other spelling is an unknown path.
 func cleanPathsOnly(log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.EscapedPath()
@@ -55,12 +61,32 @@ func cleanPathsOnly(log *slog.Logger, next http.Handler) http.Handler {
 		if strings.HasSuffix(p, "/") && clean != "/" {
 			clean += "/"
 		}
-		if p != clean {
+		if p != clean || encodesUnreserved(p) {
 			writeError(w, r, log, hook.ErrNotFound)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// encodesUnreserved reports whether the escaped path p holds a
+// percent-encoded unreserved character (RFC 3986 section 2.3), which the
+// canonical form of a URI always writes as itself.
+func encodesUnreserved(p string) bool {
+	for i := 0; i+2 < len(p); i++ {
+		if p[i] != '%' {
+			continue
+		}
+		b, err := strconv.ParseUint(p[i+1:i+3], 16, 8)
+		if err != nil {
+			continue
+		}
+		switch c := byte(b); {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_', c == '~':
+			return true
+		}
+	}
+	return false
 }
 
 // handleHealthz answers 200 once the process serves requests.

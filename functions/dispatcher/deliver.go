@@ -42,7 +42,8 @@ func (h *handler) deliverAll(ctx context.Context, jobs []job) []result {
 
 func (h *handler) deliver(ctx context.Context, j job) result {
 	log := jobLog{h.log, &j}
-	claimed, cur, err := h.deliveries.ClaimAttempt(ctx, j.key, j.n, j.webhookID, h.cfg.AttemptTimeout+leaseMargin)
+	claim := delivery.NewClaim(j.key, j.n)
+	claimed, cur, err := h.deliveries.ClaimAttempt(ctx, claim, j.webhookID, h.cfg.AttemptTimeout+leaseMargin)
 	if err != nil {
 		log.at(ctx, slog.LevelError, "claim failed", slog.String("error", err.Error()))
 		return result{failed: true}
@@ -52,7 +53,7 @@ func (h *handler) deliver(ctx context.Context, j job) result {
 	}
 
 	if !j.active {
-		switch err := h.deliveries.Cancel(ctx, j.key, j.n); {
+		switch err := h.deliveries.Cancel(ctx, claim); {
 		case errors.Is(err, delivery.ErrClaimLost):
 			log.at(ctx, slog.LevelWarn, "claim lost")
 		case err != nil:
@@ -64,12 +65,12 @@ func (h *handler) deliver(ctx context.Context, j job) result {
 		return result{}
 	}
 
-	a := h.webhooks.Deliver(ctx, webhook.Request{URL: j.hook.URL, WebhookID: j.webhookID, Secret: j.hook.Secret, Body: j.body})
+	a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: j.key.ClientID, URL: j.hook.URL, WebhookID: j.webhookID, Secret: j.hook.Secret, Body: j.body})
 	d := h.cfg.Schedule.Decide(j.n, a, h.rand)
 	log.at(ctx, slog.LevelInfo, "delivery attempt", slog.String("outcome", a.Outcome), slog.Int("statusCode", a.StatusCode),
 		slog.Int64("durationMs", a.LatencyMs), slog.String("next", d.Action.String()))
 
-	rec, err := h.deliveries.RecordAttempt(ctx, j.key, j.n, a, d.Status)
+	rec, err := h.deliveries.RecordAttempt(ctx, claim, a, d.Status)
 	switch {
 	case errors.Is(err, delivery.ErrClaimLost):
 		// Our lease ran out and another invocation took the attempt over: it

@@ -45,10 +45,11 @@ func TestEventSamples(t *testing.T) {
 			// Attempt 1 failed and the record waits for attempt 2.
 			k := key("b2f6c1d0-7a3e-4c51-9f7e-retry", 1)
 			ctx := context.Background()
-			if ok, _, err := e.dels.ClaimAttempt(ctx, k, 1, "", 0); !ok || err != nil {
+			c := delivery.NewClaim(k, 1)
+			if ok, _, err := e.dels.ClaimAttempt(ctx, c, "", 0); !ok || err != nil {
 				panic("seed claim")
 			}
-			if _, err := e.dels.RecordAttempt(ctx, k, 1, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
+			if _, err := e.dels.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
 				panic(err)
 			}
 		}},

@@ -52,15 +52,17 @@ type fakeDeliveries struct {
 	mu        sync.Mutex
 	now       func() time.Time
 	recs      map[delivery.Key]*delivery.Record
+	tokens    map[delivery.Key]string // the token of each record's claim
 	claimErr  error
 	recordErr error
 }
 
 func newFakeDeliveries(now func() time.Time) *fakeDeliveries {
-	return &fakeDeliveries{now: now, recs: map[delivery.Key]*delivery.Record{}}
+	return &fakeDeliveries{now: now, recs: map[delivery.Key]*delivery.Record{}, tokens: map[delivery.Key]string{}}
 }
 
-func (f *fakeDeliveries) ClaimAttempt(_ context.Context, k delivery.Key, n int, webhookID string, lease time.Duration) (bool, *delivery.Record, error) {
+func (f *fakeDeliveries) ClaimAttempt(_ context.Context, cl delivery.Claim, webhookID string, lease time.Duration) (bool, *delivery.Record, error) {
+	k, n := cl.Key, cl.Attempt
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.claimErr != nil {
@@ -82,17 +84,19 @@ func (f *fakeDeliveries) ClaimAttempt(_ context.Context, k delivery.Key, n int, 
 		return false, &c, nil
 	}
 	r.Status, r.Attempt, r.LeaseUntil, r.WebhookID = delivery.StatusAttempting, n, now.Add(lease), webhookID
+	f.tokens[k] = cl.Token
 	return true, nil, nil
 }
 
-func (f *fakeDeliveries) RecordAttempt(_ context.Context, k delivery.Key, n int, a delivery.Attempt, status string) (delivery.Record, error) {
+func (f *fakeDeliveries) RecordAttempt(_ context.Context, cl delivery.Claim, a delivery.Attempt, status string) (delivery.Record, error) {
+	k, n := cl.Key, cl.Attempt
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.recordErr != nil {
 		return delivery.Record{}, f.recordErr
 	}
 	r, ok := f.recs[k]
-	if !ok || r.Status != delivery.StatusAttempting || r.Attempt != n {
+	if !ok || r.Status != delivery.StatusAttempting || r.Attempt != n || f.tokens[k] != cl.Token {
 		return delivery.Record{}, delivery.ErrClaimLost
 	}
 	r.Status, r.LeaseUntil = status, time.Time{}
@@ -102,11 +106,12 @@ func (f *fakeDeliveries) RecordAttempt(_ context.Context, k delivery.Key, n int,
 	return c, nil
 }
 
-func (f *fakeDeliveries) Cancel(_ context.Context, k delivery.Key, n int) error {
+func (f *fakeDeliveries) Cancel(_ context.Context, cl delivery.Claim) error {
+	k, n := cl.Key, cl.Attempt
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	r, ok := f.recs[k]
-	if !ok || r.Status != delivery.StatusAttempting || r.Attempt != n {
+	if !ok || r.Status != delivery.StatusAttempting || r.Attempt != n || f.tokens[k] != cl.Token {
 		return delivery.ErrClaimLost
 	}
 	r.Status, r.LeaseUntil = delivery.StatusCancelled, time.Time{}

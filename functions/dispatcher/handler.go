@@ -38,9 +38,9 @@ type accountReader interface {
 
 // deliveryStore keeps the delivery records (see package store).
 type deliveryStore interface {
-	ClaimAttempt(ctx context.Context, k delivery.Key, n int, webhookID string, lease time.Duration) (bool, *delivery.Record, error)
-	RecordAttempt(ctx context.Context, k delivery.Key, n int, a delivery.Attempt, status string) (delivery.Record, error)
-	Cancel(ctx context.Context, k delivery.Key, n int) error
+	ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID string, lease time.Duration) (bool, *delivery.Record, error)
+	RecordAttempt(ctx context.Context, c delivery.Claim, a delivery.Attempt, status string) (delivery.Record, error)
+	Cancel(ctx context.Context, c delivery.Claim) error
 }
 
 // webhookSender makes one signed HTTP attempt.

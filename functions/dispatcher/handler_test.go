@@ -306,7 +306,7 @@ func TestLiveLeaseIsReportedAndLaterAcked(t *testing.T) {
 	e := newEnv(t)
 	k := key("L1", 1)
 	// Another invocation claimed attempt 1 and is still making it.
-	if ok, _, _ := e.dels.ClaimAttempt(context.Background(), k, 1, "x", 35*time.Second); !ok {
+	if ok, _, _ := e.dels.ClaimAttempt(context.Background(), delivery.NewClaim(k, 1), "x", 35*time.Second); !ok {
 		t.Fatal("setup claim failed")
 	}
 	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
@@ -352,10 +352,11 @@ func (e *env) waitingAt(t *testing.T, k delivery.Key, n int) {
 	t.Helper()
 	ctx := context.Background()
 	for i := 1; i <= n; i++ {
-		if ok, _, err := e.dels.ClaimAttempt(ctx, k, i, hook.WebhookID(k.ClientID, k.LoadID, k.HookID), time.Second); !ok || err != nil {
+		c := delivery.NewClaim(k, i)
+		if ok, _, err := e.dels.ClaimAttempt(ctx, c, hook.WebhookID(k.ClientID, k.LoadID, k.HookID), time.Second); !ok || err != nil {
 			t.Fatalf("claim attempt %d: %v %v", i, ok, err)
 		}
-		if _, err := e.dels.RecordAttempt(ctx, k, i, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
+		if _, err := e.dels.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
 			t.Fatalf("record attempt %d: %v", i, err)
 		}
 	}

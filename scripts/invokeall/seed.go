@@ -104,7 +104,8 @@ func (sd *seeder) putMember(ctx context.Context, m seedMember) error {
 // HTTP 503, through the dispatcher's own store calls, so attempt 2 is due.
 func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 	k := delivery.Key{ClientID: sd.clientID, LoadID: d.LoadID, HookID: d.HookID}
-	claimed, _, err := sd.store.ClaimAttempt(ctx, k, 1, d.WebhookID, time.Minute)
+	c := delivery.NewClaim(k, 1)
+	claimed, _, err := sd.store.ClaimAttempt(ctx, c, d.WebhookID, time.Minute)
 	if err != nil {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
 	}
@@ -112,7 +113,7 @@ func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 		return fmt.Errorf("seed delivery %s: attempt 1 already claimed", d.LoadID)
 	}
 	a := delivery.Attempt{At: time.Now().UTC(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503, LatencyMs: 12}
-	if _, err := sd.store.RecordAttempt(ctx, k, 1, a, delivery.StatusWaiting); err != nil {
+	if _, err := sd.store.RecordAttempt(ctx, c, a, delivery.StatusWaiting); err != nil {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
 	}
 	return nil

@@ -9,6 +9,10 @@
 // context (authorizer details included) travels in the request's context and
 // is read back with RequestContext.
 //
+// The request's URL is built from rawPath, rawQueryString and
+// requestContext.domainName only: no header (Host included) takes part in
+// it, so a client cannot change the path or query the handler routes on.
+//
 // It does not route on routeKey (the handler routes on the path), it does not
 // strip a stage prefix from rawPath (the API is deployed on the $default
 // stage), it does not stream responses, and it does not log.
@@ -20,6 +24,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -73,17 +78,19 @@ func NewRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.R
 	if path == "" {
 		path = "/"
 	}
+	// The URL is built from its parts, never by pasting strings, and its
+	// host is API Gateway's own domain name: a client's Host header must not
+	// be able to move the path or the query that the handler routes on.
+	u, err := url.ParseRequestURI(path)
+	if err != nil || !strings.HasPrefix(path, "/") || u.Host != "" || u.RawQuery != "" || u.ForceQuery ||
+		strings.ContainsAny(path, "# ") {
+		return nil, fmt.Errorf("apigw: rawPath is not an absolute path")
+	}
 	host := ev.RequestContext.DomainName
 	if host == "" {
-		host = headerValue(ev.Headers, "host")
+		host = placeholderHost // a hand-written event; the Host header is not used
 	}
-	if host == "" {
-		host = "localhost"
-	}
-	target := "https://" + host + path
-	if ev.RawQueryString != "" {
-		target += "?" + ev.RawQueryString
-	}
+	u.Scheme, u.Host, u.RawQuery = "https", host, ev.RawQueryString
 
 	body := []byte(ev.Body)
 	if ev.IsBase64Encoded {
@@ -95,10 +102,11 @@ func NewRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.R
 	}
 
 	ctx = WithRequestContext(ctx, ev.RequestContext)
-	r, err := http.NewRequestWithContext(ctx, method, target, bytes.NewReader(body))
+	r, err := http.NewRequestWithContext(ctx, method, "https://"+placeholderHost+"/", bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("apigw: build request: %w", err)
 	}
+	r.URL = u
 	// API Gateway joins repeated headers with commas; they stay joined here,
 	// because splitting on commas would break values such as dates.
 	for k, v := range ev.Headers {
@@ -126,16 +134,9 @@ func NewRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.R
 	return r, nil
 }
 
-// headerValue finds a header in API Gateway's map, whose keys are lower case
-// on AWS but not necessarily in hand-written events.
-func headerValue(headers map[string]string, name string) string {
-	for k, v := range headers {
-		if strings.EqualFold(k, name) {
-			return v
-		}
-	}
-	return ""
-}
+// placeholderHost is the host of the URL the request is first built with,
+// before its parsed URL replaces it.
+const placeholderHost = "localhost"
 
 // responseWriter buffers a handler's response.
 type responseWriter struct {

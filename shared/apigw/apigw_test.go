@@ -99,7 +99,7 @@ func TestNewRequest(t *testing.T) {
 			},
 		},
 		{
-			name: "base64 body decoded, no cookies, no domain name falls back to host header",
+			name: "base64 body decoded, no cookies, no domain name: the host header is not used",
 			modify: func(ev *events.APIGatewayV2HTTPRequest) {
 				ev.Body = base64.StdEncoding.EncodeToString([]byte{0xff, 0x00, 'x'})
 				ev.IsBase64Encoded = true
@@ -111,7 +111,7 @@ func TestNewRequest(t *testing.T) {
 			},
 			want: seen{
 				Method: "PUT", Path: "/things/a/b", EscapedPath: "/things/a%2Fb",
-				Host: "abc123.execute-api.us-east-1.amazonaws.com", RemoteAddr: "203.0.113.9", Proto: "HTTP/1.1",
+				Host: "localhost", RemoteAddr: "203.0.113.9", Proto: "HTTP/1.1",
 				Header: http.Header{
 					"Content-Type": {"application/json"},
 					"Accept":       {"text/html,application/json"},
@@ -153,6 +153,56 @@ func TestNewRequest(t *testing.T) {
 			}
 			if diff := cmp.Diff(got, tt.want); diff != "" {
 				t.Errorf("request seen by handler (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestNewRequestHostHeaderCannotShapeTheURL: without requestContext.domainName
+// the client's Host header once became part of the URL string that was
+// parsed, so a Host of "x/admin/v1/accounts?" moved the routed path to the
+// admin API. The path, query and host of the request the handler gets now
+// come from the event's own fields only.
+func TestNewRequestHostHeaderCannotShapeTheURL(t *testing.T) {
+	for _, host := range []string{
+		"x/admin/v1/accounts?",
+		"x/admin/v1/accounts#",
+		"x/admin/v1/accounts/116078/members?a=",
+		"ops@x/admin/v1/accounts",
+		"x?client_id=1",
+		"[::1]/admin",
+		"",
+	} {
+		t.Run(host, func(t *testing.T) {
+			ev := baseEvent()
+			ev.RequestContext.DomainName = ""
+			ev.RawPath = "/notifications/public/v1/api/hooks"
+			ev.RawQueryString = "limit=1"
+			ev.Headers["host"] = host
+			ev.Headers["Host"] = host
+			var got seen
+			if _, err := Wrap(recordingHandler(t, &got))(context.Background(), ev); err != nil {
+				t.Fatalf("Wrap: %v", err)
+			}
+			want := []string{"/notifications/public/v1/api/hooks", "/notifications/public/v1/api/hooks", "limit=1", "localhost"}
+			if diff := cmp.Diff([]string{got.Path, got.EscapedPath, got.RawQuery, got.Host}, want); diff != "" {
+				t.Errorf("path, escaped path, query, host (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestNewRequestPathIsOnlyAPath: a raw path that is not an absolute path
+// (or that would carry a query or a host of its own) is refused.
+func TestNewRequestPathIsOnlyAPath(t *testing.T) {
+	for _, p := range []string{"admin/v1/accounts", "/hooks?x=1", "/hooks#x", "https://x/admin", "/a b", "/%zz"} {
+		t.Run(p, func(t *testing.T) {
+			ev := baseEvent()
+			ev.RawPath = p
+			called := false
+			h := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called = true })
+			if _, err := Wrap(h)(context.Background(), ev); err == nil || called {
+				t.Errorf("Wrap = %v, handler called %v; want an error and no call", err, called)
 			}
 		})
 	}

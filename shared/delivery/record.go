@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"crypto/rand"
 	"errors"
 	"time"
 )
@@ -31,6 +32,20 @@ type Key struct {
 	LoadID   string
 	HookID   int64
 }
+
+// Claim is one invocation's hold on attempt Attempt of a pair, from taking
+// it to recording its result or cancelling it. Token is random and unique
+// to the claim: the store keeps it on the record, so a write that was
+// applied but whose answer was lost (and that the SDK therefore retried)
+// is recognised as this claim's own, not taken for another invocation's.
+type Claim struct {
+	Key
+	Attempt int
+	Token   string
+}
+
+// NewClaim returns a claim on attempt n of k with a fresh token.
+func NewClaim(k Key, n int) Claim { return Claim{Key: k, Attempt: n, Token: rand.Text()} }
 
 // Record is the stored state of one (load, hook) delivery.
 type Record struct {

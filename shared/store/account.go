@@ -37,12 +37,8 @@ func (s *Store) CreateAccount(ctx context.Context, a hook.Account) (hook.Account
 	if a.AlertEmails == nil {
 		a.AlertEmails = []string{}
 	}
-	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           &s.table,
-		Item:                encodeAccount(a),
-		ConditionExpression: aws.String(condNew),
-	})
-	if isConditionFailed(err) {
+	exists, err := s.putIfNew(ctx, encodeAccount(a))
+	if exists {
 		return hook.Account{}, fmt.Errorf("create account %d: %w", a.ClientID, hook.ErrConflict)
 	}
 	if err != nil {

@@ -25,6 +25,9 @@ import (
 //	             recipient has had the email
 //	claim        random token of the invocation holding the claim
 //	lease_until  Unix milliseconds: the claim is abandoned after this
+//	ended_by     token of the claim that last marked the item sent or
+//	             failed (so a retried FinishAlert or ReleaseAlert whose first
+//	             try was applied knows it was its own)
 //	sent_to      string set of RecipientKey of every recipient already sent
 //	expires_at   TTL, Unix seconds, 30 days after the last write
 //
@@ -54,6 +57,7 @@ const (
 	alLease  = "lease_until"
 	alSentTo = "sent_to"
 	alSentAt = "sent_at"
+	alEndBy  = "ended_by"
 )
 
 // alertTTL is how long an alert item is kept: well beyond SQS's longest
@@ -121,6 +125,10 @@ func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, h
 	})
 	if isConditionFailed(err) {
 		d := itemDecoder{item: conditionFailedItem(err)}
+		if d.has(alClaim) && d.str(alClaim) == c.token && d.str(alStatus) == alertSending {
+			// Our own claim, applied by an earlier try of this call.
+			return c.withSentTo(d.item)
+		}
 		if d.str(alStatus) == alertSent {
 			return AlertClaim{}, fmt.Errorf("claim alert %d/%s/%d: %w", clientID, loadID, hookID, ErrAlertSent)
 		}
@@ -129,15 +137,20 @@ func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, h
 	if err != nil {
 		return AlertClaim{}, fmt.Errorf("claim alert %d/%s/%d: %w", clientID, loadID, hookID, err)
 	}
+	return c.withSentTo(out.Attributes)
+}
+
+// withSentTo returns c with SentTo read from the claimed alert item.
+func (c AlertClaim) withSentTo(item map[string]types.AttributeValue) (AlertClaim, error) {
 	c.SentTo = map[string]bool{}
-	switch v := out.Attributes[alSentTo].(type) {
+	switch v := item[alSentTo].(type) {
 	case *types.AttributeValueMemberSS:
 		for _, k := range v.Value {
 			c.SentTo[k] = true
 		}
 	case nil:
 	default:
-		return AlertClaim{}, fmt.Errorf("claim alert %d/%s/%d: attribute %s: want SS, got %T", clientID, loadID, hookID, alSentTo, v)
+		return AlertClaim{}, fmt.Errorf("claim alert %d/%s/%d: attribute %s: want SS, got %T", c.ClientID, c.LoadID, c.HookID, alSentTo, v)
 	}
 	return c, nil
 }
@@ -147,7 +160,8 @@ func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, h
 // the claim is no longer held.
 func (s *Store) AlertSentTo(ctx context.Context, c *AlertClaim, recipient string) error {
 	k := RecipientKey(recipient)
-	err := s.updateClaimed(ctx, *c, "ADD #sent :key SET #exp = :exp", map[string]string{"#sent": alSentTo},
+	// A retry of an applied try passes the condition again: ADD is idempotent.
+	err := s.updateClaimed(ctx, *c, "", "ADD #sent :key SET #exp = :exp", map[string]string{"#sent": alSentTo},
 		map[string]types.AttributeValue{":key": &types.AttributeValueMemberSS{Value: []string{k}}})
 	if err != nil {
 		return fmt.Errorf("record alert recipient: %w", err)
@@ -159,8 +173,8 @@ func (s *Store) AlertSentTo(ctx context.Context, c *AlertClaim, recipient string
 // FinishAlert marks the claimed alert sent: later claims get ErrAlertSent.
 // It returns ErrAlertClaimLost if the claim is no longer held.
 func (s *Store) FinishAlert(ctx context.Context, c AlertClaim) error {
-	err := s.updateClaimed(ctx, c, "SET #status = :sent, #sentAt = :now, #exp = :exp REMOVE #claim, #lease",
-		map[string]string{"#sentAt": alSentAt, "#lease": alLease},
+	err := s.updateClaimed(ctx, c, alertSent, "SET #status = :sent, #sentAt = :now, #endBy = :claim, #exp = :exp REMOVE #claim, #lease",
+		map[string]string{"#sentAt": alSentAt, "#lease": alLease, "#endBy": alEndBy},
 		map[string]types.AttributeValue{":sent": attrS(alertSent), ":now": attrTime(s.now())})
 	if err != nil {
 		return fmt.Errorf("finish alert: %w", err)
@@ -173,8 +187,8 @@ func (s *Store) FinishAlert(ctx context.Context, c AlertClaim) error {
 // already recorded stay recorded. It returns ErrAlertClaimLost if the claim
 // is no longer held.
 func (s *Store) ReleaseAlert(ctx context.Context, c AlertClaim) error {
-	err := s.updateClaimed(ctx, c, "SET #status = :failed, #exp = :exp REMOVE #claim, #lease",
-		map[string]string{"#lease": alLease},
+	err := s.updateClaimed(ctx, c, alertFailed, "SET #status = :failed, #endBy = :claim, #exp = :exp REMOVE #claim, #lease",
+		map[string]string{"#lease": alLease, "#endBy": alEndBy},
 		map[string]types.AttributeValue{":failed": attrS(alertFailed)})
 	if err != nil {
 		return fmt.Errorf("release alert: %w", err)
@@ -184,8 +198,12 @@ func (s *Store) ReleaseAlert(ctx context.Context, c AlertClaim) error {
 
 // updateClaimed applies update to the alert item of c on condition that c
 // still holds the claim. names and vals add to the ones every such update
-// uses (#status, #claim, #exp, :sending, :claim, :exp).
-func (s *Store) updateClaimed(ctx context.Context, c AlertClaim, update string, names map[string]string, vals map[string]types.AttributeValue) error {
+// uses (#status, #claim, #exp, :sending, :claim, :exp). ends is the status
+// the update leaves when it ends the claim (sent or failed, recording c's
+// token in ended_by), "" when it does not: when the condition fails on an
+// item that c itself ended with that status (the SDK retried a try that was
+// applied), the update counts as done.
+func (s *Store) updateClaimed(ctx context.Context, c AlertClaim, ends, update string, names map[string]string, vals map[string]types.AttributeValue) error {
 	if c.token == "" {
 		return fmt.Errorf("alert %d/%s/%d: %w", c.ClientID, c.LoadID, c.HookID, ErrAlertClaimLost)
 	}
@@ -202,14 +220,19 @@ func (s *Store) updateClaimed(ctx context.Context, c AlertClaim, update string, 
 		v[k] = val
 	}
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key(alertPK(c.ClientID, c.LoadID), hookSK(c.HookID)),
-		ConditionExpression:       aws.String("#status = :sending AND #claim = :claim"),
-		UpdateExpression:          aws.String(update),
-		ExpressionAttributeNames:  n,
-		ExpressionAttributeValues: v,
+		TableName:                           &s.table,
+		Key:                                 key(alertPK(c.ClientID, c.LoadID), hookSK(c.HookID)),
+		ConditionExpression:                 aws.String("#status = :sending AND #claim = :claim"),
+		UpdateExpression:                    aws.String(update),
+		ExpressionAttributeNames:            n,
+		ExpressionAttributeValues:           v,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if isConditionFailed(err) {
+		d := itemDecoder{item: conditionFailedItem(err)}
+		if ends != "" && d.has(alEndBy) && d.str(alEndBy) == c.token && d.str(alStatus) == ends {
+			return nil // ended by an earlier try of this call
+		}
 		return fmt.Errorf("alert %d/%s/%d: %w", c.ClientID, c.LoadID, c.HookID, ErrAlertClaimLost)
 	}
 	if err != nil {

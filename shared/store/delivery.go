@@ -36,27 +36,32 @@ const (
 	delAttempts  = "attempts"
 	delLoadID    = "load_id"
 	delHookID    = "hook_id"
+	delClaim     = "claim" // token of the claim that took the current attempt
 )
 
 // deliveryNames are the expression attribute names of every delivery write
 // (status is a DynamoDB reserved word, so all are named alike).
 func deliveryNames() map[string]string {
 	return map[string]string{
-		"#status": delStatus, "#attempt": delAttempt, "#lease": delLease,
+		"#status": delStatus, "#attempt": delAttempt, "#lease": delLease, "#claim": delClaim,
 		"#expires": attrExpiresAt, "#modified": attrModifiedAt,
 	}
 }
 
-// ClaimAttempt takes attempt n of the pair k for this invocation, holding a
-// lease until now+lease. It succeeds when the attempt is due: n is 1 and the
-// pair has no record yet, or the record waits for attempt n (status waiting
-// after attempt n-1), or attempt n was claimed before and its lease expired
-// (the invocation holding it died).
+// ClaimAttempt takes attempt c.Attempt of the pair c.Key for the caller,
+// holding a lease until now+lease. It succeeds when the attempt is due: it
+// is attempt 1 and the pair has no record yet, or the record waits for it
+// (status waiting after the attempt before), or it was claimed before and
+// its lease expired (the invocation holding it died). The record keeps
+// c.Token, which RecordAttempt and Cancel must present.
 //
 // When the claim fails, claimed is false and current is the record as it was
-// (nil if there is none), for delivery.OnClaimConflict to decide.
-func (s *Store) ClaimAttempt(ctx context.Context, k delivery.Key, n int, webhookID string, lease time.Duration) (claimed bool, current *delivery.Record, err error) {
+// (nil if there is none), for delivery.OnClaimConflict to decide. A record
+// that already holds this very claim (the SDK retried a claim whose first
+// try was applied) counts as claimed.
+func (s *Store) ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID string, lease time.Duration) (claimed bool, current *delivery.Record, err error) {
 	now := s.now().UTC()
+	k, n := c.Key, c.Attempt
 	names := deliveryNames()
 	names["#created"] = attrCreatedAt
 	names["#webhook"] = delWebhookID
@@ -71,7 +76,7 @@ func (s *Store) ClaimAttempt(ctx context.Context, k delivery.Key, n int, webhook
 	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
 		Key:       key(deliveryPK(k.ClientID, k.LoadID), hookSK(k.HookID)),
-		UpdateExpression: aws.String("SET #status = :attempting, #attempt = :n, #lease = :lease, #webhook = :webhook, " +
+		UpdateExpression: aws.String("SET #status = :attempting, #attempt = :n, #lease = :lease, #claim = :claim, #webhook = :webhook, " +
 			"#cid = :cid, #lid = :lid, #hid = :hid, #expires = :expires, #modified = :nowt, #created = if_not_exists(#created, :nowt)"),
 		ConditionExpression:      aws.String(cond),
 		ExpressionAttributeNames: names,
@@ -82,6 +87,7 @@ func (s *Store) ClaimAttempt(ctx context.Context, k delivery.Key, n int, webhook
 			":prev":       attrN(int64(n - 1)),
 			":now":        attrN(now.UnixMilli()),
 			":lease":      attrN(now.Add(lease).UnixMilli()),
+			":claim":      attrS(c.Token),
 			":webhook":    attrS(webhookID),
 			":cid":        attrN(k.ClientID),
 			":lid":        attrS(k.LoadID),
@@ -101,6 +107,9 @@ func (s *Store) ClaimAttempt(ctx context.Context, k delivery.Key, n int, webhook
 	if item == nil {
 		return false, nil, nil
 	}
+	if heldBy(item, c, delivery.StatusAttempting) {
+		return true, nil, nil // our own claim, applied by an earlier try
+	}
 	rec, err := decodeDelivery(item)
 	if err != nil {
 		return false, nil, fmt.Errorf("claim delivery %s hook %d: %w", k.LoadID, k.HookID, err)
@@ -108,13 +117,25 @@ func (s *Store) ClaimAttempt(ctx context.Context, k delivery.Key, n int, webhook
 	return false, &rec, nil
 }
 
-// RecordAttempt appends the result of attempt n to the pair's history and
-// sets its status (waiting, delivered or exhausted), provided this
-// invocation still holds the claim (status attempting at attempt n). It
+// heldBy reports whether a delivery item, read when a condition on it
+// failed, is at c's attempt, carries c's token and has status: the state
+// that c's own write leaves.
+func heldBy(item map[string]types.AttributeValue, c delivery.Claim, status string) bool {
+	d := itemDecoder{item: item}
+	return d.has(delClaim) && d.str(delClaim) == c.Token && d.int(delAttempt) == int64(c.Attempt) &&
+		d.str(delStatus) == status && d.err == nil
+}
+
+// RecordAttempt appends the result of c's attempt to the pair's history and
+// sets its status (waiting, delivered or exhausted), provided c still holds
+// the attempt (status attempting at that attempt, with c's token). It
 // returns the whole record as written, history included, so an alert needs
 // no second read. It returns delivery.ErrClaimLost when the claim was lost.
-func (s *Store) RecordAttempt(ctx context.Context, k delivery.Key, n int, a delivery.Attempt, status string) (delivery.Record, error) {
+// A record that already shows this result written under c (the SDK retried
+// a write whose first try was applied) is returned as written.
+func (s *Store) RecordAttempt(ctx context.Context, c delivery.Claim, a delivery.Attempt, status string) (delivery.Record, error) {
 	now := s.now().UTC()
+	k, n := c.Key, c.Attempt
 	names := deliveryNames()
 	names["#attempts"] = delAttempts
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -122,21 +143,27 @@ func (s *Store) RecordAttempt(ctx context.Context, k delivery.Key, n int, a deli
 		Key:       key(deliveryPK(k.ClientID, k.LoadID), hookSK(k.HookID)),
 		UpdateExpression: aws.String("SET #status = :status, #attempts = list_append(if_not_exists(#attempts, :empty), :attempt), " +
 			"#expires = :expires, #modified = :nowt REMOVE #lease"),
-		ConditionExpression:      aws.String("#status = :attempting AND #attempt = :n"),
+		ConditionExpression:      aws.String("#status = :attempting AND #attempt = :n AND #claim = :claim"),
 		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":status":     attrS(status),
 			":attempting": attrS(delivery.StatusAttempting),
 			":n":          attrN(int64(n)),
+			":claim":      attrS(c.Token),
 			":empty":      &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
 			":attempt":    &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeAttempt(a)}},
 			":expires":    attrN(now.Add(DeliveryTTL).Unix()),
 			":nowt":       attrTime(now),
 		},
-		ReturnValues: types.ReturnValueAllNew,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if isConditionFailed(err) {
-		return delivery.Record{}, fmt.Errorf("record delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, delivery.ErrClaimLost)
+		item := conditionFailedItem(err)
+		if item == nil || status == delivery.StatusAttempting || !heldBy(item, c, status) {
+			return delivery.Record{}, fmt.Errorf("record delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, delivery.ErrClaimLost)
+		}
+		out, err = &dynamodb.UpdateItemOutput{Attributes: item}, nil // written by an earlier try
 	}
 	if err != nil {
 		return delivery.Record{}, fmt.Errorf("record delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, err)
@@ -149,25 +176,32 @@ func (s *Store) RecordAttempt(ctx context.Context, k delivery.Key, n int, a deli
 }
 
 // Cancel ends the pair's delivery quietly (hook deleted or disabled, or plan
-// lost), provided this invocation holds the claim of attempt n. It returns
-// delivery.ErrClaimLost when the claim was lost.
-func (s *Store) Cancel(ctx context.Context, k delivery.Key, n int) error {
+// lost), provided c still holds its attempt. It returns
+// delivery.ErrClaimLost when the claim was lost, and nil when the record
+// already shows c's own cancellation (a retried write).
+func (s *Store) Cancel(ctx context.Context, c delivery.Claim) error {
 	now := s.now().UTC()
+	k, n := c.Key, c.Attempt
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      key(deliveryPK(k.ClientID, k.LoadID), hookSK(k.HookID)),
 		UpdateExpression:         aws.String("SET #status = :cancelled, #expires = :expires, #modified = :nowt REMOVE #lease"),
-		ConditionExpression:      aws.String("#status = :attempting AND #attempt = :n"),
+		ConditionExpression:      aws.String("#status = :attempting AND #attempt = :n AND #claim = :claim"),
 		ExpressionAttributeNames: deliveryNames(),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":cancelled":  attrS(delivery.StatusCancelled),
 			":attempting": attrS(delivery.StatusAttempting),
 			":n":          attrN(int64(n)),
+			":claim":      attrS(c.Token),
 			":expires":    attrN(now.Add(DeliveryTTL).Unix()),
 			":nowt":       attrTime(now),
 		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	if isConditionFailed(err) {
+		if item := conditionFailedItem(err); item != nil && heldBy(item, c, delivery.StatusCancelled) {
+			return nil // cancelled by an earlier try
+		}
 		return fmt.Errorf("cancel delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, delivery.ErrClaimLost)
 	}
 	if err != nil {

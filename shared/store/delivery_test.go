@@ -17,17 +17,19 @@ import (
 
 const testLease = 35 * time.Second
 
-func mustClaim(t *testing.T, f *fixture, k delivery.Key, n int) {
+func mustClaim(t *testing.T, f *fixture, k delivery.Key, n int) delivery.Claim {
 	t.Helper()
-	claimed, cur, err := f.store.ClaimAttempt(context.Background(), k, n, "msg_x", testLease)
+	c := delivery.NewClaim(k, n)
+	claimed, cur, err := f.store.ClaimAttempt(context.Background(), c, "msg_x", testLease)
 	if err != nil || !claimed {
 		t.Fatalf("ClaimAttempt(%d) = %v, %+v, %v; want claimed", n, claimed, cur, err)
 	}
+	return c
 }
 
 func claimConflict(t *testing.T, f *fixture, k delivery.Key, n int) *delivery.Record {
 	t.Helper()
-	claimed, cur, err := f.store.ClaimAttempt(context.Background(), k, n, "msg_x", testLease)
+	claimed, cur, err := f.store.ClaimAttempt(context.Background(), delivery.NewClaim(k, n), "msg_x", testLease)
 	if err != nil || claimed {
 		t.Fatalf("ClaimAttempt(%d) = %v, %+v, %v; want a conflict", n, claimed, cur, err)
 	}
@@ -59,7 +61,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 	k := delivery.Key{ClientID: 116078, LoadID: "load#1", HookID: 3}
 	start := f.clock.Now()
 
-	mustClaim(t, f, k, 1)
+	stale := mustClaim(t, f, k, 1)
 	cur := claimConflict(t, f, k, 1) // duplicate loader message
 	want := &delivery.Record{Key: k, Status: delivery.StatusAttempting, Attempt: 1,
 		LeaseUntil: start.Add(testLease).Truncate(time.Millisecond), WebhookID: "msg_x"}
@@ -72,13 +74,21 @@ func TestDeliveryLifecycle(t *testing.T) {
 
 	// The invocation died: once its lease is over, the redelivered message takes over.
 	f.clock.Advance(testLease + time.Millisecond)
-	mustClaim(t, f, k, 1)
+	c1 := mustClaim(t, f, k, 1)
 	if claimConflict(t, f, k, 2) == nil { // retry for 2 before attempt 1 is settled
 		t.Fatal("want the current record")
 	}
 
 	a1 := delivery.Attempt{At: f.clock.Now(), Outcome: "http_status", StatusCode: 503, LatencyMs: 12, Snippet: strings.Repeat("é", 600)}
-	rec, err := f.store.RecordAttempt(ctx, k, 1, a1, delivery.StatusWaiting)
+	// The invocation whose lease ran out cannot record over the one that
+	// took the same attempt over.
+	if _, err := f.store.RecordAttempt(ctx, stale, a1, delivery.StatusWaiting); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Fatalf("RecordAttempt under the expired claim = %v, want ErrClaimLost", err)
+	}
+	if err := f.store.Cancel(ctx, stale); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Fatalf("Cancel under the expired claim = %v, want ErrClaimLost", err)
+	}
+	rec, err := f.store.RecordAttempt(ctx, c1, a1, delivery.StatusWaiting)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +97,15 @@ func TestDeliveryLifecycle(t *testing.T) {
 		Attempts: []delivery.Attempt{a1}}); diff != "" {
 		t.Fatalf("RecordAttempt (-got +want):\n%s", diff)
 	}
-	if _, err := f.store.RecordAttempt(ctx, k, 1, a1, delivery.StatusWaiting); !errors.Is(err, delivery.ErrClaimLost) {
-		t.Fatalf("second RecordAttempt = %v, want ErrClaimLost", err)
+	// The same claim writing the same result again (a retried write) gets
+	// the record as written; another result under it is refused.
+	if again, err := f.store.RecordAttempt(ctx, c1, a1, delivery.StatusWaiting); err != nil {
+		t.Fatalf("RecordAttempt repeated = %v, want the record", err)
+	} else if diff := cmp.Diff(again, rec); diff != "" {
+		t.Fatalf("RecordAttempt repeated (-got +want):\n%s", diff)
+	}
+	if _, err := f.store.RecordAttempt(ctx, c1, a1, delivery.StatusDelivered); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Fatalf("RecordAttempt of another result = %v, want ErrClaimLost", err)
 	}
 	if cur := claimConflict(t, f, k, 1); cur.Status != delivery.StatusWaiting || cur.Attempt != 1 {
 		t.Fatalf("duplicate first message sees %+v", cur)
@@ -98,9 +115,9 @@ func TestDeliveryLifecycle(t *testing.T) {
 	}
 
 	f.clock.Advance(time.Minute)
-	mustClaim(t, f, k, 2)
+	c2 := mustClaim(t, f, k, 2)
 	a2 := delivery.Attempt{At: f.clock.Now(), Outcome: "timeout", Error: "deadline exceeded", LatencyMs: 30000}
-	rec, err = f.store.RecordAttempt(ctx, k, 2, a2, delivery.StatusExhausted)
+	rec, err = f.store.RecordAttempt(ctx, c2, a2, delivery.StatusExhausted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,17 +154,20 @@ func TestDeliveryCancel(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	k := delivery.Key{ClientID: 1, LoadID: "c", HookID: 9}
-	if err := f.store.Cancel(ctx, k, 1); !errors.Is(err, delivery.ErrClaimLost) {
+	if err := f.store.Cancel(ctx, delivery.NewClaim(k, 1)); !errors.Is(err, delivery.ErrClaimLost) {
 		t.Fatalf("Cancel without claim = %v, want ErrClaimLost", err)
 	}
-	mustClaim(t, f, k, 1)
-	if err := f.store.Cancel(ctx, k, 2); !errors.Is(err, delivery.ErrClaimLost) {
+	c := mustClaim(t, f, k, 1)
+	if err := f.store.Cancel(ctx, delivery.Claim{Key: k, Attempt: 2, Token: c.Token}); !errors.Is(err, delivery.ErrClaimLost) {
 		t.Fatalf("Cancel of another attempt = %v, want ErrClaimLost", err)
 	}
-	if err := f.store.Cancel(ctx, k, 1); err != nil {
+	if err := f.store.Cancel(ctx, delivery.NewClaim(k, 1)); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Fatalf("Cancel under another claim's token = %v, want ErrClaimLost", err)
+	}
+	if err := f.store.Cancel(ctx, c); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.store.RecordAttempt(ctx, k, 1, delivery.Attempt{At: f.clock.Now(), Outcome: "success"}, delivery.StatusDelivered); !errors.Is(err, delivery.ErrClaimLost) {
+	if _, err := f.store.RecordAttempt(ctx, c, delivery.Attempt{At: f.clock.Now(), Outcome: "success"}, delivery.StatusDelivered); !errors.Is(err, delivery.ErrClaimLost) {
 		t.Fatalf("RecordAttempt after cancel = %v, want ErrClaimLost", err)
 	}
 	f.clock.Advance(time.Hour)
@@ -162,8 +182,8 @@ func TestDeliveryDeliveredIsFinal(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	k := delivery.Key{ClientID: 2, LoadID: "d", HookID: 1}
-	mustClaim(t, f, k, 1)
-	if _, err := f.store.RecordAttempt(ctx, k, 1, delivery.Attempt{At: f.clock.Now(), Outcome: "success", StatusCode: 200}, delivery.StatusDelivered); err != nil {
+	c := mustClaim(t, f, k, 1)
+	if _, err := f.store.RecordAttempt(ctx, c, delivery.Attempt{At: f.clock.Now(), Outcome: "success", StatusCode: 200}, delivery.StatusDelivered); err != nil {
 		t.Fatal(err)
 	}
 	f.clock.Advance(time.Hour)

@@ -19,11 +19,22 @@
 //
 // The account item sorts before the hook items and nothing sorts between
 // them, so one Query reads an account and all its hooks.
+//
+// Every conditional write tells its own applied try from another caller's
+// work: the SDK retries a request whose answer was lost even when DynamoDB
+// had applied it, and the retry then meets the state it wrote itself. A
+// failed condition is therefore judged on the item as it was
+// (ReturnValuesOnConditionCheckFailure ALL_OLD) against the caller's own
+// token: a delivery claim's token, an alert claim's token (ended_by once it
+// is sent or released), a new account's write token. Transactions rely on
+// the SDK reusing their ClientRequestToken on retries.
 package store
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
+	"maps"
 	"strconv"
 	"time"
 
@@ -83,6 +94,33 @@ func (s *Store) getItem(ctx context.Context, pk, sk string) (map[string]types.At
 		return nil, err
 	}
 	return out.Item, nil
+}
+
+// attrWriteToken is a random token that putIfNew stores with an item.
+const attrWriteToken = "write_token"
+
+// putIfNew puts item unless an item with its key exists, and reports whether
+// one did. The item is stored with a random write token: when the SDK
+// retries a put whose first try was applied (its answer was lost), the
+// retry finds the token it wrote and reports success, not an existing item.
+func (s *Store) putIfNew(ctx context.Context, item map[string]types.AttributeValue) (exists bool, err error) {
+	token := rand.Text()
+	item = maps.Clone(item)
+	item[attrWriteToken] = attrS(token)
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName:                           &s.table,
+		Item:                                item,
+		ConditionExpression:                 aws.String(condNew),
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	})
+	if isConditionFailed(err) {
+		d := itemDecoder{item: conditionFailedItem(err)}
+		if d.has(attrWriteToken) && d.str(attrWriteToken) == token {
+			return false, nil // put by an earlier try of this call
+		}
+		return true, nil
+	}
+	return false, err
 }
 
 // putNew is a transaction write putting item, unless an item with its key

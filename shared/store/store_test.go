@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -59,7 +60,12 @@ func newFixture(t *testing.T) *fixture {
 	counted := dynamodb.New(db.Options(), func(o *dynamodb.Options) {
 		o.HTTPClient = calls.wrap(o.HTTPClient)
 	})
-	clock := &testClock{now: time.Date(2026, 7, 16, 16, 47, 54, 123456789, time.UTC)}
+	// The clock starts at the real time (with a fraction of a second that
+	// has nine digits, to exercise the stored format): DynamoDB Local's TTL
+	// sweeper deletes an item within seconds once its expires_at has passed,
+	// so a fixed date in the past made records vanish in the middle of a
+	// test (see TestFixtureRecordsOutliveTheTest).
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second).Add(123456789)}
 	return &fixture{store: store.New(counted, table, clock.Now), clock: clock, db: db, table: table, calls: calls}
 }
 
@@ -220,4 +226,28 @@ func stringAttr(item map[string]types.AttributeValue, name string) string {
 		return v.Value
 	}
 	return ""
+}
+
+// TestFixtureRecordsOutliveTheTest guards the cause of a flaky suite: the
+// fixture's clock once started on a fixed date, and once that date was more
+// than 30 days past, every delivery and alert record was written already
+// expired. DynamoDB Local's TTL sweeper deletes such items within seconds,
+// so a claim taken a moment earlier vanished and the next conditional write
+// failed with "claim lost" (TestAlertSentOnce, TestDeliveryCancel, ...).
+// Records written through the fixture must expire well after the test.
+func TestFixtureRecordsOutliveTheTest(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := delivery.Key{ClientID: 1, LoadID: "ttl", HookID: 1}
+	mustClaim(t, f, k, 1)
+	if _, err := f.store.ClaimAlert(ctx, 1, "ttl", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	horizon := time.Now().Add(24 * time.Hour).Unix()
+	for _, item := range []map[string]types.AttributeValue{rawDelivery(t, f, k), f.alertItem(t, 1, "ttl", 1)} {
+		if exp := numAttr(t, item, "expires_at"); exp < horizon {
+			t.Errorf("%s expires at %s, before a day from now: DynamoDB Local's TTL would delete it during the run",
+				pkOf(item), time.Unix(exp, 0).UTC().Format(time.RFC3339))
+		}
+	}
 }

@@ -341,11 +341,10 @@ func TestSSRFRedirectsNeverFollowed(t *testing.T) {
 					w.WriteHeader(status)
 				}, nil)
 				c := newTestClient(t, Options{AllowPrivate: true, ExtraCAFile: rc.caFile, Timeout: 2 * time.Second})
-				transport := c.http.Transport.(*http.Transport)
-				dial := transport.DialContext
+				dial := c.pools.dial // every account's pool dials through it
 				var mu sync.Mutex
 				var dialled []string
-				transport.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c.pools.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
 					mu.Lock()
 					dialled = append(dialled, addr)
 					mu.Unlock()
@@ -380,7 +379,7 @@ func TestSSRFRedirectsNeverFollowed(t *testing.T) {
 	// at the first response too.
 	c := newTestClient(t, Options{})
 	req, _ := http.NewRequest(http.MethodGet, "https://169.254.169.254/", nil)
-	if err := c.http.CheckRedirect(req, []*http.Request{req}); !errors.Is(err, http.ErrUseLastResponse) {
+	if err := c.pools.acquire(1).client.CheckRedirect(req, []*http.Request{req}); !errors.Is(err, http.ErrUseLastResponse) {
 		t.Errorf("guarded client CheckRedirect = %v, want http.ErrUseLastResponse", err)
 	}
 }

@@ -64,15 +64,20 @@ type Options struct {
 }
 
 // Client delivers webhooks. Build one per process and share it: its
-// connections are kept alive across attempts. It is safe for concurrent use.
+// connections are kept alive across attempts, in one pool per account
+// (Request.ClientID), so two accounts never share a connection (see
+// pool.go). It is safe for concurrent use.
 type Client struct {
-	http    *http.Client
+	pools   *pools
 	timeout time.Duration
 	now     func() time.Time
 }
 
 // Request is one attempt to deliver Body to URL.
 type Request struct {
+	// ClientID is the account the attempt is made for. Attempts of
+	// different accounts never share a connection.
+	ClientID  int64
 	URL       string
 	WebhookID string
 	Secret    string // "whsec_" + base64
@@ -116,25 +121,35 @@ func NewClient(o Options) (*Client, error) {
 	if !o.AllowPrivate {
 		dialer.Control = netguard.Control(false)
 	}
-	transport := &http.Transport{
-		Proxy:                  nil, // proxy environment variables are ignored
-		DialContext:            dialer.DialContext,
-		TLSClientConfig:        &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12},
-		ForceAttemptHTTP2:      true,
-		MaxIdleConns:           max(256, 2*perHost),
-		MaxIdleConnsPerHost:    perHost,
-		IdleConnTimeout:        90 * time.Second,
-		TLSHandshakeTimeout:    10 * time.Second,
-		MaxResponseHeaderBytes: MaxResponseBytes,
-		// Bodies are read raw, so MaxResponseBytes counts bytes on the wire.
-		DisableCompression: true,
-	}
-	return &Client{
-		http: &http.Client{
-			Transport: transport,
+	tlsConfig := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	var protocols http.Protocols
+	protocols.SetHTTP1(true) // HTTP/1.1 only: see pool.go
+	newClient := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
+		return &http.Client{
+			Transport: &http.Transport{
+				Proxy:                  nil, // proxy environment variables are ignored
+				DialContext:            dial,
+				TLSClientConfig:        tlsConfig.Clone(),
+				Protocols:              &protocols,
+				MaxIdleConns:           perHost,
+				MaxIdleConnsPerHost:    perHost,
+				IdleConnTimeout:        90 * time.Second,
+				TLSHandshakeTimeout:    10 * time.Second,
+				MaxResponseHeaderBytes: MaxResponseBytes,
+				// Bodies are read raw, so MaxResponseBytes counts bytes on the wire.
+				DisableCompression: true,
+			},
 			CheckRedirect: func(*http.Request, []*http.Request) error {
 				return http.ErrUseLastResponse
 			},
+		}
+	}
+	return &Client{
+		pools: &pools{
+			newClient: newClient,
+			dial:      dialer.DialContext, // the netguard check runs on every dial of every pool
+			budget:    int64(max(256, 2*perHost)),
+			byKey:     map[int64]*pool{},
 		},
 		timeout: o.Timeout,
 		now:     o.Now,
@@ -174,7 +189,9 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
 	req.Header.Set("webhook-signature", sig)
 
-	resp, err := c.http.Do(req)
+	p := c.pools.acquire(r.ClientID)
+	defer c.pools.release(p)
+	resp, err := p.client.Do(req)
 	if err != nil {
 		outcome, msg := classify(ctx, err)
 		return delivery.Attempt{Outcome: outcome, Error: msg}
@@ -278,6 +295,10 @@ func classify(ctx context.Context, err error) (outcome, msg string) {
 		// server answers in clear HTTP.
 		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
 		return delivery.OutcomeTLS, "tls handshake failed"
+	case strings.Contains(err.Error(), "server response headers exceeded"):
+		// net/http's plain error for a response over MaxResponseHeaderBytes:
+		// it ends this request's connection only.
+		return delivery.OutcomeConnection, "response headers too large"
 	case errors.Is(err, context.Canceled):
 		return delivery.OutcomeConnection, "canceled"
 	case errors.As(err, &dnsErr):

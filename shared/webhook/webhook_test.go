@@ -400,8 +400,10 @@ func TestDeliverKeepsConcurrentConnections(t *testing.T) {
 // rules would never proxy) that resolves to loopback.
 func TestDeliverIgnoresProxyEnv(t *testing.T) {
 	c := newTestClient(t, Options{})
-	if p := c.http.Transport.(*http.Transport).Proxy; p != nil {
-		t.Fatal("Transport.Proxy is set, want nil")
+	for _, account := range []int64{1, 2} {
+		if p := c.pools.acquire(account).client.Transport.(*http.Transport).Proxy; p != nil {
+			t.Fatalf("account %d: Transport.Proxy is set, want nil", account)
+		}
 	}
 
 	host := loopbackHostName(t)
@@ -499,10 +501,14 @@ func TestDeliverBlocksPrivateAddresses(t *testing.T) {
 	}
 	for _, u := range urls {
 		t.Run(u, func(t *testing.T) {
-			got := c.Deliver(context.Background(), Request{URL: u, WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
-			want := delivery.Attempt{Outcome: delivery.OutcomeBlocked, Error: "address not allowed"}
-			if diff := cmp.Diff(got, want, ignoreLatency, cmpopts.IgnoreFields(delivery.Attempt{}, "At")); diff != "" {
-				t.Errorf("Deliver attempt (-got +want):\n%s", diff)
+			// Every account's pool has its own transport: each one dials
+			// through the guard.
+			for _, account := range []int64{0, 1, 116078} {
+				got := c.Deliver(context.Background(), Request{ClientID: account, URL: u, WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")})
+				want := delivery.Attempt{Outcome: delivery.OutcomeBlocked, Error: "address not allowed"}
+				if diff := cmp.Diff(got, want, ignoreLatency, cmpopts.IgnoreFields(delivery.Attempt{}, "At")); diff != "" {
+					t.Errorf("account %d: Deliver attempt (-got +want):\n%s", account, diff)
+				}
 			}
 		})
 	}
@@ -647,5 +653,136 @@ func BenchmarkDeliver(b *testing.B) {
 		if a := c.Deliver(context.Background(), req); a.Outcome != delivery.OutcomeSuccess {
 			b.Fatalf("Deliver: %+v", a)
 		}
+	}
+}
+
+// TestDeliverOneAccountCannotFailAnother reproduces a receiver that answers
+// one path with 100 KB of response headers, on a host (offering HTTP/2)
+// that two accounts' hooks point at. Over one shared HTTP/2 connection
+// that response ended the connection with PROTOCOL_ERROR and failed every
+// concurrent delivery on it, the other account's included. Now only the
+// oversized response's own request fails; every other one succeeds, and no
+// connection ever carries requests of two accounts.
+func TestDeliverOneAccountCannotFailAnother(t *testing.T) {
+	const concurrent = 8 // 1 huge + 2 normal of account 1, 5 of account 2
+	var arrived sync.WaitGroup
+	arrived.Add(concurrent)
+	var barrier atomic.Bool
+	barrier.Store(true)
+	var mu sync.Mutex
+	connOf := map[string]string{} // webhook-id -> client address
+	var protos []string
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		connOf[r.Header.Get("webhook-id")] = r.RemoteAddr
+		protos = append(protos, r.Proto)
+		mu.Unlock()
+		if barrier.Load() {
+			// Hold every answer until all requests are in flight at once.
+			arrived.Done()
+			done := make(chan struct{})
+			go func() { arrived.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+			}
+		}
+		if r.URL.Path == "/huge" {
+			for i := range 100 {
+				w.Header().Set("X-Big-"+strconv.Itoa(i), strings.Repeat("h", 1000))
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	srv.EnableHTTP2 = true
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	c := newTestClient(t, Options{AllowPrivate: true, ExtraCAFile: writeCA(t, srv.Certificate())})
+
+	type job struct {
+		account int64
+		path    string
+		id      string
+	}
+	var jobs []job
+	jobs = append(jobs, job{1, "/huge", "msg_a1_huge"})
+	for i := range 2 {
+		jobs = append(jobs, job{1, "/ok", "msg_a1_" + strconv.Itoa(i)})
+	}
+	for i := range 5 {
+		jobs = append(jobs, job{2, "/ok", "msg_a2_" + strconv.Itoa(i)})
+	}
+	round := func(suffix string) []delivery.Attempt {
+		got := make([]delivery.Attempt, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			wg.Go(func() {
+				got[i] = c.Deliver(context.Background(), Request{ClientID: j.account, URL: srv.URL + j.path, WebhookID: j.id + suffix, Secret: testSecret, Body: []byte("{}")})
+			})
+		}
+		wg.Wait()
+		return got
+	}
+	check := func(name string, got []delivery.Attempt) {
+		for i, j := range jobs {
+			a := got[i]
+			if j.path == "/huge" {
+				if a.Outcome != delivery.OutcomeConnection || a.Error != "response headers too large" {
+					t.Errorf("%s: huge-header response: %+v, want %s %q", name, a, delivery.OutcomeConnection, "response headers too large")
+				}
+				continue
+			}
+			if a.Outcome != delivery.OutcomeSuccess {
+				t.Errorf("%s: account %d delivery %s: %+v, want success", name, j.account, j.id, a)
+			}
+		}
+	}
+	check("concurrent round", round(""))
+	barrier.Store(false)
+	check("second round (connections reused)", round("_again"))
+
+	mu.Lock()
+	defer mu.Unlock()
+	accountOf := map[string]int64{} // client address -> account
+	for _, suffix := range []string{"", "_again"} {
+		for _, j := range jobs {
+			addr, ok := connOf[j.id+suffix]
+			if !ok {
+				t.Errorf("receiver never saw %s", j.id+suffix)
+				continue
+			}
+			if prev, ok := accountOf[addr]; ok && prev != j.account {
+				t.Errorf("connection %s carried requests of accounts %d and %d", addr, prev, j.account)
+			}
+			accountOf[addr] = j.account
+		}
+	}
+	for _, p := range protos {
+		if p != "HTTP/1.1" {
+			t.Errorf("request over %s, want HTTP/1.1 only", p)
+		}
+	}
+}
+
+// TestDeliverPoolsStayBounded delivers for many accounts in turn: pools of
+// accounts with nothing in flight are closed once the open connections or
+// the pools pass the budget, so neither grows with the number of accounts.
+func TestDeliverPoolsStayBounded(t *testing.T) {
+	rc := newReceiver(t, nil, nil)
+	c := newTestClient(t, Options{AllowPrivate: true, ExtraCAFile: rc.caFile, MaxIdleConnsPerHost: 4})
+	const accounts = 40 // budget is max(256, 2*4) = 256: lower it to see the trim
+	c.pools.budget = 10
+	for a := range int64(accounts) {
+		if got := c.Deliver(context.Background(), Request{ClientID: a, URL: rc.URL, WebhookID: "msg_1", Secret: testSecret, Body: []byte("{}")}); got.Outcome != delivery.OutcomeSuccess {
+			t.Fatalf("account %d: %+v", a, got)
+		}
+	}
+	pools, conns := c.pools.openConns()
+	if conns > 10 || pools > 10 {
+		t.Errorf("after %d accounts: %d pools holding %d open connections, want at most the budget (10) of each", accounts, pools, conns)
+	}
+	if pools == 0 {
+		t.Errorf("no pool kept: connections are no longer kept alive")
 	}
 }

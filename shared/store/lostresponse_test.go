@@ -1,0 +1,253 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/smithy-go/middleware"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// Lost responses: a write reaches DynamoDB and is applied, but its answer
+// never arrives (a connection reset, a timeout after the commit). The SDK
+// retries it, and the retry finds the state the first try wrote. Every
+// conditional write of the store must then report what the first try did,
+// not "taken by another".
+
+// lostResponses is SDK middleware that, for every call of a write
+// operation, performs the first try for real and then fails it with a
+// retryable send error, as if the response had been lost on the way. The
+// SDK's retryer then sends the same request again.
+type lostResponses struct {
+	mu   sync.Mutex
+	lost []string // operations whose first answer was dropped, in order
+}
+
+type callKey struct{}
+
+// callState marks one call (all its tries): whether its answer was dropped.
+type callState struct{ dropped bool }
+
+var writeOps = []string{"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"}
+
+func (l *lostResponses) apply(stack *middleware.Stack) error {
+	// Initialize runs once per call, Finalize once per try.
+	if err := stack.Initialize.Add(middleware.InitializeMiddlewareFunc("markCall",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			return next.HandleInitialize(context.WithValue(ctx, callKey{}, &callState{}), in)
+		}), middleware.Before); err != nil {
+		return err
+	}
+	return stack.Finalize.Add(middleware.FinalizeMiddlewareFunc("loseFirstResponse",
+		func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleFinalize(ctx, in)
+			op := awsmiddleware.GetOperationName(ctx)
+			st, _ := ctx.Value(callKey{}).(*callState)
+			if err != nil || st == nil || st.dropped || !slices.Contains(writeOps, op) {
+				return out, md, err
+			}
+			st.dropped = true
+			l.mu.Lock()
+			l.lost = append(l.lost, op)
+			l.mu.Unlock()
+			return middleware.FinalizeOutput{}, md, &smithyhttp.RequestSendError{Err: errors.New("test: response lost after the write was applied")}
+		}), middleware.After)
+}
+
+// dropped returns how many answers were dropped so far.
+func (l *lostResponses) dropped() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.lost)
+}
+
+// lossy returns a store on f's table and clock whose every write loses its
+// first answer.
+func (f *fixture) lossy(t *testing.T) (*store.Store, *lostResponses) {
+	t.Helper()
+	l := &lostResponses{}
+	db := dynamodb.New(f.db.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(o.APIOptions, l.apply)
+	})
+	return store.New(db, f.table, f.clock.Now), l
+}
+
+// mustLose fails t unless do made at least one write whose first answer was
+// dropped (so the retry really ran).
+func mustLose(t *testing.T, l *lostResponses, what string, do func()) {
+	t.Helper()
+	before := l.dropped()
+	do()
+	if l.dropped() == before {
+		t.Fatalf("%s: no answer was dropped: the test did not exercise a retried write", what)
+	}
+}
+
+func TestLostResponseAlert(t *testing.T) {
+	f := newFixture(t)
+	s, l := f.lossy(t)
+	ctx := context.Background()
+
+	var c store.AlertClaim
+	mustLose(t, l, "ClaimAlert", func() {
+		var err error
+		if c, err = s.ClaimAlert(ctx, 1, "load", 2, alertLease); err != nil {
+			t.Fatalf("ClaimAlert: %v", err)
+		}
+	})
+	mustLose(t, l, "AlertSentTo", func() {
+		if err := s.AlertSentTo(ctx, &c, "ops@example.com"); err != nil {
+			t.Fatalf("AlertSentTo: %v", err)
+		}
+	})
+	mustLose(t, l, "FinishAlert", func() {
+		if err := s.FinishAlert(ctx, c); err != nil {
+			t.Fatalf("FinishAlert: %v", err)
+		}
+	})
+	if _, err := f.store.ClaimAlert(ctx, 1, "load", 2, alertLease); !errors.Is(err, store.ErrAlertSent) {
+		t.Errorf("ClaimAlert after FinishAlert = %v, want ErrAlertSent", err)
+	}
+
+	// Released after a failed send: the next sender takes it over at once.
+	c2, err := s.ClaimAlert(ctx, 1, "load-2", 2, alertLease)
+	if err != nil {
+		t.Fatalf("ClaimAlert: %v", err)
+	}
+	mustLose(t, l, "ReleaseAlert", func() {
+		if err := s.ReleaseAlert(ctx, c2); err != nil {
+			t.Fatalf("ReleaseAlert: %v", err)
+		}
+	})
+	if _, err := f.store.ClaimAlert(ctx, 1, "load-2", 2, alertLease); err != nil {
+		t.Errorf("ClaimAlert after ReleaseAlert = %v, want a claim", err)
+	}
+
+	// Taken by another: still told apart.
+	if _, err := s.ClaimAlert(ctx, 1, "load-2", 2, alertLease); !errors.Is(err, store.ErrAlertBusy) {
+		t.Errorf("ClaimAlert of another's live claim = %v, want ErrAlertBusy", err)
+	}
+	if err := s.FinishAlert(ctx, c2); !errors.Is(err, store.ErrAlertClaimLost) {
+		t.Errorf("FinishAlert of a claim taken over = %v, want ErrAlertClaimLost", err)
+	}
+}
+
+func TestLostResponseAccountHookMember(t *testing.T) {
+	f := newFixture(t)
+	s, l := f.lossy(t)
+	ctx := context.Background()
+
+	mustLose(t, l, "CreateAccount", func() {
+		if _, err := s.CreateAccount(ctx, hook.Account{ClientID: 7, Plan: "advanced", AlertEmails: []string{"ops@example.com"}}); err != nil {
+			t.Fatalf("CreateAccount: %v", err)
+		}
+	})
+	if _, err := f.store.CreateAccount(ctx, hook.Account{ClientID: 7, Plan: "advanced"}); !errors.Is(err, hook.ErrConflict) {
+		t.Errorf("second CreateAccount = %v, want ErrConflict", err)
+	}
+	p := hook.Principal{ClientID: 7, MemberID: "m1"}
+	var h hook.Hook
+	mustLose(t, l, "CreateHook", func() {
+		var err error
+		if h, err = s.CreateHook(ctx, p, "https://a.example.com/1", hook.NewSecret()); err != nil {
+			t.Fatalf("CreateHook: %v", err)
+		}
+	})
+	if got := f.hooks(t, 7); len(got) != 1 || got[0].ID != h.ID {
+		t.Fatalf("hooks after CreateHook = %+v, want just %d", got, h.ID)
+	}
+	if _, err := f.store.CreateHook(ctx, p, "https://a.example.com/1", hook.NewSecret()); !errors.Is(err, hook.ErrDuplicateURL) {
+		t.Errorf("CreateHook of the same URL = %v, want ErrDuplicateURL", err)
+	}
+	mustLose(t, l, "disable", func() {
+		if got, err := s.SetHookEnabled(ctx, p, h.ID, false); err != nil || got.Enabled() {
+			t.Fatalf("SetHookEnabled(false) = %+v, %v", got, err)
+		}
+	})
+	mustLose(t, l, "enable", func() {
+		if got, err := s.SetHookEnabled(ctx, p, h.ID, true); err != nil || !got.Enabled() {
+			t.Fatalf("SetHookEnabled(true) = %+v, %v", got, err)
+		}
+	})
+	mustLose(t, l, "DeleteHook", func() {
+		if _, err := s.DeleteHook(ctx, p, h.ID); err != nil {
+			t.Fatalf("DeleteHook: %v", err)
+		}
+	})
+	if got := f.account(t, 7).HookCount; got != 0 {
+		t.Errorf("hook count after delete = %d, want 0", got)
+	}
+	var m hook.Member
+	var token string
+	mustLose(t, l, "CreateMember", func() {
+		var err error
+		if m, token, err = s.CreateMember(ctx, 7, "ana@example.com"); err != nil {
+			t.Fatalf("CreateMember: %v", err)
+		}
+	})
+	if got, err := f.store.Authenticate(ctx, token); err != nil || got.MemberID != m.ID {
+		t.Fatalf("Authenticate = %+v, %v", got, err)
+	}
+	mustLose(t, l, "DeleteMember", func() {
+		if err := s.DeleteMember(ctx, 7, m.ID); err != nil {
+			t.Fatalf("DeleteMember: %v", err)
+		}
+	})
+	if _, err := f.store.Authenticate(ctx, token); !errors.Is(err, hook.ErrUnauthorized) {
+		t.Errorf("Authenticate after delete = %v, want ErrUnauthorized", err)
+	}
+}
+
+func TestLostResponseDelivery(t *testing.T) {
+	f := newFixture(t)
+	s, l := f.lossy(t)
+	ctx := context.Background()
+	k := delivery.Key{ClientID: 1, LoadID: "load", HookID: 2}
+
+	c1 := delivery.NewClaim(k, 1)
+	mustLose(t, l, "ClaimAttempt", func() {
+		if claimed, cur, err := s.ClaimAttempt(ctx, c1, "msg_x", testLease); err != nil || !claimed {
+			t.Fatalf("ClaimAttempt = %v, %+v, %v; want claimed", claimed, cur, err)
+		}
+	})
+	// Another invocation (a duplicate message) still finds it taken.
+	if cur := claimConflict(t, f, k, 1); cur == nil || cur.Status != delivery.StatusAttempting {
+		t.Fatalf("duplicate claim sees %+v, want the attempt in flight", cur)
+	}
+	a1 := delivery.Attempt{At: f.clock.Now(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503}
+	mustLose(t, l, "RecordAttempt", func() {
+		rec, err := s.RecordAttempt(ctx, c1, a1, delivery.StatusWaiting)
+		if err != nil {
+			// The dispatcher would take this for a lost claim and queue no
+			// retry: the pair would stay waiting for ever.
+			t.Fatalf("RecordAttempt: %v", err)
+		}
+		if rec.Status != delivery.StatusWaiting || len(rec.Attempts) != 1 {
+			t.Fatalf("RecordAttempt = %+v, want waiting with one attempt", rec)
+		}
+	})
+
+	c2 := delivery.NewClaim(k, 2)
+	mustLose(t, l, "ClaimAttempt 2", func() {
+		if claimed, cur, err := s.ClaimAttempt(ctx, c2, "msg_x", testLease); err != nil || !claimed {
+			t.Fatalf("ClaimAttempt(2) = %v, %+v, %v; want claimed", claimed, cur, err)
+		}
+	})
+	mustLose(t, l, "Cancel", func() {
+		if err := s.Cancel(ctx, c2); err != nil {
+			t.Fatalf("Cancel: %v", err)
+		}
+	})
+	if cur := claimConflict(t, f, k, 3); cur.Status != delivery.StatusCancelled || len(cur.Attempts) != 1 {
+		t.Errorf("record after cancel = %+v, want cancelled with one attempt", cur)
+	}
+}
