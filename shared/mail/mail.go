@@ -6,8 +6,9 @@
 // URL, the integration and table names, error text, the response snippet) is
 // treated as hostile: control characters are removed, lengths are bounded,
 // the HTML body escapes it (html/template) and the subject is a single line
-// that cannot inject mail headers. The hook URL is shown without its query
-// string, fragment or user info, which may carry credentials.
+// that cannot inject mail headers. The hook URL is shown as hookurl.Redact
+// gives it, without its query string, fragment or user info, which may carry
+// credentials (alert messages already carry it so).
 //
 // It is pure: it does no I/O, does not send mail and does not log. Choosing
 // the recipients and sending are the caller's business.
@@ -18,7 +19,6 @@ import (
 	_ "embed" // templates
 	"fmt"
 	htmltemplate "html/template"
-	"net/url"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -28,6 +28,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/hookurl"
 )
 
 // Email is a rendered alert.
@@ -36,9 +37,6 @@ type Email struct {
 	Text    string
 	HTML    string
 }
-
-// RedactedQuery replaces the query string of a hook URL shown in an email.
-const RedactedQuery = "?[redacted]"
 
 // Bounds on what an email shows.
 const (
@@ -138,27 +136,11 @@ func Subject(msg delivery.AlertMessage) string {
 	return clip(s, MaxSubjectRunes)
 }
 
-// RedactURL returns raw as shown in an email: scheme, host (with port) and
-// path only. A query string is replaced by RedactedQuery; a fragment and user
-// info are dropped. A URL that does not parse as an absolute URL is not shown
-// at all.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
-		return "(not shown: not a valid absolute URL)"
-	}
-	out := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
-	if u.RawQuery != "" || u.ForceQuery {
-		out += RedactedQuery
-	}
-	return clip(clean(out), maxURLRunes)
-}
-
 func newView(msg delivery.AlertMessage, now time.Time) view {
 	v := view{
 		ClientID:     msg.ClientID,
 		HookID:       msg.HookID,
-		HookURL:      RedactURL(msg.HookURL),
+		HookURL:      clip(clean(hookurl.Redact(msg.HookURL)), maxURLRunes),
 		Integration:  clip(nameOr(msg.IntegrationName, "unknown integration"), maxNameRunes),
 		LoadID:       clip(clean(msg.LoadID), maxIDRunes),
 		WebhookID:    clip(clean(msg.WebhookID), maxIDRunes),

@@ -24,6 +24,7 @@ package strictjson
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -108,6 +109,16 @@ func ParseValid(raw []byte, path string) (Object, error) {
 		o.fields[key] = kv[i+1]
 	}
 	return o, nil
+}
+
+// Only fails when o has a key that is not one of keys.
+func (o Object) Only(keys ...string) error {
+	for k := range o.fields {
+		if !slices.Contains(keys, k) {
+			return invalid(safeField(o.path, k), "unknown key")
+		}
+	}
+	return nil
 }
 
 // Field is the JSON path of key in o.
