@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -105,7 +106,7 @@ func newLiveFixture(t *testing.T) *liveFixture {
 		t.Fatalf("CreateAccount: %v", err)
 	}
 	f.account = acct
-	f.h = &handler{accounts: st, alerts: st, ses: ses, from: "Post-load hooks <alerts@hooks.example.net>",
+	f.h = &handler{accounts: st, alerts: st, ses: ses, from: "Post-load hooks <alerts@hooks.example.net>", alertQueueARN: alertsARN,
 		log: slog.New(slog.NewJSONHandler(f.logs, nil)), now: time.Now}
 	return f
 }
@@ -154,7 +155,7 @@ func TestLiveSendsOneEmailPerAddressAndDeduplicates(t *testing.T) {
 	f := newLiveFixture(t)
 	ctx := context.Background()
 	ev := loadEvent(t, "alerter-exhausted.json")
-	msg, err := parseAlert(ev.Records[0].Body)
+	msg, err := delivery.DecodeAlert([]byte(ev.Records[0].Body))
 	if err != nil {
 		t.Fatalf("fixture body: %v", err)
 	}
@@ -232,7 +233,7 @@ func TestLiveSESFailureIsRetriedThroughTheQueue(t *testing.T) {
 	})
 
 	ev := loadEvent(t, "alerter-exhausted.json")
-	msg, _ := parseAlert(ev.Records[0].Body)
+	msg, _ := delivery.DecodeAlert([]byte(ev.Records[0].Body))
 	resp, err := f.h.handle(ctx, ev)
 	if diff := cmp.Diff(failed(t, resp, err), []string{ev.Records[0].MessageId}); diff != "" {
 		t.Fatalf("failures mismatch (-got +want):\n%s", diff)

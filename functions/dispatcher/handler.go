@@ -38,7 +38,7 @@ type accountReader interface {
 
 // deliveryStore keeps the delivery records (see package store).
 type deliveryStore interface {
-	ClaimAttempt(ctx context.Context, k delivery.Key, n int, webhookID string, lease time.Duration) (bool, *delivery.Record, error)
+	ClaimAttempt(ctx context.Context, k delivery.Key, n int, webhookID, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error)
 	RecordAttempt(ctx context.Context, k delivery.Key, n int, a delivery.Attempt, status string) (delivery.Record, error)
 	Cancel(ctx context.Context, k delivery.Key, n int) error
 }

@@ -104,7 +104,7 @@ func (sd *seeder) putMember(ctx context.Context, m seedMember) error {
 // HTTP 503, through the dispatcher's own store calls, so attempt 2 is due.
 func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 	k := delivery.Key{ClientID: sd.clientID, LoadID: d.LoadID, HookID: d.HookID}
-	claimed, _, err := sd.store.ClaimAttempt(ctx, k, 1, d.WebhookID, time.Minute)
+	claimed, _, err := sd.store.ClaimAttempt(ctx, k, 1, d.WebhookID, d.BodyDigest, time.Minute)
 	if err != nil {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
 	}
