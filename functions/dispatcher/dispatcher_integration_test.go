@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -80,10 +79,11 @@ func (r *receiver) caFile(t *testing.T) string {
 }
 
 type stack struct {
-	st     *store.Store
-	sqs    *sqs.Client
-	queues devstack.Queues
-	h      *handler
+	st        *store.Store
+	sqs       *sqs.Client
+	queues    devstack.Queues
+	h         *handler
+	rawAlerts []string // the bodies of the alert messages alerts received
 }
 
 // testDelays is the retry schedule of the integration tests: real delays,
@@ -225,10 +225,11 @@ func (s *stack) alerts(t *testing.T) []delivery.AlertMessage {
 			return out
 		}
 		for _, m := range r.Messages {
-			var a delivery.AlertMessage
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &a); err != nil {
-				t.Fatal(err)
+			a, err := delivery.DecodeAlert([]byte(aws.ToString(m.Body)))
+			if err != nil {
+				t.Fatalf("alert message refused by the alerter's reader: %v", err)
 			}
+			s.rawAlerts = append(s.rawAlerts, aws.ToString(m.Body))
 			out = append(out, a)
 			if _, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.queues.Alerts), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				t.Fatal(err)

@@ -565,6 +565,46 @@ func TestMalformedRetryMessages(t *testing.T) {
 	}
 }
 
+// TestRetryMessageKeyRule is issue 18's findings 2 and 3 for retry
+// messages: encoding/json read keys without case and let a repeated key win
+// ("client_id":116078,"client_id":200 read as 200). Now every such message
+// is refused, with its reason, before anything is sent; and a retry message
+// is read only from the retry queue.
+func TestRetryMessageKeyRule(t *testing.T) {
+	good := retryMessage(t, testClient, "L1", 1, 2)
+	tests := []struct {
+		name, body, arn, reason string
+	}{
+		{"repeated client_id", strings.Replace(good, `"client_id":116078`, `"client_id":116078,"client_id":200`, 1), retriesARN,
+			"invalid retry message: client_id: repeated key"},
+		{"case-variant pair", strings.Replace(good, `"client_id":116078`, `"client_id":116078,"Client_ID":200`, 1), retriesARN,
+			"invalid retry message: keys differ only in case"},
+		{"case-variant alone", strings.Replace(good, `"attempt":2`, `"ATTEMPT":2`, 1), retriesARN,
+			"invalid retry message: unknown key"},
+		{"on the notifications queue", good, loadsARN,
+			"kind: a service message is not accepted on the notifications queue"},
+		{"from another queue", good, "arn:aws:sqs:us-east-1:123456789012:elsewhere",
+			"event source: not a queue of this function"},
+		{"load message on the retry queue", loadMessage(testClient, "L1", "succeeded"), retriesARN,
+			"invalid retry message: unknown key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.waitingAt(t, key("L1", 1), 1)
+			ev := sqsEvent(tt.body)
+			ev.Records[0].EventSourceARN = tt.arn
+			e.mustRun(t, ev)
+			if got := e.queue.on(deadURL); len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("dead letters = %+v, want reason %q", got, tt.reason)
+			}
+			if n := len(e.hooks.calls()); n != 0 {
+				t.Errorf("requests = %d, want none", n)
+			}
+		})
+	}
+}
+
 func TestSkippedNotifications(t *testing.T) {
 	tests := []struct {
 		name   string

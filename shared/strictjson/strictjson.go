@@ -111,11 +111,12 @@ func ParseValid(raw []byte, path string) (Object, error) {
 	return o, nil
 }
 
-// Only fails when o has a key that is not one of keys.
+// Only fails when o has a key that is not one of keys (the error names o,
+// not the key, so it is the same whichever unknown key is met first).
 func (o Object) Only(keys ...string) error {
 	for k := range o.fields {
 		if !slices.Contains(keys, k) {
-			return invalid(safeField(o.path, k), "unknown key")
+			return invalid(o.path, "unknown key")
 		}
 	}
 	return nil
