@@ -104,7 +104,7 @@ func checkQueueMessages(t *testing.T, m notify.Message, snippet []byte) {
 	j := job{key: k, n: 1, webhookID: hook.WebhookID(k.ClientID, k.LoadID, k.HookID), body: m.Body,
 		digest: delivery.BodyDigest(m.Body), firstAttemptAt: time.Date(2026, 7, 15, 14, 45, 8, 123456789, time.UTC),
 		notification: m.Notification,
-		hook: hook.Hook{ID: 10, ClientID: k.ClientID, URL: "https://hooks.example.com/" + strings.Repeat("p", 1900) + "?api_key=" + strings.Repeat("s", 100)}}
+		hook:         hook.Hook{ID: 10, ClientID: k.ClientID, URL: "https://hooks.example.com/" + strings.Repeat("p", 1900) + "?api_key=" + strings.Repeat("s", 100)}}
 	h := &handler{}
 
 	retry := h.retryMessage(j, 2)
