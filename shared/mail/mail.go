@@ -90,8 +90,10 @@ type view struct {
 	FirstAt      string
 	LastAt       string
 	// Snippet is the start of the newest response body the attempts kept,
-	// from attempt SnippetAttempt.
+	// from attempt SnippetAttempt, with its links neutralised (see quote);
+	// SnippetLines is the same text wrapped for the text body.
 	Snippet        string
+	SnippetLines   []string
 	SnippetAttempt int
 	ReenablePath   string
 	GeneratedAt    string
@@ -177,11 +179,62 @@ func newView(msg delivery.AlertMessage, now time.Time) view {
 	}
 	for i := len(msg.Attempts) - 1; i >= 0; i-- {
 		if s := clip(clean(msg.Attempts[i].Snippet), maxSnippetRunes); s != "" {
-			v.SnippetAttempt, v.Snippet = i+1, s
+			v.SnippetAttempt, v.Snippet = i+1, quote(s)
+			v.SnippetLines = wrap(v.Snippet, snippetLineRunes)
 			break
 		}
 	}
 	return v
+}
+
+// snippetLineRunes is the width of the quoted snippet in the text body.
+const snippetLineRunes = 72
+
+// quote neutralises what a mail client would turn into a link in a
+// receiver's response body, which the email shows as the endpoint's own
+// words: "://" becomes "[:]//", a dot between letters or digits "[.]" and
+// "@" "[at]", so no URL, host name or address in it is clickable in either
+// body (html/template already escapes any markup).
+func quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8)
+	word := func(r rune, _ int) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	for i := 0; i < len(s); i++ {
+		switch {
+		case strings.HasPrefix(s[i:], "://"):
+			b.WriteString("[:]//")
+			i += 2
+		case s[i] == '.' && word(utf8.DecodeLastRuneInString(s[:i])) && word(utf8.DecodeRuneInString(s[i+1:])):
+			b.WriteString("[.]")
+		case s[i] == '@':
+			b.WriteString("[at]")
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// wrap cuts s (one line, single spaces) into lines of at most n runes,
+// at spaces where it can.
+func wrap(s string, n int) []string {
+	var lines []string
+	for s != "" {
+		r := []rune(s)
+		if len(r) <= n {
+			return append(lines, s)
+		}
+		cut := n
+		for i := n; i > n/2; i-- {
+			if r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		lines = append(lines, strings.TrimRight(string(r[:cut]), " "))
+		s = strings.TrimLeft(string(r[cut:]), " ")
+	}
+	return lines
 }
 
 // describe says what happened in one attempt: the HTTP status or the error

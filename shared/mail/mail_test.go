@@ -155,7 +155,7 @@ func TestRenderEscapesHostileInput(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"&lt;script&gt;alert(document.cookie)&lt;/script&gt;",
+		"&lt;script&gt;alert(document[.]cookie)&lt;/script&gt;",
 		"&lt;img src=x onerror=alert(1)&gt;",
 		"&lt;script&gt;alert(&#39;t&#39;)&lt;/script&gt;",
 		"a&amp;b&#34;c",
@@ -255,5 +255,22 @@ func TestDescribe(t *testing.T) {
 	want := []string{"HTTP 500", "redirect, not followed", "something_new (HTTP 418): teapot", "failed"}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("describe() mismatch (-got +want):\n%s", diff)
+	}
+}
+
+func TestQuoteNeutralisesLinks(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"see https://evil.example/login now", "see https[:]//evil[.]example/login now"},
+		{"www.evil.com or a@b.co", "www[.]evil[.]com or a[at]b[.]co"},
+		{"end of sentence. Next", "end of sentence. Next"},
+		{"v1.2 ünï.cödé", "v1[.]2 ünï[.]cödé"},
+	}
+	for _, tt := range tests {
+		if got := quote(tt.in); got != tt.want {
+			t.Errorf("quote(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	if got := wrap(strings.Repeat("word ", 40), 20); len(got) != 10 || got[0] != "word word word word" {
+		t.Errorf("wrap = %q", got)
 	}
 }
