@@ -10,6 +10,12 @@
 // gives it, without its query string, fragment or user info, which may carry
 // credentials (alert messages already carry it so).
 //
+// The receiver's response snippet is the endpoint's words, not the
+// service's: it comes last, after the service's own facts and next steps,
+// under a heading that says so, quoted line by line ("> ") in the text body
+// and in a blockquote in the HTML body, with "://", dots inside names and
+// "@" neutralised so that no link or address in it is clickable.
+//
 // It is pure: it does no I/O, does not send mail and does not log. Choosing
 // the recipients and sending are the caller's business.
 package mail
