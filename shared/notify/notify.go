@@ -3,7 +3,9 @@
 // canonical version 1.0 webhook body.
 //
 // Parse validates a message completely (every problem is a *ValidationError
-// naming the field and the reason, never the value) and encodes the body once;
+// naming the field and the reason, never the value), reading keys under
+// package strictjson's rule (exact, never repeated, never two that differ
+// only in case), and encodes the body once;
 // the dispatcher then signs and sends those exact bytes to every hook.
 //
 // The canonical body holds the documented fields only, in the documented
@@ -41,9 +43,10 @@ const Version = "1.0"
 // MaxLoadIDLength is the longest load_id accepted, in characters.
 const MaxLoadIDLength = 128
 
-// MaxBodyBytes bounds the canonical webhook body. The body travels again
-// inside retry messages (as a JSON string, so escaped), and an SQS message
-// holds at most 256 KiB; 192 KiB leaves room for that.
+// MaxBodyBytes bounds the canonical webhook body. The body travels again,
+// byte for byte, inside retry messages, and its names inside alert messages
+// (package delivery), and an SQS message holds at most 256 KiB; 192 KiB
+// leaves room for the rest of either.
 const MaxBodyBytes = 192 << 10
 
 // Message is one validated load message.
