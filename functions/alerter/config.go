@@ -15,6 +15,9 @@ type config struct {
 	// from is the sender of every alert (ALERT_FROM_ADDRESS), an address
 	// or "Name <address>" of an SES-verified identity.
 	from string
+	// alertQueueARN is the event source ARN of the alerts queue
+	// (HOOKS_ALERT_QUEUE_ARN): records of any other source are refused.
+	alertQueueARN string
 }
 
 // loadConfig reads the configuration, reporting every problem at once.
@@ -23,6 +26,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c := config{
 		table: env.Required("HOOKS_TABLE"),
 		from:  strings.TrimSpace(env.Required("ALERT_FROM_ADDRESS")),
+
+		alertQueueARN: env.Required("HOOKS_ALERT_QUEUE_ARN"),
 	}
 	if c.from != "" {
 		if _, err := mail.ParseAddress(c.from); err != nil {

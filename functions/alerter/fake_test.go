@@ -149,6 +149,9 @@ func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...fu
 	return &sesv2.SendEmailOutput{MessageId: aws.String("fake-" + rcpt)}, nil
 }
 
+// alertsARN is the alerts queue's event source ARN in tests.
+const alertsARN = "arn:aws:sqs:us-east-1:123456789012:post-load-alerts"
+
 // fixture is a handler on fakes and the buffer its JSON logs go to.
 type fixture struct {
 	h        *handler
@@ -173,8 +176,10 @@ func newFixture(t *testing.T, emails ...string) *fixture {
 		alerts:   f.ledger,
 		ses:      f.ses,
 		from:     "Post-load hooks <alerts@hooks.example.net>",
-		log:      slog.New(slog.NewJSONHandler(f.logs, nil)),
-		now:      func() time.Time { return time.Date(2026, 7, 15, 15, 20, 0, 0, time.UTC) },
+
+		alertQueueARN: alertsARN,
+		log:           slog.New(slog.NewJSONHandler(f.logs, nil)),
+		now:           func() time.Time { return time.Date(2026, 7, 15, 15, 20, 0, 0, time.UTC) },
 	}
 	return f
 }

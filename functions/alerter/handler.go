@@ -47,8 +47,10 @@ type handler struct {
 	alerts   alertLedger
 	ses      emailSender
 	from     string
-	log      *slog.Logger
-	now      func() time.Time
+	// alertQueueARN is the only event source whose records are read.
+	alertQueueARN string
+	log           *slog.Logger
+	now           func() time.Time
 }
 
 // handle processes every record of the batch on its own, in order, and
@@ -74,7 +76,7 @@ func (h *handler) process(ctx context.Context, r events.SQSMessage) bool {
 	start := h.now()
 	log := h.log.With(slog.String("messageId", r.MessageId))
 
-	msg, err := parseAlert(r.Body)
+	msg, err := h.parseAlert(r)
 	if err != nil {
 		// Never valid, however often it is retried: failing it sends it
 		// to the DLQ through the queue's redrive policy.

@@ -39,7 +39,7 @@ func record(t *testing.T, id string, m any) events.SQSMessage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return events.SQSMessage{MessageId: id, Body: string(b), EventSource: "aws:sqs"}
+	return events.SQSMessage{MessageId: id, Body: string(b), EventSource: "aws:sqs", EventSourceARN: alertsARN}
 }
 
 func batch(records ...events.SQSMessage) events.SQSEvent { return events.SQSEvent{Records: records} }
@@ -186,22 +186,26 @@ func TestHandleMalformedMessages(t *testing.T) {
 	tests := []struct {
 		name, body, reason string
 	}{
-		{"not json", "hello", "not a JSON object"},
-		{"json array", "[1]", "not a JSON object"},
-		{"empty object", "{}", "kind is not exhausted"},
-		{"retry kind", valid(func(m map[string]any) { m["kind"] = "retry" }), "kind is not exhausted"},
-		{"client id missing", valid(func(m map[string]any) { delete(m, "client_id") }), "client_id missing or not positive"},
-		{"client id string", valid(func(m map[string]any) { m["client_id"] = "116078" }), "field client_id: wrong type"},
-		{"negative hook id", valid(func(m map[string]any) { m["hook_id"] = -1 }), "hook_id missing or not positive"},
-		{"load id empty", valid(func(m map[string]any) { m["load_id"] = "" }), "load_id missing, too long or not UTF-8"},
-		{"load id too long", valid(func(m map[string]any) { m["load_id"] = strings.Repeat("l", 129) }), "load_id missing, too long or not UTF-8"},
-		{"no hook url", valid(func(m map[string]any) { delete(m, "hook_url") }), "hook_url missing"},
-		{"no attempts", valid(func(m map[string]any) { m["attempts"] = []any{} }), "attempts missing"},
+		{"not json", "hello", "not valid JSON"},
+		{"json array", "[1]", "message must be a JSON object"},
+		{"empty object", "{}", "kind: required"},
+		{"retry kind", valid(func(m map[string]any) { m["kind"] = "retry" }), "kind: must be exhausted"},
+		{"client id missing", valid(func(m map[string]any) { delete(m, "client_id") }), "client_id: required"},
+		{"client id string", valid(func(m map[string]any) { m["client_id"] = "116078" }), "client_id: must be an integer"},
+		{"negative hook id", valid(func(m map[string]any) { m["hook_id"] = -1 }), "hook_id: must be a positive integer"},
+		{"load id empty", valid(func(m map[string]any) { m["load_id"] = "" }), "load_id: must be 1 to 128 characters"},
+		{"load id too long", valid(func(m map[string]any) { m["load_id"] = strings.Repeat("l", 129) }), "load_id: must be 1 to 128 characters"},
+		{"no hook url", valid(func(m map[string]any) { delete(m, "hook_url") }), "hook_url: required"},
+		{"no attempts", valid(func(m map[string]any) { m["attempts"] = []any{} }), "attempts: must not be empty"},
+		// Issue 18, finding 3: one key rule for every message reader.
+		{"case-variant client id", valid(func(m map[string]any) { delete(m, "client_id"); m["Client_ID"] = 200 }), "client_id: case-variant key"},
+		{"case-variant pair", strings.Replace(valid(func(map[string]any) {}), `"client_id":116078`, `"client_id":116078,"CLIENT_ID":200`, 1), "keys differ only in case"},
+		{"repeated key", strings.Replace(valid(func(map[string]any) {}), `"client_id":116078`, `"client_id":116078,"client_id":200`, 1), "client_id: repeated key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, "ops@example.com")
-			resp, err := f.h.handle(context.Background(), batch(events.SQSMessage{MessageId: "bad", Body: tt.body}))
+			resp, err := f.h.handle(context.Background(), batch(events.SQSMessage{MessageId: "bad", Body: tt.body, EventSourceARN: alertsARN}))
 			if diff := cmp.Diff(failed(t, resp, err), []string{"bad"}); diff != "" {
 				t.Errorf("failures mismatch (-got +want):\n%s", diff)
 			}
@@ -370,7 +374,7 @@ func TestHandleBatchReportsOnlyFailedRecords(t *testing.T) {
 	other.ClientID = 555 // unknown: acknowledged
 	ev := batch(
 		record(t, "ok", alertMessage(8)),
-		events.SQSMessage{MessageId: "malformed", Body: "{"},
+		events.SQSMessage{MessageId: "malformed", Body: "{", EventSourceARN: alertsARN},
 		record(t, "unknown", other),
 		record(t, "ok2", alertMessage(9)),
 	)
@@ -428,20 +432,38 @@ func TestRecipients(t *testing.T) {
 
 func TestLoadConfig(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>"}))
+	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>", "HOOKS_ALERT_QUEUE_ARN": alertsARN}))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
-	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>"}, cmp.AllowUnexported(config{})); diff != "" {
+	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>", alertQueueARN: alertsARN}, cmp.AllowUnexported(config{})); diff != "" {
 		t.Errorf("config mismatch (-got +want):\n%s", diff)
 	}
 
 	_, err = loadConfig(env(nil))
-	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE, ALERT_FROM_ADDRESS") {
+	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE, ALERT_FROM_ADDRESS, HOOKS_ALERT_QUEUE_ARN") {
 		t.Errorf("loadConfig(empty) = %v, want both variables named", err)
 	}
 	_, err = loadConfig(env(map[string]string{"ALERT_FROM_ADDRESS": "not an address"}))
 	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE") || !strings.Contains(err.Error(), "ALERT_FROM_ADDRESS: not an email address") {
 		t.Errorf("loadConfig(bad from, no table) = %v, want both problems", err)
+	}
+}
+
+// TestHandleRefusesOtherQueues is issue 18's finding 2 for the alerter: an
+// alert message is read only from the alerts queue, whatever it holds.
+func TestHandleRefusesOtherQueues(t *testing.T) {
+	f := newFixture(t, "ops@example.com")
+	r := record(t, "foreign", alertMessage(8))
+	r.EventSourceARN = "arn:aws:sqs:us-east-1:123456789012:post-load-notifications"
+	resp, err := f.h.handle(context.Background(), batch(r))
+	if diff := cmp.Diff(failed(t, resp, err), []string{"foreign"}); diff != "" {
+		t.Errorf("failures mismatch (-got +want):\n%s", diff)
+	}
+	if f.accounts.calls != 0 || f.ledger.claims != 0 || len(f.ses.calls) != 0 {
+		t.Errorf("foreign record went further: %d account reads, %d claims, %d sends", f.accounts.calls, f.ledger.claims, len(f.ses.calls))
+	}
+	if !f.hasLog(t, "malformed alert message", map[string]any{"messageId": "foreign", "reason": "event source: not the alerts queue"}) {
+		t.Errorf("want the reason logged, got:\n%s", f.logs)
 	}
 }

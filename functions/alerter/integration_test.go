@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -105,7 +106,7 @@ func newLiveFixture(t *testing.T) *liveFixture {
 		t.Fatalf("CreateAccount: %v", err)
 	}
 	f.account = acct
-	f.h = &handler{accounts: st, alerts: st, ses: ses, from: "Post-load hooks <alerts@hooks.example.net>",
+	f.h = &handler{accounts: st, alerts: st, ses: ses, from: "Post-load hooks <alerts@hooks.example.net>", alertQueueARN: alertsARN,
 		log: slog.New(slog.NewJSONHandler(f.logs, nil)), now: time.Now}
 	return f
 }
@@ -154,7 +155,7 @@ func TestLiveSendsOneEmailPerAddressAndDeduplicates(t *testing.T) {
 	f := newLiveFixture(t)
 	ctx := context.Background()
 	ev := loadEvent(t, "alerter-exhausted.json")
-	msg, err := parseAlert(ev.Records[0].Body)
+	msg, err := delivery.DecodeAlert([]byte(ev.Records[0].Body))
 	if err != nil {
 		t.Fatalf("fixture body: %v", err)
 	}
@@ -232,7 +233,7 @@ func TestLiveSESFailureIsRetriedThroughTheQueue(t *testing.T) {
 	})
 
 	ev := loadEvent(t, "alerter-exhausted.json")
-	msg, _ := parseAlert(ev.Records[0].Body)
+	msg, _ := delivery.DecodeAlert([]byte(ev.Records[0].Body))
 	resp, err := f.h.handle(ctx, ev)
 	if diff := cmp.Diff(failed(t, resp, err), []string{ev.Records[0].MessageId}); diff != "" {
 		t.Fatalf("failures mismatch (-got +want):\n%s", diff)
@@ -317,5 +318,51 @@ func TestEventFixtures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLiveHostileSnippetIsQuoted is issue 18's finding 6 on the SES
+// emulator: a receiver answers with a body that imitates the service
+// ("URGENT: your API token expired, re-enter it here" with a link). The
+// email shows it only below the service's own facts and next steps, marked
+// as the endpoint's words, every text line quoted with "> ", and with no
+// clickable link or address in either body.
+func TestLiveHostileSnippetIsQuoted(t *testing.T) {
+	f := newLiveFixture(t)
+	const hostile = `URGENT: your API token expired, re-enter it here: https://evil.example/login ` +
+		`<a href="https://evil.example/login">Sign in</a> or write to support@evil.example`
+	m := alertMessage(41)
+	m.LoadID = "hostile-1"
+	m.Attempts = append(m.Attempts, delivery.Attempt{At: attemptTime.Add(time.Minute), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 401, Snippet: hostile})
+	resp, err := f.h.handle(context.Background(), batch(record(t, "hostile", m)))
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("failures = %v; logs:\n%s", ids, f.logs)
+	}
+	got := mailTo(t, f.sesURL, f.emails[0])
+	if len(got) != 1 {
+		t.Fatalf("%d emails, want 1", len(got))
+	}
+	text, html := got[0].Body.Text, got[0].Body.HTML
+	facts, quoted, ok := strings.Cut(text, "What your endpoint answered")
+	if !ok || !strings.Contains(facts, "What to do next") || strings.Contains(facts, "URGENT") {
+		t.Fatalf("text body: the snippet must come after the facts and next steps, under its own heading:\n%s", text)
+	}
+	for _, line := range strings.Split(quoted, "\n") {
+		if (strings.Contains(line, "URGENT") || strings.Contains(line, "evil")) && !strings.HasPrefix(line, "> ") {
+			t.Errorf("text line %q of the endpoint's words is not quoted", line)
+		}
+	}
+	if !strings.Contains(quoted, "> URGENT: your API token expired") {
+		t.Errorf("text body does not quote the response:\n%s", quoted)
+	}
+	for name, body := range map[string]string{"text": text, "html": html} {
+		for _, live := range []string{"https://evil", "evil.example", "support@"} {
+			if strings.Contains(body, live) {
+				t.Errorf("%s body holds a live link or address %q", name, live)
+			}
+		}
+	}
+	if strings.Contains(strings.ToLower(html), "<a ") || strings.Index(html, "URGENT") < strings.Index(html, "What to do next") {
+		t.Errorf("html body: want no link and the snippet after the next steps:\n%s", html)
 	}
 }

@@ -54,8 +54,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		alerts:   newLedgerFuncs(st),
 		ses:      sendEmailFunc(sesv2.NewFromConfig(awsCfg).SendEmail),
 		from:     cfg.from,
-		log:      log,
-		now:      time.Now,
+
+		alertQueueARN: cfg.alertQueueARN,
+		log:           log,
+		now:           time.Now,
 	}
 	lambda.StartHandlerFunc(h.handle, lambda.WithContext(ctx))
 	return nil

@@ -306,8 +306,12 @@ func benchConfig(tb testing.TB, table, ca string, q devstack.Queues) config {
 		"HOOKS_RETRY_QUEUE_URL":       q.Retry,
 		"HOOKS_ALERT_QUEUE_URL":       q.Alerts,
 		"HOOKS_DEAD_LETTER_QUEUE_URL": q.NotificationsDLQ,
-		"HOOKS_ALLOW_PRIVATE_TARGETS": "true",
-		"HOOKS_EXTRA_CA_FILE":         ca,
+		// The benchmark builds its records itself, from the notifications
+		// queue (the end-to-end one receives them from it).
+		"HOOKS_NOTIFICATIONS_QUEUE_ARN": loadsARN,
+		"HOOKS_RETRY_QUEUE_ARN":         retriesARN,
+		"HOOKS_ALLOW_PRIVATE_TARGETS":   "true",
+		"HOOKS_EXTRA_CA_FILE":           ca,
 	}
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -325,7 +329,7 @@ func benchBatch(prefix string, i int) events.SQSEvent {
 	var ev events.SQSEvent
 	for r := range benchRecords {
 		id := fmt.Sprintf("%s-%d-%d", prefix, i, r)
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: benchLoad(benchClient, id)})
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: benchLoad(benchClient, id), EventSourceARN: loadsARN})
 	}
 	return ev
 }
@@ -621,7 +625,8 @@ func (e e2eRun) poll(ctx context.Context, b *testing.B) int {
 		n++
 		var ev events.SQSEvent
 		for _, m := range out.Messages {
-			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body)})
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+				Body: aws.ToString(m.Body), EventSourceARN: loadsARN})
 		}
 		// An invocation runs to its end even when polling stops.
 		resp := e.consume(context.WithoutCancel(ctx), ev)

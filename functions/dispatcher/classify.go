@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -14,25 +12,24 @@ import (
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
+	"github.com/postloadhooks/hooks/shared/strictjson"
 )
 
-// Step 1: classify every record by its content, not by the queue it came
-// from: a body whose "kind" is "retry" is a RetryMessage this function
-// queued; a body without "kind" is a load message from a loader. Reading the
-// content keeps the handler independent of queue ARNs (which differ per stack
-// and per local run) and makes a message moved between queues by hand (a DLQ
-// redrive) still work. Any other "kind" is malformed.
-
-// maxRetryAttempt bounds the attempt number a retry message may carry. It is
-// deliberately above any schedule: a message queued before the schedule was
-// shortened still gets its last attempt and its alert.
-const maxRetryAttempt = 100
+// Step 1: classify every record by the queue it came from (its event source
+// ARN, which SQS sets and no sender can choose): a record of the
+// notifications queue must be a load message from a loader, a record of the
+// retry queue must be a RetryMessage this function queued. Anything else (a
+// retry message put on the notifications queue, a load message on the retry
+// queue, a record of another queue, a malformed body) goes to the
+// dead-letter queue with its reason. Loaders can send only to the
+// notifications queue (IAM), so no loader can make a retry message.
 
 // work is one valid record that may lead to deliveries.
 type work struct {
-	src   int             // record index
-	load  *notify.Message // a load message, or
-	retry *retryWork      // a retry message
+	src    int             // record index
+	load   *notify.Message // a load message, or
+	retry  *retryWork      // a retry message
+	digest string          // delivery.BodyDigest of the body to send
 }
 
 type retryWork struct {
@@ -50,7 +47,7 @@ func (w work) clientID() int64 {
 func (h *handler) classify(ctx context.Context, records []events.SQSMessage, b *batch) []work {
 	var out []work
 	for i, r := range records {
-		w, reason := classifyOne([]byte(r.Body))
+		w, reason := h.classifyOne(r.EventSourceARN, []byte(r.Body))
 		if reason != "" {
 			h.deadLetter(ctx, r, reason, i, b)
 			continue
@@ -67,18 +64,26 @@ func (h *handler) classify(ctx context.Context, records []events.SQSMessage, b *
 
 // classifyOne returns the record's work, or why it is malformed (a reason
 // safe to log: it never holds a value of the message).
-func classifyOne(body []byte) (work, string) {
-	var probe map[string]json.RawMessage
-	if json.Unmarshal(body, &probe) == nil {
-		if kind, ok := probe["kind"]; ok {
-			if string(kind) != `"`+delivery.KindRetry+`"` {
-				return work{}, "kind: must be retry or absent"
-			}
-			r, reason := parseRetry(body)
-			if reason != "" {
-				return work{}, reason
-			}
-			return work{retry: r}, ""
+func (h *handler) classifyOne(source string, body []byte) (work, string) {
+	switch source {
+	case h.cfg.NotificationsQueueARN:
+		return parseLoad(body)
+	case h.cfg.RetryQueueARN:
+		r, reason := parseRetry(body)
+		if reason != "" {
+			return work{}, reason
+		}
+		return work{retry: r, digest: delivery.BodyDigest(r.msg.Body)}, ""
+	}
+	return work{}, "event source: not a queue of this function"
+}
+
+// parseLoad validates a load message. A body with a "kind" key is one of the
+// service's own messages, which loaders can never send.
+func parseLoad(body []byte) (work, string) {
+	if o, err := strictjson.Parse(body); err == nil {
+		if _, ok, err := o.Get("kind"); ok || err != nil {
+			return work{}, "kind: a service message is not accepted on the notifications queue"
 		}
 	}
 	m, err := notify.Parse(body)
@@ -89,34 +94,26 @@ func classifyOne(body []byte) (work, string) {
 		}
 		return work{}, "invalid load message"
 	}
-	return work{load: &m}, ""
+	w := work{load: &m}
+	if m.Body != nil {
+		w.digest = delivery.BodyDigest(m.Body)
+	}
+	return w, ""
 }
 
-// parseRetry validates a retry message: every field present and consistent
-// (the webhook id is the pair's), the body a valid notification.
+// parseRetry validates a retry message: strict keys, every field present
+// and consistent (the webhook id is the pair's), the body a valid
+// notification. Whether the body is the pair's own is checked at the claim
+// (the delivery record keeps its digest).
 func parseRetry(body []byte) (*retryWork, string) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	var m delivery.RetryMessage
-	if err := dec.Decode(&m); err != nil || dec.More() {
-		return nil, "invalid retry message: not a retry message object"
+	m, err := delivery.DecodeRetry(body)
+	if err != nil {
+		return nil, "invalid retry message: " + err.Error()
 	}
-	loadIDErr := notify.CheckLoadID(m.LoadID)
-	switch {
-	case m.ClientID <= 0:
-		return nil, "invalid retry message: client_id: must be a positive integer"
-	case loadIDErr != nil:
-		return nil, "invalid retry message: " + loadIDErr.Error()
-	case m.HookID <= 0:
-		return nil, "invalid retry message: hook_id: must be a positive integer"
-	case m.Attempt < 2 || m.Attempt > maxRetryAttempt:
-		return nil, "invalid retry message: attempt: out of range"
-	case m.WebhookID != hook.WebhookID(m.ClientID, m.LoadID, m.HookID):
+	if m.WebhookID != hook.WebhookID(m.ClientID, m.LoadID, m.HookID) {
 		return nil, "invalid retry message: webhook_id: does not match the pair"
-	case m.FirstAttemptAt.IsZero():
-		return nil, "invalid retry message: first_attempt_at: required"
 	}
-	n, err := notify.ParseBody([]byte(m.Body))
+	n, err := notify.ParseBody(m.Body)
 	if err != nil {
 		return nil, "invalid retry message: body: " + err.Error()
 	}

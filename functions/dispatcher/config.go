@@ -16,14 +16,19 @@ const (
 
 // config is the dispatcher's environment.
 type config struct {
-	Table              string            // HOOKS_TABLE
-	RetryQueueURL      string            // HOOKS_RETRY_QUEUE_URL
-	AlertQueueURL      string            // HOOKS_ALERT_QUEUE_URL
-	DeadLetterQueueURL string            // HOOKS_DEAD_LETTER_QUEUE_URL: where malformed messages go
-	Schedule           delivery.Schedule // HOOKS_RETRY_DELAYS
-	AttemptTimeout     time.Duration     // HOOKS_ATTEMPT_TIMEOUT
-	AllowPrivate       bool              // HOOKS_ALLOW_PRIVATE_TARGETS (local runs and tests only)
-	ExtraCAFile        string            // HOOKS_EXTRA_CA_FILE (local runs and tests only)
+	Table              string // HOOKS_TABLE
+	RetryQueueURL      string // HOOKS_RETRY_QUEUE_URL
+	AlertQueueURL      string // HOOKS_ALERT_QUEUE_URL
+	DeadLetterQueueURL string // HOOKS_DEAD_LETTER_QUEUE_URL: where malformed messages go
+	// The event source ARNs of the two queues the function consumes: load
+	// messages are accepted only from the first, retry messages only from
+	// the second.
+	NotificationsQueueARN string            // HOOKS_NOTIFICATIONS_QUEUE_ARN
+	RetryQueueARN         string            // HOOKS_RETRY_QUEUE_ARN
+	Schedule              delivery.Schedule // HOOKS_RETRY_DELAYS
+	AttemptTimeout        time.Duration     // HOOKS_ATTEMPT_TIMEOUT
+	AllowPrivate          bool              // HOOKS_ALLOW_PRIVATE_TARGETS (local runs and tests only)
+	ExtraCAFile           string            // HOOKS_EXTRA_CA_FILE (local runs and tests only)
 }
 
 // loadConfig reads the environment through getenv and reports every
@@ -31,13 +36,15 @@ type config struct {
 func loadConfig(getenv func(string) string) (config, error) {
 	env := coldstart.NewEnv(getenv)
 	c := config{
-		Table:              env.Required("HOOKS_TABLE"),
-		RetryQueueURL:      env.Required("HOOKS_RETRY_QUEUE_URL"),
-		AlertQueueURL:      env.Required("HOOKS_ALERT_QUEUE_URL"),
-		DeadLetterQueueURL: env.Required("HOOKS_DEAD_LETTER_QUEUE_URL"),
-		AttemptTimeout:     defaultAttemptTimeout,
-		AllowPrivate:       env.Bool("HOOKS_ALLOW_PRIVATE_TARGETS"),
-		ExtraCAFile:        env.String("HOOKS_EXTRA_CA_FILE", ""),
+		Table:                 env.Required("HOOKS_TABLE"),
+		RetryQueueURL:         env.Required("HOOKS_RETRY_QUEUE_URL"),
+		AlertQueueURL:         env.Required("HOOKS_ALERT_QUEUE_URL"),
+		DeadLetterQueueURL:    env.Required("HOOKS_DEAD_LETTER_QUEUE_URL"),
+		NotificationsQueueARN: env.Required("HOOKS_NOTIFICATIONS_QUEUE_ARN"),
+		RetryQueueARN:         env.Required("HOOKS_RETRY_QUEUE_ARN"),
+		AttemptTimeout:        defaultAttemptTimeout,
+		AllowPrivate:          env.Bool("HOOKS_ALLOW_PRIVATE_TARGETS"),
+		ExtraCAFile:           env.String("HOOKS_EXTRA_CA_FILE", ""),
 	}
 	s, err := delivery.ParseSchedule(env.String("HOOKS_RETRY_DELAYS", delivery.DefaultRetryDelays))
 	if err != nil {

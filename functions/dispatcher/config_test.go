@@ -13,6 +13,7 @@ import (
 func TestLoadConfig(t *testing.T) {
 	full := map[string]string{
 		"HOOKS_TABLE": "t", "HOOKS_RETRY_QUEUE_URL": "r", "HOOKS_ALERT_QUEUE_URL": "a", "HOOKS_DEAD_LETTER_QUEUE_URL": "d",
+		"HOOKS_NOTIFICATIONS_QUEUE_ARN": "arn:n", "HOOKS_RETRY_QUEUE_ARN": "arn:r",
 	}
 	get := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
@@ -21,7 +22,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	def, _ := delivery.ParseSchedule(delivery.DefaultRetryDelays)
-	want := config{Table: "t", RetryQueueURL: "r", AlertQueueURL: "a", DeadLetterQueueURL: "d", Schedule: def, AttemptTimeout: 30 * time.Second}
+	want := config{Table: "t", RetryQueueURL: "r", AlertQueueURL: "a", DeadLetterQueueURL: "d", NotificationsQueueARN: "arn:n", RetryQueueARN: "arn:r", Schedule: def, AttemptTimeout: 30 * time.Second}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("defaults (-got +want):\n%s", diff)
 	}
@@ -37,7 +38,7 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want = config{Table: "t", RetryQueueURL: "r", AlertQueueURL: "a", DeadLetterQueueURL: "d", Schedule: delivery.Schedule{time.Second, time.Second},
+	want = config{Table: "t", RetryQueueURL: "r", AlertQueueURL: "a", DeadLetterQueueURL: "d", NotificationsQueueARN: "arn:n", RetryQueueARN: "arn:r", Schedule: delivery.Schedule{time.Second, time.Second},
 		AttemptTimeout: 5 * time.Second, AllowPrivate: true, ExtraCAFile: "/ca.pem"}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("set (-got +want):\n%s", diff)
@@ -48,7 +49,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal("want an error")
 	}
 	for _, name := range []string{"HOOKS_TABLE", "HOOKS_RETRY_QUEUE_URL", "HOOKS_ALERT_QUEUE_URL", "HOOKS_DEAD_LETTER_QUEUE_URL",
-		"HOOKS_RETRY_DELAYS", "HOOKS_ATTEMPT_TIMEOUT", "HOOKS_ALLOW_PRIVATE_TARGETS"} {
+		"HOOKS_NOTIFICATIONS_QUEUE_ARN", "HOOKS_RETRY_QUEUE_ARN", "HOOKS_RETRY_DELAYS", "HOOKS_ATTEMPT_TIMEOUT", "HOOKS_ALLOW_PRIVATE_TARGETS"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

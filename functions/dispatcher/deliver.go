@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hookurl"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
@@ -19,9 +20,12 @@ import (
 type result struct {
 	srcs   []int // the job's record and its duplicates
 	failed bool  // report the source record in batchItemFailures
-	retry  *delivery.RetryMessage
-	delay  time.Duration
-	alert  *delivery.AlertMessage
+	// deadLetter, when set, is why the source records go to the
+	// dead-letter queue.
+	deadLetter string
+	retry      *delivery.RetryMessage
+	delay      time.Duration
+	alert      *delivery.AlertMessage
 }
 
 func (h *handler) deliverAll(ctx context.Context, jobs []job) []result {
@@ -43,7 +47,7 @@ func (h *handler) deliverAll(ctx context.Context, jobs []job) []result {
 func (h *handler) deliver(ctx context.Context, j job) result {
 	log := jobLog{h.log, &j}
 	claim := delivery.NewClaim(j.key, j.n)
-	claimed, cur, err := h.deliveries.ClaimAttempt(ctx, claim, j.webhookID, h.cfg.AttemptTimeout+leaseMargin)
+	claimed, cur, err := h.deliveries.ClaimAttempt(ctx, claim, j.webhookID, j.digest, h.cfg.AttemptTimeout+leaseMargin)
 	if err != nil {
 		log.at(ctx, slog.LevelError, "claim failed", slog.String("error", err.Error()))
 		return result{failed: true}
@@ -113,8 +117,19 @@ func (l jobLog) at(ctx context.Context, level slog.Level, msg string, attrs ...s
 	l.log.LogAttrs(ctx, level, msg, append(all, attrs...)...)
 }
 
-// onConflict handles a failed claim (see delivery.OnClaimConflict).
+// onConflict handles a failed claim (see delivery.OnClaimConflict). A claim
+// that failed because the record keeps another body repairs nothing: a load
+// re-sent with another body keeps its first one, and a retry message with
+// another body is not the service's own (dead-lettered).
 func (h *handler) onConflict(ctx context.Context, log jobLog, j job, cur *delivery.Record) result {
+	if cur != nil && cur.BodyDigest != j.digest {
+		if j.n > 1 {
+			log.at(ctx, slog.LevelWarn, "retry body does not match its delivery")
+			return result{deadLetter: "invalid retry message: body: not the body of its delivery"}
+		}
+		log.at(ctx, slog.LevelInfo, "load re-sent with another body, first body kept", slog.String("status", cur.Status))
+		return result{}
+	}
 	action := delivery.OnClaimConflict(cur, j.n, h.now())
 	status := "missing"
 	if cur != nil {
@@ -149,7 +164,7 @@ func (h *handler) retryMessage(j job, n int) *delivery.RetryMessage {
 		Attempt:        n,
 		WebhookID:      j.webhookID,
 		FirstAttemptAt: j.firstAttemptAt,
-		Body:           string(j.body),
+		Body:           j.body,
 	}
 }
 
@@ -159,10 +174,10 @@ func (h *handler) alertMessage(j job, rec delivery.Record) *delivery.AlertMessag
 		ClientID:        j.key.ClientID,
 		LoadID:          j.key.LoadID,
 		HookID:          j.key.HookID,
-		HookURL:         j.hook.URL,
+		HookURL:         hookurl.Redact(j.hook.URL),
 		WebhookID:       j.webhookID,
 		IntegrationName: j.notification.IntegrationName,
 		Tables:          j.notification.TableNames(),
-		Attempts:        rec.Attempts,
+		Attempts:        delivery.LastAttempts(rec.Attempts),
 	}
 }

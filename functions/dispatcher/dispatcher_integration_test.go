@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"io"
@@ -80,10 +79,11 @@ func (r *receiver) caFile(t *testing.T) string {
 }
 
 type stack struct {
-	st     *store.Store
-	sqs    *sqs.Client
-	queues devstack.Queues
-	h      *handler
+	st        *store.Store
+	sqs       *sqs.Client
+	queues    devstack.Queues
+	h         *handler
+	rawAlerts []string // the bodies of the alert messages alerts received
 }
 
 // testDelays is the retry schedule of the integration tests: real delays,
@@ -98,14 +98,16 @@ func newStack(t *testing.T, ca, delays string) *stack {
 	db, table := devstack.DynamoDB(t)
 	client, queues := devstack.SQS(t)
 	env := map[string]string{
-		"HOOKS_TABLE":                 table,
-		"HOOKS_RETRY_QUEUE_URL":       queues.Retry,
-		"HOOKS_ALERT_QUEUE_URL":       queues.Alerts,
-		"HOOKS_DEAD_LETTER_QUEUE_URL": queues.NotificationsDLQ,
-		"HOOKS_RETRY_DELAYS":          delays,
-		"HOOKS_ATTEMPT_TIMEOUT":       "5s",
-		"HOOKS_ALLOW_PRIVATE_TARGETS": "true",
-		"HOOKS_EXTRA_CA_FILE":         ca,
+		"HOOKS_TABLE":                   table,
+		"HOOKS_RETRY_QUEUE_URL":         queues.Retry,
+		"HOOKS_ALERT_QUEUE_URL":         queues.Alerts,
+		"HOOKS_DEAD_LETTER_QUEUE_URL":   queues.NotificationsDLQ,
+		"HOOKS_NOTIFICATIONS_QUEUE_ARN": queues.NotificationsARN,
+		"HOOKS_RETRY_QUEUE_ARN":         queues.RetryARN,
+		"HOOKS_RETRY_DELAYS":            delays,
+		"HOOKS_ATTEMPT_TIMEOUT":         "5s",
+		"HOOKS_ALLOW_PRIVATE_TARGETS":   "true",
+		"HOOKS_EXTRA_CA_FILE":           ca,
 	}
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
@@ -160,9 +162,11 @@ func (s *stack) receive(t *testing.T, queue string) []types.Message {
 func (s *stack) invoke(t *testing.T, queue string, msgs []types.Message) {
 	t.Helper()
 	ctx := context.Background()
+	arn := map[string]string{s.queues.Notifications: s.queues.NotificationsARN, s.queues.Retry: s.queues.RetryARN}[queue]
 	var ev events.SQSEvent
 	for _, m := range msgs {
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle), Body: aws.ToString(m.Body)})
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
+			Body: aws.ToString(m.Body), EventSourceARN: arn})
 	}
 	resp, err := s.h.handle(ctx, ev)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
@@ -221,10 +225,11 @@ func (s *stack) alerts(t *testing.T) []delivery.AlertMessage {
 			return out
 		}
 		for _, m := range r.Messages {
-			var a delivery.AlertMessage
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &a); err != nil {
-				t.Fatal(err)
+			a, err := delivery.DecodeAlert([]byte(aws.ToString(m.Body)))
+			if err != nil {
+				t.Fatalf("alert message refused by the alerter's reader: %v", err)
 			}
+			s.rawAlerts = append(s.rawAlerts, aws.ToString(m.Body))
 			out = append(out, a)
 			if _, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(s.queues.Alerts), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				t.Fatal(err)
@@ -356,7 +361,7 @@ func TestDispatcherDisableDuringRetriesEndsQuietly(t *testing.T) {
 	if a := s.alerts(t); len(a) != 0 {
 		t.Errorf("alerts = %+v, want none", a)
 	}
-	claimed, cur, err := s.st.ClaimAttempt(context.Background(), delivery.NewClaim(delivery.Key{ClientID: 504, LoadID: "disable-1", HookID: hk.ID}, 2), "", time.Second)
+	claimed, cur, err := s.st.ClaimAttempt(context.Background(), delivery.NewClaim(delivery.Key{ClientID: 504, LoadID: "disable-1", HookID: hk.ID}, 2), "", delivery.BodyDigest([]byte(canonicalBody)), time.Second)
 	if err != nil || claimed || cur == nil || cur.Status != delivery.StatusCancelled {
 		t.Errorf("record = %v %+v %v, want cancelled", claimed, cur, err)
 	}
@@ -406,13 +411,13 @@ func TestDispatcherRetryWaitsForItsDelay(t *testing.T) {
 	if len(msgs) != 1 {
 		t.Fatalf("received %d retry messages, want 1", len(msgs))
 	}
-	var m delivery.RetryMessage
-	if err := json.Unmarshal([]byte(aws.ToString(msgs[0].Body)), &m); err != nil {
+	m, err := delivery.DecodeRetry([]byte(aws.ToString(msgs[0].Body)))
+	if err != nil {
 		t.Fatal(err)
 	}
 	wantID := hook.WebhookID(505, "delay-1", hk.ID)
 	if m.Kind != delivery.KindRetry || m.ClientID != 505 || m.LoadID != "delay-1" || m.HookID != hk.ID || m.Attempt != 2 ||
-		m.WebhookID != wantID || m.Body != canonicalBody {
+		m.WebhookID != wantID || string(m.Body) != canonicalBody {
 		t.Fatalf("retry message = %+v, want attempt 2 of the pair with the canonical body", m)
 	}
 

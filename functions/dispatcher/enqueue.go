@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"sync"
 	"time"
 
@@ -42,11 +41,16 @@ func (h *handler) enqueue(ctx context.Context, records []events.SQSMessage, resu
 		if r.failed {
 			b.fail(r.srcs...)
 		}
+		if r.deadLetter != "" {
+			for _, src := range r.srcs {
+				h.deadLetter(ctx, records[src], r.deadLetter, src, b)
+			}
+		}
 		if r.retry != nil {
-			msgs = append(msgs, outgoing{srcs: r.srcs, queueURL: h.cfg.RetryQueueURL, queue: "retry", body: mustJSON(r.retry), delay: r.delay})
+			msgs = append(msgs, outgoing{srcs: r.srcs, queueURL: h.cfg.RetryQueueURL, queue: "retry", body: string(r.retry.Encode()), delay: r.delay})
 		}
 		if r.alert != nil {
-			msgs = append(msgs, outgoing{srcs: r.srcs, queueURL: h.cfg.AlertQueueURL, queue: "alert", body: mustJSON(r.alert)})
+			msgs = append(msgs, outgoing{srcs: r.srcs, queueURL: h.cfg.AlertQueueURL, queue: "alert", body: string(r.alert.Encode())})
 		}
 	}
 	sem := make(chan struct{}, maxConcurrentSends)
@@ -73,13 +77,4 @@ func (h *handler) send(ctx context.Context, m outgoing) error {
 		DelaySeconds: int32(m.delay / time.Second),
 	})
 	return err
-}
-
-// mustJSON encodes the service's own message types, which always encode.
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic("encode queue message: " + err.Error())
-	}
-	return string(b)
 }

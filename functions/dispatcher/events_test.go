@@ -32,7 +32,7 @@ func readEvent(t *testing.T, name string) events.SQSEvent {
 func TestEventSamples(t *testing.T) {
 	tests := []struct {
 		file         string
-		seed         func(e *env) // state before the invocation
+		seed         func(t *testing.T, e *env) // state before the invocation
 		wantFailed   []string
 		wantRequests int
 		wantDead     int
@@ -41,12 +41,16 @@ func TestEventSamples(t *testing.T) {
 		{file: "dispatcher-rejected.json", wantRequests: 2},
 		{file: "dispatcher-failed.json"},
 		{file: "dispatcher-malformed.json", wantRequests: 2, wantDead: 1},
-		{file: "dispatcher-retry.json", wantRequests: 1, seed: func(e *env) {
-			// Attempt 1 failed and the record waits for attempt 2.
+		{file: "dispatcher-retry.json", wantRequests: 1, seed: func(t *testing.T, e *env) {
+			// Attempt 1 of the sample's body failed and the record waits for attempt 2.
 			k := key("b2f6c1d0-7a3e-4c51-9f7e-retry", 1)
 			ctx := context.Background()
+			m, err := delivery.DecodeRetry([]byte(readEvent(t, "dispatcher-retry.json").Records[0].Body))
+			if err != nil {
+				t.Fatal(err)
+			}
 			c := delivery.NewClaim(k, 1)
-			if ok, _, err := e.dels.ClaimAttempt(ctx, c, "", 0); !ok || err != nil {
+			if ok, _, err := e.dels.ClaimAttempt(ctx, c, "", delivery.BodyDigest(m.Body), 0); !ok || err != nil {
 				panic("seed claim")
 			}
 			if _, err := e.dels.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
@@ -59,7 +63,7 @@ func TestEventSamples(t *testing.T) {
 		t.Run(tt.file, func(t *testing.T) {
 			e := newEnv(t)
 			if tt.seed != nil {
-				tt.seed(e)
+				tt.seed(t, e)
 			}
 			ev := readEvent(t, tt.file)
 			e.mustRun(t, ev, tt.wantFailed...)

@@ -61,7 +61,7 @@ func newFakeDeliveries(now func() time.Time) *fakeDeliveries {
 	return &fakeDeliveries{now: now, recs: map[delivery.Key]*delivery.Record{}, tokens: map[delivery.Key]string{}}
 }
 
-func (f *fakeDeliveries) ClaimAttempt(_ context.Context, cl delivery.Claim, webhookID string, lease time.Duration) (bool, *delivery.Record, error) {
+func (f *fakeDeliveries) ClaimAttempt(_ context.Context, cl delivery.Claim, webhookID, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error) {
 	k, n := cl.Key, cl.Attempt
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -72,12 +72,12 @@ func (f *fakeDeliveries) ClaimAttempt(_ context.Context, cl delivery.Claim, webh
 	r, ok := f.recs[k]
 	switch {
 	case !ok && n == 1:
-		r = &delivery.Record{Key: k}
+		r = &delivery.Record{Key: k, BodyDigest: bodyDigest}
 		f.recs[k] = r
 	case !ok:
 		return false, nil, nil
-	case r.Status == delivery.StatusWaiting && r.Attempt == n-1:
-	case r.Status == delivery.StatusAttempting && r.Attempt == n && r.LeaseUntil.Before(now):
+	case r.BodyDigest == bodyDigest && r.Status == delivery.StatusWaiting && r.Attempt == n-1:
+	case r.BodyDigest == bodyDigest && r.Status == delivery.StatusAttempting && r.Attempt == n && r.LeaseUntil.Before(now):
 	default:
 		c := *r
 		c.Attempts = append([]delivery.Attempt(nil), r.Attempts...)

@@ -38,7 +38,7 @@ type accountReader interface {
 
 // deliveryStore keeps the delivery records (see package store).
 type deliveryStore interface {
-	ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID string, lease time.Duration) (bool, *delivery.Record, error)
+	ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error)
 	RecordAttempt(ctx context.Context, c delivery.Claim, a delivery.Attempt, status string) (delivery.Record, error)
 	Cancel(ctx context.Context, c delivery.Claim) error
 }

@@ -23,6 +23,8 @@ const (
 	retryURL     = "https://sqs.local/retries"
 	alertURL     = "https://sqs.local/alerts"
 	deadURL      = "https://sqs.local/notifications-dlq"
+	loadsARN     = "arn:aws:sqs:us-east-1:123456789012:post-load-notifications"
+	retriesARN   = "arn:aws:sqs:us-east-1:123456789012:post-load-retries"
 	testSchedule = "10s,20s,30s,40s,50s"
 )
 
@@ -30,6 +32,9 @@ const (
 const canonicalBody = `{"version":"1.0","integration_name":"shopify","new_version":false,"source_root_table_name":"orders",` +
 	`"destination_root_table_name":"orders","table_version":0,"tables":[{"source_table_name":"orders",` +
 	`"destination_table_name":"orders","num_rows":100,"num_rows_rejected":0,"bookmark_metadata":null}]}`
+
+// canonicalDigest is the body digest of canonicalBody.
+var canonicalDigest = delivery.BodyDigest([]byte(canonicalBody))
 
 func loadMessage(cid int64, loadID, status string) string {
 	return fmt.Sprintf(`{"client_id":%d,"load_id":%q,"status":%q,"notification":{"integration_name":"shopify","new_version":false,`+
@@ -39,14 +44,21 @@ func loadMessage(cid int64, loadID, status string) string {
 
 func retryMessage(t *testing.T, cid int64, loadID string, hookID int64, n int) string {
 	t.Helper()
-	return mustJSON(delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: cid, LoadID: loadID, HookID: hookID, Attempt: n,
-		WebhookID: hook.WebhookID(cid, loadID, hookID), FirstAttemptAt: time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC), Body: canonicalBody})
+	return string(delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: cid, LoadID: loadID, HookID: hookID, Attempt: n,
+		WebhookID: hook.WebhookID(cid, loadID, hookID), FirstAttemptAt: time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC), Body: json.RawMessage(canonicalBody)}.Encode())
 }
 
+// sqsEvent is a batch of bodies, each from the queue it belongs on: the
+// service's retry messages (which start with their kind) from the retry
+// queue, all others from the notifications queue.
 func sqsEvent(bodies ...string) events.SQSEvent {
 	var ev events.SQSEvent
 	for i, b := range bodies {
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: b})
+		arn := loadsARN
+		if strings.HasPrefix(b, `{"kind":"retry"`) {
+			arn = retriesARN
+		}
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: b, EventSourceARN: arn})
 	}
 	return ev
 }
@@ -91,7 +103,8 @@ func newEnv(t *testing.T) *env {
 		clock:   clock,
 	}
 	e.h = &handler{
-		cfg:      config{Table: "t", RetryQueueURL: retryURL, AlertQueueURL: alertURL, DeadLetterQueueURL: deadURL, Schedule: s, AttemptTimeout: 30 * time.Second},
+		cfg: config{Table: "t", RetryQueueURL: retryURL, AlertQueueURL: alertURL, DeadLetterQueueURL: deadURL,
+			NotificationsQueueARN: loadsARN, RetryQueueARN: retriesARN, Schedule: s, AttemptTimeout: 30 * time.Second},
 		accounts: e.accounts, deliveries: e.dels, webhooks: e.hooks, queue: e.queue,
 		log: testLogger(e.logs), metrics: newMetrics(e.metrics, clock.now), now: clock.now,
 		rand: func() float64 { return 0.5 }, // no jitter
@@ -198,8 +211,8 @@ func TestFailureQueuesRetryThenAlert(t *testing.T) {
 
 	wantRetry := func(n int) sent {
 		m := delivery.RetryMessage{Kind: "retry", ClientID: testClient, LoadID: "L1", HookID: 1, Attempt: n,
-			WebhookID: hook.WebhookID(testClient, "L1", 1), FirstAttemptAt: t0, Body: canonicalBody}
-		return sent{Queue: retryURL, Body: mustJSON(m), Delay: int32(n-1) * 10}
+			WebhookID: hook.WebhookID(testClient, "L1", 1), FirstAttemptAt: t0, Body: json.RawMessage(canonicalBody)}
+		return sent{Queue: retryURL, Body: string(m.Encode()), Delay: int32(n-1) * 10}
 	}
 	if diff := cmp.Diff(e.queue.on(retryURL), []sent{wantRetry(2)}); diff != "" {
 		t.Fatalf("retry queue (-got +want):\n%s", diff)
@@ -306,7 +319,7 @@ func TestLiveLeaseIsReportedAndLaterAcked(t *testing.T) {
 	e := newEnv(t)
 	k := key("L1", 1)
 	// Another invocation claimed attempt 1 and is still making it.
-	if ok, _, _ := e.dels.ClaimAttempt(context.Background(), delivery.NewClaim(k, 1), "x", 35*time.Second); !ok {
+	if ok, _, _ := e.dels.ClaimAttempt(context.Background(), delivery.NewClaim(k, 1), "x", canonicalDigest, 35*time.Second); !ok {
 		t.Fatal("setup claim failed")
 	}
 	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
@@ -353,7 +366,7 @@ func (e *env) waitingAt(t *testing.T, k delivery.Key, n int) {
 	ctx := context.Background()
 	for i := 1; i <= n; i++ {
 		c := delivery.NewClaim(k, i)
-		if ok, _, err := e.dels.ClaimAttempt(ctx, c, hook.WebhookID(k.ClientID, k.LoadID, k.HookID), time.Second); !ok || err != nil {
+		if ok, _, err := e.dels.ClaimAttempt(ctx, c, hook.WebhookID(k.ClientID, k.LoadID, k.HookID), canonicalDigest, time.Second); !ok || err != nil {
 			t.Fatalf("claim attempt %d: %v %v", i, ok, err)
 		}
 		if _, err := e.dels.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
@@ -459,8 +472,8 @@ func TestEveryMessageIsOneBoundedConcurrentSend(t *testing.T) {
 	for _, l := range []string{"L1", "L2"} {
 		for id := int64(1); id <= 10; id++ {
 			m := delivery.RetryMessage{Kind: "retry", ClientID: testClient, LoadID: l, HookID: id, Attempt: 2,
-				WebhookID: hook.WebhookID(testClient, l, id), FirstAttemptAt: t0, Body: canonicalBody}
-			want = append(want, sent{Queue: retryURL, Body: mustJSON(m), Delay: 10})
+				WebhookID: hook.WebhookID(testClient, l, id), FirstAttemptAt: t0, Body: json.RawMessage(canonicalBody)}
+			want = append(want, sent{Queue: retryURL, Body: string(m.Encode()), Delay: 10})
 		}
 	}
 	sortSent := cmpopts.SortSlices(func(a, b sent) bool { return a.Body < b.Body })
@@ -508,7 +521,7 @@ func TestPoisonBesideValid(t *testing.T) {
 	e.mustRun(t, sqsEvent(`{"client_id":"x"}`, loadMessage(testClient, "L1", "succeeded"), `{"kind":"other"}`, `not json`))
 	want := []sent{
 		{Queue: deadURL, Body: `{"client_id":"x"}`, Reason: "invalid load message: client_id: must be an integer"},
-		{Queue: deadURL, Body: `{"kind":"other"}`, Reason: "kind: must be retry or absent"},
+		{Queue: deadURL, Body: `{"kind":"other"}`, Reason: "kind: a service message is not accepted on the notifications queue"},
 		{Queue: deadURL, Body: `not json`, Reason: "invalid load message: not valid JSON"},
 	}
 	if diff := cmp.Diff(e.queue.on(deadURL), want); diff != "" {
@@ -517,7 +530,7 @@ func TestPoisonBesideValid(t *testing.T) {
 	if n := len(e.hooks.calls()); n != 1 {
 		t.Errorf("requests = %d, want 1", n)
 	}
-	if logs := e.logs.String(); strings.Contains(logs, "not json") || !strings.Contains(logs, `"reason":"kind: must be retry or absent"`) {
+	if logs := e.logs.String(); strings.Contains(logs, "not json") || !strings.Contains(logs, `"reason":"kind: a service message is not accepted on the notifications queue"`) {
 		t.Errorf("logs must give the reason, never the body:\n%s", logs)
 	}
 }
@@ -537,7 +550,7 @@ func TestMalformedRetryMessages(t *testing.T) {
 	}{
 		{"wrong webhook id", func(m *delivery.RetryMessage) { m.WebhookID = "msg_0" }, "invalid retry message: webhook_id: does not match the pair"},
 		{"attempt 1", func(m *delivery.RetryMessage) { m.Attempt = 1 }, "invalid retry message: attempt: out of range"},
-		{"bad body", func(m *delivery.RetryMessage) { m.Body = "{}" }, "invalid retry message: body: invalid load message: integration_name: required"},
+		{"bad body", func(m *delivery.RetryMessage) { m.Body = json.RawMessage("{}") }, "invalid retry message: body: invalid load message: integration_name: required"},
 		{"no hook", func(m *delivery.RetryMessage) { m.HookID = 0 }, "invalid retry message: hook_id: must be a positive integer"},
 	}
 	for _, tt := range tests {
@@ -545,9 +558,49 @@ func TestMalformedRetryMessages(t *testing.T) {
 			e := newEnv(t)
 			m := good(t)
 			tt.change(&m)
-			e.mustRun(t, sqsEvent(mustJSON(m)))
+			e.mustRun(t, sqsEvent(string(m.Encode())))
 			if got := e.queue.on(deadURL); len(got) != 1 || got[0].Reason != tt.reason {
 				t.Errorf("dead letters = %+v, want reason %q", got, tt.reason)
+			}
+		})
+	}
+}
+
+// TestRetryMessageKeyRule is issue 18's findings 2 and 3 for retry
+// messages: encoding/json read keys without case and let a repeated key win
+// ("client_id":116078,"client_id":200 read as 200). Now every such message
+// is refused, with its reason, before anything is sent; and a retry message
+// is read only from the retry queue.
+func TestRetryMessageKeyRule(t *testing.T) {
+	good := retryMessage(t, testClient, "L1", 1, 2)
+	tests := []struct {
+		name, body, arn, reason string
+	}{
+		{"repeated client_id", strings.Replace(good, `"client_id":116078`, `"client_id":116078,"client_id":200`, 1), retriesARN,
+			"invalid retry message: client_id: repeated key"},
+		{"case-variant pair", strings.Replace(good, `"client_id":116078`, `"client_id":116078,"Client_ID":200`, 1), retriesARN,
+			"invalid retry message: keys differ only in case"},
+		{"case-variant alone", strings.Replace(good, `"attempt":2`, `"ATTEMPT":2`, 1), retriesARN,
+			"invalid retry message: unknown key"},
+		{"on the notifications queue", good, loadsARN,
+			"kind: a service message is not accepted on the notifications queue"},
+		{"from another queue", good, "arn:aws:sqs:us-east-1:123456789012:elsewhere",
+			"event source: not a queue of this function"},
+		{"load message on the retry queue", loadMessage(testClient, "L1", "succeeded"), retriesARN,
+			"invalid retry message: unknown key"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.waitingAt(t, key("L1", 1), 1)
+			ev := sqsEvent(tt.body)
+			ev.Records[0].EventSourceARN = tt.arn
+			e.mustRun(t, ev)
+			if got := e.queue.on(deadURL); len(got) != 1 || got[0].Reason != tt.reason {
+				t.Errorf("dead letters = %+v, want reason %q", got, tt.reason)
+			}
+			if n := len(e.hooks.calls()); n != 0 {
+				t.Errorf("requests = %d, want none", n)
 			}
 		})
 	}

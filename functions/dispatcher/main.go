@@ -1,7 +1,8 @@
 // Command dispatcher is the Lambda function that delivers load notifications
 // to customer webhooks. It consumes two SQS queues with one handler: load
 // messages from post-load-notifications and its own delayed retry messages
-// from post-load-retries (told apart by their content, see classify.go).
+// from post-load-retries, each accepted only from its own queue (told apart
+// by the record's event source ARN, see classify.go).
 // Every retry and alert message is queued with its own SendMessage call, a
 // retry carrying its DelaySeconds, so the schedule holds on AWS and on the
 // local emulator alike.

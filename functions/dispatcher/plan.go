@@ -29,6 +29,7 @@ type job struct {
 	n              int // attempt number
 	webhookID      string
 	body           []byte
+	digest         string // delivery.BodyDigest(body)
 	firstAttemptAt time.Time
 	notification   *notify.Notification // for the alert
 	hook           hook.Hook            // the hook as read now; zero if it no longer exists
@@ -74,7 +75,7 @@ func (h *handler) plan(ctx context.Context, records []events.SQSMessage, work []
 					key:       delivery.Key{ClientID: m.ClientID, LoadID: m.LoadID, HookID: hk.ID},
 					n:         1,
 					webhookID: hook.WebhookID(m.ClientID, m.LoadID, hk.ID),
-					body:      m.Body, firstAttemptAt: now,
+					body:      m.Body, digest: w.digest, firstAttemptAt: now,
 					notification: m.Notification,
 					hook:         hk, active: true,
 				})
@@ -90,7 +91,7 @@ func (h *handler) plan(ctx context.Context, records []events.SQSMessage, work []
 			key:       delivery.Key{ClientID: r.msg.ClientID, LoadID: r.msg.LoadID, HookID: r.msg.HookID},
 			n:         r.msg.Attempt,
 			webhookID: r.msg.WebhookID,
-			body:      []byte(r.msg.Body), firstAttemptAt: r.msg.FirstAttemptAt,
+			body:      r.msg.Body, digest: w.digest, firstAttemptAt: r.msg.FirstAttemptAt,
 			notification: &r.notification,
 		}
 		if st.err == nil {
@@ -106,18 +107,20 @@ func (h *handler) plan(ctx context.Context, records []events.SQSMessage, work []
 	return mergeDuplicates(jobs)
 }
 
-// mergeDuplicates keeps one job per (pair, attempt): a batch holding the same
-// load or retry twice makes one attempt, and both records share its fate.
-// (Across batches the delivery record does the same.)
+// mergeDuplicates keeps one job per (pair, attempt, body): a batch holding
+// the same load or retry twice makes one attempt, and both records share its
+// fate. (Across batches the delivery record does the same.) Messages with
+// another body are not merged: the claim decides which body is the pair's.
 func mergeDuplicates(jobs []job) []job {
 	type attemptKey struct {
-		k delivery.Key
-		n int
+		k      delivery.Key
+		n      int
+		digest string
 	}
 	first := map[attemptKey]int{}
 	out := jobs[:0]
 	for _, j := range jobs {
-		ak := attemptKey{j.key, j.n}
+		ak := attemptKey{j.key, j.n, j.digest}
 		if i, ok := first[ak]; ok {
 			if src := j.srcs[0]; !slices.Contains(out[i].srcs, src) {
 				out[i].srcs = append(out[i].srcs, src)

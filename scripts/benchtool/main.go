@@ -210,9 +210,10 @@ func functionEnv(name string) []string {
 	switch name {
 	case "dispatcher":
 		return append(common, "HOOKS_RETRY_QUEUE_URL=http://127.0.0.1:9/q", "HOOKS_ALERT_QUEUE_URL=http://127.0.0.1:9/q",
-			"HOOKS_DEAD_LETTER_QUEUE_URL=http://127.0.0.1:9/q")
+			"HOOKS_DEAD_LETTER_QUEUE_URL=http://127.0.0.1:9/q",
+			"HOOKS_NOTIFICATIONS_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:n", "HOOKS_RETRY_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:r")
 	case "alerter":
-		return append(common, "ALERT_FROM_ADDRESS=alerts@example.com")
+		return append(common, "ALERT_FROM_ADDRESS=alerts@example.com", "HOOKS_ALERT_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:a")
 	}
 	return common
 }

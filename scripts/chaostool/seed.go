@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -69,6 +70,21 @@ func loadBody(clientID int64, loadID string, i int) string {
 		`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}}`, clientID, loadID, 100+i)
 }
 
+// largeLoad is the index of the load sent as largeLoadBody: one that no
+// wave sends twice (see loadWaves), so no batch of sends holds two.
+const largeLoad = 3
+
+// largeLoadBody is issue 18's lost pair: a valid loader message of about
+// 150 KB whose table name is 150,000 '<' (each of which json.Marshal used
+// to write as six bytes in retry messages, past SQS's limit). Its pairs must
+// be delivered or alerted like every other.
+func largeLoadBody(clientID int64, loadID string) string {
+	return fmt.Sprintf(`{"client_id":%d,"load_id":%q,"status":"succeeded","notification":{"integration_name":"chaos",`+
+		`"new_version":false,"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,`+
+		`"tables":[{"source_table_name":"orders","destination_table_name":%q,"num_rows":1,"num_rows_rejected":0}]}}`,
+		clientID, loadID, strings.Repeat("<", 150_000))
+}
+
 func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, rid string) (world, error) {
 	st := store.New(db, table, time.Now)
 	var w world
@@ -123,7 +139,11 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 		}
 		for i := range a.loads {
 			id := fmt.Sprintf("chaos-%d-%d", a.cid, i) // the table is the run's own: same ids, same seeded 5xx
-			w.loads = append(w.loads, loadSpec{clientID: a.cid, id: id, body: loadBody(a.cid, id, i)})
+			body := loadBody(a.cid, id, i)
+			if i == largeLoad {
+				body = largeLoadBody(a.cid, id)
+			}
+			w.loads = append(w.loads, loadSpec{clientID: a.cid, id: id, body: body})
 			for _, h := range enabled {
 				w.pairs = append(w.pairs, pair{
 					ClientID: a.cid, LoadID: id, HookID: h.id, Slot: h.slot,

@@ -82,6 +82,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		{"HOOKS_DEAD_LETTER_QUEUE_URL", res.Queues.NotificationsDLQ},
 		{"HOOKS_RETRY_DLQ_URL", res.Queues.RetryDLQ},
 		{"HOOKS_ALERTS_DLQ_URL", res.Queues.AlertsDLQ},
+		{"HOOKS_NOTIFICATIONS_QUEUE_ARN", res.Queues.NotificationsARN},
+		{"HOOKS_RETRY_QUEUE_ARN", res.Queues.RetryARN},
+		{"HOOKS_ALERT_QUEUE_ARN", res.Queues.AlertsARN},
 	} {
 		fmt.Fprintf(stdout, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}

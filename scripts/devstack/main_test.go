@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
 	"github.com/postloadhooks/hooks/shared/devstack"
 )
@@ -93,6 +94,15 @@ func TestRunCreatesAndPrintsExports(t *testing.T) {
 		}
 		return aws.ToString(out.QueueUrl)
 	}
+	arn := func(url string) string {
+		out, err := sq.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{
+			QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+		})
+		if err != nil {
+			t.Fatalf("queue arn of %s: %v", url, err)
+		}
+		return out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+	}
 	want := map[string]string{
 		"HOOKS_TABLE":                   table,
 		"HOOKS_NOTIFICATIONS_QUEUE_URL": q("post-load-notifications"),
@@ -101,6 +111,9 @@ func TestRunCreatesAndPrintsExports(t *testing.T) {
 		"HOOKS_DEAD_LETTER_QUEUE_URL":   q("post-load-notifications-dlq"),
 		"HOOKS_RETRY_DLQ_URL":           q("post-load-retries-dlq"),
 		"HOOKS_ALERTS_DLQ_URL":          q("post-load-alerts-dlq"),
+		"HOOKS_NOTIFICATIONS_QUEUE_ARN": arn(q("post-load-notifications")),
+		"HOOKS_RETRY_QUEUE_ARN":         arn(q("post-load-retries")),
+		"HOOKS_ALERT_QUEUE_ARN":         arn(q("post-load-alerts")),
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("exports (-got +want):\n%s", diff)

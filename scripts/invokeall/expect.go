@@ -96,6 +96,8 @@ type seedDelivery struct {
 	LoadID    string `json:"load_id"`
 	HookID    int64  `json:"hook_id"`
 	WebhookID string `json:"webhook_id"`
+	// BodyDigest is delivery.BodyDigest of the body the retry event carries.
+	BodyDigest string `json:"body_digest"`
 }
 
 // loadExpectations reads and checks path strictly: unknown keys are errors,

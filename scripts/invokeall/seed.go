@@ -105,7 +105,7 @@ func (sd *seeder) putMember(ctx context.Context, m seedMember) error {
 func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 	k := delivery.Key{ClientID: sd.clientID, LoadID: d.LoadID, HookID: d.HookID}
 	c := delivery.NewClaim(k, 1)
-	claimed, _, err := sd.store.ClaimAttempt(ctx, c, d.WebhookID, time.Minute)
+	claimed, _, err := sd.store.ClaimAttempt(ctx, c, d.WebhookID, d.BodyDigest, time.Minute)
 	if err != nil {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
 	}

@@ -2,11 +2,36 @@
 // hook: the messages the dispatcher puts on its retry and alert queues, the
 // attempt record, and the retry schedule.
 //
-// It does no I/O and does not log: callers decide what to do with its
-// decisions.
+// Queue messages are bounded by construction. They are encoded without HTML
+// escaping (encoding/json's default writes each '<' as six bytes), a retry
+// carries the webhook body as raw JSON, byte for byte, not as a JSON string
+// (whose escapes would grow it again), and an alert carries the names of the
+// body plus at most AlertAttempts bounded attempts. Since package notify
+// caps the body at notify.MaxBodyBytes, every message fits in SQS's
+// MaxMessageBytes; the tests prove it for any body notify accepts.
+//
+// Queue messages carry no secret: an alert holds the hook URL redacted as
+// the email shows it (hookurl.Redact), and a retry's body is bound to the
+// delivery record by its BodyDigest, so whoever can put a message on the
+// retry queue still cannot choose the body that is signed and sent.
+//
+// Messages are read back with package strictjson's key rule. It does no I/O
+// and does not log: callers decide what to do with its decisions.
 package delivery
 
-import "time"
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/postloadhooks/hooks/shared/notify"
+	"github.com/postloadhooks/hooks/shared/strictjson"
+)
 
 // Kinds of queue message the service itself produces.
 const (
@@ -17,6 +42,24 @@ const (
 // SnippetBytes is the most of a receiver's response body kept with an
 // attempt (SPEC section 6: the first 1 KiB).
 const SnippetBytes = 1 << 10
+
+// MaxMessageBytes is the largest SQS message body (256 KiB).
+const MaxMessageBytes = 256 << 10
+
+// MaxRetryAttempt bounds the attempt number a retry message may carry. It is
+// deliberately above any schedule: a message queued before the schedule was
+// shortened still gets its last attempt and its alert.
+const MaxRetryAttempt = 100
+
+// AlertAttempts is the most attempts an alert message carries (the newest):
+// one full sequence, the first attempt and MaxRetries retries.
+const AlertAttempts = MaxRetries + 1
+
+// Bounds of the text of an attempt, in bytes (see Attempt.Bounded).
+const (
+	maxOutcomeBytes = 64
+	maxErrorBytes   = 256
+)
 
 // Attempt is one delivery attempt, as recorded in the delivery history and
 // carried to the alerter.
@@ -29,29 +72,246 @@ type Attempt struct {
 	Snippet    string    `json:"response_snippet,omitempty"` // first 1 KiB of the response body
 }
 
+// Bounded returns a with its texts valid UTF-8 and cut to their bounds: the
+// snippet to SnippetBytes, the outcome and error to a few hundred bytes.
+func (a Attempt) Bounded() Attempt {
+	a.Outcome = TruncateUTF8(strings.ToValidUTF8(a.Outcome, "\uFFFD"), maxOutcomeBytes)
+	a.Error = TruncateUTF8(strings.ToValidUTF8(a.Error, "\uFFFD"), maxErrorBytes)
+	a.Snippet = TruncateUTF8(strings.ToValidUTF8(a.Snippet, "\uFFFD"), SnippetBytes)
+	return a
+}
+
+// TruncateUTF8 cuts s to at most n bytes without splitting a character.
+func TruncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// BodyDigest is the digest of a webhook body that binds it to its delivery
+// record: the record keeps the digest of the body of its first attempt, and
+// an attempt is claimed only with the same digest.
+func BodyDigest(body []byte) string {
+	sum := sha256.Sum256(body)
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
 // RetryMessage asks the dispatcher to make attempt Attempt of one (load,
 // hook) pair. It is put on the retry queue with a per-message delay.
 type RetryMessage struct {
-	Kind           string    `json:"kind"` // KindRetry
-	ClientID       int64     `json:"client_id"`
-	LoadID         string    `json:"load_id"`
-	HookID         int64     `json:"hook_id"`
-	Attempt        int       `json:"attempt"` // 2..MaxAttempts
-	WebhookID      string    `json:"webhook_id"`
-	FirstAttemptAt time.Time `json:"first_attempt_at"`
-	Body           string    `json:"body"` // the exact webhook body
+	Kind           string          `json:"kind"` // KindRetry
+	ClientID       int64           `json:"client_id"`
+	LoadID         string          `json:"load_id"`
+	HookID         int64           `json:"hook_id"`
+	Attempt        int             `json:"attempt"` // 2..MaxRetryAttempt
+	WebhookID      string          `json:"webhook_id"`
+	FirstAttemptAt time.Time       `json:"first_attempt_at"`
+	Body           json.RawMessage `json:"body"` // the exact webhook body, as raw JSON
 }
 
 // AlertMessage tells the alerter that a (load, hook) pair failed its last
-// retry. It carries everything the email needs.
+// retry. It carries everything the email needs, and no secret.
 type AlertMessage struct {
 	Kind            string    `json:"kind"` // KindExhausted
 	ClientID        int64     `json:"client_id"`
 	LoadID          string    `json:"load_id"`
 	HookID          int64     `json:"hook_id"`
-	HookURL         string    `json:"hook_url"`
+	HookURL         string    `json:"hook_url"` // redacted (hookurl.Redact): never the query string
 	WebhookID       string    `json:"webhook_id"`
 	IntegrationName string    `json:"integration_name"`
 	Tables          []string  `json:"tables"`
-	Attempts        []Attempt `json:"attempts"`
+	Attempts        []Attempt `json:"attempts"` // at most AlertAttempts, each Bounded
+}
+
+// LastAttempts returns the newest AlertAttempts of history, each Bounded.
+func LastAttempts(history []Attempt) []Attempt {
+	if len(history) > AlertAttempts {
+		history = history[len(history)-AlertAttempts:]
+	}
+	out := make([]Attempt, len(history))
+	for i, a := range history {
+		out[i] = a.Bounded()
+	}
+	return out
+}
+
+// Encode is the message as queued: compact JSON, HTML characters not
+// escaped, the body copied as is.
+func (m RetryMessage) Encode() []byte { return encode(m) }
+
+// Encode is the message as queued: compact JSON, HTML characters not escaped.
+func (m AlertMessage) Encode() []byte { return encode(m) }
+
+func encode(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		// Only an invalid RawMessage could fail, and bodies come from
+		// notify, which writes valid JSON.
+		panic("encode queue message: " + err.Error())
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// retryKeys are the keys of a retry message; no other is allowed (only this
+// service writes them).
+var retryKeys = []string{"kind", "client_id", "load_id", "hook_id", "attempt", "webhook_id", "first_attempt_at", "body"}
+
+// DecodeRetry reads a retry message under package strictjson's key rule,
+// with no key but its own, and checks each field on its own (ids positive,
+// the load id as notify requires, the attempt in 2..MaxRetryAttempt, the body
+// a JSON object). Whether the webhook id is the pair's and the body a valid
+// notification is the caller's to check. Every error is a *strictjson.Error.
+func DecodeRetry(raw []byte) (RetryMessage, error) {
+	var m RetryMessage
+	o, err := strictjson.Parse(raw)
+	if err != nil {
+		return m, err
+	}
+	if err := o.Only(retryKeys...); err != nil {
+		return m, err
+	}
+	if m.Kind, err = o.String("kind"); err != nil {
+		return m, err
+	}
+	if m.Kind != KindRetry {
+		return m, &strictjson.Error{Field: "kind", Reason: "must be " + KindRetry}
+	}
+	if m.ClientID, m.LoadID, m.HookID, err = decodePair(o); err != nil {
+		return m, err
+	}
+	n, err := o.Int("attempt")
+	if err != nil {
+		return m, err
+	}
+	if n < 2 || n > MaxRetryAttempt {
+		return m, &strictjson.Error{Field: "attempt", Reason: "out of range"}
+	}
+	m.Attempt = int(n)
+	if m.WebhookID, err = o.Name("webhook_id"); err != nil {
+		return m, err
+	}
+	if m.FirstAttemptAt, err = o.Time("first_attempt_at"); err != nil {
+		return m, err
+	}
+	body, err := o.Required("body")
+	if err != nil {
+		return m, err
+	}
+	if body[0] != '{' {
+		return m, &strictjson.Error{Field: "body", Reason: "must be a JSON object"}
+	}
+	m.Body = bytes.Clone(body)
+	return m, nil
+}
+
+// DecodeAlert reads an alert message under package strictjson's key rule.
+// Unknown keys are ignored, so a newer dispatcher can add some. Every error
+// is a *strictjson.Error.
+func DecodeAlert(raw []byte) (AlertMessage, error) {
+	var m AlertMessage
+	o, err := strictjson.Parse(raw)
+	if err != nil {
+		return m, err
+	}
+	if m.Kind, err = o.String("kind"); err != nil {
+		return m, err
+	}
+	if m.Kind != KindExhausted {
+		return m, &strictjson.Error{Field: "kind", Reason: "must be " + KindExhausted}
+	}
+	if m.ClientID, m.LoadID, m.HookID, err = decodePair(o); err != nil {
+		return m, err
+	}
+	if m.HookURL, err = o.Name("hook_url"); err != nil {
+		return m, err
+	}
+	if m.WebhookID, err = o.Name("webhook_id"); err != nil {
+		return m, err
+	}
+	if m.IntegrationName, err = o.String("integration_name"); err != nil {
+		return m, err
+	}
+	tables, err := o.Array("tables")
+	if err != nil {
+		return m, err
+	}
+	m.Tables = make([]string, len(tables))
+	for i, t := range tables {
+		s, ok := strictjson.Unquote(t)
+		if !ok {
+			return m, &strictjson.Error{Field: "tables", Reason: "must be strings"}
+		}
+		m.Tables[i] = s
+	}
+	attempts, err := o.Array("attempts")
+	if err != nil {
+		return m, err
+	}
+	if len(attempts) == 0 {
+		return m, &strictjson.Error{Field: "attempts", Reason: "must not be empty"}
+	}
+	m.Attempts = make([]Attempt, len(attempts))
+	for i, raw := range attempts {
+		if m.Attempts[i], err = decodeAttempt(raw, "attempts"); err != nil {
+			return m, err
+		}
+	}
+	return m, nil
+}
+
+// decodePair reads the (client, load, hook) ids every message names.
+func decodePair(o strictjson.Object) (clientID int64, loadID string, hookID int64, err error) {
+	if clientID, err = o.Positive("client_id"); err != nil {
+		return
+	}
+	if loadID, err = o.String("load_id"); err != nil {
+		return
+	}
+	if err := notify.CheckLoadID(loadID); err != nil {
+		reason := "invalid"
+		if ve := (*notify.ValidationError)(nil); errors.As(err, &ve) {
+			reason = ve.Reason
+		}
+		return 0, "", 0, &strictjson.Error{Field: "load_id", Reason: reason}
+	}
+	hookID, err = o.Positive("hook_id")
+	return
+}
+
+func decodeAttempt(raw json.RawMessage, path string) (Attempt, error) {
+	var a Attempt
+	o, err := strictjson.ParseValid(raw, path+"[]")
+	if err != nil {
+		return a, err
+	}
+	if a.At, err = o.Time("at"); err != nil {
+		return a, err
+	}
+	if a.Outcome, err = o.Name("outcome"); err != nil {
+		return a, err
+	}
+	code, err := o.OptInt("status_code")
+	if err != nil {
+		return a, err
+	}
+	if code < 0 || code > 999 {
+		return a, &strictjson.Error{Field: o.Field("status_code"), Reason: "out of range"}
+	}
+	a.StatusCode = int(code)
+	if a.Error, err = o.OptString("error"); err != nil {
+		return a, err
+	}
+	if a.LatencyMs, err = o.Count("latency_ms"); err != nil {
+		return a, err
+	}
+	if a.Snippet, err = o.OptString("response_snippet"); err != nil {
+		return a, err
+	}
+	return a, nil
 }

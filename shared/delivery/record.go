@@ -54,6 +54,7 @@ type Record struct {
 	Attempt    int       // number of the current or last attempt
 	LeaseUntil time.Time // while attempting: when the claim may be taken over
 	WebhookID  string
+	BodyDigest string    // BodyDigest of the body every attempt sends
 	Attempts   []Attempt // history, oldest first
 }
 

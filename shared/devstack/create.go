@@ -15,11 +15,15 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 )
 
-// Queues holds the URLs of one set of the template's queues.
+// Queues holds the URLs of one set of the template's queues, and the ARNs
+// of the three that functions consume (what Lambda's SQS event source puts
+// in each record's eventSourceARN).
 type Queues struct {
 	Notifications, NotificationsDLQ string
 	Retry, RetryDLQ                 string
 	Alerts, AlertsDLQ               string
+
+	NotificationsARN, RetryARN, AlertsARN string
 }
 
 // Names chooses the names of the resources CreateAll creates.
@@ -125,14 +129,9 @@ func CreateQueues(ctx context.Context, client *sqs.Client, templatePath, nameSuf
 		if d.DeadLetterQueue != "" {
 			target := arns[d.DeadLetterQueue]
 			if target == "" {
-				out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-					QueueUrl:       aws.String(urls[d.DeadLetterQueue]),
-					AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-				})
-				if err != nil {
+				if target, err = queueARN(ctx, client, urls[d.DeadLetterQueue]); err != nil {
 					return Queues{}, fmt.Errorf("queue arn of %s: %w", d.DeadLetterQueue, err)
 				}
-				target = out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
 				arns[d.DeadLetterQueue] = target
 			}
 			policy, err := json.Marshal(map[string]string{
@@ -166,7 +165,31 @@ func CreateQueues(ctx context.Context, client *sqs.Client, templatePath, nameSuf
 			return Queues{}, fmt.Errorf("queue %s: not in template", id)
 		}
 	}
+	for _, a := range []struct {
+		dst *string
+		url string
+	}{{&q.NotificationsARN, q.Notifications}, {&q.RetryARN, q.Retry}, {&q.AlertsARN, q.Alerts}} {
+		if *a.dst, err = queueARN(ctx, client, a.url); err != nil {
+			return Queues{}, fmt.Errorf("queue arn of %s: %w", a.url, err)
+		}
+	}
 	return q, nil
+}
+
+// queueARN reads the ARN of the queue at url.
+func queueARN(ctx context.Context, client *sqs.Client, url string) (string, error) {
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl:       aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
+	})
+	if err != nil {
+		return "", err
+	}
+	arn := out.Attributes[string(sqstypes.QueueAttributeNameQueueArn)]
+	if arn == "" {
+		return "", errors.New("no QueueArn attribute")
+	}
+	return arn, nil
 }
 
 func createQueue(ctx context.Context, client *sqs.Client, name string, attrs map[string]string) (string, error) {

@@ -64,6 +64,26 @@ var specialTLDs = map[string]bool{
 	"alt":       true,
 }
 
+// RedactedQuery replaces the query string of a redacted hook URL.
+const RedactedQuery = "?[redacted]"
+
+// Redact returns raw as it may be shown or queued: scheme, host (with port)
+// and path only. A query string is replaced by RedactedQuery; a fragment and
+// user info are dropped. A URL that does not parse as an absolute URL is not
+// shown at all. Redact of a redacted URL is that URL. It is the one
+// redaction of the service: alert messages and alert emails both use it.
+func Redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return "(not shown: not a valid absolute URL)"
+	}
+	out := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
+	if u.RawQuery != "" || u.ForceQuery {
+		out += RedactedQuery
+	}
+	return out
+}
+
 // Validate checks raw as a hook URL and returns the string to store. The
 // error wraps hook.ErrInvalidURL and says why, for logs; it is not meant
 // for clients. allowPrivate (local runs and tests only) accepts loopback,

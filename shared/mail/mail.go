@@ -6,8 +6,15 @@
 // URL, the integration and table names, error text, the response snippet) is
 // treated as hostile: control characters are removed, lengths are bounded,
 // the HTML body escapes it (html/template) and the subject is a single line
-// that cannot inject mail headers. The hook URL is shown without its query
-// string, fragment or user info, which may carry credentials.
+// that cannot inject mail headers. The hook URL is shown as hookurl.Redact
+// gives it, without its query string, fragment or user info, which may carry
+// credentials (alert messages already carry it so).
+//
+// The receiver's response snippet is the endpoint's words, not the
+// service's: it comes last, after the service's own facts and next steps,
+// under a heading that says so, quoted line by line ("> ") in the text body
+// and in a blockquote in the HTML body, with "://", dots inside names and
+// "@" neutralised so that no link or address in it is clickable.
 //
 // It is pure: it does no I/O, does not send mail and does not log. Choosing
 // the recipients and sending are the caller's business.
@@ -18,7 +25,6 @@ import (
 	_ "embed" // templates
 	"fmt"
 	htmltemplate "html/template"
-	"net/url"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
@@ -28,6 +34,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/hookurl"
 )
 
 // Email is a rendered alert.
@@ -36,9 +43,6 @@ type Email struct {
 	Text    string
 	HTML    string
 }
-
-// RedactedQuery replaces the query string of a hook URL shown in an email.
-const RedactedQuery = "?[redacted]"
 
 // Bounds on what an email shows.
 const (
@@ -92,8 +96,10 @@ type view struct {
 	FirstAt      string
 	LastAt       string
 	// Snippet is the start of the newest response body the attempts kept,
-	// from attempt SnippetAttempt.
+	// from attempt SnippetAttempt, with its links neutralised (see quote);
+	// SnippetLines is the same text wrapped for the text body.
 	Snippet        string
+	SnippetLines   []string
 	SnippetAttempt int
 	ReenablePath   string
 	GeneratedAt    string
@@ -138,27 +144,11 @@ func Subject(msg delivery.AlertMessage) string {
 	return clip(s, MaxSubjectRunes)
 }
 
-// RedactURL returns raw as shown in an email: scheme, host (with port) and
-// path only. A query string is replaced by RedactedQuery; a fragment and user
-// info are dropped. A URL that does not parse as an absolute URL is not shown
-// at all.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
-		return "(not shown: not a valid absolute URL)"
-	}
-	out := (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
-	if u.RawQuery != "" || u.ForceQuery {
-		out += RedactedQuery
-	}
-	return clip(clean(out), maxURLRunes)
-}
-
 func newView(msg delivery.AlertMessage, now time.Time) view {
 	v := view{
 		ClientID:     msg.ClientID,
 		HookID:       msg.HookID,
-		HookURL:      RedactURL(msg.HookURL),
+		HookURL:      clip(clean(hookurl.Redact(msg.HookURL)), maxURLRunes),
 		Integration:  clip(nameOr(msg.IntegrationName, "unknown integration"), maxNameRunes),
 		LoadID:       clip(clean(msg.LoadID), maxIDRunes),
 		WebhookID:    clip(clean(msg.WebhookID), maxIDRunes),
@@ -195,11 +185,62 @@ func newView(msg delivery.AlertMessage, now time.Time) view {
 	}
 	for i := len(msg.Attempts) - 1; i >= 0; i-- {
 		if s := clip(clean(msg.Attempts[i].Snippet), maxSnippetRunes); s != "" {
-			v.SnippetAttempt, v.Snippet = i+1, s
+			v.SnippetAttempt, v.Snippet = i+1, quote(s)
+			v.SnippetLines = wrap(v.Snippet, snippetLineRunes)
 			break
 		}
 	}
 	return v
+}
+
+// snippetLineRunes is the width of the quoted snippet in the text body.
+const snippetLineRunes = 72
+
+// quote neutralises what a mail client would turn into a link in a
+// receiver's response body, which the email shows as the endpoint's own
+// words: "://" becomes "[:]//", a dot between letters or digits "[.]" and
+// "@" "[at]", so no URL, host name or address in it is clickable in either
+// body (html/template already escapes any markup).
+func quote(s string) string {
+	var b strings.Builder
+	b.Grow(len(s) + len(s)/8)
+	word := func(r rune, _ int) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
+	for i := 0; i < len(s); i++ {
+		switch {
+		case strings.HasPrefix(s[i:], "://"):
+			b.WriteString("[:]//")
+			i += 2
+		case s[i] == '.' && word(utf8.DecodeLastRuneInString(s[:i])) && word(utf8.DecodeRuneInString(s[i+1:])):
+			b.WriteString("[.]")
+		case s[i] == '@':
+			b.WriteString("[at]")
+		default:
+			b.WriteByte(s[i])
+		}
+	}
+	return b.String()
+}
+
+// wrap cuts s (one line, single spaces) into lines of at most n runes,
+// at spaces where it can.
+func wrap(s string, n int) []string {
+	var lines []string
+	for s != "" {
+		r := []rune(s)
+		if len(r) <= n {
+			return append(lines, s)
+		}
+		cut := n
+		for i := n; i > n/2; i-- {
+			if r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		lines = append(lines, strings.TrimRight(string(r[:cut]), " "))
+		s = strings.TrimLeft(string(r[cut:]), " ")
+	}
+	return lines
 }
 
 // describe says what happened in one attempt: the HTTP status or the error

@@ -3,7 +3,9 @@
 // canonical version 1.0 webhook body.
 //
 // Parse validates a message completely (every problem is a *ValidationError
-// naming the field and the reason, never the value) and encodes the body once;
+// naming the field and the reason, never the value), reading keys under
+// package strictjson's rule (exact, never repeated, never two that differ
+// only in case), and encodes the body once;
 // the dispatcher then signs and sends those exact bytes to every hook.
 //
 // The canonical body holds the documented fields only, in the documented
@@ -20,11 +22,12 @@ package notify
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
-	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/postloadhooks/hooks/shared/strictjson"
 )
 
 // Load statuses of a message.
@@ -40,9 +43,10 @@ const Version = "1.0"
 // MaxLoadIDLength is the longest load_id accepted, in characters.
 const MaxLoadIDLength = 128
 
-// MaxBodyBytes bounds the canonical webhook body. The body travels again
-// inside retry messages (as a JSON string, so escaped), and an SQS message
-// holds at most 256 KiB; 192 KiB leaves room for that.
+// MaxBodyBytes bounds the canonical webhook body. The body travels again,
+// byte for byte, inside retry messages, and its names inside alert messages
+// (package delivery), and an SQS message holds at most 256 KiB; 192 KiB
+// leaves room for the rest of either.
 const MaxBodyBytes = 192 << 10
 
 // Message is one validated load message.
@@ -107,29 +111,35 @@ func (e *ValidationError) Error() string {
 func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }
 
 // Parse validates a load message and encodes its notification's canonical
-// body. Every error is a *ValidationError.
+// body. Every error is a *ValidationError. Keys follow package strictjson's
+// rule: exact, never repeated, never two that differ only in case.
 func Parse(body []byte) (Message, error) {
+	m, err := parse(body)
+	return m, validation(err)
+}
+
+func parse(body []byte) (Message, error) {
 	if !json.Valid(body) {
 		return Message{}, invalid("", "not valid JSON")
 	}
-	obj, err := object(body, "")
+	obj, err := strictjson.ParseValid(body, "")
 	if err != nil {
 		return Message{}, err
 	}
 	var m Message
-	if m.ClientID, err = obj.int("client_id"); err != nil {
+	if m.ClientID, err = obj.Int("client_id"); err != nil {
 		return Message{}, err
 	}
 	if m.ClientID <= 0 {
 		return Message{}, invalid("client_id", "must be a positive integer")
 	}
-	if m.LoadID, err = obj.str("load_id"); err != nil {
+	if m.LoadID, err = obj.String("load_id"); err != nil {
 		return Message{}, err
 	}
 	if err := CheckLoadID(m.LoadID); err != nil {
 		return Message{}, err
 	}
-	if m.Status, err = obj.str("status"); err != nil {
+	if m.Status, err = obj.String("status"); err != nil {
 		return Message{}, err
 	}
 	switch m.Status {
@@ -139,7 +149,7 @@ func Parse(body []byte) (Message, error) {
 	default:
 		return Message{}, invalid("status", "must be succeeded, rejected or failed")
 	}
-	raw, err := obj.required("notification")
+	raw, err := obj.Required("notification")
 	if err != nil {
 		return Message{}, err
 	}
@@ -171,7 +181,8 @@ func ParseBody(body []byte) (Notification, error) {
 	if !json.Valid(body) {
 		return Notification{}, invalid("", "not valid JSON")
 	}
-	return decodeNotification(body, "")
+	n, err := decodeNotification(body, "")
+	return n, validation(err)
 }
 
 // Encode returns the canonical body of n: version "1.0", documented fields
@@ -279,44 +290,46 @@ func (n Notification) TableNames() []string {
 }
 
 func decodeNotification(raw []byte, path string) (Notification, error) {
-	obj, err := object(raw, path)
+	obj, err := strictjson.ParseValid(raw, path)
 	if err != nil {
 		return Notification{}, err
 	}
 	var n Notification
-	if v, ok := obj.get("version"); ok {
-		if s, ok := unquote(v); !ok || s != Version {
-			return Notification{}, invalid(join(path, "version"), `must be "1.0"`)
+	if v, ok, err := obj.Get("version"); err != nil {
+		return Notification{}, err
+	} else if ok {
+		if s, ok := strictjson.Unquote(v); !ok || s != Version {
+			return Notification{}, invalid(strictjson.Join(path, "version"), `must be "1.0"`)
 		}
 	}
 	n.Version = Version
-	if n.MinimumSDCBatchedAt, err = obj.optTime("minimum_sdc_batched_at"); err != nil {
+	if n.MinimumSDCBatchedAt, err = obj.OptTime("minimum_sdc_batched_at"); err != nil {
 		return Notification{}, err
 	}
-	if n.IntegrationName, err = obj.name("integration_name"); err != nil {
+	if n.IntegrationName, err = obj.Name("integration_name"); err != nil {
 		return Notification{}, err
 	}
-	if n.NewVersion, err = obj.bool("new_version"); err != nil {
+	if n.NewVersion, err = obj.Bool("new_version"); err != nil {
 		return Notification{}, err
 	}
-	if n.SourceRootTableName, err = obj.name("source_root_table_name"); err != nil {
+	if n.SourceRootTableName, err = obj.Name("source_root_table_name"); err != nil {
 		return Notification{}, err
 	}
-	if n.DestinationRootTableName, err = obj.name("destination_root_table_name"); err != nil {
+	if n.DestinationRootTableName, err = obj.Name("destination_root_table_name"); err != nil {
 		return Notification{}, err
 	}
-	if n.TableVersion, err = obj.int("table_version"); err != nil {
+	if n.TableVersion, err = obj.Int("table_version"); err != nil {
 		return Notification{}, err
 	}
 	if n.TableVersion < 0 {
-		return Notification{}, invalid(join(path, "table_version"), "must not be negative")
+		return Notification{}, invalid(strictjson.Join(path, "table_version"), "must not be negative")
 	}
-	tables, err := obj.array("tables")
+	tables, err := obj.Array("tables")
 	if err != nil {
 		return Notification{}, err
 	}
 	if len(tables) == 0 {
-		return Notification{}, invalid(join(path, "tables"), "must not be empty")
+		return Notification{}, invalid(strictjson.Join(path, "tables"), "must not be empty")
 	}
 	n.Tables = make([]Table, len(tables))
 	for i, raw := range tables {
@@ -331,32 +344,34 @@ func decodeNotification(raw []byte, path string) (Notification, error) {
 }
 
 func decodeTable(raw []byte, path string) (Table, error) {
-	obj, err := object(raw, path)
+	obj, err := strictjson.ParseValid(raw, path)
 	if err != nil {
 		return Table{}, err
 	}
 	var t Table
-	if t.SourceTableName, err = obj.name("source_table_name"); err != nil {
+	if t.SourceTableName, err = obj.Name("source_table_name"); err != nil {
 		return Table{}, err
 	}
-	if t.DestinationTableName, err = obj.name("destination_table_name"); err != nil {
+	if t.DestinationTableName, err = obj.Name("destination_table_name"); err != nil {
 		return Table{}, err
 	}
-	if t.NumRows, err = obj.count("num_rows"); err != nil {
+	if t.NumRows, err = obj.Count("num_rows"); err != nil {
 		return Table{}, err
 	}
-	if t.NumRowsRejected, err = obj.count("num_rows_rejected"); err != nil {
+	if t.NumRowsRejected, err = obj.Count("num_rows_rejected"); err != nil {
 		return Table{}, err
 	}
-	if raw, ok := obj.get("s3_objects"); ok && !isNull(raw) {
-		items, err := obj.array("s3_objects")
+	if raw, err := obj.Optional("s3_objects"); err != nil {
+		return Table{}, err
+	} else if raw != nil {
+		items, err := obj.Array("s3_objects")
 		if err != nil {
 			return Table{}, err
 		}
 		t.S3Objects = make([]string, len(items))
 		item := func(i int) string { return path + ".s3_objects[" + strconv.Itoa(i) + "]" }
 		for i, it := range items {
-			s, ok := unquote(it)
+			s, ok := strictjson.Unquote(it)
 			if !ok {
 				return Table{}, invalid(item(i), "must be a string")
 			}
@@ -366,8 +381,10 @@ func decodeTable(raw []byte, path string) (Table, error) {
 			t.S3Objects[i] = s
 		}
 	}
-	if raw, ok := obj.get("bookmark_metadata"); ok && !isNull(raw) {
-		items, err := obj.array("bookmark_metadata")
+	if raw, err := obj.Optional("bookmark_metadata"); err != nil {
+		return Table{}, err
+	} else if raw != nil {
+		items, err := obj.Array("bookmark_metadata")
 		if err != nil {
 			return Table{}, err
 		}
@@ -378,25 +395,25 @@ func decodeTable(raw []byte, path string) (Table, error) {
 			}
 		}
 	}
-	if t.MaxTimeExtracted, err = obj.optTime("max_time_extracted"); err != nil {
+	if t.MaxTimeExtracted, err = obj.OptTime("max_time_extracted"); err != nil {
 		return Table{}, err
 	}
 	return t, nil
 }
 
 func decodeBookmark(raw []byte, path string) (Bookmark, error) {
-	obj, err := object(raw, path)
+	obj, err := strictjson.ParseValid(raw, path)
 	if err != nil {
 		return Bookmark{}, err
 	}
 	var b Bookmark
-	if b.Key, err = obj.name("key"); err != nil {
+	if b.Key, err = obj.Name("key"); err != nil {
 		return Bookmark{}, err
 	}
-	if b.MaxValue, err = obj.scalar("max_value"); err != nil {
+	if b.MaxValue, err = scalar(obj, "max_value"); err != nil {
 		return Bookmark{}, err
 	}
-	if b.MinValue, err = obj.scalar("min_value"); err != nil {
+	if b.MinValue, err = scalar(obj, "min_value"); err != nil {
 		return Bookmark{}, err
 	}
 	return b, nil
@@ -419,223 +436,29 @@ func CheckLoadID(id string) error {
 	return nil
 }
 
-// jsonObject is one JSON object of the message, read by exact key (unlike
-// encoding/json, whose field matching ignores case). Unknown keys are
-// ignored: they are not part of the documented body and are not forwarded.
-type jsonObject struct {
-	path   string
-	fields map[string]json.RawMessage
-}
-
-// object reads raw as a JSON object, refusing repeated keys (which
-// encoding/json would silently resolve to the last one). raw must be valid
-// JSON: Parse and ParseBody check the whole message once, so every value
-// found inside it is valid too and needs no second check.
-func object(raw []byte, path string) (jsonObject, error) {
-	raw = bytes.TrimSpace(raw)
-	if raw[0] != '{' {
-		name := path
-		if name == "" {
-			name = "message"
-		}
-		return jsonObject{}, invalid(path, name+" must be a JSON object")
-	}
-	var buf [16]json.RawMessage  // the objects of a message have at most 8 members
-	kv := elements(buf[:0], raw) // key, value, key, value...
-	fields := make(map[string]json.RawMessage, len(kv)/2)
-	for i := 0; i < len(kv); i += 2 {
-		key, _ := unquote(kv[i])
-		if _, dup := fields[key]; dup {
-			return jsonObject{}, invalid(join(path, key), "repeated key")
-		}
-		fields[key] = kv[i+1]
-	}
-	return jsonObject{path: path, fields: fields}, nil
-}
-
-// elements appends to dst the values of raw, a valid JSON array or object
-// without surrounding space, or for an object its keys and values in turn.
-// Validity makes this a plain walk: ':' and ',' only ever separate them.
-func elements(dst []json.RawMessage, raw []byte) []json.RawMessage {
-	for i := skipSpace(raw, 1); raw[i] != ']' && raw[i] != '}'; {
-		end := valueEnd(raw, i)
-		dst = append(dst, raw[i:end])
-		if i = skipSpace(raw, end); raw[i] == ',' || raw[i] == ':' {
-			i = skipSpace(raw, i+1)
-		}
-	}
-	return dst
-}
-
-// valueEnd returns the index just past the valid JSON value starting at raw[i].
-func valueEnd(raw []byte, i int) int {
-	switch raw[i] {
-	case '"':
-		for i++; raw[i] != '"'; i++ {
-			if raw[i] == '\\' {
-				i++ // the escaped byte cannot end the string
-			}
-		}
-		return i + 1
-	case '{', '[':
-		depth := 0
-		for {
-			switch raw[i] {
-			case '"':
-				i = valueEnd(raw, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				if depth--; depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-	default: // number, true, false or null
-		for i < len(raw) && !strings.ContainsRune(",:]} \t\n\r", rune(raw[i])) {
-			i++
-		}
-		return i
-	}
-}
-
-func skipSpace(raw []byte, i int) int {
-	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t' || raw[i] == '\n' || raw[i] == '\r') {
-		i++
-	}
-	return i
-}
-
-// unquote returns the string a valid JSON value holds; ok is false when the
-// value is not a string. Strings without escapes, nearly all of them, are
-// copied directly; the others are left to encoding/json.
-func unquote(v []byte) (s string, ok bool) {
-	if len(v) < 2 || v[0] != '"' {
-		return "", false
-	}
-	if text := v[1 : len(v)-1]; bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
-		return string(text), true
-	}
-	return s, json.Unmarshal(v, &s) == nil
-}
-
-func (o jsonObject) get(key string) (json.RawMessage, bool) {
-	v, ok := o.fields[key]
-	return v, ok
-}
-
-func (o jsonObject) field(key string) string { return join(o.path, key) }
-
-// required returns the value of key, failing when it is absent or null.
-func (o jsonObject) required(key string) (json.RawMessage, error) {
-	v, ok := o.fields[key]
-	if !ok || isNull(v) {
-		return nil, invalid(o.field(key), "required")
-	}
-	return v, nil
-}
-
-func (o jsonObject) str(key string) (string, error) {
-	v, err := o.required(key)
-	if err != nil {
-		return "", err
-	}
-	s, ok := unquote(v)
-	if !ok {
-		return "", invalid(o.field(key), "must be a string")
-	}
-	return s, nil
-}
-
-// name reads a required non-empty string.
-func (o jsonObject) name(key string) (string, error) {
-	s, err := o.str(key)
-	if err == nil && s == "" {
-		err = invalid(o.field(key), "must not be empty")
-	}
-	return s, err
-}
-
-func (o jsonObject) int(key string) (int64, error) {
-	v, err := o.required(key)
-	if err != nil {
-		return 0, err
-	}
-	// As encoding/json does: only a number without fraction or exponent fits.
-	n, err := strconv.ParseInt(string(v), 10, 64)
-	if err != nil {
-		return 0, invalid(o.field(key), "must be an integer")
-	}
-	return n, nil
-}
-
-// count reads a required integer that must not be negative.
-func (o jsonObject) count(key string) (int64, error) {
-	n, err := o.int(key)
-	if err == nil && n < 0 {
-		err = invalid(o.field(key), "must not be negative")
-	}
-	return n, err
-}
-
-func (o jsonObject) bool(key string) (bool, error) {
-	v, err := o.required(key)
-	if err != nil {
-		return false, err
-	}
-	switch string(v) {
-	case "true":
-		return true, nil
-	case "false":
-		return false, nil
-	}
-	return false, invalid(o.field(key), "must be a boolean")
-}
-
-func (o jsonObject) array(key string) ([]json.RawMessage, error) {
-	v, err := o.required(key)
-	if err != nil {
+// scalar reads an optional JSON scalar of o, compacted; nil when absent.
+func scalar(o strictjson.Object, key string) (json.RawMessage, error) {
+	v, ok, err := o.Get(key)
+	if err != nil || !ok {
 		return nil, err
 	}
-	if v[0] != '[' {
-		return nil, invalid(o.field(key), "must be an array")
-	}
-	return elements(nil, v), nil
-}
-
-// optTime reads an optional RFC 3339 timestamp, kept as written; "" when
-// absent or null.
-func (o jsonObject) optTime(key string) (string, error) {
-	v, ok := o.fields[key]
-	if !ok || isNull(v) {
-		return "", nil
-	}
-	s, ok := unquote(v)
-	if !ok {
-		return "", invalid(o.field(key), "must be an RFC 3339 timestamp")
-	}
-	if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
-		return "", invalid(o.field(key), "must be an RFC 3339 timestamp")
-	}
-	return s, nil
-}
-
-// scalar reads an optional JSON scalar, compacted; nil when absent.
-func (o jsonObject) scalar(key string) (json.RawMessage, error) {
-	v, ok := o.fields[key]
-	if !ok {
-		return nil, nil
-	}
 	if v[0] == '{' || v[0] == '[' {
-		return nil, invalid(o.field(key), "must be a string, number, boolean or null")
+		return nil, invalid(o.Field(key), "must be a string, number, boolean or null")
 	}
-	if s, ok := unquote(v); ok {
+	if s, ok := strictjson.Unquote(v); ok {
 		// Re-encode strings so escapes are canonical.
 		return appendString(nil, s), nil
 	}
 	return bytes.Clone(v), nil // a number, true, false or null: compact already
+}
+
+// validation turns the strict reader's error into the package's own.
+func validation(err error) error {
+	var se *strictjson.Error
+	if errors.As(err, &se) {
+		return &ValidationError{Field: se.Field, Reason: se.Reason}
+	}
+	return err
 }
 
 func marshalString(s string) json.RawMessage {
@@ -646,13 +469,6 @@ func marshalString(s string) json.RawMessage {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
-func isNull(v json.RawMessage) bool { return string(bytes.TrimSpace(v)) == "null" }
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+func tablePath(path string, i int) string {
+	return strictjson.Join(path, "tables["+strconv.Itoa(i)+"]")
 }
-
-func tablePath(path string, i int) string { return join(path, "tables["+strconv.Itoa(i)+"]") }

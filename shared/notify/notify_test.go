@@ -183,7 +183,8 @@ func TestParseRejects(t *testing.T) {
 		{"client_id fraction", message("client_id", `1.5`), ValidationError{"client_id", "must be an integer"}},
 		{"client_id zero", message("client_id", `0`), ValidationError{"client_id", "must be a positive integer"}},
 		{"client_id negative", message("client_id", `-4`), ValidationError{"client_id", "must be a positive integer"}},
-		{"client_id wrong case", strings.Replace(message("", ""), `"client_id"`, `"Client_ID"`, 1), ValidationError{"client_id", "required"}},
+		{"client_id wrong case", strings.Replace(message("", ""), `"client_id"`, `"Client_ID"`, 1), ValidationError{"client_id", "case-variant key"}},
+		{"s3_objects wrong case alone", message("notification", notification("tables", `[`+table("S3_Objects", `["x"]`)+`]`)), ValidationError{"notification.tables[0].s3_objects", "case-variant key"}},
 		{"repeated key", `{"client_id":1,"client_id":2,"load_id":"l","status":"failed"}`, ValidationError{"client_id", "repeated key"}},
 		{"load_id empty", message("load_id", `""`), ValidationError{"load_id", "must be 1 to 128 characters"}},
 		{"load_id too long", message("load_id", `"`+strings.Repeat("a", 129)+`"`), ValidationError{"load_id", "must be 1 to 128 characters"}},
@@ -225,6 +226,62 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
+// TestParseRefusesCaseVariantKeys is issue 18's finding 3: a message with
+// "Client_ID" beside "client_id" (or "STATUS" beside "status") was accepted,
+// while a consumer reading the same message with encoding/json (which matches
+// keys without case and keeps the last) reads another client or status.
+func TestParseRefusesCaseVariantKeys(t *testing.T) {
+	const n = `"notification":{"integration_name":"shopify","new_version":false,"source_root_table_name":"orders",` +
+		`"destination_root_table_name":"orders","table_version":0,"tables":[{"source_table_name":"orders",` +
+		`"destination_table_name":"orders","num_rows":1,"num_rows_rejected":0}]}`
+	tests := []struct {
+		name, in string
+		want     ValidationError
+	}{
+		{"Client_ID after client_id", `{"client_id":116078,"Client_ID":200,"load_id":"l","status":"succeeded",` + n + `}`,
+			ValidationError{"", "keys differ only in case"}},
+		{"client_id after Client_ID", `{"Client_ID":200,"client_id":116078,"load_id":"l","status":"succeeded",` + n + `}`,
+			ValidationError{"client_id", "keys differ only in case"}},
+		{"STATUS beside status", `{"client_id":116078,"load_id":"l","status":"succeeded","STATUS":"failed",` + n + `}`,
+			ValidationError{"", "keys differ only in case"}},
+		{"long s alone", `{"client_id":116078,"load_id":"l","status":"succeeded",` + strings.Replace(n, `"num_rows":1`, `"num_rows":1,"\u017F3_objects":["x"]`, 1) + `}`,
+			ValidationError{"notification.tables[0].s3_objects", "case-variant key"}},
+		{"unknown key alone", `{"client_id":116078,"load_id":"l","status":"succeeded","Extra":1,` + n + `}`,
+			ValidationError{}}, // ignored: no documented key is like it
+		{"unknown keys differing in case", `{"client_id":116078,"load_id":"l","status":"succeeded","x":1,"X":2,` + n + `}`,
+			ValidationError{"", "keys differ only in case"}},
+		{"escaped repeat", `{"client_id":116078,"client\u005fid":200,"load_id":"l","status":"succeeded",` + n + `}`,
+			ValidationError{"client_id", "repeated key"}},
+		{"nested", `{"client_id":116078,"load_id":"l","status":"succeeded",` + strings.Replace(n, `"num_rows":1`, `"num_rows":1,"NUM_ROWS":9`, 1) + `}`,
+			ValidationError{"notification.tables[0]", "keys differ only in case"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// What a lenient consumer reads: encoding/json disagrees with the
+			// strict reader on every refused message.
+			var lenient struct {
+				ClientID int64  `json:"client_id"`
+				Status   string `json:"status"`
+			}
+			_ = json.Unmarshal([]byte(tt.in), &lenient)
+			got, err := Parse([]byte(tt.in))
+			if tt.want == (ValidationError{}) {
+				if err != nil {
+					t.Fatalf("Parse: %v; want accepted", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Parse = %+v, %v (encoding/json reads client %d, status %q); want refused", got, err, lenient.ClientID, lenient.Status)
+			}
+			if diff := cmp.Diff(*ve, tt.want); diff != "" {
+				t.Errorf("error (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
 func TestValidationErrorNeverQuotesTheValue(t *testing.T) {
 	_, err := Parse([]byte(message("load_id", `"`+strings.Repeat("s3cr3t", 30)+`"`)))
 	if err == nil || strings.Contains(err.Error(), "s3cr3t") {
@@ -249,6 +306,16 @@ func FuzzParse(f *testing.F) {
 		}
 		if m.ClientID <= 0 || m.LoadID == "" {
 			t.Fatalf("accepted %+v", m)
+		}
+		// A consumer using encoding/json reads the same message: no
+		// repeated or case-variant key made the strict reader read another.
+		var lenient struct {
+			ClientID int64  `json:"client_id"`
+			LoadID   string `json:"load_id"`
+			Status   string `json:"status"`
+		}
+		if json.Unmarshal(in, &lenient) == nil && (lenient.ClientID != m.ClientID || lenient.LoadID != m.LoadID || lenient.Status != m.Status) {
+			t.Fatalf("encoding/json reads %+v, Parse read %d %q %q", lenient, m.ClientID, m.LoadID, m.Status)
 		}
 		if m.Status == StatusFailed {
 			return

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -37,6 +36,7 @@ const (
 	delLoadID    = "load_id"
 	delHookID    = "hook_id"
 	delClaim     = "claim" // token of the claim that took the current attempt
+	delDigest    = "body_digest"
 )
 
 // deliveryNames are the expression attribute names of every delivery write
@@ -55,11 +55,16 @@ func deliveryNames() map[string]string {
 // its lease expired (the invocation holding it died). The record keeps
 // c.Token, which RecordAttempt and Cancel must present.
 //
+// bodyDigest (delivery.BodyDigest of the body the attempt sends) is kept by
+// the first claim, and every later claim must name the same: a retry message
+// carrying another body claims nothing. A record written before digests
+// were kept takes the digest of its next claim.
+//
 // When the claim fails, claimed is false and current is the record as it was
 // (nil if there is none), for delivery.OnClaimConflict to decide. A record
 // that already holds this very claim (the SDK retried a claim whose first
 // try was applied) counts as claimed.
-func (s *Store) ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID string, lease time.Duration) (claimed bool, current *delivery.Record, err error) {
+func (s *Store) ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID, bodyDigest string, lease time.Duration) (claimed bool, current *delivery.Record, err error) {
 	now := s.now().UTC()
 	k, n := c.Key, c.Attempt
 	names := deliveryNames()
@@ -68,7 +73,8 @@ func (s *Store) ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID st
 	names["#cid"] = attrClientID
 	names["#lid"] = delLoadID
 	names["#hid"] = delHookID
-	cond := "(#status = :waiting AND #attempt = :prev) OR (#status = :attempting AND #attempt = :n AND #lease < :now)"
+	names["#digest"] = delDigest
+	cond := "((#status = :waiting AND #attempt = :prev) OR (#status = :attempting AND #attempt = :n AND #lease < :now)) AND (attribute_not_exists(#digest) OR #digest = :digest)"
 	if n == 1 {
 		cond = "attribute_not_exists(#pk) OR " + cond
 		names["#pk"] = attrPK
@@ -77,7 +83,7 @@ func (s *Store) ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID st
 		TableName: aws.String(s.table),
 		Key:       key(deliveryPK(k.ClientID, k.LoadID), hookSK(k.HookID)),
 		UpdateExpression: aws.String("SET #status = :attempting, #attempt = :n, #lease = :lease, #claim = :claim, #webhook = :webhook, " +
-			"#cid = :cid, #lid = :lid, #hid = :hid, #expires = :expires, #modified = :nowt, #created = if_not_exists(#created, :nowt)"),
+			"#cid = :cid, #lid = :lid, #hid = :hid, #digest = :digest, #expires = :expires, #modified = :nowt, #created = if_not_exists(#created, :nowt)"),
 		ConditionExpression:      aws.String(cond),
 		ExpressionAttributeNames: names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -92,6 +98,7 @@ func (s *Store) ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID st
 			":cid":        attrN(k.ClientID),
 			":lid":        attrS(k.LoadID),
 			":hid":        attrN(k.HookID),
+			":digest":     attrS(bodyDigest),
 			":expires":    attrN(now.Add(DeliveryTTL).Unix()),
 			":nowt":       attrTime(now),
 		},
@@ -222,21 +229,10 @@ func encodeAttempt(a delivery.Attempt) types.AttributeValue {
 	if a.Error != "" {
 		m["error"] = attrS(a.Error)
 	}
-	if s := truncateUTF8(a.Snippet, delivery.SnippetBytes); s != "" {
+	if s := delivery.TruncateUTF8(a.Snippet, delivery.SnippetBytes); s != "" {
 		m["response_snippet"] = attrS(s)
 	}
 	return &types.AttributeValueMemberM{Value: m}
-}
-
-// truncateUTF8 cuts s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 func decodeDelivery(item map[string]types.AttributeValue) (delivery.Record, error) {
@@ -250,6 +246,9 @@ func decodeDelivery(item map[string]types.AttributeValue) (delivery.Record, erro
 		Status:    d.str(delStatus),
 		Attempt:   int(d.int(delAttempt)),
 		WebhookID: d.str(delWebhookID),
+	}
+	if d.has(delDigest) {
+		rec.BodyDigest = d.str(delDigest)
 	}
 	if d.has(delLease) {
 		rec.LeaseUntil = time.UnixMilli(d.int(delLease)).UTC()

@@ -17,10 +17,13 @@ import (
 
 const testLease = 35 * time.Second
 
+// testDigest is the body digest of the test deliveries.
+var testDigest = delivery.BodyDigest([]byte(`{"version":"1.0"}`))
+
 func mustClaim(t *testing.T, f *fixture, k delivery.Key, n int) delivery.Claim {
 	t.Helper()
 	c := delivery.NewClaim(k, n)
-	claimed, cur, err := f.store.ClaimAttempt(context.Background(), c, "msg_x", testLease)
+	claimed, cur, err := f.store.ClaimAttempt(context.Background(), c, "msg_x", testDigest, testLease)
 	if err != nil || !claimed {
 		t.Fatalf("ClaimAttempt(%d) = %v, %+v, %v; want claimed", n, claimed, cur, err)
 	}
@@ -29,7 +32,7 @@ func mustClaim(t *testing.T, f *fixture, k delivery.Key, n int) delivery.Claim {
 
 func claimConflict(t *testing.T, f *fixture, k delivery.Key, n int) *delivery.Record {
 	t.Helper()
-	claimed, cur, err := f.store.ClaimAttempt(context.Background(), delivery.NewClaim(k, n), "msg_x", testLease)
+	claimed, cur, err := f.store.ClaimAttempt(context.Background(), delivery.NewClaim(k, n), "msg_x", testDigest, testLease)
 	if err != nil || claimed {
 		t.Fatalf("ClaimAttempt(%d) = %v, %+v, %v; want a conflict", n, claimed, cur, err)
 	}
@@ -55,6 +58,28 @@ func numAttr(t *testing.T, item map[string]types.AttributeValue, name string) in
 	return v
 }
 
+// TestClaimNeedsTheFirstBody is issue 18's finding 2 at the store: a retry
+// message whose body is not the one the first attempt sent claims nothing,
+// and the conflict shows the record's own digest.
+func TestClaimNeedsTheFirstBody(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := delivery.Key{ClientID: 116078, LoadID: "forged-1", HookID: 3}
+	c1 := mustClaim(t, f, k, 1)
+	if _, err := f.store.RecordAttempt(ctx, c1, delivery.Attempt{At: f.clock.Now(), Outcome: delivery.OutcomeTimeout}, delivery.StatusWaiting); err != nil {
+		t.Fatal(err)
+	}
+	forged := delivery.BodyDigest([]byte(`{"version":"1.0","integration_name":"forged"}`))
+	claimed, cur, err := f.store.ClaimAttempt(ctx, delivery.NewClaim(k, 2), "msg_x", forged, testLease)
+	if err != nil || claimed || cur == nil {
+		t.Fatalf("ClaimAttempt(forged body) = %v, %+v, %v; want a conflict", claimed, cur, err)
+	}
+	if cur.BodyDigest != testDigest || cur.Status != delivery.StatusWaiting {
+		t.Errorf("conflict record = %+v, want waiting with the first body's digest", cur)
+	}
+	mustClaim(t, f, k, 2) // the genuine retry still claims
+}
+
 func TestDeliveryLifecycle(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
@@ -64,7 +89,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 	stale := mustClaim(t, f, k, 1)
 	cur := claimConflict(t, f, k, 1) // duplicate loader message
 	want := &delivery.Record{Key: k, Status: delivery.StatusAttempting, Attempt: 1,
-		LeaseUntil: start.Add(testLease).Truncate(time.Millisecond), WebhookID: "msg_x"}
+		LeaseUntil: start.Add(testLease).Truncate(time.Millisecond), WebhookID: "msg_x", BodyDigest: testDigest}
 	if diff := cmp.Diff(cur, want); diff != "" {
 		t.Fatalf("record after claim (-got +want):\n%s", diff)
 	}
@@ -93,7 +118,7 @@ func TestDeliveryLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	a1.Snippet = strings.Repeat("é", 512) // cut to 1 KiB on a character boundary
-	if diff := cmp.Diff(rec, delivery.Record{Key: k, Status: delivery.StatusWaiting, Attempt: 1, WebhookID: "msg_x",
+	if diff := cmp.Diff(rec, delivery.Record{Key: k, Status: delivery.StatusWaiting, Attempt: 1, WebhookID: "msg_x", BodyDigest: testDigest,
 		Attempts: []delivery.Attempt{a1}}); diff != "" {
 		t.Fatalf("RecordAttempt (-got +want):\n%s", diff)
 	}

@@ -215,7 +215,7 @@ func TestLostResponseDelivery(t *testing.T) {
 
 	c1 := delivery.NewClaim(k, 1)
 	mustLose(t, l, "ClaimAttempt", func() {
-		if claimed, cur, err := s.ClaimAttempt(ctx, c1, "msg_x", testLease); err != nil || !claimed {
+		if claimed, cur, err := s.ClaimAttempt(ctx, c1, "msg_x", testDigest, testLease); err != nil || !claimed {
 			t.Fatalf("ClaimAttempt = %v, %+v, %v; want claimed", claimed, cur, err)
 		}
 	})
@@ -238,7 +238,7 @@ func TestLostResponseDelivery(t *testing.T) {
 
 	c2 := delivery.NewClaim(k, 2)
 	mustLose(t, l, "ClaimAttempt 2", func() {
-		if claimed, cur, err := s.ClaimAttempt(ctx, c2, "msg_x", testLease); err != nil || !claimed {
+		if claimed, cur, err := s.ClaimAttempt(ctx, c2, "msg_x", testDigest, testLease); err != nil || !claimed {
 			t.Fatalf("ClaimAttempt(2) = %v, %+v, %v; want claimed", claimed, cur, err)
 		}
 	})
