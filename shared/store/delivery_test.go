@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/google/go-cmp/cmp"
 
@@ -78,6 +80,31 @@ func TestClaimNeedsTheFirstBody(t *testing.T) {
 		t.Errorf("conflict record = %+v, want waiting with the first body's digest", cur)
 	}
 	mustClaim(t, f, k, 2) // the genuine retry still claims
+}
+
+// TestClaimOfARecordWithoutDigest: a record written before body digests
+// were kept (a retry in flight across the deploy) is claimed by its next
+// retry, which binds it to that body from then on.
+func TestClaimOfARecordWithoutDigest(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	k := delivery.Key{ClientID: 116078, LoadID: "legacy-1", HookID: 3}
+	c1 := mustClaim(t, f, k, 1)
+	if _, err := f.store.RecordAttempt(ctx, c1, delivery.Attempt{At: f.clock.Now(), Outcome: delivery.OutcomeTimeout}, delivery.StatusWaiting); err != nil {
+		t.Fatal(err)
+	}
+	_, err := f.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(f.table),
+		Key:              map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "DELIVERY#116078#legacy-1"}, "sk": &types.AttributeValueMemberS{Value: "HOOK#" + leftPad(3)}},
+		UpdateExpression: aws.String("REMOVE body_digest"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustClaim(t, f, k, 2)
+	if got := rawDelivery(t, f, k)["body_digest"]; got == nil {
+		t.Fatal("the claim of a legacy record kept no digest")
+	}
 }
 
 func TestDeliveryLifecycle(t *testing.T) {
