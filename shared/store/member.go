@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -75,6 +76,36 @@ func (s *Store) DeleteMember(ctx context.Context, clientID int64, memberID strin
 		return fmt.Errorf("delete member: %w", err)
 	}
 	return nil
+}
+
+// ListMembers returns the members of an account by member id (an empty
+// slice when it has none), or hook.ErrNotFound if the account does not
+// exist. Token hashes stay in the store.
+func (s *Store) ListMembers(ctx context.Context, clientID int64) ([]hook.Member, error) {
+	if _, err := s.Account(ctx, clientID); err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:              &s.table,
+		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk":     attrS(clientPK(clientID)),
+			":prefix": attrS(prefixMem),
+		},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list members of account %d: %w", clientID, err)
+	}
+	members := make([]hook.Member, 0, len(items))
+	for _, it := range items {
+		m, _, err := decodeMember(it)
+		if err != nil {
+			return nil, fmt.Errorf("list members of account %d: %w", clientID, err)
+		}
+		members = append(members, m)
+	}
+	return members, nil
 }
 
 // Authenticate returns who holds token, with one strongly consistent read
