@@ -305,12 +305,10 @@ func featurePlanCondition(names map[string]string, vals map[string]types.Attribu
 }
 
 // accountDenies reports, for an account item read when a condition on it
-// failed, why a hook of destination destinationID cannot be created or
-// enabled on it, in this order: hook.ErrNotFound if it did not exist,
-// hook.ErrNoAccess if its plan lacks the feature, hook.ErrNoDestination if
-// it has no destination, hook.ErrInvalidDestination if destinationID (when
-// not 0) is not one of them; nil otherwise.
-func accountDenies(item map[string]types.AttributeValue, destinationID int64) error {
+// failed, why a hook cannot be enabled on it, in this order: hook.ErrNotFound
+// if it did not exist, hook.ErrNoAccess if its plan lacks the feature,
+// hook.ErrNoDestination if it has no destination; nil otherwise.
+func accountDenies(item map[string]types.AttributeValue) error {
 	if item == nil {
 		return hook.ErrNotFound
 	}
@@ -322,20 +320,37 @@ func accountDenies(item map[string]types.AttributeValue, destinationID int64) er
 		return hook.ErrNoAccess
 	case len(a.Destinations) == 0:
 		return hook.ErrNoDestination
-	case destinationID != 0 && !a.HasDestination(destinationID):
+	}
+	return nil
+}
+
+// accountDeniesHookOf is accountDenies for the creation of a hook of
+// destinationID, which must also be one of the account's destinations
+// (hook.ErrInvalidDestination, checked last).
+func accountDeniesHookOf(item map[string]types.AttributeValue, destinationID int64) error {
+	if err := accountDenies(item); err != nil {
+		return err
+	}
+	a, err := decodeAccount(item)
+	if err != nil {
+		return err
+	}
+	if !a.HasDestination(destinationID) {
 		return hook.ErrInvalidDestination
 	}
 	return nil
 }
 
-// destinationCondition returns the condition "the account has at least one
-// destination" (destinationID 0) or "destinationID is one of the account's
-// destinations", adding the names and values it uses to names and vals.
+// anyDestinationCondition is the condition "the account has at least one
+// destination", destinationCondition "destinationID is one of the account's
+// destinations"; each adds the names and values it uses to names and vals.
+func anyDestinationCondition(names map[string]string) string {
+	names["#destIDs"] = attrDestinationIDs
+	return "attribute_exists(#destIDs)"
+}
+
 func destinationCondition(destinationID int64, names map[string]string, vals map[string]types.AttributeValue) string {
 	names["#destIDs"] = attrDestinationIDs
-	if destinationID == 0 {
-		return "attribute_exists(#destIDs)"
-	}
 	vals[":destID"] = attrN(destinationID)
 	return "contains(#destIDs, :destID)"
 }

@@ -86,7 +86,7 @@ func (s *Store) CreateHook(ctx context.Context, p hook.Principal, destinationID 
 	}
 	err = s.transactWrite(ctx, items)
 	if c, ok := cancellationReasons(err); ok {
-		switch denied := accountDenies(c.item(itemAccount), destinationID); {
+		switch denied := accountDeniesHookOf(c.item(itemAccount), destinationID); {
 		case c.conditionFailed(itemAccount) && denied != nil:
 			err = denied
 		case c.conditionFailed(itemURL):
@@ -164,7 +164,7 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 	accountNames := map[string]string{}
 	accountVals := map[string]types.AttributeValue{}
 	accountCond := condExists + " AND " + featurePlanCondition(accountNames, accountVals) +
-		" AND " + destinationCondition(0, accountNames, accountVals)
+		" AND " + anyDestinationCondition(accountNames)
 	const (
 		itemAccount = iota
 		itemHook
@@ -195,7 +195,7 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 			return hook.Hook{}, hook.ErrNotFound
 		}
 		if c.conditionFailed(itemAccount) {
-			if denied := accountDenies(c.item(itemAccount), 0); denied != nil {
+			if denied := accountDenies(c.item(itemAccount)); denied != nil {
 				return hook.Hook{}, denied
 			}
 		}
