@@ -11,6 +11,10 @@ import (
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
+// chaosDest is the destination of every account and hook the fault runs
+// seed.
+const chaosDest = 12345
+
 // The run's accounts, hooks and loads, seeded through the store.
 
 const mainClient, lostClient = 116078, 116079
@@ -93,7 +97,7 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 		}, loads: 1})
 	}
 	for _, a := range accts {
-		if _, err := st.CreateAccount(ctx, hook.Account{ClientID: a.cid, Plan: "advanced", AlertEmails: a.alerts}); err != nil {
+		if _, err := st.CreateAccount(ctx, hook.Account{ClientID: a.cid, Plan: "advanced", AlertEmails: a.alerts, Destinations: []hook.Destination{{ID: chaosDest, Type: "s3"}}}); err != nil {
 			return w, fmt.Errorf("create account %d: %w", a.cid, err)
 		}
 		m, _, err := st.CreateMember(ctx, a.cid, fmt.Sprintf("chaos-%s@example.com", rid))
@@ -106,7 +110,7 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 		for _, h := range a.hooks {
 			port := s.receiverPort + map[string]int{"flaky": 0, "down": 1, "hang": 2}[h.server]
 			h.secret = hook.NewSecret()
-			created, err := st.CreateHook(ctx, p, fmt.Sprintf("https://127.0.0.1:%d/r/%s", port, h.slot), h.secret)
+			created, err := st.CreateHook(ctx, p, chaosDest, fmt.Sprintf("https://127.0.0.1:%d/r/%s", port, h.slot), h.secret)
 			if err != nil {
 				return w, fmt.Errorf("create hook %s: %w", h.slot, err)
 			}

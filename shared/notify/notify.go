@@ -8,8 +8,9 @@
 //
 // The canonical body holds the documented fields only, in the documented
 // order, with absent optional fields omitted: minimum_sdc_batched_at,
-// s3_objects and max_time_extracted are omitted when the loader did not send
-// them. bookmark_metadata is always present: the specification says it is
+// s3_objects, primary_keys and max_time_extracted are omitted when the loader
+// did not send them (s3_objects and primary_keys come with S3 destinations
+// only). bookmark_metadata is always present: the specification says it is
 // null when all rows were rejected, so receivers can rely on the key and test
 // it for null (it is also null when a succeeded load has no bookmark).
 //
@@ -48,8 +49,12 @@ const MaxBodyBytes = 192 << 10
 // Message is one validated load message.
 type Message struct {
 	ClientID int64
-	LoadID   string
-	Status   string
+	// DestinationID is the destination that was loaded; 0 when the message
+	// has none (a loader older than destinations), which means every
+	// enabled hook of the account.
+	DestinationID int64
+	LoadID        string
+	Status        string
 	// Notification and Body are nil when Status is StatusFailed: nothing is
 	// sent for a failed load, so its notification is not read.
 	Notification *Notification
@@ -76,6 +81,7 @@ type Table struct {
 	NumRows              int64
 	NumRowsRejected      int64
 	S3Objects            []string   // nil when absent (destinations other than S3)
+	PrimaryKeys          []string   // nil when absent (destinations other than S3)
 	BookmarkMetadata     []Bookmark // nil encodes as null
 	MaxTimeExtracted     string     // RFC 3339 as the loader wrote it; "" when absent
 }
@@ -122,6 +128,14 @@ func Parse(body []byte) (Message, error) {
 	}
 	if m.ClientID <= 0 {
 		return Message{}, invalid("client_id", "must be a positive integer")
+	}
+	if raw, ok := obj.get("destination_id"); ok && !isNull(raw) {
+		if m.DestinationID, err = obj.int("destination_id"); err != nil {
+			return Message{}, err
+		}
+		if m.DestinationID <= 0 {
+			return Message{}, invalid("destination_id", "must be a positive integer")
+		}
 	}
 	if m.LoadID, err = obj.str("load_id"); err != nil {
 		return Message{}, err
@@ -199,14 +213,10 @@ func (n Notification) Encode() ([]byte, error) {
 		b = strconv.AppendInt(append(b, `,"num_rows":`...), t.NumRows, 10)
 		b = strconv.AppendInt(append(b, `,"num_rows_rejected":`...), t.NumRowsRejected, 10)
 		if t.S3Objects != nil {
-			b = append(b, `,"s3_objects":[`...)
-			for j, o := range t.S3Objects {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, o)
-			}
-			b = append(b, ']')
+			b = appendStrings(append(b, `,"s3_objects":`...), t.S3Objects)
+		}
+		if t.PrimaryKeys != nil {
+			b = appendStrings(append(b, `,"primary_keys":`...), t.PrimaryKeys)
 		}
 		b = append(b, `,"bookmark_metadata":`...)
 		if t.BookmarkMetadata == nil {
@@ -258,6 +268,18 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// appendStrings appends ss as a JSON array of strings.
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for j, s := range ss {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
 }
 
 // appendCompact appends the JSON value v without insignificant space,
@@ -348,23 +370,11 @@ func decodeTable(raw []byte, path string) (Table, error) {
 	if t.NumRowsRejected, err = obj.count("num_rows_rejected"); err != nil {
 		return Table{}, err
 	}
-	if raw, ok := obj.get("s3_objects"); ok && !isNull(raw) {
-		items, err := obj.array("s3_objects")
-		if err != nil {
-			return Table{}, err
-		}
-		t.S3Objects = make([]string, len(items))
-		item := func(i int) string { return path + ".s3_objects[" + strconv.Itoa(i) + "]" }
-		for i, it := range items {
-			s, ok := unquote(it)
-			if !ok {
-				return Table{}, invalid(item(i), "must be a string")
-			}
-			if s == "" {
-				return Table{}, invalid(item(i), "must not be empty")
-			}
-			t.S3Objects[i] = s
-		}
+	if t.S3Objects, err = obj.optStrings("s3_objects", path); err != nil {
+		return Table{}, err
+	}
+	if t.PrimaryKeys, err = obj.optStrings("primary_keys", path); err != nil {
+		return Table{}, err
 	}
 	if raw, ok := obj.get("bookmark_metadata"); ok && !isNull(raw) {
 		items, err := obj.array("bookmark_metadata")
@@ -607,6 +617,32 @@ func (o jsonObject) array(key string) ([]json.RawMessage, error) {
 
 // optTime reads an optional RFC 3339 timestamp, kept as written; "" when
 // absent or null.
+// optStrings reads an optional array of non-empty strings: nil when absent
+// or null.
+func (o jsonObject) optStrings(key, path string) ([]string, error) {
+	raw, ok := o.get(key)
+	if !ok || isNull(raw) {
+		return nil, nil
+	}
+	items, err := o.array(key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(items))
+	item := func(i int) string { return path + "." + key + "[" + strconv.Itoa(i) + "]" }
+	for i, it := range items {
+		s, ok := unquote(it)
+		if !ok {
+			return nil, invalid(item(i), "must be a string")
+		}
+		if s == "" {
+			return nil, invalid(item(i), "must not be empty")
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
 func (o jsonObject) optTime(key string) (string, error) {
 	v, ok := o.fields[key]
 	if !ok || isNull(v) {
