@@ -65,12 +65,12 @@ func plannedHooks(n int) []hookSpec {
 
 // loadBody is a valid loader message for the load.
 func loadBody(clientID int64, loadID string, i int) string {
-	return fmt.Sprintf(`{"client_id":%d,"load_id":%q,"status":"succeeded","notification":{"version":"1.0",`+
+	return fmt.Sprintf(`{"client_id":%d,"destination_id":%d,"load_id":%q,"status":"succeeded","notification":{"version":"1.0",`+
 		`"minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"chaos","new_version":false,`+
 		`"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,`+
 		`"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":%d,"num_rows_rejected":0,`+
 		`"bookmark_metadata":[{"key":"updated_at","max_value":"2026-06-30T00:00:00Z","min_value":"2026-06-01T00:00:00Z"}],`+
-		`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}}`, clientID, loadID, 100+i)
+		`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}}`, clientID, chaosDest, loadID, 100+i)
 }
 
 func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, rid string) (world, error) {
