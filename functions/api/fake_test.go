@@ -93,6 +93,17 @@ func (f *fakeStore) enter() error {
 	return f.fail
 }
 
+// enterAccount is enter, then hook.ErrNotFound unless the account exists.
+func (f *fakeStore) enterAccount(clientID int64) error {
+	if err := f.enter(); err != nil {
+		return err
+	}
+	if _, ok := f.accounts[clientID]; !ok {
+		return hook.ErrNotFound
+	}
+	return nil
+}
+
 func (f *fakeStore) hookIndex(clientID, id int64) int {
 	return slices.IndexFunc(f.hooks[clientID], func(h hook.Hook) bool { return h.ID == id })
 }
@@ -153,11 +164,8 @@ func (f *fakeStore) CreateHook(_ context.Context, p hook.Principal, destinationI
 func (f *fakeStore) ListHooks(_ context.Context, clientID int64) ([]hook.Hook, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(); err != nil {
+	if err := f.enterAccount(clientID); err != nil {
 		return nil, err
-	}
-	if _, ok := f.accounts[clientID]; !ok {
-		return nil, hook.ErrNotFound
 	}
 	return slices.Clone(f.hooks[clientID]), nil
 }
@@ -296,11 +304,8 @@ func (f *fakeStore) UpdateAccount(_ context.Context, clientID int64, u store.Acc
 func (f *fakeStore) ListMembers(_ context.Context, clientID int64) ([]hook.Member, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(); err != nil {
+	if err := f.enterAccount(clientID); err != nil {
 		return nil, err
-	}
-	if _, ok := f.accounts[clientID]; !ok {
-		return nil, hook.ErrNotFound
 	}
 	ms := make([]hook.Member, 0, len(f.members[clientID]))
 	for _, m := range f.members[clientID] {

@@ -251,16 +251,8 @@ func (s *Store) AccountWithHooks(ctx context.Context, clientID int64) (hook.Acco
 // read first, so a hook created by a transaction that the account item
 // already shows is among the hooks read.
 func (s *Store) accountAndHookItems(ctx context.Context, clientID int64) ([]map[string]types.AttributeValue, error) {
-	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :first AND :last"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":    attrS(clientPK(clientID)),
-			":first": attrS(skAccount),
-			":last":  attrS(skHooksLast),
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	items, err := s.queryClient(ctx, clientID, "sk BETWEEN :first AND :last",
+		map[string]types.AttributeValue{":first": attrS(skAccount), ":last": attrS(skHooksLast)})
 	if err != nil {
 		return nil, err
 	}
@@ -268,6 +260,19 @@ func (s *Store) accountAndHookItems(ctx context.Context, clientID int64) ([]map[
 		return nil, hook.ErrNotFound
 	}
 	return items, nil
+}
+
+// queryClient reads, with strongly consistent Queries to the last page, the
+// items of clientID's partition whose sort key meets skCond (written with
+// the values in vals).
+func (s *Store) queryClient(ctx context.Context, clientID int64, skCond string, vals map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	vals[":pk"] = attrS(clientPK(clientID))
+	return s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :pk AND " + skCond),
+		ExpressionAttributeValues: vals,
+		ConsistentRead:            aws.Bool(true),
+	})
 }
 
 // queryAll runs a Query to its last page and returns every item.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -85,15 +84,8 @@ func (s *Store) ListMembers(ctx context.Context, clientID int64) ([]hook.Member,
 	if _, err := s.Account(ctx, clientID); err != nil {
 		return nil, fmt.Errorf("list members: %w", err)
 	}
-	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND begins_with(sk, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":     attrS(clientPK(clientID)),
-			":prefix": attrS(prefixMem),
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	items, err := s.queryClient(ctx, clientID, "begins_with(sk, :prefix)",
+		map[string]types.AttributeValue{":prefix": attrS(prefixMem)})
 	if err != nil {
 		return nil, fmt.Errorf("list members of account %d: %w", clientID, err)
 	}
