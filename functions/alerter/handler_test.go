@@ -125,7 +125,7 @@ func TestHandleSendsOneEmailPerAddress(t *testing.T) {
 			t.Errorf("email has %d recipients, want 1", n)
 		}
 		s := in.Content.Simple
-		if got, want := *s.Subject.Data, "Post-load hook undeliverable: shopify / orders"; got != want {
+		if got, want := *s.Subject.Data, "Unable to Deliver Post Load Notification: shopify / orders"; got != want {
 			t.Errorf("Subject = %q, want %q", got, want)
 		}
 		for name, c := range map[string]*types.Content{"subject": s.Subject, "text": s.Body.Text, "html": s.Body.Html} {

@@ -186,7 +186,7 @@ func TestLiveSendsOneEmailPerAddressAndDeduplicates(t *testing.T) {
 		if m.From != f.h.from {
 			t.Errorf("From = %q, want %q", m.From, f.h.from)
 		}
-		if want := "Post-load hook undeliverable: shopify / orders (+1 more table)"; m.Subject != want {
+		if want := "Unable to Deliver Post Load Notification: shopify / orders"; m.Subject != want {
 			t.Errorf("Subject = %q, want %q", m.Subject, want)
 		}
 		for name, body := range map[string]string{"text": m.Body.Text, "html": m.Body.HTML} {

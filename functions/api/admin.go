@@ -22,7 +22,10 @@ type (
 		Account(ctx context.Context, clientID int64) (hook.Account, error)
 	}
 	accountUpdater interface {
-		UpdateAccount(ctx context.Context, clientID int64, u store.AccountUpdate) (hook.Account, error)
+		UpdateAccount(ctx context.Context, clientID int64, u store.AccountUpdate) (hook.Account, int, error)
+	}
+	memberLister interface {
+		ListMembers(ctx context.Context, clientID int64) ([]hook.Member, error)
 	}
 	memberCreator interface {
 		CreateMember(ctx context.Context, clientID int64, email string) (hook.Member, string, error)
@@ -38,18 +41,13 @@ const (
 	maxEmailBytes  = 254
 )
 
-// planPattern is the accepted shape of a plan name: plans are billing
-// identifiers such as "advanced" or "unlimited_plus". Plans outside
-// hook.FeaturePlans are valid; they just lack the feature.
-var planPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,63}$`)
-
 // memberIDPattern bounds the {member_id} path value before it reaches the
 // store; anything else cannot exist.
 var memberIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 var (
-	accountKeys = []string{"client_id", "plan", "alert_emails"}
-	patchKeys   = []string{"plan", "alert_emails"}
+	accountKeys = []string{"client_id", "plan", "alert_emails", "destinations"}
+	patchKeys   = []string{"plan", "alert_emails", "destinations"}
 	memberKeys  = []string{"email"}
 )
 
@@ -95,6 +93,12 @@ func decodeCreateAccount(w http.ResponseWriter, r *http.Request) (hook.Account, 
 			return hook.Account{}, err
 		}
 	}
+	a.Destinations = []hook.Destination{}
+	if _, ok := body["destinations"]; ok {
+		if a.Destinations, err = decodeDestinations(body); err != nil {
+			return hook.Account{}, err
+		}
+	}
 	return a, nil
 }
 
@@ -115,7 +119,11 @@ func handleGetAccount(log *slog.Logger, admin adminCheck, s accountGetter) http.
 }
 
 // handleUpdateAccount serves PATCH /admin/v1/accounts/{client_id}: any of
-// plan and alert_emails. A plan without the feature disables every hook.
+// plan, alert_emails and destinations; 200 with the account and
+// "hooks_disabled", how many hooks the change disabled. A plan without the
+// feature disables every hook; a plan that is not a known plan is refused
+// before anything changes; removing a destination that still has hooks is
+// refused with 409.
 func handleUpdateAccount(log *slog.Logger, admin adminCheck, s accountUpdater) http.Handler {
 	return asAdmin(log, admin, func(w http.ResponseWriter, r *http.Request) error {
 		id, err := pathID(r, "client_id")
@@ -126,11 +134,13 @@ func handleUpdateAccount(log *slog.Logger, admin adminCheck, s accountUpdater) h
 		if err != nil {
 			return err
 		}
-		a, err := s.UpdateAccount(r.Context(), id, u)
+		a, disabled, err := s.UpdateAccount(r.Context(), id, u)
 		if err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, newAccountJSON(a))
+		out := newAccountJSON(a)
+		out.HooksDisabled = &disabled
+		writeJSON(w, http.StatusOK, out)
 		return nil
 	})
 }
@@ -141,7 +151,7 @@ func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountU
 		return store.AccountUpdate{}, err
 	}
 	if len(body) == 0 {
-		return store.AccountUpdate{}, invalid("body", "Body must contain plan or alert_emails")
+		return store.AccountUpdate{}, invalid("body", "Body must contain plan, alert_emails or destinations")
 	}
 	var u store.AccountUpdate
 	if _, ok := body["plan"]; ok {
@@ -158,7 +168,43 @@ func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountU
 		}
 		u.AlertEmails = &emails
 	}
+	if _, ok := body["destinations"]; ok {
+		dests, err := decodeDestinations(body)
+		if err != nil {
+			return store.AccountUpdate{}, err
+		}
+		u.Destinations = &dests
+	}
 	return u, nil
+}
+
+// handleAccountHooks serves GET /admin/v1/accounts/{client_id}/hooks: 200
+// with {"post_load":[...]}, the account's hooks as its members see them.
+func handleAccountHooks(log *slog.Logger, admin adminCheck, s hooksReader) http.Handler {
+	return asAdmin(log, admin, func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "client_id")
+		if err != nil {
+			return err
+		}
+		return writeHookList(w, r, s, id)
+	})
+}
+
+// handleListMembers serves GET /admin/v1/accounts/{client_id}/members: 200
+// with {"members":[{"id","email","created_at"}, ...]}, never tokens.
+func handleListMembers(log *slog.Logger, admin adminCheck, s memberLister) http.Handler {
+	return asAdmin(log, admin, func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "client_id")
+		if err != nil {
+			return err
+		}
+		ms, err := s.ListMembers(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, newMemberListJSON(ms))
+		return nil
+	})
 }
 
 // handleCreateMember serves POST /admin/v1/accounts/{client_id}/members:
@@ -223,12 +269,36 @@ func readAdminBody(w http.ResponseWriter, r *http.Request, allowed []string) (ob
 	return body, nil
 }
 
+// decodePlan accepts only the known plans: any other name is a typo, and
+// taking it would disable every hook of the account as a downgrade.
 func decodePlan(body object) (string, error) {
 	plan, ok := body.string("plan")
-	if !ok || !planPattern.MatchString(plan) {
-		return "", invalid("plan", "plan must be a lowercase plan name such as advanced or standard")
+	if !ok || !hook.PlanKnown(plan) {
+		return "", invalid("plan", "plan must be one of: "+strings.Join(hook.KnownPlans(), ", "))
 	}
 	return plan, nil
+}
+
+// decodeDestinations reads destinations: an array of exactly
+// {"id":<positive int>,"type":"<lower-case word>"}, ids unique.
+func decodeDestinations(body object) ([]hook.Destination, error) {
+	items, ok := body.objects("destinations")
+	if !ok {
+		return nil, invalid("destinations", "destinations must be an array of objects, each with exactly an integer id and a string type")
+	}
+	ds := make([]hook.Destination, 0, len(items))
+	for i, it := range items {
+		id, idOK := it.int64("id")
+		typ, typeOK := it.string("type")
+		if !it.hasExactly("id", "type") || !idOK || !typeOK {
+			return nil, invalid("destinations", fmt.Sprintf("destinations[%d] must have exactly an integer id and a string type", i))
+		}
+		ds = append(ds, hook.Destination{ID: id, Type: typ})
+	}
+	if err := hook.CheckDestinations(ds); err != nil {
+		return nil, err
+	}
+	return ds, nil
 }
 
 func decodeAlertEmails(body object) ([]string, error) {

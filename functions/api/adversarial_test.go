@@ -234,7 +234,7 @@ func TestAdversarialOtherAccountToken(t *testing.T) {
 	before := s.snapshot(t)
 
 	status, body := s.do(t, "GET", hooksPath, s.tokB, "")
-	checkResponse(t, status, body, http.StatusOK, "[]")
+	checkResponse(t, status, body, http.StatusOK, `{"post_load":[]}`)
 	for _, id := range s.hooksA {
 		for _, c := range []routeCall{
 			{"PUT", hookPath(id), `{"enable":false}`},
@@ -455,7 +455,7 @@ func TestAdversarialLimitRaceTwoAccounts(t *testing.T) {
 			t.Errorf("client %d: %d creates succeeded, want exactly 10", cid, created)
 		}
 
-		var list []apiHook
+		var list hookList
 		s.mustDo(t, "GET", hooksPath, tokens[cid], "", http.StatusOK, &list)
 		if len(list) != 10 {
 			t.Errorf("client %d lists %d hooks, want 10", cid, len(list))
@@ -505,24 +505,24 @@ func TestAdversarialPostBodies(t *testing.T) {
 	before := s.snapshot(t)
 
 	invalid := []struct{ name, body string }{
-		{"Type key", `{"Type":"post_load","config":{"url":"` + u + `"}}`},
-		{"TYPE key", `{"TYPE":"post_load","config":{"url":"` + u + `"}}`},
+		{"Type key", `{"Type":"post_load","destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"TYPE key", `{"TYPE":"post_load","destination_id":12345,"config":{"url":"` + u + `"}}`},
 		{"Config key", `{"type":"post_load","Config":{"url":"` + u + `"}}`},
-		{"URL key", `{"type":"post_load","config":{"URL":"` + u + `"}}`},
-		{"Url key", `{"type":"post_load","config":{"Url":"` + u + `"}}`},
-		{"escaped URL key", `{"type":"post_load","config":{"\u0055RL":"` + u + `"}}`},
-		{"fullwidth t", `{"ｔype":"post_load","config":{"url":"` + u + `"}}`},
-		{"key with NUL", `{"type\u0000":"post_load","config":{"url":"` + u + `"}}`},
-		{"key with trailing space", `{"type ":"post_load","config":{"url":"` + u + `"}}`},
-		{"duplicate type", `{"type":"post_load","type":"post_load","config":{"url":"` + u + `"}}`},
-		{"duplicate type, other value", `{"type":"other","type":"post_load","config":{"url":"` + u + `"}}`},
-		{"duplicate config", `{"type":"post_load","config":{"url":"https://a.example.com/"},"config":{"url":"` + u + `"}}`},
-		{"duplicate url", `{"type":"post_load","config":{"url":"https://a.example.com/","url":"` + u + `"}}`},
-		{"duplicate url via escape", `{"type":"post_load","config":{"url":"` + u + `","\u0075rl":"https://a.example.com/"}}`},
-		{"duplicate url all escaped", `{"type":"post_load","config":{"\u0075\u0072\u006c":"` + u + `","\u0075rl":"` + u + `"}}`},
-		{"duplicate type via escape", `{"typ\u0065":"post_load","type":"post_load","config":{"url":"` + u + `"}}`},
-		{"duplicate key in extra object", `{"type":"post_load","config":{"url":"` + u + `"},"x":{"a":1,"a":1}}`},
-		{"case-variant pair", `{"type":"post_load","config":{"url":"` + u + `","URL":"` + u + `"}}`},
+		{"URL key", `{"type":"post_load","destination_id":12345,"config":{"URL":"` + u + `"}}`},
+		{"Url key", `{"type":"post_load","destination_id":12345,"config":{"Url":"` + u + `"}}`},
+		{"escaped URL key", `{"type":"post_load","destination_id":12345,"config":{"\u0055RL":"` + u + `"}}`},
+		{"fullwidth t", `{"ｔype":"post_load","destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"key with NUL", `{"type\u0000":"post_load","destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"key with trailing space", `{"type ":"post_load","destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"duplicate type", `{"type":"post_load","type":"post_load","destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"duplicate type, other value", `{"type":"other","type":"post_load","destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"duplicate config", `{"type":"post_load","destination_id":12345,"config":{"url":"https://a.example.com/"},"config":{"url":"` + u + `"}}`},
+		{"duplicate url", `{"type":"post_load","destination_id":12345,"config":{"url":"https://a.example.com/","url":"` + u + `"}}`},
+		{"duplicate url via escape", `{"type":"post_load","destination_id":12345,"config":{"url":"` + u + `","\u0075rl":"https://a.example.com/"}}`},
+		{"duplicate url all escaped", `{"type":"post_load","destination_id":12345,"config":{"\u0075\u0072\u006c":"` + u + `","\u0075rl":"` + u + `"}}`},
+		{"duplicate type via escape", `{"typ\u0065":"post_load","type":"post_load","destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"duplicate key in extra object", `{"type":"post_load","destination_id":12345,"config":{"url":"` + u + `"},"x":{"a":1,"a":1}}`},
+		{"case-variant pair", `{"type":"post_load","destination_id":12345,"config":{"url":"` + u + `","URL":"` + u + `"}}`},
 		{"BOM", "\ufeff" + hookBody(u)},
 		{"UTF-16LE BOM", "\xff\xfe{\x00}\x00"},
 		{"trailing x", hookBody(u) + "x"},
@@ -533,20 +533,20 @@ func TestAdversarialPostBodies(t *testing.T) {
 		{"trailing NUL", hookBody(u) + "\x00"},
 		{"trailing BOM", hookBody(u) + "\ufeff"},
 		{"second document", hookBody(u) + "\n" + hookBody(u)},
-		{"NaN type", `{"type":NaN,"config":{"url":"` + u + `"}}`},
-		{"Infinity type", `{"type":Infinity,"config":{"url":"` + u + `"}}`},
-		{"-Infinity url", `{"type":"post_load","config":{"url":-Infinity}}`},
-		{"huge exponent", `{"type":1e999999999,"config":{"url":"` + u + `"}}`},
-		{"huge integer", `{"type":` + strings.Repeat("9", 4000) + `,"config":{"url":"` + u + `"}}`},
-		{"huge number in extra key", `{"type":"post_load","config":{"url":"` + u + `"},"n":1e400}`},
-		{"deep config", `{"type":"post_load","config":` + deepJSON(20000) + `}`},
-		{"deep extra key", `{"type":"post_load","config":{"url":"` + u + `"},"x":` + deepJSON(33) + `}`},
+		{"NaN type", `{"type":NaN,"destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"Infinity type", `{"type":Infinity,"destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"-Infinity url", `{"type":"post_load","destination_id":12345,"config":{"url":-Infinity}}`},
+		{"huge exponent", `{"type":1e999999999,"destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"huge integer", `{"type":` + strings.Repeat("9", 4000) + `,"destination_id":12345,"config":{"url":"` + u + `"}}`},
+		{"huge number in extra key", `{"type":"post_load","destination_id":12345,"config":{"url":"` + u + `"},"n":1e400}`},
+		{"deep config", `{"type":"post_load","destination_id":12345,"config":` + deepJSON(20000) + `}`},
+		{"deep extra key", `{"type":"post_load","destination_id":12345,"config":{"url":"` + u + `"},"x":` + deepJSON(33) + `}`},
 		{"deep objects", strings.Repeat(`{"a":`, 5000) + "1" + strings.Repeat("}", 5000)},
 		{"unterminated deep", strings.Repeat("[", 60000)},
-		{"raw LF in url string", `{"type":"post_load","config":{"url":"https://hooks.example.com/x` + "\r\n" + `X: y"}}`},
-		{"raw tab in url string", `{"type":"post_load","config":{"url":"https://hooks.example.com/` + "\t" + `"}}`},
-		{"invalid utf-8 in key", "{\"typ\xe9\":\"post_load\",\"config\":{\"url\":\"" + u + "\"}}"},
-		{"bad escape", `{"type":"post_load","config":{"url":"https:\/\/hooks.example.com\x"}}`},
+		{"raw LF in url string", `{"type":"post_load","destination_id":12345,"config":{"url":"https://hooks.example.com/x` + "\r\n" + `X: y"}}`},
+		{"raw tab in url string", `{"type":"post_load","destination_id":12345,"config":{"url":"https://hooks.example.com/` + "\t" + `"}}`},
+		{"invalid utf-8 in key", "{\"typ\xe9\":\"post_load\",\"destination_id\":12345,\"config\":{\"url\":\"" + u + "\"}}"},
+		{"bad escape", `{"type":"post_load","destination_id":12345,"config":{"url":"https:\/\/hooks.example.com\x"}}`},
 	}
 	for _, tt := range invalid {
 		t.Run(tt.name, func(t *testing.T) {
@@ -558,7 +558,7 @@ func TestAdversarialPostBodies(t *testing.T) {
 
 	// An escaped key is the same key (JSON compares decoded strings).
 	var h apiHook
-	s.mustDo(t, "POST", hooksPath, s.tokA, `{"\u0074ype":"post_load","config":{"\u0075rl":"https:\/\/hooks.example.com\/new"}}`, http.StatusOK, &h)
+	s.mustDo(t, "POST", hooksPath, s.tokA, `{"\u0074ype":"post_load","destination_id":12345,"config":{"\u0075rl":"https:\/\/hooks.example.com\/new"}}`, http.StatusOK, &h)
 	if h.Config.URL != u {
 		t.Errorf("escaped body stored url %q, want %q", h.Config.URL, u)
 	}
@@ -621,7 +621,7 @@ func TestAdversarialAdminBodies(t *testing.T) {
 		{"BOM", "POST", "/admin/v1/accounts", "\ufeff" + `{"client_id":7,"plan":"advanced"}`, malformed},
 		{"trailing", "POST", "/admin/v1/accounts", `{"client_id":7,"plan":"advanced"}x`, malformed},
 		{"deep", "POST", "/admin/v1/accounts", `{"client_id":7,"plan":"advanced","alert_emails":` + deepJSON(40) + `}`, malformed},
-		{"Client_id", "POST", "/admin/v1/accounts", `{"Client_id":7,"plan":"advanced"}`, unknown("client_id, plan, alert_emails")},
+		{"Client_id", "POST", "/admin/v1/accounts", `{"Client_id":7,"plan":"advanced"}`, unknown("client_id, plan, alert_emails, destinations")},
 		{"client_id overflow", "POST", "/admin/v1/accounts", `{"client_id":9223372036854775808,"plan":"advanced"}`, badID},
 		{"client_id way over", "POST", "/admin/v1/accounts", `{"client_id":` + strings.Repeat("9", 400) + `,"plan":"advanced"}`, badID},
 		{"client_id zero", "POST", "/admin/v1/accounts", `{"client_id":0,"plan":"advanced"}`, badID},
@@ -636,8 +636,8 @@ func TestAdversarialAdminBodies(t *testing.T) {
 		{"client_id null", "POST", "/admin/v1/accounts", `{"client_id":null,"plan":"advanced"}`, badID},
 		{"client_id NaN", "POST", "/admin/v1/accounts", `{"client_id":NaN,"plan":"advanced"}`, malformed},
 		{"PATCH duplicate plan", "PATCH", "/admin/v1/accounts/116078", `{"plan":"standard","plan":"standard"}`, malformed},
-		{"PATCH Plan", "PATCH", "/admin/v1/accounts/116078", `{"Plan":"standard"}`, unknown("plan, alert_emails")},
-		{"PATCH client_id", "PATCH", "/admin/v1/accounts/116078", `{"plan":"standard","client_id":200}`, unknown("plan, alert_emails")},
+		{"PATCH Plan", "PATCH", "/admin/v1/accounts/116078", `{"Plan":"standard"}`, unknown("plan, alert_emails, destinations")},
+		{"PATCH client_id", "PATCH", "/admin/v1/accounts/116078", `{"plan":"standard","client_id":200}`, unknown("plan, alert_emails, destinations")},
 		{"member duplicate email", "POST", "/admin/v1/accounts/116078/members", `{"email":"a@example.com","email":"b@example.com"}`, malformed},
 		{"member Email", "POST", "/admin/v1/accounts/116078/members", `{"Email":"a@example.com"}`, unknown("email")},
 		{"member client_id", "POST", "/admin/v1/accounts/116078/members", `{"email":"a@example.com","client_id":200}`, unknown("email")},
@@ -773,7 +773,7 @@ func TestAdversarialHookURLs(t *testing.T) {
 	for _, tt := range refused {
 		t.Run(tt.name, func(t *testing.T) {
 			before := s.snapshot(t)
-			body, err := json.Marshal(map[string]any{"type": "post_load", "config": map[string]string{"url": tt.url}})
+			body, err := json.Marshal(map[string]any{"type": "post_load", "destination_id": 12345, "config": map[string]string{"url": tt.url}})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -793,7 +793,7 @@ func TestAdversarialHookURLs(t *testing.T) {
 		{"punycode TLD", hookBody("https://hooks.xn--p1ai/x"), "https://hooks.xn--p1ai/x"},
 		{"2048 bytes", hookBody(exact(2048)), exact(2048)},
 		// The limit counts the URL, not its JSON spelling.
-		{"2048 bytes spelled with escapes", `{"type":"post_load","config":{"url":"https:\/\/hooks.example.com\/` +
+		{"2048 bytes spelled with escapes", `{"type":"post_load","destination_id":12345,"config":{"url":"https:\/\/hooks.example.com\/` +
 			strings.Repeat(`\u0062`, 2048-len(base)) + `"}}`, base + strings.Repeat("b", 2048-len(base))},
 		{"2048 bytes with percent-encoding", hookBody(exact(2045) + "%41"), exact(2045) + "%41"},
 		// Percent-encoded CR LF in a path is a valid RFC 3986 URI: it is
@@ -808,7 +808,7 @@ func TestAdversarialHookURLs(t *testing.T) {
 			if h.Config.URL != tt.stored {
 				t.Errorf("stored %q, want %q", h.Config.URL, tt.stored)
 			}
-			var list []apiHook
+			var list hookList
 			s.mustDo(t, "GET", hooksPath, s.tokA, "", http.StatusOK, &list)
 			if got := list[len(list)-1]; got.ID != h.ID || got.Config.URL != tt.stored {
 				t.Errorf("listed %+v, want id %d with url %q", got, h.ID, tt.stored)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +14,7 @@ import (
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/devstack"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -53,7 +56,7 @@ func (a *integrationAPI) do(t *testing.T, method, path, token, body string) (int
 	if err != nil {
 		t.Fatal(err)
 	}
-	return res.StatusCode, strings.TrimSuffix(string(b), "\n")
+	return res.StatusCode, string(b) // exactly as sent: nothing after the closing brace
 }
 
 // mustDo expects wantStatus and decodes the body into v (when non-nil).
@@ -76,6 +79,7 @@ type apiHook struct {
 	ClientID   int64                `json:"client_id"`
 	Type       string               `json:"type"`
 	Version    int                  `json:"version"`
+	DestID     int64                `json:"destination_id"`
 	Config     struct{ URL string } `json:"config"`
 	CreatedAt  string               `json:"created_at"`
 	ModifiedAt string               `json:"modified_at"`
@@ -83,17 +87,39 @@ type apiHook struct {
 	Secret     string               `json:"secret"`
 }
 
+// hookList reads a list response, which must be exactly
+// {"post_load":[hook, ...]}.
+type hookList []apiHook
+
+func (l *hookList) UnmarshalJSON(b []byte) error {
+	var v struct {
+		PostLoad *[]apiHook `json:"post_load"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return err
+	}
+	if v.PostLoad == nil {
+		return errors.New(`no "post_load" array`)
+	}
+	*l = *v.PostLoad
+	return nil
+}
+
 // newMember creates an account with plan and returns a member's token.
 func (a *integrationAPI) newMember(t *testing.T, clientID int64, plan string) string {
 	t.Helper()
 	a.mustDo(t, "POST", "/admin/v1/accounts", adminToken,
-		fmt.Sprintf(`{"client_id":%d,"plan":%q,"alert_emails":["ops@example.com"]}`, clientID, plan), http.StatusCreated, nil)
+		fmt.Sprintf(`{"client_id":%d,"plan":%q,"alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"}]}`, clientID, plan), http.StatusCreated, nil)
 	var m struct{ Token string }
 	a.mustDo(t, "POST", fmt.Sprintf("/admin/v1/accounts/%d/members", clientID), adminToken, `{"email":"ana@example.com"}`, http.StatusCreated, &m)
 	return m.Token
 }
 
-func hookBody(url string) string { return `{"type":"post_load","config":{"url":"` + url + `"}}` }
+func hookBody(url string) string {
+	return `{"type":"post_load","destination_id":12345,"config":{"url":"` + url + `"}}`
+}
 
 func TestIntegrationHooksFlow(t *testing.T) {
 	api := newIntegrationAPI(t)
@@ -104,7 +130,7 @@ func TestIntegrationHooksFlow(t *testing.T) {
 
 	var account map[string]any
 	api.mustDo(t, "POST", "/admin/v1/accounts", adminToken,
-		`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"]}`, http.StatusCreated, &account)
+		`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"},{"id":9,"type":"snowflake"}]}`, http.StatusCreated, &account)
 	if account["client_id"] != float64(116078) || account["plan"] != "advanced" || account["hook_count"] != float64(0) {
 		t.Errorf("account = %v", account)
 	}
@@ -130,13 +156,13 @@ func TestIntegrationHooksFlow(t *testing.T) {
 	var created apiHook
 	api.mustDo(t, "POST", hooksPath, tokA, hookBody(urlA), http.StatusOK, &created)
 	if created.ID <= 0 || created.ClientID != 116078 || created.Type != "post_load" || created.Version != 1 ||
-		created.Config.URL != urlA || created.DisabledAt != nil || !strings.HasPrefix(created.Secret, "whsec_") {
+		created.DestID != 12345 || created.Config.URL != urlA || created.DisabledAt != nil || !strings.HasPrefix(created.Secret, "whsec_") {
 		t.Errorf("created = %+v", created)
 	}
 	if _, err := time.Parse(time.RFC3339, created.CreatedAt); err != nil || !strings.HasSuffix(created.CreatedAt, "Z") || len(created.CreatedAt) != 20 {
 		t.Errorf("created_at %q is not RFC 3339 UTC to the second", created.CreatedAt)
 	}
-	var list []apiHook
+	var list hookList
 	api.mustDo(t, "GET", hooksPath, tokA, "", http.StatusOK, &list)
 	if len(list) != 1 || list[0].ID != created.ID || list[0].Secret != "" {
 		t.Errorf("list = %+v, want the created hook without its secret", list)
@@ -183,16 +209,29 @@ func TestIntegrationHooksFlow(t *testing.T) {
 	}
 	status, body = api.do(t, "PUT", idPath, tokA, `{"enable":true,"enable":true}`)
 	checkResponse(t, status, body, http.StatusBadRequest, bodyInvalidPutBody)
-	status, body = api.do(t, "POST", hooksPath, tokA, `{"type":"post_load","config":{"URL":"https://x.example.com/"}}`)
+	status, body = api.do(t, "POST", hooksPath, tokA, `{"type":"post_load","destination_id":12345,"config":{"URL":"https://x.example.com/"}}`)
 	checkResponse(t, status, body, http.StatusBadRequest, bodyInvalidPostBody)
 	status, body = api.do(t, "POST", hooksPath, tokA, hookBody("https://127.0.0.1/x"))
 	checkResponse(t, status, body, http.StatusBadRequest, bodyInvalidURI)
 
+	// Destinations: another destination of the account is fine, one it
+	// does not have is not, and one with hooks cannot be removed.
+	status, body = api.do(t, "POST", hooksPath, tokA, `{"type":"post_load","destination_id":77,"config":{"url":"https://d.example.com/"}}`)
+	checkResponse(t, status, body, http.StatusBadRequest, bodyInvalidDestination)
+	var onNine apiHook
+	api.mustDo(t, "POST", hooksPath, tokA, `{"type":"post_load","destination_id":9,"config":{"url":"https://d.example.com/"}}`, http.StatusOK, &onNine)
+	status, body = api.do(t, "PATCH", "/admin/v1/accounts/116078", adminToken, `{"destinations":[{"id":12345,"type":"s3"}]}`)
+	checkResponse(t, status, body, http.StatusConflict, `{"error":{"message":"Destination 9 still has 1 hook(s); delete them before removing it."}}`)
+	status, body = api.do(t, "GET", "/admin/v1/accounts/116078/hooks", adminToken, "")
+	_, asMember := api.do(t, "GET", hooksPath, tokA, "")
+	checkResponse(t, status, body, http.StatusOK, asMember)
+	status, body = api.do(t, "DELETE", fmt.Sprintf("%s/%d", hooksPath, onNine.ID), tokA, "")
+	checkResponse(t, status, body, http.StatusOK, "null")
+	api.mustDo(t, "PATCH", "/admin/v1/accounts/116078", adminToken, `{"destinations":[{"id":12345,"type":"s3"}]}`, http.StatusOK, nil)
+
 	// Delete.
-	api.mustDo(t, "DELETE", idPath, tokA, "", http.StatusOK, &h)
-	if h.ID != created.ID {
-		t.Errorf("deleted %d, want %d", h.ID, created.ID)
-	}
+	status, body = api.do(t, "DELETE", idPath, tokA, "")
+	checkResponse(t, status, body, http.StatusOK, "null")
 	status, body = api.do(t, "DELETE", idPath, tokA, "")
 	checkResponse(t, status, body, http.StatusNotFound, bodyNotFound)
 	api.mustDo(t, "GET", hooksPath, tokA, "", http.StatusOK, &list)
@@ -243,7 +282,7 @@ func TestIntegrationConcurrentCreatesMakeExactlyTen(t *testing.T) {
 	if created != 10 {
 		t.Errorf("%d creates succeeded, want exactly 10", created)
 	}
-	var list []apiHook
+	var list hookList
 	api.mustDo(t, "GET", hooksPath, tok, "", http.StatusOK, &list)
 	if len(list) != 10 {
 		t.Errorf("list has %d hooks, want 10", len(list))
@@ -279,15 +318,18 @@ func TestIntegrationDowngradeUpgrade(t *testing.T) {
 	api.mustDo(t, "PUT", fmt.Sprintf("%s/%d", hooksPath, h3.ID), tok, `{"enable":false}`, http.StatusOK, &h3)
 
 	var account struct {
-		Plan string `json:"plan"`
+		Plan          string `json:"plan"`
+		HooksDisabled *int   `json:"hooks_disabled"`
 	}
+	status, body := api.do(t, "PATCH", "/admin/v1/accounts/400", adminToken, `{"plan":"standrd"}`)
+	checkResponse(t, status, body, http.StatusBadRequest, invalidBody("plan must be one of: "+strings.Join(hook.KnownPlans(), ", ")))
 	api.mustDo(t, "PATCH", "/admin/v1/accounts/400", adminToken, `{"plan":"standard"}`, http.StatusOK, &account)
-	if account.Plan != "standard" {
-		t.Errorf("plan = %q", account.Plan)
+	if account.Plan != "standard" || account.HooksDisabled == nil || *account.HooksDisabled != 2 {
+		t.Errorf("downgrade answered plan %q, hooks_disabled %v; want standard, 2 (h3 was disabled already)", account.Plan, account.HooksDisabled)
 	}
 
 	// Every hook is disabled at once; h3 keeps its earlier disabled_at.
-	var list []apiHook
+	var list hookList
 	api.mustDo(t, "GET", hooksPath, tok, "", http.StatusOK, &list)
 	if len(list) != 3 {
 		t.Fatalf("list = %+v", list)
@@ -301,7 +343,7 @@ func TestIntegrationDowngradeUpgrade(t *testing.T) {
 		}
 	}
 
-	status, body := api.do(t, "PUT", fmt.Sprintf("%s/%d", hooksPath, h1.ID), tok, `{"enable":true}`)
+	status, body = api.do(t, "PUT", fmt.Sprintf("%s/%d", hooksPath, h1.ID), tok, `{"enable":true}`)
 	checkResponse(t, status, body, http.StatusBadRequest, bodyNoAccess)
 	status, body = api.do(t, "POST", hooksPath, tok, hookBody("https://hooks.example.com/4"))
 	checkResponse(t, status, body, http.StatusBadRequest, bodyNoAccess)

@@ -93,7 +93,7 @@ func TestRunLocal(t *testing.T) {
 		if err == nil {
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
-			if res.StatusCode != 200 || string(body) != "{\"status\":\"ok\"}\n" {
+			if res.StatusCode != 200 || string(body) != `{"status":"ok"}` {
 				t.Fatalf("healthz: %d %q", res.StatusCode, body)
 			}
 			break

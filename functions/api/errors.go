@@ -17,20 +17,23 @@ var (
 	errMethodNotAllowed = errors.New("method not allowed")
 )
 
-// Exact response bodies of SPEC sections 3 and 4.
+// Exact response bodies of the hooks and admin APIs.
 const (
-	bodyInvalidPostBody  = `{"data":{"message":"Invalid POST body"},"error":"InvalidBody"}`
-	bodyInvalidURI       = `{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`
-	bodyDuplicateURI     = `{"data":{"message":"Duplicate URI"},"error":"InvalidBody"}`
-	bodyNoAccess         = `{"error":{"message":"Client does not have access to hooks."}}`
-	bodyLimit            = `{"error":{"message":"You have exceeded the limit of 10 hooks."}}`
-	bodyInvalidPutBody   = `{"data":{"message":"PUT body must only contain boolean 'enable' key"},"error":"InvalidBody"}`
-	bodyNotFound         = `{"error":"NotFound"}`
-	bodyUnauthorized     = `{"error":{"message":"Unauthorized"}}`
-	bodyTooLarge         = `{"error":{"message":"Request body too large"}}`
-	bodyConflict         = `{"error":{"message":"Account already exists"}}`
-	bodyMethodNotAllowed = `{"error":"MethodNotAllowed"}`
-	bodyInternal         = `{"error":{"message":"Internal server error"}}`
+	bodyNull               = `null`
+	bodyInvalidPostBody    = `{"data":{"message":"Invalid POST body"},"error":"InvalidBody"}`
+	bodyNoDestination      = `{"error":{"message":"Client does not have a destination."}}`
+	bodyInvalidDestination = `{"data":{"message":"Invalid destination_id"},"error":"InvalidBody"}`
+	bodyInvalidURI         = `{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`
+	bodyDuplicateURI       = `{"data":{"message":"Duplicate URI"},"error":"InvalidBody"}`
+	bodyNoAccess           = `{"error":{"message":"Client does not have access to hooks."}}`
+	bodyLimit              = `{"error":{"message":"You have exceeded the limit of 10 hooks."}}`
+	bodyInvalidPutBody     = `{"data":{"message":"PUT body must only contain boolean 'enable' key"},"error":"InvalidBody"}`
+	bodyNotFound           = `{"error":"NotFound"}`
+	bodyUnauthorized       = `{"error":{"message":"Unauthorized"}}`
+	bodyTooLarge           = `{"error":{"message":"Request body too large"}}`
+	bodyConflict           = `{"error":{"message":"Account already exists"}}`
+	bodyMethodNotAllowed   = `{"error":"MethodNotAllowed"}`
+	bodyInternal           = `{"error":{"message":"Internal server error"}}`
 )
 
 // errorResponse is the one place that maps an error to what the client
@@ -38,9 +41,14 @@ const (
 // 500 and their text never reaches the client.
 func errorResponse(err error) (status int, body []byte, known bool) {
 	var invalid *hook.ValidationError
+	var inUse *hook.DestinationInUseError
 	switch {
 	case errors.Is(err, errInvalidPostBody):
 		return http.StatusBadRequest, []byte(bodyInvalidPostBody), true
+	case errors.Is(err, hook.ErrNoDestination):
+		return http.StatusBadRequest, []byte(bodyNoDestination), true
+	case errors.Is(err, hook.ErrInvalidDestination):
+		return http.StatusBadRequest, []byte(bodyInvalidDestination), true
 	case errors.Is(err, hook.ErrInvalidURL):
 		return http.StatusBadRequest, []byte(bodyInvalidURI), true
 	case errors.Is(err, hook.ErrDuplicateURL):
@@ -52,18 +60,7 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 	case errors.Is(err, errInvalidPutBody):
 		return http.StatusBadRequest, []byte(bodyInvalidPutBody), true
 	case errors.As(err, &invalid):
-		b, mErr := json.Marshal(struct {
-			Data struct {
-				Message string `json:"message"`
-			} `json:"data"`
-			Error string `json:"error"`
-		}{Data: struct {
-			Message string `json:"message"`
-		}{invalid.Message}, Error: "InvalidBody"})
-		if mErr != nil { // cannot happen for a struct of strings
-			return http.StatusInternalServerError, []byte(bodyInternal), false
-		}
-		return http.StatusBadRequest, b, true
+		return encodedBody(http.StatusBadRequest, invalidBodyJSON{Data: messageJSON{invalid.Message}, Error: "InvalidBody"})
 	case errors.Is(err, hook.ErrNotFound):
 		return http.StatusNotFound, []byte(bodyNotFound), true
 	case errors.Is(err, hook.ErrUnauthorized):
@@ -72,11 +69,43 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 		return http.StatusRequestEntityTooLarge, []byte(bodyTooLarge), true
 	case errors.Is(err, hook.ErrConflict):
 		return http.StatusConflict, []byte(bodyConflict), true
+	case errors.As(err, &inUse):
+		return messageBody(http.StatusConflict, inUse.Error())
 	case errors.Is(err, errMethodNotAllowed):
 		return http.StatusMethodNotAllowed, []byte(bodyMethodNotAllowed), true
 	default:
 		return http.StatusInternalServerError, []byte(bodyInternal), false
 	}
+}
+
+// messageJSON, invalidBodyJSON and errorMessageJSON are the two shapes of
+// the contract's error bodies that carry a message.
+type (
+	messageJSON struct {
+		Message string `json:"message"`
+	}
+	invalidBodyJSON struct {
+		Data  messageJSON `json:"data"`
+		Error string      `json:"error"`
+	}
+	errorMessageJSON struct {
+		Error messageJSON `json:"error"`
+	}
+)
+
+// messageBody is {"error":{"message":msg}} with status.
+func messageBody(status int, msg string) (int, []byte, bool) {
+	return encodedBody(status, errorMessageJSON{Error: messageJSON{msg}})
+}
+
+// encodedBody is v encoded, with status; encoding a struct of strings
+// cannot fail, so a failure is answered as an unknown error.
+func encodedBody(status int, v any) (int, []byte, bool) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return http.StatusInternalServerError, []byte(bodyInternal), false
+	}
+	return status, b, true
 }
 
 // writeError sends err's response and logs it when it is not a known

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +22,7 @@ const fixtureToken = "plh_c2FtcGxlLXRva2VuLWZvci1zYW0tbG9jYWwtaW52b2tl"
 // samples) through the real handler in Lambda mode, so they never go stale.
 func TestEventFixtures(t *testing.T) {
 	hook8 := func(disabledAt string) string {
-		return `{"id":8,"client_id":116078,"type":"post_load","version":1,` +
+		return `{"id":8,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,` +
 			`"config":{"url":"https://hooks.example.com/catch/abc"},` +
 			`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":` + disabledAt + `}`
 	}
@@ -40,14 +39,14 @@ func TestEventFixtures(t *testing.T) {
 		wantBody   string // exact; for create, without the secret
 	}{
 		"api-create-hook.json": {seed{account: true}, 200,
-			`{"id":1,"client_id":116078,"type":"post_load","version":1,"config":{"url":"https://hooks.example.com/catch/abc"},` +
+			`{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"https://hooks.example.com/catch/abc"},` +
 				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null,"secret":"<secret>"}`},
-		"api-list-hooks.json":   {seed{account: true, hook: true}, 200, "[" + hook8("null") + "]"},
+		"api-list-hooks.json":   {seed{account: true, hook: true}, 200, `{"post_load":[` + hook8("null") + "]}"},
 		"api-enable-hook.json":  {seed{account: true, hook: true, hookDisabled: true}, 200, hook8("null")},
 		"api-disable-hook.json": {seed{account: true, hook: true}, 200, hook8(`"2026-07-16T16:47:54Z"`)},
-		"api-delete-hook.json":  {seed{account: true, hook: true}, 200, hook8("null")},
+		"api-delete-hook.json":  {seed{account: true, hook: true}, 200, "null"},
 		"api-admin-create-account.json": {seed{}, 201,
-			`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"hook_count":0,` +
+			`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"}],"hook_count":0,` +
 				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`},
 	}
 
@@ -94,8 +93,9 @@ func TestEventFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			body := strings.TrimSuffix(res.Body, "\n")
-			body = secretRE.ReplaceAllString(body, `"secret":"<secret>"`)
+			// The body exactly as API Gateway would send it: nothing after
+			// the closing brace.
+			body := secretRE.ReplaceAllString(res.Body, `"secret":"<secret>"`)
 			checkResponse(t, res.StatusCode, body, tt.wantStatus, tt.wantBody)
 			if got := res.Headers["Content-Type"]; got != "application/json" {
 				t.Errorf("Content-Type = %q", got)

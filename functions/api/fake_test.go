@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -40,12 +41,20 @@ func newFakeStore(now func() time.Time) *fakeStore {
 	}
 }
 
-// seedAccount adds an account with one member holding token.
+// testDest is the destination seedAccount gives every account and seedHook
+// every hook.
+const testDest = 12345
+
+// seedAccount adds an account with destination testDest and one member
+// holding token.
 func (f *fakeStore) seedAccount(clientID int64, plan, memberID, token string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	now := f.now().UTC()
-	f.accounts[clientID] = hook.Account{ClientID: clientID, Plan: plan, AlertEmails: []string{}, CreatedAt: now, ModifiedAt: now}
+	f.accounts[clientID] = hook.Account{
+		ClientID: clientID, Plan: plan, AlertEmails: []string{},
+		Destinations: []hook.Destination{{ID: testDest, Type: "s3"}}, CreatedAt: now, ModifiedAt: now,
+	}
 	f.members[clientID] = map[string]hook.Member{memberID: {ID: memberID, ClientID: clientID, Email: memberID + "@example.com", CreatedAt: now}}
 	f.tokens[token] = hook.Principal{ClientID: clientID, MemberID: memberID}
 }
@@ -56,7 +65,7 @@ func (f *fakeStore) seedHook(clientID int64, url string, disabled bool) hook.Hoo
 	defer f.mu.Unlock()
 	now := f.now().UTC()
 	f.nextID[clientID]++
-	h := hook.Hook{ID: f.nextID[clientID], ClientID: clientID, URL: url, Secret: hook.NewSecret(), CreatedAt: now, ModifiedAt: now}
+	h := hook.Hook{ID: f.nextID[clientID], ClientID: clientID, DestinationID: testDest, URL: url, Secret: hook.NewSecret(), CreatedAt: now, ModifiedAt: now}
 	if disabled {
 		h.DisabledAt = &now
 	}
@@ -84,6 +93,17 @@ func (f *fakeStore) enter() error {
 	return f.fail
 }
 
+// enterAccount is enter, then hook.ErrNotFound unless the account exists.
+func (f *fakeStore) enterAccount(clientID int64) error {
+	if err := f.enter(); err != nil {
+		return err
+	}
+	if _, ok := f.accounts[clientID]; !ok {
+		return hook.ErrNotFound
+	}
+	return nil
+}
+
 func (f *fakeStore) hookIndex(clientID, id int64) int {
 	return slices.IndexFunc(f.hooks[clientID], func(h hook.Hook) bool { return h.ID == id })
 }
@@ -108,7 +128,7 @@ func (f *fakeStore) Authenticate(_ context.Context, token string) (hook.Principa
 	return p, nil
 }
 
-func (f *fakeStore) CreateHook(_ context.Context, p hook.Principal, url, secret string) (hook.Hook, error) {
+func (f *fakeStore) CreateHook(_ context.Context, p hook.Principal, destinationID int64, url, secret string) (hook.Hook, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter(); err != nil {
@@ -120,6 +140,10 @@ func (f *fakeStore) CreateHook(_ context.Context, p hook.Principal, url, secret 
 		return hook.Hook{}, hook.ErrNotFound
 	case !a.HasHooks():
 		return hook.Hook{}, hook.ErrNoAccess
+	case len(a.Destinations) == 0:
+		return hook.Hook{}, hook.ErrNoDestination
+	case !a.HasDestination(destinationID):
+		return hook.Hook{}, hook.ErrInvalidDestination
 	case slices.ContainsFunc(f.hooks[p.ClientID], func(h hook.Hook) bool { return h.URL == url }):
 		return hook.Hook{}, hook.ErrDuplicateURL
 	case a.HookCount >= hook.MaxHooks:
@@ -128,7 +152,7 @@ func (f *fakeStore) CreateHook(_ context.Context, p hook.Principal, url, secret 
 	now := f.now().UTC()
 	f.nextID[p.ClientID]++
 	h := hook.Hook{
-		ID: f.nextID[p.ClientID], ClientID: p.ClientID, URL: url, Secret: secret, CreatedAt: now, ModifiedAt: now,
+		ID: f.nextID[p.ClientID], ClientID: p.ClientID, DestinationID: destinationID, URL: url, Secret: secret, CreatedAt: now, ModifiedAt: now,
 		Audit: []hook.Change{{At: now, By: by(p), Action: "created"}},
 	}
 	f.hooks[p.ClientID] = append(f.hooks[p.ClientID], h)
@@ -140,11 +164,8 @@ func (f *fakeStore) CreateHook(_ context.Context, p hook.Principal, url, secret 
 func (f *fakeStore) ListHooks(_ context.Context, clientID int64) ([]hook.Hook, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if err := f.enter(); err != nil {
+	if err := f.enterAccount(clientID); err != nil {
 		return nil, err
-	}
-	if _, ok := f.accounts[clientID]; !ok {
-		return nil, hook.ErrNotFound
 	}
 	return slices.Clone(f.hooks[clientID]), nil
 }
@@ -161,6 +182,9 @@ func (f *fakeStore) SetHookEnabled(_ context.Context, p hook.Principal, id int64
 	}
 	if enable && !f.accounts[p.ClientID].HasHooks() {
 		return hook.Hook{}, fmt.Errorf("enable hook %d: %w", id, hook.ErrNoAccess)
+	}
+	if enable && len(f.accounts[p.ClientID].Destinations) == 0 {
+		return hook.Hook{}, fmt.Errorf("enable hook %d: %w", id, hook.ErrNoDestination)
 	}
 	h := &f.hooks[p.ClientID][i]
 	if enable == h.Enabled() {
@@ -210,6 +234,9 @@ func (f *fakeStore) CreateAccount(_ context.Context, a hook.Account) (hook.Accou
 	if a.AlertEmails == nil {
 		a.AlertEmails = []string{}
 	}
+	if a.Destinations == nil {
+		a.Destinations = []hook.Destination{}
+	}
 	f.accounts[a.ClientID] = a
 	return a, nil
 }
@@ -227,15 +254,29 @@ func (f *fakeStore) Account(_ context.Context, clientID int64) (hook.Account, er
 	return a, nil
 }
 
-func (f *fakeStore) UpdateAccount(_ context.Context, clientID int64, u store.AccountUpdate) (hook.Account, error) {
+func (f *fakeStore) UpdateAccount(_ context.Context, clientID int64, u store.AccountUpdate) (hook.Account, int, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err := f.enter(); err != nil {
-		return hook.Account{}, err
+		return hook.Account{}, 0, err
 	}
 	a, ok := f.accounts[clientID]
 	if !ok {
-		return hook.Account{}, hook.ErrNotFound
+		return hook.Account{}, 0, hook.ErrNotFound
+	}
+	if u.Destinations != nil {
+		for _, gone := range hook.RemovedDestinations(a.Destinations, *u.Destinations) {
+			n := 0
+			for _, h := range f.hooks[clientID] {
+				if h.DestinationID == gone {
+					n++
+				}
+			}
+			if n > 0 {
+				return hook.Account{}, 0, &hook.DestinationInUseError{DestinationID: gone, Hooks: n}
+			}
+		}
+		a.Destinations = slices.Clone(*u.Destinations)
 	}
 	now := f.now().UTC()
 	if u.Plan != nil {
@@ -246,16 +287,32 @@ func (f *fakeStore) UpdateAccount(_ context.Context, clientID int64, u store.Acc
 	}
 	a.ModifiedAt = now
 	f.accounts[clientID] = a
+	disabled := 0
 	if u.Plan != nil && !a.HasHooks() {
 		for i := range f.hooks[clientID] {
 			h := &f.hooks[clientID][i]
 			if h.Enabled() {
 				h.DisabledAt, h.ModifiedAt = &now, now
 				h.Audit = append(h.Audit, hook.Change{At: now, By: hook.Operator, Action: "plan_downgraded"})
+				disabled++
 			}
 		}
 	}
-	return a, nil
+	return a, disabled, nil
+}
+
+func (f *fakeStore) ListMembers(_ context.Context, clientID int64) ([]hook.Member, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.enterAccount(clientID); err != nil {
+		return nil, err
+	}
+	ms := make([]hook.Member, 0, len(f.members[clientID]))
+	for _, m := range f.members[clientID] {
+		ms = append(ms, m)
+	}
+	slices.SortFunc(ms, func(x, y hook.Member) int { return strings.Compare(x.ID, y.ID) })
+	return ms, nil
 }
 
 func (f *fakeStore) CreateMember(_ context.Context, clientID int64, email string) (hook.Member, string, error) {

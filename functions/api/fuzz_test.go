@@ -197,7 +197,7 @@ func postRequest(method, target string, data []byte) (*httptest.ResponseRecorder
 
 func FuzzCreateHookBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
-		u, err := decodeCreateHook(postRequest("POST", hooksPath, data))
+		got, err := decodeCreateHook(postRequest("POST", hooksPath, data))
 
 		if len(data) > spec64KiB {
 			if !errors.Is(err, errBodyTooLarge) {
@@ -207,10 +207,13 @@ func FuzzCreateHookBody(f *testing.F) {
 		}
 		n, scanned := scanJSON(data)
 		typ, _ := n.field("type")
+		dest, _ := n.field("destination_id")
+		destID, destErr := strconv.ParseInt(string(dest.num), 10, 64)
 		cfg, _ := n.field("config")
 		url, _ := cfg.field("url")
-		wantOK := scanned && n.exactKeys("type", "config") &&
+		wantOK := scanned && n.exactKeys("type", "destination_id", "config") &&
 			typ.kind == '"' && typ.str == hook.TypePostLoad &&
+			dest.kind == 'n' && destErr == nil &&
 			cfg.exactKeys("url") && url.kind == '"'
 
 		if err != nil {
@@ -225,10 +228,13 @@ func FuzzCreateHookBody(f *testing.F) {
 		if !wantOK {
 			t.Fatalf("accepted %q, which is not of the documented shape", data)
 		}
-		if u != url.str {
-			t.Fatalf("body %q: decoded url %q, the scan read %q", data, u, url.str)
+		if got.url != url.str || got.destinationID != destID {
+			t.Fatalf("body %q: decoded %+v, the scan read url %q and destination %d", data, got, url.str, destID)
 		}
-		checkAcceptedShape(t, data, map[string]any{"type": hook.TypePostLoad, "config": map[string]any{"url": u}})
+		checkAcceptedShape(t, data, map[string]any{
+			"type": hook.TypePostLoad, "destination_id": json.Number(strconv.FormatInt(got.destinationID, 10)),
+			"config": map[string]any{"url": got.url},
+		})
 	})
 }
 
@@ -310,6 +316,9 @@ func accountFields(n jsonNode, a accountJSON) map[string]any {
 	if _, ok := n.field("alert_emails"); ok {
 		m["alert_emails"] = a.AlertEmails
 	}
+	if _, ok := n.field("destinations"); ok {
+		m["destinations"] = a.Destinations
+	}
 	return m
 }
 
@@ -351,6 +360,15 @@ func FuzzUpdateAccountBody(f *testing.F) {
 		beforeAccount, beforeHooks := api.store.accounts[clientA], slices.Clone(api.store.hooks[clientA])
 		status, body := api.do(t, "PATCH", "/admin/v1/accounts/116078", bearer(adminToken), string(data))
 
+		if status == http.StatusConflict {
+			// Only a change leaving out the destination of the seeded hook.
+			checkResponse(t, status, body, http.StatusConflict,
+				`{"error":{"message":"Destination 12345 still has 1 hook(s); delete them before removing it."}}`)
+			if diff := cmp.Diff(api.store.accounts[clientA], beforeAccount); diff != "" {
+				t.Fatalf("refused %q but the account changed (-got +want):\n%s", data, diff)
+			}
+			return
+		}
 		if status == http.StatusOK {
 			n := adminAccepted(t, data, patchKeys...)
 			if len(n.pairs) == 0 {

@@ -71,7 +71,7 @@ func newTestAPIWith(t *testing.T, admin adminCheck) *testAPI {
 func bearer(token string) string { return "Bearer " + token }
 
 // do sends one request; auth is the whole Authorization header ("" for
-// none). It returns the status and the body without its trailing newline.
+// none). It returns the status and the body exactly as sent.
 func (a *testAPI) do(t *testing.T, method, target, auth, body string) (int, string) {
 	t.Helper()
 	var r io.Reader
@@ -92,7 +92,7 @@ func (a *testAPI) serve(t *testing.T, req *http.Request) (int, string) {
 	if ct := rec.Header().Get("Content-Type"); ct != "application/json" {
 		t.Errorf("%s %s: Content-Type = %q, want application/json", req.Method, req.URL.Path, ct)
 	}
-	return rec.Code, strings.TrimSuffix(rec.Body.String(), "\n")
+	return rec.Code, rec.Body.String()
 }
 
 // checkResponse compares status and exact body.

@@ -14,11 +14,14 @@ import (
 type (
 	hookCreator interface {
 		authenticator
-		CreateHook(ctx context.Context, p hook.Principal, url, secret string) (hook.Hook, error)
+		CreateHook(ctx context.Context, p hook.Principal, destinationID int64, url, secret string) (hook.Hook, error)
+	}
+	hooksReader interface {
+		ListHooks(ctx context.Context, clientID int64) ([]hook.Hook, error)
 	}
 	hookLister interface {
 		authenticator
-		ListHooks(ctx context.Context, clientID int64) ([]hook.Hook, error)
+		hooksReader
 	}
 	hookSwitcher interface {
 		authenticator
@@ -31,20 +34,26 @@ type (
 )
 
 // handleCreateHook serves POST .../hooks: body exactly
-// {"type":"post_load","config":{"url":"https://..."}}; 200 with the new
-// hook and, this once, its signing secret.
+// {"type":"post_load","destination_id":<int>,"config":{"url":"https://..."}};
+// 200 with the new hook and, this once, its signing secret.
+//
+// The order of checks, so the first failing one names the error: the body
+// (Invalid POST body), the URL (Invalid URI), then, atomically with the
+// write, the plan (no access), the account's destinations (no destination,
+// then Invalid destination_id), the URL's uniqueness (Duplicate URI) and
+// the limit.
 func handleCreateHook(log *slog.Logger, s hookCreator, allowPrivate bool) http.Handler {
 	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
-		rawURL, err := decodeCreateHook(w, r)
+		req, err := decodeCreateHook(w, r)
 		if err != nil {
 			return err
 		}
-		target, err := hookurl.Validate(rawURL, allowPrivate)
+		target, err := hookurl.Validate(req.url, allowPrivate)
 		if err != nil {
 			return err
 		}
 		secret := hook.NewSecret()
-		h, err := s.CreateHook(r.Context(), p, target, secret)
+		h, err := s.CreateHook(r.Context(), p, req.destinationID, target, secret)
 		if err != nil {
 			return err
 		}
@@ -55,46 +64,59 @@ func handleCreateHook(log *slog.Logger, s hookCreator, allowPrivate bool) http.H
 	})
 }
 
-// decodeCreateHook returns the URL of a create body, or errInvalidPostBody
-// (errBodyTooLarge for an oversized body).
-func decodeCreateHook(w http.ResponseWriter, r *http.Request) (string, error) {
+// createHookRequest is a decoded create body.
+type createHookRequest struct {
+	destinationID int64
+	url           string
+}
+
+// decodeCreateHook returns a create body, or errInvalidPostBody
+// (errBodyTooLarge for an oversized body). destination_id must be a JSON
+// integer; whether it is one of the account's is the store's check.
+func decodeCreateHook(w http.ResponseWriter, r *http.Request) (createHookRequest, error) {
 	data, err := readBody(w, r)
 	if err != nil {
-		return "", err
+		return createHookRequest{}, err
 	}
 	body, err := decodeObject(data)
-	if err != nil || !body.hasExactly("type", "config") {
-		return "", errInvalidPostBody
+	if err != nil || !body.hasExactly("type", "destination_id", "config") {
+		return createHookRequest{}, errInvalidPostBody
 	}
 	typ, ok := body.string("type")
 	if !ok || typ != hook.TypePostLoad {
-		return "", errInvalidPostBody
+		return createHookRequest{}, errInvalidPostBody
+	}
+	dest, ok := body.int64("destination_id")
+	if !ok {
+		return createHookRequest{}, errInvalidPostBody
 	}
 	cfg, ok := body.object("config")
 	if !ok || !cfg.hasExactly("url") {
-		return "", errInvalidPostBody
+		return createHookRequest{}, errInvalidPostBody
 	}
 	u, ok := cfg.string("url")
 	if !ok {
-		return "", errInvalidPostBody
+		return createHookRequest{}, errInvalidPostBody
 	}
-	return u, nil
+	return createHookRequest{destinationID: dest, url: u}, nil
 }
 
-// handleListHooks serves GET .../hooks: 200 with the account's hooks by id.
+// handleListHooks serves GET .../hooks: 200 with {"post_load":[...]}, the
+// account's hooks by id.
 func handleListHooks(log *slog.Logger, s hookLister) http.Handler {
 	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
-		hooks, err := s.ListHooks(r.Context(), p.ClientID)
-		if err != nil {
-			return err
-		}
-		out := make([]hookJSON, 0, len(hooks))
-		for _, h := range hooks {
-			out = append(out, newHookJSON(h))
-		}
-		writeJSON(w, http.StatusOK, out)
-		return nil
+		return writeHookList(w, r, s, p.ClientID)
 	})
+}
+
+// writeHookList answers the hooks of clientID as {"post_load":[...]}.
+func writeHookList(w http.ResponseWriter, r *http.Request, s hooksReader, clientID int64) error {
+	hooks, err := s.ListHooks(r.Context(), clientID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newHookListJSON(hooks))
+	return nil
 }
 
 // handleSetHookEnabled serves PUT .../hooks/{id}: body exactly
@@ -136,18 +158,17 @@ func decodeSetEnabled(w http.ResponseWriter, r *http.Request) (bool, error) {
 	return enable, nil
 }
 
-// handleDeleteHook serves DELETE .../hooks/{id}: 200 with the deleted hook.
+// handleDeleteHook serves DELETE .../hooks/{id}: 200 with the body null.
 func handleDeleteHook(log *slog.Logger, s hookDeleter) http.Handler {
 	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
 		id, err := pathID(r, "id")
 		if err != nil {
 			return err
 		}
-		h, err := s.DeleteHook(r.Context(), p, id)
-		if err != nil {
+		if _, err := s.DeleteHook(r.Context(), p, id); err != nil {
 			return err
 		}
-		writeJSON(w, http.StatusOK, newHookJSON(h))
+		writeBody(w, http.StatusOK, []byte(bodyNull))
 		return nil
 	})
 }

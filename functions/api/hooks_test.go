@@ -15,7 +15,7 @@ import (
 
 const (
 	urlA       = "https://hooks.example.com/catch/abc"
-	createBody = `{"type":"post_load","config":{"url":"` + urlA + `"}}`
+	createBody = `{"type":"post_load","destination_id":12345,"config":{"url":"` + urlA + `"}}`
 )
 
 func TestHookLifecycle(t *testing.T) {
@@ -37,7 +37,7 @@ func TestHookLifecycle(t *testing.T) {
 	if !ok || stored.Secret != secret || stored.URL != urlA {
 		t.Errorf("stored hook = %+v, want url %s and the returned secret", stored, urlA)
 	}
-	wantHook := `{"id":1,"client_id":116078,"type":"post_load","version":1,"config":{"url":"` + urlA + `"},` +
+	wantHook := `{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"` + urlA + `"},` +
 		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null}`
 	if want := strings.TrimSuffix(wantHook, "}") + `,"secret":"` + secret + `"}`; body != want {
 		t.Errorf("create body:\ngot  %s\nwant %s", body, want)
@@ -47,10 +47,10 @@ func TestHookLifecycle(t *testing.T) {
 	}
 
 	status, body = api.do(t, "GET", hooksPath, bearer(tokenA), "")
-	checkResponse(t, status, body, http.StatusOK, "["+wantHook+"]")
+	checkResponse(t, status, body, http.StatusOK, `{"post_load":[`+wantHook+"]}")
 
 	api.store.now = func() time.Time { return testNow.Add(24 * time.Hour) }
-	disabled := `{"id":1,"client_id":116078,"type":"post_load","version":1,"config":{"url":"` + urlA + `"},` +
+	disabled := `{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"` + urlA + `"},` +
 		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-17T16:47:54Z","disabled_at":"2026-07-17T16:47:54Z"}`
 	status, body = api.do(t, "PUT", hooksPath+"/1", bearer(tokenA), `{"enable": false}`)
 	checkResponse(t, status, body, http.StatusOK, disabled)
@@ -60,15 +60,15 @@ func TestHookLifecycle(t *testing.T) {
 	checkResponse(t, status, body, http.StatusOK, disabled)
 
 	status, body = api.do(t, "PUT", hooksPath+"/1", bearer(tokenA), `{"enable":true}`)
-	enabled := `{"id":1,"client_id":116078,"type":"post_load","version":1,"config":{"url":"` + urlA + `"},` +
+	enabled := `{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"` + urlA + `"},` +
 		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-18T16:47:54Z","disabled_at":null}`
 	checkResponse(t, status, body, http.StatusOK, enabled)
 
 	status, body = api.do(t, "DELETE", hooksPath+"/1", bearer(tokenA), "")
-	checkResponse(t, status, body, http.StatusOK, enabled)
+	checkResponse(t, status, body, http.StatusOK, "null")
 
 	status, body = api.do(t, "GET", hooksPath, bearer(tokenA), "")
-	checkResponse(t, status, body, http.StatusOK, "[]")
+	checkResponse(t, status, body, http.StatusOK, `{"post_load":[]}`)
 	status, body = api.do(t, "DELETE", hooksPath+"/1", bearer(tokenA), "")
 	checkResponse(t, status, body, http.StatusNotFound, bodyNotFound)
 }
@@ -88,31 +88,31 @@ func TestHooksErrorTable(t *testing.T) {
 			wantStatus: 400, wantBody: bodyInvalidPostBody},
 		{name: "POST missing config", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load"}`,
 			wantStatus: 400, wantBody: bodyInvalidPostBody},
-		{name: "POST extra key", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"https://a.example.com/"},"x":1}`,
+		{name: "POST extra key", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"https://a.example.com/"},"x":1}`,
 			wantStatus: 400, wantBody: bodyInvalidPostBody},
-		{name: "POST wrong type", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":42}}`,
+		{name: "POST wrong type", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":42}}`,
 			wantStatus: 400, wantBody: bodyInvalidPostBody},
-		{name: "POST type not post_load", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"pre_load","config":{"url":"https://a.example.com/"}}`,
+		{name: "POST type not post_load", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"pre_load","destination_id":12345,"config":{"url":"https://a.example.com/"}}`,
 			wantStatus: 400, wantBody: bodyInvalidPostBody},
-		{name: "URI http", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"http://a.example.com/"}}`,
+		{name: "URI http", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"http://a.example.com/"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI relative", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"/catch"}}`,
+		{name: "URI relative", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"/catch"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI unparsable", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"https://a b/%zz"}}`,
+		{name: "URI unparsable", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"https://a b/%zz"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI over 2048 bytes", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"` + long + `"}}`,
+		{name: "URI over 2048 bytes", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"` + long + `"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI user info", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"https://u:p@a.example.com/"}}`,
+		{name: "URI user info", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"https://u:p@a.example.com/"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI localhost", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"https://localhost/x"}}`,
+		{name: "URI localhost", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"https://localhost/x"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI loopback literal", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"https://127.0.0.1/x"}}`,
+		{name: "URI loopback literal", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"https://127.0.0.1/x"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI private literal", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"https://10.1.2.3/x"}}`,
+		{name: "URI private literal", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"https://10.1.2.3/x"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI link-local (metadata)", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":"https://169.254.169.254/latest"}}`,
+		{name: "URI link-local (metadata)", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":"https://169.254.169.254/latest"}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
-		{name: "URI empty", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","config":{"url":""}}`,
+		{name: "URI empty", method: "POST", path: hooksPath, auth: bearer(tokenA), body: `{"type":"post_load","destination_id":12345,"config":{"url":""}}`,
 			wantStatus: 400, wantBody: bodyInvalidURI},
 		{name: "duplicate URI", setup: func(a *testAPI) { a.store.seedHook(clientA, urlA, false) },
 			method: "POST", path: hooksPath, auth: bearer(tokenA), body: createBody,
@@ -209,7 +209,7 @@ func TestBearerSchemeCaseInsensitive(t *testing.T) {
 	for _, auth := range []string{"Bearer " + tokenA, "bearer " + tokenA, "BEARER " + tokenA, "  Bearer   " + tokenA + "  "} {
 		t.Run(auth, func(t *testing.T) {
 			status, body := newTestAPI(t).do(t, "GET", hooksPath, auth, "")
-			checkResponse(t, status, body, http.StatusOK, "[]")
+			checkResponse(t, status, body, http.StatusOK, `{"post_load":[]}`)
 		})
 	}
 	t.Run("two Authorization headers", func(t *testing.T) {
@@ -227,45 +227,54 @@ func TestStrictPostBody(t *testing.T) {
 		want       int
 	}{
 		{"valid", createBody, 200},
-		{"valid with whitespace and trailing newline", "\n { \"type\" : \"post_load\" , \"config\" : { \"url\" : \"" + urlA + "\" } }\r\n\t", 200},
-		{"keys in other order", `{"config":{"url":"` + urlA + `"},"type":"post_load"}`, 200},
-		{"escaped key is the same key", `{"typ\u0065":"post_load","config":{"url":"` + urlA + `"}}`, 200},
-		{"Type key", `{"Type":"post_load","config":{"url":"` + urlA + `"}}`, 400},
-		{"CONFIG key", `{"type":"post_load","CONFIG":{"url":"` + urlA + `"}}`, 400},
-		{"URL key", `{"type":"post_load","config":{"URL":"` + urlA + `"}}`, 400},
-		{"Url key", `{"type":"post_load","config":{"Url":"` + urlA + `"}}`, 400},
-		{"type value case", `{"type":"POST_LOAD","config":{"url":"` + urlA + `"}}`, 400},
-		{"duplicate type", `{"type":"post_load","type":"post_load","config":{"url":"` + urlA + `"}}`, 400},
-		{"duplicate config", `{"type":"post_load","config":{"url":"` + urlA + `"},"config":{"url":"` + urlA + `"}}`, 400},
-		{"duplicate url", `{"type":"post_load","config":{"url":"` + urlA + `","url":"` + urlA + `"}}`, 400},
-		{"duplicate via escape", `{"type":"post_load","typ\u0065":"post_load","config":{"url":"` + urlA + `"}}`, 400},
+		{"valid with whitespace and trailing newline", "\n { \"type\" : \"post_load\" , \"destination_id\" : 12345 , \"config\" : { \"url\" : \"" + urlA + "\" } }\r\n\t", 200},
+		{"keys in other order", `{"config":{"url":"` + urlA + `"},"destination_id":12345,"type":"post_load"}`, 200},
+		{"escaped key is the same key", `{"typ\u0065":"post_load","destination_id":12345,"config":{"url":"` + urlA + `"}}`, 200},
+		{"Type key", `{"Type":"post_load","destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
+		{"CONFIG key", `{"type":"post_load","destination_id":12345,"CONFIG":{"url":"` + urlA + `"}}`, 400},
+		{"Destination_id key", `{"type":"post_load","Destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
+		{"missing destination_id (the body before destinations)", `{"type":"post_load","config":{"url":"` + urlA + `"}}`, 400},
+		{"destination_id string", `{"type":"post_load","destination_id":"12345","config":{"url":"` + urlA + `"}}`, 400},
+		{"destination_id fraction", `{"type":"post_load","destination_id":12345.0,"config":{"url":"` + urlA + `"}}`, 400},
+		{"destination_id exponent", `{"type":"post_load","destination_id":1.2345e4,"config":{"url":"` + urlA + `"}}`, 400},
+		{"destination_id null", `{"type":"post_load","destination_id":null,"config":{"url":"` + urlA + `"}}`, 400},
+		{"destination_id over int64", `{"type":"post_load","destination_id":9223372036854775808,"config":{"url":"` + urlA + `"}}`, 400},
+		{"destination_id inside config", `{"type":"post_load","config":{"url":"` + urlA + `","destination_id":12345}}`, 400},
+		{"duplicate destination_id", `{"type":"post_load","destination_id":12345,"destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
+		{"URL key", `{"type":"post_load","destination_id":12345,"config":{"URL":"` + urlA + `"}}`, 400},
+		{"Url key", `{"type":"post_load","destination_id":12345,"config":{"Url":"` + urlA + `"}}`, 400},
+		{"type value case", `{"type":"POST_LOAD","destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
+		{"duplicate type", `{"type":"post_load","type":"post_load","destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
+		{"duplicate config", `{"type":"post_load","destination_id":12345,"config":{"url":"` + urlA + `"},"config":{"url":"` + urlA + `"}}`, 400},
+		{"duplicate url", `{"type":"post_load","destination_id":12345,"config":{"url":"` + urlA + `","url":"` + urlA + `"}}`, 400},
+		{"duplicate via escape", `{"type":"post_load","typ\u0065":"post_load","destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
 		{"trailing object", createBody + `{}`, 400},
 		{"trailing garbage", createBody + `x`, 400},
 		{"trailing brace", createBody + `}`, 400},
 		{"two documents", createBody + createBody, 400},
-		{"type number", `{"type":1,"config":{"url":"` + urlA + `"}}`, 400},
-		{"type null", `{"type":null,"config":{"url":"` + urlA + `"}}`, 400},
-		{"config string", `{"type":"post_load","config":"` + urlA + `"}`, 400},
-		{"config array", `{"type":"post_load","config":[{"url":"` + urlA + `"}]}`, 400},
-		{"config null", `{"type":"post_load","config":null}`, 400},
-		{"url number", `{"type":"post_load","config":{"url":1}}`, 400},
-		{"url null", `{"type":"post_load","config":{"url":null}}`, 400},
-		{"url array", `{"type":"post_load","config":{"url":["` + urlA + `"]}}`, 400},
-		{"extra top key", `{"type":"post_load","config":{"url":"` + urlA + `"},"enabled":true}`, 400},
-		{"extra config key", `{"type":"post_load","config":{"url":"` + urlA + `","secret":"x"}}`, 400},
-		{"missing type", `{"config":{"url":"` + urlA + `"}}`, 400},
+		{"type number", `{"type":1,"destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
+		{"type null", `{"type":null,"destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
+		{"config string", `{"type":"post_load","destination_id":12345,"config":"` + urlA + `"}`, 400},
+		{"config array", `{"type":"post_load","destination_id":12345,"config":[{"url":"` + urlA + `"}]}`, 400},
+		{"config null", `{"type":"post_load","destination_id":12345,"config":null}`, 400},
+		{"url number", `{"type":"post_load","destination_id":12345,"config":{"url":1}}`, 400},
+		{"url null", `{"type":"post_load","destination_id":12345,"config":{"url":null}}`, 400},
+		{"url array", `{"type":"post_load","destination_id":12345,"config":{"url":["` + urlA + `"]}}`, 400},
+		{"extra top key", `{"type":"post_load","destination_id":12345,"config":{"url":"` + urlA + `"},"enabled":true}`, 400},
+		{"extra config key", `{"type":"post_load","destination_id":12345,"config":{"url":"` + urlA + `","secret":"x"}}`, 400},
+		{"missing type", `{"destination_id":12345,"config":{"url":"` + urlA + `"}}`, 400},
 		{"missing config", `{"type":"post_load"}`, 400},
-		{"missing url", `{"type":"post_load","config":{}}`, 400},
+		{"missing url", `{"type":"post_load","destination_id":12345,"config":{}}`, 400},
 		{"empty object", `{}`, 400},
 		{"empty body", ``, 400},
 		{"whitespace body", "  \n", 400},
 		{"null", `null`, 400},
 		{"array", `[` + createBody + `]`, 400},
 		{"string", `"x"`, 400},
-		{"invalid utf-8", "{\"type\":\"post_load\",\"config\":{\"url\":\"https://a.example.com/\xff\"}}", 400},
-		{"comment", `{"type":"post_load",/*x*/"config":{"url":"` + urlA + `"}}`, 400},
+		{"invalid utf-8", "{\"type\":\"post_load\",\"destination_id\":12345,\"config\":{\"url\":\"https://a.example.com/\xff\"}}", 400},
+		{"comment", `{"type":"post_load","destination_id":12345,/*x*/"config":{"url":"` + urlA + `"}}`, 400},
 		{"single quotes", `{'type':'post_load','config':{'url':'` + urlA + `'}}`, 400},
-		{"trailing comma", `{"type":"post_load","config":{"url":"` + urlA + `"},}`, 400},
+		{"trailing comma", `{"type":"post_load","destination_id":12345,"config":{"url":"` + urlA + `"},}`, 400},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -383,7 +392,7 @@ func TestTenantIsolation(t *testing.T) {
 	hookA := api.store.seedHook(clientA, urlA, false)
 
 	status, body := api.do(t, "GET", hooksPath, bearer(tokenB), "")
-	checkResponse(t, status, body, 200, "[]")
+	checkResponse(t, status, body, 200, `{"post_load":[]}`)
 	status, body = api.do(t, "PUT", hooksPath+"/1", bearer(tokenB), `{"enable":false}`)
 	checkResponse(t, status, body, 404, bodyNotFound)
 	status, body = api.do(t, "PUT", hooksPath+"/1", bearer(tokenB), `{"enable":true}`)
@@ -427,7 +436,7 @@ func TestDowngradeKeepsCleanupRoutes(t *testing.T) {
 	if status != 200 {
 		t.Errorf("delete after downgrade: got %d, want 200", status)
 	}
-	status, body = api.do(t, "POST", hooksPath, bearer(tokenA), `{"type":"post_load","config":{"url":"https://hooks.example.com/3"}}`)
+	status, body = api.do(t, "POST", hooksPath, bearer(tokenA), `{"type":"post_load","destination_id":12345,"config":{"url":"https://hooks.example.com/3"}}`)
 	checkResponse(t, status, body, 400, bodyNoAccess)
 }
 

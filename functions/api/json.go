@@ -10,16 +10,20 @@ import (
 	"github.com/postloadhooks/hooks/shared/hook"
 )
 
-// hookJSON is the hook object of SPEC section 3, fields in its order.
+// hookJSON is the hook object of the hooks API, fields in its documented
+// order. Later fields go after disabled_at and before secret.
 type hookJSON struct {
-	ID         int64          `json:"id"`
-	ClientID   int64          `json:"client_id"`
-	Type       string         `json:"type"`
-	Version    int            `json:"version"`
-	Config     hookConfigJSON `json:"config"`
-	CreatedAt  string         `json:"created_at"`
-	ModifiedAt string         `json:"modified_at"`
-	DisabledAt *string        `json:"disabled_at"`
+	ID       int64  `json:"id"`
+	ClientID int64  `json:"client_id"`
+	Type     string `json:"type"`
+	Version  int    `json:"version"`
+	// DestinationID is null only for a hook stored before destinations
+	// existed (hook.Hook.DestinationID 0).
+	DestinationID *int64         `json:"destination_id"`
+	Config        hookConfigJSON `json:"config"`
+	CreatedAt     string         `json:"created_at"`
+	ModifiedAt    string         `json:"modified_at"`
+	DisabledAt    *string        `json:"disabled_at"`
 	// Secret is set only in the create response.
 	Secret string `json:"secret,omitempty"`
 }
@@ -38,6 +42,9 @@ func newHookJSON(h hook.Hook) hookJSON {
 		CreatedAt:  formatTime(h.CreatedAt),
 		ModifiedAt: formatTime(h.ModifiedAt),
 	}
+	if h.DestinationID != 0 {
+		j.DestinationID = &h.DestinationID
+	}
 	if h.DisabledAt != nil {
 		s := formatTime(*h.DisabledAt)
 		j.DisabledAt = &s
@@ -45,16 +52,38 @@ func newHookJSON(h hook.Hook) hookJSON {
 	return j
 }
 
+// hookListJSON is the list response of the hooks API (and of the admin
+// API's view of an account's hooks): the hooks under their type.
+type hookListJSON struct {
+	PostLoad []hookJSON `json:"post_load"`
+}
+
+func newHookListJSON(hooks []hook.Hook) hookListJSON {
+	out := hookListJSON{PostLoad: make([]hookJSON, 0, len(hooks))}
+	for _, h := range hooks {
+		out.PostLoad = append(out.PostLoad, newHookJSON(h))
+	}
+	return out
+}
+
 // accountJSON is the admin API's account object. hook_count is included so
-// operators can see how many hooks an account keeps; alert_emails is always
-// an array.
+// operators can see how many hooks an account keeps; alert_emails and
+// destinations are always arrays. HooksDisabled is set only in the PATCH
+// response: how many hooks that change disabled.
 type accountJSON struct {
-	ClientID    int64    `json:"client_id"`
-	Plan        string   `json:"plan"`
-	AlertEmails []string `json:"alert_emails"`
-	HookCount   int      `json:"hook_count"`
-	CreatedAt   string   `json:"created_at"`
-	ModifiedAt  string   `json:"modified_at"`
+	ClientID      int64             `json:"client_id"`
+	Plan          string            `json:"plan"`
+	AlertEmails   []string          `json:"alert_emails"`
+	Destinations  []destinationJSON `json:"destinations"`
+	HookCount     int               `json:"hook_count"`
+	CreatedAt     string            `json:"created_at"`
+	ModifiedAt    string            `json:"modified_at"`
+	HooksDisabled *int              `json:"hooks_disabled,omitempty"`
+}
+
+type destinationJSON struct {
+	ID   int64  `json:"id"`
+	Type string `json:"type"`
 }
 
 func newAccountJSON(a hook.Account) accountJSON {
@@ -62,13 +91,18 @@ func newAccountJSON(a hook.Account) accountJSON {
 	if emails == nil {
 		emails = []string{}
 	}
+	dests := make([]destinationJSON, 0, len(a.Destinations))
+	for _, d := range a.Destinations {
+		dests = append(dests, destinationJSON(d))
+	}
 	return accountJSON{
-		ClientID:    a.ClientID,
-		Plan:        a.Plan,
-		AlertEmails: emails,
-		HookCount:   a.HookCount,
-		CreatedAt:   formatTime(a.CreatedAt),
-		ModifiedAt:  formatTime(a.ModifiedAt),
+		ClientID:     a.ClientID,
+		Plan:         a.Plan,
+		AlertEmails:  emails,
+		Destinations: dests,
+		HookCount:    a.HookCount,
+		CreatedAt:    formatTime(a.CreatedAt),
+		ModifiedAt:   formatTime(a.ModifiedAt),
 	}
 }
 
@@ -78,6 +112,26 @@ type memberJSON struct {
 	MemberID string `json:"member_id"`
 	Email    string `json:"email,omitempty"`
 	Token    string `json:"token,omitempty"`
+}
+
+// memberListJSON is the admin API's list of an account's members: ids,
+// addresses and creation times, never tokens nor their hashes.
+type memberListJSON struct {
+	Members []memberItemJSON `json:"members"`
+}
+
+type memberItemJSON struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	CreatedAt string `json:"created_at"`
+}
+
+func newMemberListJSON(ms []hook.Member) memberListJSON {
+	out := memberListJSON{Members: make([]memberItemJSON, 0, len(ms))}
+	for _, m := range ms {
+		out.Members = append(out.Members, memberItemJSON{ID: m.ID, Email: m.Email, CreatedAt: formatTime(m.CreatedAt)})
+	}
+	return out
 }
 
 // formatTime renders t as RFC 3339 in UTC to the second.
@@ -94,14 +148,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		writeBody(w, http.StatusInternalServerError, []byte(bodyInternal))
 		return
 	}
-	writeBody(w, status, buf.Bytes())
+	writeBody(w, status, bytes.TrimSuffix(buf.Bytes(), []byte("\n")))
 }
 
-// writeBody sends an already encoded JSON body, newline-terminated.
+// writeBody sends an already encoded JSON body exactly as given: the
+// contract's bodies end with their closing brace (or "null"), nothing after.
 func writeBody(w http.ResponseWriter, status int, body []byte) {
-	if len(body) == 0 || body[len(body)-1] != '\n' {
-		body = append(body[:len(body):len(body)], '\n')
-	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.Header().Set("Cache-Control", "no-store")

@@ -20,6 +20,7 @@ type storage interface {
 	accountCreator
 	accountGetter
 	accountUpdater
+	memberLister
 	memberCreator
 	memberDeleter
 }
@@ -39,6 +40,8 @@ func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool) ht
 	mux.Handle("POST /admin/v1/accounts", handleCreateAccount(log, admin, s))
 	mux.Handle("GET /admin/v1/accounts/{client_id}", handleGetAccount(log, admin, s))
 	mux.Handle("PATCH /admin/v1/accounts/{client_id}", handleUpdateAccount(log, admin, s))
+	mux.Handle("GET /admin/v1/accounts/{client_id}/hooks", handleAccountHooks(log, admin, s))
+	mux.Handle("GET /admin/v1/accounts/{client_id}/members", handleListMembers(log, admin, s))
 	mux.Handle("POST /admin/v1/accounts/{client_id}/members", handleCreateMember(log, admin, s))
 	mux.Handle("DELETE /admin/v1/accounts/{client_id}/members/{member_id}", handleDeleteMember(log, admin, s))
 

@@ -42,7 +42,8 @@ func TestUnknownRoutes(t *testing.T) {
 		{"POST", hooksPath + "/1", 405, "PUT, DELETE"},
 		{"POST", "/healthz", 405, "GET"},
 		{"PUT", "/admin/v1/accounts/1", 405, "GET, PATCH"},
-		{"GET", "/admin/v1/accounts/1/members", 405, "POST"},
+		{"PUT", "/admin/v1/accounts/1/members", 405, "GET, POST"},
+		{"POST", "/admin/v1/accounts/1/hooks", 405, "GET"},
 		{"GET", "/admin/v1/accounts/1/members/abc", 405, "DELETE"},
 	}
 	for _, tt := range tests {

@@ -182,13 +182,39 @@ func (o object) object(key string) (object, bool) {
 	return v, json.Unmarshal(raw, &v) == nil
 }
 
-func (o object) strings(key string) ([]string, bool) {
+// array is the elements of an array value.
+func (o object) array(key string) ([]json.RawMessage, bool) {
 	raw, ok := o[key]
 	if !ok || !isKind(raw, '[') {
 		return nil, false
 	}
 	var items []json.RawMessage
 	if json.Unmarshal(raw, &items) != nil {
+		return nil, false
+	}
+	return items, true
+}
+
+// objects is an array whose elements are all objects.
+func (o object) objects(key string) ([]object, bool) {
+	items, ok := o.array(key)
+	if !ok {
+		return nil, false
+	}
+	out := make([]object, 0, len(items))
+	for _, item := range items {
+		var v object
+		if !isKind(item, '{') || json.Unmarshal(item, &v) != nil {
+			return nil, false
+		}
+		out = append(out, v)
+	}
+	return out, true
+}
+
+func (o object) strings(key string) ([]string, bool) {
+	items, ok := o.array(key)
+	if !ok {
 		return nil, false
 	}
 	out := make([]string, 0, len(items))

@@ -450,7 +450,7 @@ func quietAWSConfig(tb testing.TB) aws.Config {
 func seedBenchAccount(tb testing.TB, st *store.Store, cid int64, rcv *benchReceiver) {
 	tb.Helper()
 	ctx := context.Background()
-	if _, err := st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}}); err != nil {
+	if _, err := st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}, Destinations: []hook.Destination{{ID: testDest, Type: "s3"}}}); err != nil {
 		tb.Fatal(err)
 	}
 	m, _, err := st.CreateMember(ctx, cid, "dev@example.com")
@@ -458,7 +458,7 @@ func seedBenchAccount(tb testing.TB, st *store.Store, cid int64, rcv *benchRecei
 		tb.Fatal(err)
 	}
 	for i := range benchHooks {
-		if _, err := st.CreateHook(ctx, hook.Principal{ClientID: cid, MemberID: m.ID}, rcv.hookURL(i+1), hook.NewSecret()); err != nil {
+		if _, err := st.CreateHook(ctx, hook.Principal{ClientID: cid, MemberID: m.ID}, testDest, rcv.hookURL(i+1), hook.NewSecret()); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -124,7 +124,7 @@ func newStack(t *testing.T, ca, delays string) *stack {
 func (s *stack) seed(t *testing.T, cid int64, url string) (hook.Principal, hook.Hook) {
 	t.Helper()
 	ctx := context.Background()
-	if _, err := s.st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}}); err != nil {
+	if _, err := s.st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}, Destinations: []hook.Destination{{ID: testDest, Type: "s3"}}}); err != nil {
 		t.Fatal(err)
 	}
 	m, _, err := s.st.CreateMember(ctx, cid, "dev@example.com")
@@ -132,7 +132,7 @@ func (s *stack) seed(t *testing.T, cid int64, url string) (hook.Principal, hook.
 		t.Fatal(err)
 	}
 	p := hook.Principal{ClientID: cid, MemberID: m.ID}
-	hk, err := s.st.CreateHook(ctx, p, url, hook.NewSecret())
+	hk, err := s.st.CreateHook(ctx, p, testDest, url, hook.NewSecret())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,6 +42,18 @@ func loadMessage(cid int64, loadID, status string) string {
 		`"destination_table_name":"orders","num_rows":100,"num_rows_rejected":0}]}}`, cid, loadID, status)
 }
 
+// Destinations of testClient: hooks 1 and 3 (disabled) are testDest's,
+// hook 2 is otherDest's.
+const (
+	testDest  = 12345
+	otherDest = 9
+)
+
+// loadMessageTo is loadMessage for a load of destination dest.
+func loadMessageTo(cid, dest int64, loadID string) string {
+	return strings.Replace(loadMessage(cid, loadID, "succeeded"), `{"client_id":`, fmt.Sprintf(`{"destination_id":%d,"client_id":`, dest), 1)
+}
+
 func retryMessage(t *testing.T, cid int64, loadID string, hookID int64, n int) string {
 	t.Helper()
 	return string(delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: cid, LoadID: loadID, HookID: hookID, Attempt: n,
@@ -84,12 +96,15 @@ func newEnv(t *testing.T) *env {
 	disabled := clock.t.Add(-time.Hour)
 	e := &env{
 		accounts: &fakeAccounts{
-			accounts: map[int64]hook.Account{testClient: {ClientID: testClient, Plan: "advanced"}, 7: {ClientID: 7, Plan: "standard"}, 8: {ClientID: 8, Plan: "premium"}},
+			accounts: map[int64]hook.Account{
+				testClient: {ClientID: testClient, Plan: "advanced", Destinations: []hook.Destination{{ID: testDest, Type: "s3"}, {ID: otherDest, Type: "snowflake"}}},
+				7:          {ClientID: 7, Plan: "standard"}, 8: {ClientID: 8, Plan: "premium"},
+			},
 			hooks: map[int64][]hook.Hook{
 				testClient: {
-					{ID: 1, ClientID: testClient, URL: "https://one.example/h", Secret: "whsec_one"},
-					{ID: 2, ClientID: testClient, URL: "https://two.example/h", Secret: "whsec_two"},
-					{ID: 3, ClientID: testClient, URL: "https://three.example/h", Secret: "whsec_three", DisabledAt: &disabled},
+					{ID: 1, ClientID: testClient, DestinationID: testDest, URL: "https://one.example/h", Secret: "whsec_one"},
+					{ID: 2, ClientID: testClient, DestinationID: otherDest, URL: "https://two.example/h", Secret: "whsec_two"},
+					{ID: 3, ClientID: testClient, DestinationID: testDest, URL: "https://three.example/h", Secret: "whsec_three", DisabledAt: &disabled},
 				},
 				7: {{ID: 1, ClientID: 7, URL: "https://seven.example/h", Secret: "whsec_seven"}}, // enabled, plan without the feature
 				8: {{ID: 1, ClientID: 8, URL: "https://off.example/h", Secret: "whsec_off", DisabledAt: &disabled}},
@@ -616,6 +631,8 @@ func TestSkippedNotifications(t *testing.T) {
 		{"unknown client", loadMessage(999, "L1", "succeeded"), skipUnknownClient},
 		{"plan without feature", loadMessage(7, "L1", "succeeded"), skipNoFeature},
 		{"no enabled hook", loadMessage(8, "L1", "succeeded"), skipNoEnabledHooks},
+		{"unknown destination", loadMessageTo(testClient, 555, "L1"), skipUnknownDestination},
+		{"destination of another account", loadMessageTo(8, testDest, "L1"), skipUnknownDestination},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -639,6 +656,40 @@ func TestSkippedNotifications(t *testing.T) {
 			}
 			if !strings.Contains(e.logs.String(), `"reason":"`+tt.reason+`"`) {
 				t.Errorf("no log line with the reason:\n%s", e.logs.String())
+			}
+		})
+	}
+}
+
+// TestLoadsReachOnlyTheirDestinationsHooks: a message naming a destination
+// is sent to that destination's enabled hooks only; a message naming none
+// (an older loader) to every enabled hook; a hook stored before
+// destinations (destination 0) to every load of its account.
+func TestLoadsReachOnlyTheirDestinationsHooks(t *testing.T) {
+	tests := []struct {
+		name   string
+		body   string
+		legacy bool // add hook 4, stored before destinations
+		want   []string
+	}{
+		{"first destination", loadMessageTo(testClient, testDest, "L1"), false, []string{"https://one.example/h"}},
+		{"second destination", loadMessageTo(testClient, otherDest, "L1"), false, []string{"https://two.example/h"}},
+		{"no destination: every enabled hook", loadMessage(testClient, "L1", "succeeded"), false, []string{"https://one.example/h", "https://two.example/h"}},
+		{"hook without destination gets every load", loadMessageTo(testClient, otherDest, "L1"), true, []string{"https://two.example/h", "https://four.example/h"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			if tt.legacy {
+				e.accounts.hooks[testClient] = append(e.accounts.hooks[testClient], hook.Hook{ID: 4, ClientID: testClient, URL: "https://four.example/h", Secret: "whsec_four"})
+			}
+			e.mustRun(t, sqsEvent(tt.body))
+			var got []string
+			for _, r := range e.hooks.calls() {
+				got = append(got, r.URL)
+			}
+			if diff := cmp.Diff(got, tt.want, cmpSorted); diff != "" {
+				t.Errorf("hooks sent to (-got +want):\n%s", diff)
 			}
 		})
 	}

@@ -18,10 +18,11 @@ const (
 
 // Reasons a load notification is not sent (dimension Reason, and the log's reason).
 const (
-	skipLoadFailed     = "load_failed"
-	skipUnknownClient  = "unknown_client"
-	skipNoFeature      = "plan_without_feature"
-	skipNoEnabledHooks = "no_enabled_hooks"
+	skipLoadFailed         = "load_failed"
+	skipUnknownClient      = "unknown_client"
+	skipUnknownDestination = "unknown_destination"
+	skipNoFeature          = "plan_without_feature"
+	skipNoEnabledHooks     = "no_enabled_hooks"
 )
 
 // metrics writes CloudWatch embedded metric format lines (one JSON object per

@@ -17,7 +17,8 @@ import (
 
 // Step 2: read every account of the batch once (one Query each, in
 // parallel), then turn the work into jobs: one per enabled hook of a load
-// message, one per retry message. Only the message's own client's hooks ever
+// message's destination (every enabled hook when the message names none),
+// one per retry message. Only the message's own client's hooks ever
 // become jobs (see readAccount), and a load for an account whose plan lacks
 // the feature makes none.
 
@@ -64,10 +65,13 @@ func (h *handler) plan(ctx context.Context, records []events.SQSMessage, work []
 			case !st.account.HasHooks():
 				h.skip(ctx, msgID, m.ClientID, m.LoadID, skipNoFeature)
 				continue
+			case m.DestinationID != 0 && !st.account.HasDestination(m.DestinationID):
+				h.skip(ctx, msgID, m.ClientID, m.LoadID, skipUnknownDestination)
+				continue
 			}
 			before := len(jobs)
 			for _, hk := range st.hooks {
-				if !hk.Enabled() {
+				if !hk.Enabled() || !hk.SendsLoadsOf(m.DestinationID) {
 					continue
 				}
 				jobs = append(jobs, job{

@@ -525,11 +525,11 @@ func apiLoad(ctx context.Context, o options, logs io.Writer) (apiResult, error) 
 }
 
 func createBody(suffix string) string {
-	return `{"type":"post_load","config":{"url":"https://hooks.example.com/bench/` + suffix + `"}}`
+	return `{"type":"post_load","destination_id":12345,"config":{"url":"https://hooks.example.com/bench/` + suffix + `"}}`
 }
 
 func newAccount(ctx context.Context, c *http.Client, base, admin string, cid int64) (string, error) {
-	body := fmt.Sprintf(`{"client_id":%d,"plan":"advanced","alert_emails":["ops@example.com"]}`, cid)
+	body := fmt.Sprintf(`{"client_id":%d,"plan":"advanced","alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"}]}`, cid)
 	if _, err := call(ctx, c, http.MethodPost, base+"/admin/v1/accounts", admin, body, http.StatusCreated); err != nil {
 		return "", err
 	}

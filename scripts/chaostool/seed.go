@@ -12,6 +12,10 @@ import (
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
+// chaosDest is the destination of every account and hook the fault runs
+// seed.
+const chaosDest = 12345
+
 // The run's accounts, hooks and loads, seeded through the store.
 
 const mainClient, lostClient = 116078, 116079
@@ -62,12 +66,12 @@ func plannedHooks(n int) []hookSpec {
 
 // loadBody is a valid loader message for the load.
 func loadBody(clientID int64, loadID string, i int) string {
-	return fmt.Sprintf(`{"client_id":%d,"load_id":%q,"status":"succeeded","notification":{"version":"1.0",`+
+	return fmt.Sprintf(`{"client_id":%d,"destination_id":%d,"load_id":%q,"status":"succeeded","notification":{"version":"1.0",`+
 		`"minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"chaos","new_version":false,`+
 		`"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,`+
 		`"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":%d,"num_rows_rejected":0,`+
 		`"bookmark_metadata":[{"key":"updated_at","max_value":"2026-06-30T00:00:00Z","min_value":"2026-06-01T00:00:00Z"}],`+
-		`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}}`, clientID, loadID, 100+i)
+		`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}}`, clientID, chaosDest, loadID, 100+i)
 }
 
 // largeLoad is the index of the load sent as largeLoadBody: one that no
@@ -109,7 +113,7 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 		}, loads: 1})
 	}
 	for _, a := range accts {
-		if _, err := st.CreateAccount(ctx, hook.Account{ClientID: a.cid, Plan: "advanced", AlertEmails: a.alerts}); err != nil {
+		if _, err := st.CreateAccount(ctx, hook.Account{ClientID: a.cid, Plan: "advanced", AlertEmails: a.alerts, Destinations: []hook.Destination{{ID: chaosDest, Type: "s3"}}}); err != nil {
 			return w, fmt.Errorf("create account %d: %w", a.cid, err)
 		}
 		m, _, err := st.CreateMember(ctx, a.cid, fmt.Sprintf("chaos-%s@example.com", rid))
@@ -122,7 +126,7 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 		for _, h := range a.hooks {
 			port := s.receiverPort + map[string]int{"flaky": 0, "down": 1, "hang": 2}[h.server]
 			h.secret = hook.NewSecret()
-			created, err := st.CreateHook(ctx, p, fmt.Sprintf("https://127.0.0.1:%d/r/%s", port, h.slot), h.secret)
+			created, err := st.CreateHook(ctx, p, chaosDest, fmt.Sprintf("https://127.0.0.1:%d/r/%s", port, h.slot), h.secret)
 			if err != nil {
 				return w, fmt.Errorf("create hook %s: %w", h.slot, err)
 			}

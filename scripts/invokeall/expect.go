@@ -87,9 +87,10 @@ type seedMember struct {
 }
 
 type seedHook struct {
-	ID     int64  `json:"id"`
-	URL    string `json:"url"`
-	Secret string `json:"secret"`
+	ID            int64  `json:"id"`
+	DestinationID int64  `json:"destination_id"`
+	URL           string `json:"url"`
+	Secret        string `json:"secret"`
 }
 
 type seedDelivery struct {
@@ -150,8 +151,8 @@ func (e expectations) validate() error {
 				fail("hooks are created and deleted by a member: seed the member first")
 			}
 			for _, h := range s.Seed.Hooks {
-				if h.ID <= 0 || h.URL == "" || h.Secret == "" {
-					fail("hook needs id, url and secret")
+				if h.ID <= 0 || h.DestinationID <= 0 || h.URL == "" || h.Secret == "" {
+					fail("hook needs id, destination_id, url and secret")
 				}
 			}
 			for _, d := range s.Seed.Deliveries {

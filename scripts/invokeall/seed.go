@@ -37,7 +37,7 @@ func (sd *seeder) apply(ctx context.Context, s seed) error {
 	}
 	for _, h := range s.Hooks {
 		url := strings.ReplaceAll(h.URL, "{{receiver}}", sd.receiver.url())
-		got, err := sd.store.CreateHook(ctx, sd.member, url, h.Secret)
+		got, err := sd.store.CreateHook(ctx, sd.member, h.DestinationID, url, h.Secret)
 		if err != nil {
 			return fmt.Errorf("seed hook %d: %w", h.ID, err)
 		}

@@ -1,6 +1,9 @@
 package hook
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // Sentinel errors of the domain. Adapters translate their own errors into
 // these at their edge; the HTTP layer maps them to statuses in one place.
@@ -20,7 +23,24 @@ var (
 	ErrInvalidURL = errors.New("invalid hook url")
 	// ErrConflict: the account already exists (admin create).
 	ErrConflict = errors.New("already exists")
+	// ErrNoDestination: the account has no destination, so no hook can be
+	// created or re-enabled.
+	ErrNoDestination = errors.New("account has no destination")
+	// ErrInvalidDestination: the destination named is not one of the
+	// account's.
+	ErrInvalidDestination = errors.New("not a destination of the account")
 )
+
+// DestinationInUseError refuses the removal of a destination that still has
+// hooks. Its message is safe to show to an operator.
+type DestinationInUseError struct {
+	DestinationID int64
+	Hooks         int
+}
+
+func (e *DestinationInUseError) Error() string {
+	return fmt.Sprintf("Destination %d still has %d hook(s); delete them before removing it.", e.DestinationID, e.Hooks)
+}
 
 // ValidationError says which input was invalid and why. Its Message is safe
 // to show to a client.

@@ -29,21 +29,51 @@ func FeaturePlans() []string { return slices.Clone(featurePlans) }
 // PlanHasHooks reports whether plan includes post-load hooks.
 func PlanHasHooks(plan string) bool { return slices.Contains(featurePlans, plan) }
 
+// plainPlans are the known plans without post-load hooks, sorted.
+var plainPlans = []string{"basic", "free", "standard", "starter"}
+
+// KnownPlans lists every plan name the service accepts, sorted: the plans
+// with the feature and those without. Any other name is a typo.
+func KnownPlans() []string {
+	all := append(slices.Clone(featurePlans), plainPlans...)
+	slices.Sort(all)
+	return all
+}
+
+// PlanKnown reports whether plan is one of KnownPlans.
+func PlanKnown(plan string) bool {
+	return PlanHasHooks(plan) || slices.Contains(plainPlans, plan)
+}
+
 // APIPath is the base path of the hooks API (SPEC section 3).
 const APIPath = "/notifications/public/v1/api/hooks"
 
 // Account is one customer (client) of the data pipeline.
 type Account struct {
-	ClientID    int64
-	Plan        string
-	AlertEmails []string
-	HookCount   int
-	CreatedAt   time.Time
-	ModifiedAt  time.Time
+	ClientID     int64
+	Plan         string
+	AlertEmails  []string
+	Destinations []Destination // in the order the operator gave them
+	HookCount    int
+	CreatedAt    time.Time
+	ModifiedAt   time.Time
 }
 
 // HasHooks reports whether the account's plan includes the feature.
 func (a Account) HasHooks() bool { return PlanHasHooks(a.Plan) }
+
+// HasDestination reports whether id is one of the account's destinations.
+func (a Account) HasDestination(id int64) bool {
+	return slices.ContainsFunc(a.Destinations, func(d Destination) bool { return d.ID == id })
+}
+
+// Destination is where the data pipeline loads an account's data (a
+// warehouse or a bucket). A hook belongs to one destination and is sent the
+// loads of that destination only.
+type Destination struct {
+	ID   int64  // positive, unique within the account
+	Type string // a lower-case word: "s3", "snowflake", "redshift", ...
+}
 
 // Member is one team member of an account. Its API token is never kept: only
 // its hash is stored.
@@ -72,15 +102,27 @@ const Operator = "operator"
 
 // Hook is one webhook of an account.
 type Hook struct {
-	ID         int64
-	ClientID   int64
-	URL        string
-	Secret     string // "whsec_" + base64 of 32 random bytes
-	CreatedAt  time.Time
-	ModifiedAt time.Time
-	DisabledAt *time.Time // nil while enabled
-	Audit      []Change
+	ID       int64
+	ClientID int64
+	// DestinationID is the destination whose loads the hook is sent. It is 0
+	// for a hook stored before destinations existed: such a hook is sent
+	// every load of its account, as it was then (see SendsLoadsOf).
+	DestinationID int64
+	URL           string
+	Secret        string // "whsec_" + base64 of 32 random bytes
+	CreatedAt     time.Time
+	ModifiedAt    time.Time
+	DisabledAt    *time.Time // nil while enabled
+	Audit         []Change
 }
 
 // Enabled reports whether the hook receives notifications.
 func (h Hook) Enabled() bool { return h.DisabledAt == nil }
+
+// SendsLoadsOf reports whether the hook is sent a load of destination
+// destinationID. A destinationID of 0 is a load message without one (from a
+// loader older than destinations): every hook is sent it. A hook without a
+// destination (stored before destinations) is sent every load.
+func (h Hook) SendsLoadsOf(destinationID int64) bool {
+	return destinationID == 0 || h.DestinationID == 0 || h.DestinationID == destinationID
+}

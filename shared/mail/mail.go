@@ -66,8 +66,9 @@ const (
 	maxIDRunes = 128
 )
 
-// subjectPrefix starts every alert subject.
-const subjectPrefix = "Post-load hook undeliverable: "
+// subjectPrefix starts every alert subject: the original product's subject,
+// followed by "<integration> / <root table>".
+const subjectPrefix = "Unable to Deliver Post Load Notification: "
 
 //go:embed templates/alert.txt.tmpl
 var textSource string
@@ -126,20 +127,13 @@ func Render(msg delivery.AlertMessage, now time.Time) (Email, error) {
 }
 
 // Subject is the alert's subject line: the integration and the root table,
-// e.g. "Post-load hook undeliverable: shopify / orders", with a count of the
-// other tables. It is one line with no control characters and at most
+// e.g. "Unable to Deliver Post Load Notification: shopify / orders" (the
+// other tables are in the body). It is one line with no control characters and at most
 // MaxSubjectRunes runes, so it cannot inject mail headers.
 func Subject(msg delivery.AlertMessage) string {
 	s := subjectPrefix + clip(nameOr(msg.IntegrationName, "unknown integration"), maxSubjectNameRunes)
-	tables := nonEmpty(msg.Tables)
-	if len(tables) > 0 {
+	if tables := nonEmpty(msg.Tables); len(tables) > 0 {
 		s += " / " + clip(tables[0], maxSubjectNameRunes)
-	}
-	switch n := len(tables) - 1; {
-	case n == 1:
-		s += " (+1 more table)"
-	case n > 1:
-		s += " (+" + strconv.Itoa(n) + " more tables)"
 	}
 	return clip(s, MaxSubjectRunes)
 }

@@ -42,14 +42,14 @@ func TestSubject(t *testing.T) {
 		tables []string
 		want   string
 	}{
-		{"one table", "shopify", []string{"orders"}, "Post-load hook undeliverable: shopify / orders"},
-		{"two tables", "shopify", []string{"orders", "orders__items"}, "Post-load hook undeliverable: shopify / orders (+1 more table)"},
-		{"three tables", "shopify", []string{"orders", "a", "b"}, "Post-load hook undeliverable: shopify / orders (+2 more tables)"},
-		{"no tables", "shopify", nil, "Post-load hook undeliverable: shopify"},
-		{"no integration", "", []string{"orders"}, "Post-load hook undeliverable: unknown integration / orders"},
-		{"header injection", "shop\r\nBcc: victim@example.com", []string{"ord\ners\x00"}, "Post-load hook undeliverable: shop Bcc: victim@example.com / ord ers"},
-		{"unicode line separators and bidi", "shop\u2028ify\u202e", []string{"orders\u0085"}, "Post-load hook undeliverable: shop ify / orders"},
-		{"long names", long, []string{long}, "Post-load hook undeliverable: " + strings.Repeat("x", 49) + "… / " + strings.Repeat("x", 49) + "…"},
+		{"one table", "shopify", []string{"orders"}, "Unable to Deliver Post Load Notification: shopify / orders"},
+		{"two tables", "shopify", []string{"orders", "orders__items"}, "Unable to Deliver Post Load Notification: shopify / orders"},
+		{"three tables", "shopify", []string{"orders", "a", "b"}, "Unable to Deliver Post Load Notification: shopify / orders"},
+		{"no tables", "shopify", nil, "Unable to Deliver Post Load Notification: shopify"},
+		{"no integration", "", []string{"orders"}, "Unable to Deliver Post Load Notification: unknown integration / orders"},
+		{"header injection", "shop\r\nBcc: victim@example.com", []string{"ord\ners\x00"}, "Unable to Deliver Post Load Notification: shop Bcc: victim@example.com / ord ers"},
+		{"unicode line separators and bidi", "shop\u2028ify\u202e", []string{"orders\u0085"}, "Unable to Deliver Post Load Notification: shop ify / orders"},
+		{"long names", long, []string{long}, "Unable to Deliver Post Load Notification: " + strings.Repeat("x", 49) + "… / " + strings.Repeat("x", 49) + "…"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -73,8 +73,8 @@ func TestSubjectBounded(t *testing.T) {
 	if n := utf8.RuneCountInString(got); n > MaxSubjectRunes {
 		t.Errorf("Subject() has %d runes, want at most %d", n, MaxSubjectRunes)
 	}
-	if !strings.HasSuffix(got, "(+999 more tables)") && !strings.HasSuffix(got, "…") {
-		t.Errorf("Subject() = %q, want a count of the other tables or a cut mark", got)
+	if !strings.HasPrefix(got, "Unable to Deliver Post Load Notification: ") || !strings.HasSuffix(got, "…") {
+		t.Errorf("Subject() = %q, want the documented prefix and a cut mark", got)
 	}
 }
 
@@ -84,7 +84,7 @@ func TestRenderContainsEveryFact(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
-	if want := "Post-load hook undeliverable: shopify / orders (+1 more table)"; e.Subject != want {
+	if want := "Unable to Deliver Post Load Notification: shopify / orders"; e.Subject != want {
 		t.Errorf("Subject = %q, want %q", e.Subject, want)
 	}
 	facts := []string{

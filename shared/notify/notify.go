@@ -10,8 +10,9 @@
 //
 // The canonical body holds the documented fields only, in the documented
 // order, with absent optional fields omitted: minimum_sdc_batched_at,
-// s3_objects and max_time_extracted are omitted when the loader did not send
-// them. bookmark_metadata is always present: the specification says it is
+// s3_objects, primary_keys and max_time_extracted are omitted when the loader
+// did not send them (s3_objects and primary_keys come with S3 destinations
+// only). bookmark_metadata is always present: the specification says it is
 // null when all rows were rejected, so receivers can rely on the key and test
 // it for null (it is also null when a succeeded load has no bookmark).
 //
@@ -52,8 +53,12 @@ const MaxBodyBytes = 192 << 10
 // Message is one validated load message.
 type Message struct {
 	ClientID int64
-	LoadID   string
-	Status   string
+	// DestinationID is the destination that was loaded; 0 when the message
+	// has none (a loader older than destinations), which means every
+	// enabled hook of the account.
+	DestinationID int64
+	LoadID        string
+	Status        string
 	// Notification and Body are nil when Status is StatusFailed: nothing is
 	// sent for a failed load, so its notification is not read.
 	Notification *Notification
@@ -80,6 +85,7 @@ type Table struct {
 	NumRows              int64
 	NumRowsRejected      int64
 	S3Objects            []string   // nil when absent (destinations other than S3)
+	PrimaryKeys          []string   // nil when absent (destinations other than S3)
 	BookmarkMetadata     []Bookmark // nil encodes as null
 	MaxTimeExtracted     string     // RFC 3339 as the loader wrote it; "" when absent
 }
@@ -132,6 +138,13 @@ func parse(body []byte) (Message, error) {
 	}
 	if m.ClientID <= 0 {
 		return Message{}, invalid("client_id", "must be a positive integer")
+	}
+	if raw, err := obj.Optional("destination_id"); err != nil {
+		return Message{}, err
+	} else if raw != nil {
+		if m.DestinationID, err = obj.Positive("destination_id"); err != nil {
+			return Message{}, err
+		}
 	}
 	if m.LoadID, err = obj.String("load_id"); err != nil {
 		return Message{}, err
@@ -210,14 +223,10 @@ func (n Notification) Encode() ([]byte, error) {
 		b = strconv.AppendInt(append(b, `,"num_rows":`...), t.NumRows, 10)
 		b = strconv.AppendInt(append(b, `,"num_rows_rejected":`...), t.NumRowsRejected, 10)
 		if t.S3Objects != nil {
-			b = append(b, `,"s3_objects":[`...)
-			for j, o := range t.S3Objects {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				b = appendString(b, o)
-			}
-			b = append(b, ']')
+			b = appendStrings(append(b, `,"s3_objects":`...), t.S3Objects)
+		}
+		if t.PrimaryKeys != nil {
+			b = appendStrings(append(b, `,"primary_keys":`...), t.PrimaryKeys)
 		}
 		b = append(b, `,"bookmark_metadata":`...)
 		if t.BookmarkMetadata == nil {
@@ -269,6 +278,18 @@ func appendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// appendStrings appends ss as a JSON array of strings.
+func appendStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for j, s := range ss {
+		if j > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
 }
 
 // appendCompact appends the JSON value v without insignificant space,
@@ -361,25 +382,11 @@ func decodeTable(raw []byte, path string) (Table, error) {
 	if t.NumRowsRejected, err = obj.Count("num_rows_rejected"); err != nil {
 		return Table{}, err
 	}
-	if raw, err := obj.Optional("s3_objects"); err != nil {
+	if t.S3Objects, err = optStrings(obj, "s3_objects", path); err != nil {
 		return Table{}, err
-	} else if raw != nil {
-		items, err := obj.Array("s3_objects")
-		if err != nil {
-			return Table{}, err
-		}
-		t.S3Objects = make([]string, len(items))
-		item := func(i int) string { return path + ".s3_objects[" + strconv.Itoa(i) + "]" }
-		for i, it := range items {
-			s, ok := strictjson.Unquote(it)
-			if !ok {
-				return Table{}, invalid(item(i), "must be a string")
-			}
-			if s == "" {
-				return Table{}, invalid(item(i), "must not be empty")
-			}
-			t.S3Objects[i] = s
-		}
+	}
+	if t.PrimaryKeys, err = optStrings(obj, "primary_keys", path); err != nil {
+		return Table{}, err
 	}
 	if raw, err := obj.Optional("bookmark_metadata"); err != nil {
 		return Table{}, err
@@ -434,6 +441,32 @@ func CheckLoadID(id string) error {
 		}
 	}
 	return nil
+}
+
+// optStrings reads an optional array of non-empty strings of o: nil when
+// absent or null.
+func optStrings(o strictjson.Object, key, path string) ([]string, error) {
+	raw, err := o.Optional(key)
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	items, err := o.Array(key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(items))
+	item := func(i int) string { return path + "." + key + "[" + strconv.Itoa(i) + "]" }
+	for i, it := range items {
+		s, ok := strictjson.Unquote(it)
+		if !ok {
+			return nil, invalid(item(i), "must be a string")
+		}
+		if s == "" {
+			return nil, invalid(item(i), "must not be empty")
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 // scalar reads an optional JSON scalar of o, compacted; nil when absent.

@@ -3,6 +3,7 @@ package notify
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,7 +14,7 @@ import (
 const specBody = `{"version":"1.0","minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"shopify",` +
 	`"new_version":false,"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,` +
 	`"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":100,"num_rows_rejected":11,` +
-	`"s3_objects":["stitch-s3-bucket/orders/0_1563294550038.jsonl"],` +
+	`"s3_objects":["stitch-s3-bucket/orders/0_1563294550038.jsonl"],"primary_keys":["order_id"],` +
 	`"bookmark_metadata":[{"key":"updated_at","max_value":"2026-06-30T00:00:00Z","min_value":"2026-06-01T00:00:00Z"}],` +
 	`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}`
 
@@ -33,13 +34,13 @@ func TestParseEncodesCanonicalBody(t *testing.T) {
 			in: `{ "status" : "succeeded", "extra": {"x": 1}, "notification": {
 				"tables": [{"max_time_extracted": "2026-07-15T14:43:09.030Z", "internal": true,
 					"bookmark_metadata": [{"min_value": "2026-06-01T00:00:00Z", "key": "updated_at", "max_value": "2026-06-30T00:00:00Z"}],
-					"s3_objects": ["stitch-s3-bucket/orders/0_1563294550038.jsonl"],
+					"primary_keys": ["order_id"], "s3_objects": ["stitch-s3-bucket/orders/0_1563294550038.jsonl"],
 					"num_rows_rejected": 11, "num_rows": 100, "destination_table_name": "orders", "source_table_name": "orders"}],
 				"table_version": 0, "destination_root_table_name": "orders", "source_root_table_name": "orders",
 				"new_version": false, "integration_name": "shopify", "minimum_sdc_batched_at": "2026-07-15T14:45:08.026Z",
 				"secret_field": "x"},
-			  "load_id": "b2f6c1d0", "client_id": 116078 }`,
-			want: Message{ClientID: 116078, LoadID: "b2f6c1d0", Status: StatusSucceeded, Body: []byte(specBody)},
+			  "load_id": "b2f6c1d0", "destination_id": 12345, "client_id": 116078 }`,
+			want: Message{ClientID: 116078, DestinationID: 12345, LoadID: "b2f6c1d0", Status: StatusSucceeded, Body: []byte(specBody)},
 		},
 		{
 			name: "optional fields absent, sub-table, numeric bookmark, html characters kept",
@@ -106,7 +107,8 @@ func TestParseKeepsTypedNotification(t *testing.T) {
 		SourceRootTableName: "orders", DestinationRootTableName: "orders",
 		Tables: []Table{{
 			SourceTableName: "orders", DestinationTableName: "orders", NumRows: 100, NumRowsRejected: 11,
-			S3Objects: []string{"stitch-s3-bucket/orders/0_1563294550038.jsonl"},
+			S3Objects:   []string{"stitch-s3-bucket/orders/0_1563294550038.jsonl"},
+			PrimaryKeys: []string{"order_id"},
 			BookmarkMetadata: []Bookmark{{Key: "updated_at",
 				MaxValue: json.RawMessage(`"2026-06-30T00:00:00Z"`), MinValue: json.RawMessage(`"2026-06-01T00:00:00Z"`)}},
 			MaxTimeExtracted: "2026-07-15T14:43:09.030Z",
@@ -186,6 +188,13 @@ func TestParseRejects(t *testing.T) {
 		{"client_id wrong case", strings.Replace(message("", ""), `"client_id"`, `"Client_ID"`, 1), ValidationError{"client_id", "case-variant key"}},
 		{"s3_objects wrong case alone", message("notification", notification("tables", `[`+table("S3_Objects", `["x"]`)+`]`)), ValidationError{"notification.tables[0].s3_objects", "case-variant key"}},
 		{"repeated key", `{"client_id":1,"client_id":2,"load_id":"l","status":"failed"}`, ValidationError{"client_id", "repeated key"}},
+		{"destination_id string", message("destination_id", `"12345"`), ValidationError{"destination_id", "must be an integer"}},
+		{"destination_id fraction", message("destination_id", `1.5`), ValidationError{"destination_id", "must be an integer"}},
+		{"destination_id zero", message("destination_id", `0`), ValidationError{"destination_id", "must be a positive integer"}},
+		{"destination_id negative", message("destination_id", `-2`), ValidationError{"destination_id", "must be a positive integer"}},
+		{"primary_keys not an array", message("notification", notification("tables", `[`+table("primary_keys", `"id"`)+`]`)), ValidationError{"notification.tables[0].primary_keys", "must be an array"}},
+		{"primary_keys of numbers", message("notification", notification("tables", `[`+table("primary_keys", `[1]`)+`]`)), ValidationError{"notification.tables[0].primary_keys[0]", "must be a string"}},
+		{"primary_keys empty name", message("notification", notification("tables", `[`+table("primary_keys", `[""]`)+`]`)), ValidationError{"notification.tables[0].primary_keys[0]", "must not be empty"}},
 		{"load_id empty", message("load_id", `""`), ValidationError{"load_id", "must be 1 to 128 characters"}},
 		{"load_id too long", message("load_id", `"`+strings.Repeat("a", 129)+`"`), ValidationError{"load_id", "must be 1 to 128 characters"}},
 		{"load_id control", message("load_id", `"a\nb"`), ValidationError{"load_id", "must not contain control characters"}},
@@ -333,6 +342,42 @@ func FuzzParse(f *testing.F) {
 		}
 		if string(again) != string(m.Body) {
 			t.Fatalf("not canonical:\n first %s\nsecond %s", m.Body, again)
+		}
+		// Differential: encoding/json, looking keys up exactly as Parse
+		// does, reads the same destination_id and, per table, the same
+		// s3_objects and primary_keys (absent or null: absent from the body).
+		strs := func(obj map[string]json.RawMessage, key string) []string {
+			raw, ok := obj[key]
+			if !ok || string(raw) == "null" {
+				return nil
+			}
+			var out []string
+			if err := json.Unmarshal(raw, &out); err != nil {
+				t.Fatalf("Parse accepted %s %s, encoding/json refuses it: %v", key, raw, err)
+			}
+			return out
+		}
+		var top, notif map[string]json.RawMessage
+		var tables []map[string]json.RawMessage
+		if json.Unmarshal(in, &top) != nil || json.Unmarshal(top["notification"], &notif) != nil || json.Unmarshal(notif["tables"], &tables) != nil {
+			t.Fatalf("Parse accepted %q, encoding/json cannot read it", in)
+		}
+		if raw, ok := top["destination_id"]; ok && string(raw) != "null" {
+			var id int64
+			if err := json.Unmarshal(raw, &id); err != nil || id != m.DestinationID {
+				t.Fatalf("destination_id: Parse read %d, encoding/json %d (%v)", m.DestinationID, id, err)
+			}
+		}
+		for i, rt := range tables {
+			got := n.Tables[i]
+			for key, pair := range map[string][2][]string{
+				"s3_objects":   {got.S3Objects, strs(rt, "s3_objects")},
+				"primary_keys": {got.PrimaryKeys, strs(rt, "primary_keys")},
+			} {
+				if !slices.Equal(pair[0], pair[1]) || (pair[0] == nil) != (pair[1] == nil) {
+					t.Fatalf("table %d %s: Parse read %q, encoding/json %q", i, key, pair[0], pair[1])
+				}
+			}
 		}
 	})
 }

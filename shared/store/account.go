@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -12,19 +14,35 @@ import (
 	"github.com/postloadhooks/hooks/shared/hook"
 )
 
-// Attributes of the account item.
+// Attributes of the account item. destinations is the list the operator
+// gave (L of M {id, type}); destination_ids holds the same ids as a number
+// set (absent when there are none) so that conditional writes can test
+// membership; hook_version grows with every hook created, so a change of the
+// destinations can be made conditional on no hook having been created since
+// the hooks were counted. Accounts stored before destinations existed have
+// none of the three and read as an account without destinations.
 const (
-	attrPlan        = "plan"
-	attrAlertEmails = "alert_emails"
-	attrHookCount   = "hook_count"
+	attrPlan           = "plan"
+	attrAlertEmails    = "alert_emails"
+	attrHookCount      = "hook_count"
+	attrDestinations   = "destinations"
+	attrDestinationIDs = "destination_ids"
+	attrDestID         = "id"
+	attrDestType       = "type"
+	attrHookVersion    = "hook_version"
 )
 
 // AccountUpdate is a partial change of an account: nil fields are left as
 // they are.
 type AccountUpdate struct {
-	Plan        *string
-	AlertEmails *[]string
+	Plan         *string
+	AlertEmails  *[]string
+	Destinations *[]hook.Destination
 }
+
+// destinationUpdateAttempts bounds how often UpdateAccount re-counts the
+// hooks when hooks are created while it changes the destinations.
+const destinationUpdateAttempts = 5
 
 // CreateAccount stores a new account with no hooks and returns it as stored
 // (creation and modification times set, HookCount 0). It returns
@@ -36,6 +54,9 @@ func (s *Store) CreateAccount(ctx context.Context, a hook.Account) (hook.Account
 	a.CreatedAt, a.ModifiedAt = now, now
 	if a.AlertEmails == nil {
 		a.AlertEmails = []string{}
+	}
+	if a.Destinations == nil {
+		a.Destinations = []hook.Destination{}
 	}
 	exists, err := s.putIfNew(ctx, encodeAccount(a))
 	if exists {
@@ -63,72 +84,148 @@ func (s *Store) Account(ctx context.Context, clientID int64) (hook.Account, erro
 	return a, nil
 }
 
-// UpdateAccount applies u to an account and returns the account as updated,
-// or hook.ErrNotFound. When u sets a plan without the feature, every enabled
-// hook of the account is then disabled, with the audit entry
-// {By: hook.Operator, Action: "plan_downgraded"}; hooks stay disabled on a
-// later upgrade. Setting such a plan again re-runs the disabling, so a
-// downgrade interrupted half-way is finished by repeating it.
-func (s *Store) UpdateAccount(ctx context.Context, clientID int64, u AccountUpdate) (hook.Account, error) {
-	names := map[string]string{"#modified": attrModifiedAt}
-	vals := map[string]types.AttributeValue{":now": attrTime(s.now())}
-	set := []string{"#modified = :now"}
-	if u.Plan != nil {
-		names["#plan"] = attrPlan
-		vals[":plan"] = attrS(*u.Plan)
-		set = append(set, "#plan = :plan")
-	}
-	if u.AlertEmails != nil {
-		names["#emails"] = attrAlertEmails
-		vals[":emails"] = attrStrings(*u.AlertEmails)
-		set = append(set, "#emails = :emails")
-	}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key(clientPK(clientID), skAccount),
-		UpdateExpression:          aws.String("SET " + strings.Join(set, ", ")),
-		ConditionExpression:       aws.String(condExists),
-		ExpressionAttributeNames:  names,
-		ExpressionAttributeValues: vals,
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	if isConditionFailed(err) {
-		return hook.Account{}, fmt.Errorf("update account %d: %w", clientID, hook.ErrNotFound)
-	}
+// UpdateAccount applies u to an account and returns the account as updated
+// and how many hooks the change disabled, or hook.ErrNotFound. When u sets a
+// plan without the feature, every enabled hook of the account is then
+// disabled, with the audit entry {By: hook.Operator, Action:
+// "plan_downgraded"}; hooks stay disabled on a later upgrade. Setting such a
+// plan again re-runs the disabling, so a downgrade interrupted half-way is
+// finished by repeating it. When u sets destinations that leave out one that
+// still has hooks, nothing changes and the error is a
+// *hook.DestinationInUseError; the check is atomic with the write (a hook
+// created meanwhile makes the write re-count). Validating the plan, the
+// emails and the destinations is the caller's job.
+func (s *Store) UpdateAccount(ctx context.Context, clientID int64, u AccountUpdate) (hook.Account, int, error) {
+	a, err := s.updateAccountItem(ctx, clientID, u)
 	if err != nil {
-		return hook.Account{}, fmt.Errorf("update account %d: %w", clientID, err)
+		return hook.Account{}, 0, fmt.Errorf("update account %d: %w", clientID, err)
 	}
-	a, err := decodeAccount(out.Attributes)
-	if err != nil {
-		return hook.Account{}, fmt.Errorf("update account %d: %w", clientID, err)
-	}
+	disabled := 0
 	if u.Plan != nil && !a.HasHooks() {
-		if err := s.disableAllHooks(ctx, clientID, hook.Operator, actionPlanDowngraded); err != nil {
-			return hook.Account{}, fmt.Errorf("update account %d: downgrade: %w", clientID, err)
+		if disabled, err = s.disableAllHooks(ctx, clientID, hook.Operator, actionPlanDowngraded); err != nil {
+			return hook.Account{}, 0, fmt.Errorf("update account %d: downgrade: %w", clientID, err)
 		}
 	}
-	return a, nil
+	return a, disabled, nil
+}
+
+// updateAccountItem writes u to the account item. A change of destinations
+// first counts the hooks of the destinations it removes and is then written
+// only if no hook was created since (hook_version unchanged), else counted
+// again.
+func (s *Store) updateAccountItem(ctx context.Context, clientID int64, u AccountUpdate) (hook.Account, error) {
+	for attempt := 1; ; attempt++ {
+		names := map[string]string{"#modified": attrModifiedAt}
+		vals := map[string]types.AttributeValue{":now": attrTime(s.now())}
+		set := []string{"#modified = :now"}
+		var remove []string
+		cond := condExists
+		if u.Plan != nil {
+			names["#plan"] = attrPlan
+			vals[":plan"] = attrS(*u.Plan)
+			set = append(set, "#plan = :plan")
+		}
+		if u.AlertEmails != nil {
+			names["#emails"] = attrAlertEmails
+			vals[":emails"] = attrStrings(*u.AlertEmails)
+			set = append(set, "#emails = :emails")
+		}
+		if u.Destinations != nil {
+			version, err := s.checkDestinationsRemovable(ctx, clientID, *u.Destinations)
+			if err != nil {
+				return hook.Account{}, err
+			}
+			names["#dests"], names["#destIDs"], names["#hv"] = attrDestinations, attrDestinationIDs, attrHookVersion
+			vals[":dests"] = encodeDestinations(*u.Destinations)
+			set = append(set, "#dests = :dests")
+			if ids := destinationIDSet(*u.Destinations); ids != nil {
+				vals[":destIDs"] = ids
+				set = append(set, "#destIDs = :destIDs")
+			} else {
+				remove = append(remove, "#destIDs")
+			}
+			if version == 0 {
+				cond += " AND attribute_not_exists(#hv)"
+			} else {
+				vals[":hv"] = attrN(version)
+				cond += " AND #hv = :hv"
+			}
+		}
+		expr := "SET " + strings.Join(set, ", ")
+		if len(remove) > 0 {
+			expr += " REMOVE " + strings.Join(remove, ", ")
+		}
+		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName:                           &s.table,
+			Key:                                 key(clientPK(clientID), skAccount),
+			UpdateExpression:                    aws.String(expr),
+			ConditionExpression:                 aws.String(cond),
+			ExpressionAttributeNames:            names,
+			ExpressionAttributeValues:           vals,
+			ReturnValues:                        types.ReturnValueAllNew,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		if isConditionFailed(err) {
+			if conditionFailedItem(err) == nil {
+				return hook.Account{}, hook.ErrNotFound
+			}
+			if attempt < destinationUpdateAttempts {
+				continue // a hook was created meanwhile: count again
+			}
+			return hook.Account{}, fmt.Errorf("destinations: hooks kept being created: %w", errBusy)
+		}
+		if err != nil {
+			return hook.Account{}, err
+		}
+		return decodeAccount(out.Attributes)
+	}
+}
+
+// errBusy means a conditional write kept losing to concurrent writes.
+var errBusy = errors.New("item busy")
+
+// checkDestinationsRemovable reads the account and its hooks and returns the
+// account's hook_version, a *hook.DestinationInUseError if updated leaves out
+// a destination that still has hooks, or hook.ErrNotFound.
+func (s *Store) checkDestinationsRemovable(ctx context.Context, clientID int64, updated []hook.Destination) (int64, error) {
+	items, err := s.accountAndHookItems(ctx, clientID)
+	if err != nil {
+		return 0, err
+	}
+	a, err := decodeAccount(items[0])
+	if err != nil {
+		return 0, err
+	}
+	d := itemDecoder{item: items[0]}
+	version := d.optInt(attrHookVersion)
+	if err := d.result("account"); err != nil {
+		return 0, err
+	}
+	for _, gone := range hook.RemovedDestinations(a.Destinations, updated) {
+		n := 0
+		for _, it := range items[1:] {
+			h, err := decodeHook(it)
+			if err != nil {
+				return 0, err
+			}
+			if h.DestinationID == gone {
+				n++
+			}
+		}
+		if n > 0 {
+			return 0, &hook.DestinationInUseError{DestinationID: gone, Hooks: n}
+		}
+	}
+	return version, nil
 }
 
 // AccountWithHooks returns an account and all its hooks, by id ascending,
 // with ONE strongly consistent Query (the account item sorts just before the
 // hook items), or hook.ErrNotFound.
 func (s *Store) AccountWithHooks(ctx context.Context, clientID int64) (hook.Account, []hook.Hook, error) {
-	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:              &s.table,
-		KeyConditionExpression: aws.String("pk = :pk AND sk BETWEEN :first AND :last"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk":    attrS(clientPK(clientID)),
-			":first": attrS(skAccount),
-			":last":  attrS(skHooksLast),
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	items, err := s.accountAndHookItems(ctx, clientID)
 	if err != nil {
 		return hook.Account{}, nil, fmt.Errorf("read account %d with hooks: %w", clientID, err)
-	}
-	if len(items) == 0 || !isSK(items[0], skAccount) {
-		return hook.Account{}, nil, fmt.Errorf("read account %d with hooks: %w", clientID, hook.ErrNotFound)
 	}
 	a, err := decodeAccount(items[0])
 	if err != nil {
@@ -143,6 +240,35 @@ func (s *Store) AccountWithHooks(ctx context.Context, clientID int64) (hook.Acco
 		hooks = append(hooks, h)
 	}
 	return a, hooks, nil
+}
+
+// accountAndHookItems reads the account item and then its hook items with one
+// strongly consistent Query, or returns hook.ErrNotFound. The account item is
+// read first, so a hook created by a transaction that the account item
+// already shows is among the hooks read.
+func (s *Store) accountAndHookItems(ctx context.Context, clientID int64) ([]map[string]types.AttributeValue, error) {
+	items, err := s.queryClient(ctx, clientID, "sk BETWEEN :first AND :last",
+		map[string]types.AttributeValue{":first": attrS(skAccount), ":last": attrS(skHooksLast)})
+	if err != nil {
+		return nil, err
+	}
+	if len(items) == 0 || !isSK(items[0], skAccount) {
+		return nil, hook.ErrNotFound
+	}
+	return items, nil
+}
+
+// queryClient reads, with strongly consistent Queries to the last page, the
+// items of clientID's partition whose sort key meets skCond (written with
+// the values in vals).
+func (s *Store) queryClient(ctx context.Context, clientID int64, skCond string, vals map[string]types.AttributeValue) ([]map[string]types.AttributeValue, error) {
+	vals[":pk"] = attrS(clientPK(clientID))
+	return s.queryAll(ctx, &dynamodb.QueryInput{
+		TableName:                 &s.table,
+		KeyConditionExpression:    aws.String("pk = :pk AND " + skCond),
+		ExpressionAttributeValues: vals,
+		ConsistentRead:            aws.Bool(true),
+	})
 }
 
 // queryAll runs a Query to its last page and returns every item.
@@ -179,42 +305,127 @@ func featurePlanCondition(names map[string]string, vals map[string]types.Attribu
 	return "#plan IN (" + strings.Join(refs, ", ") + ")"
 }
 
-// accountPlanDenies reports, for an account item read when a condition on
-// it failed, why: hook.ErrNotFound if it did not exist, hook.ErrNoAccess if
-// its plan lacks the feature, nil otherwise.
-func accountPlanDenies(item map[string]types.AttributeValue) error {
+// accountDenies reports, for an account item read when a condition on it
+// failed, why a hook cannot be enabled on it, in this order: hook.ErrNotFound
+// if it did not exist, hook.ErrNoAccess if its plan lacks the feature,
+// hook.ErrNoDestination if it has no destination; nil otherwise.
+func accountDenies(item map[string]types.AttributeValue) error {
 	if item == nil {
 		return hook.ErrNotFound
 	}
-	d := itemDecoder{item: item}
-	if !hook.PlanHasHooks(d.str(attrPlan)) {
+	a, err := decodeAccount(item)
+	switch {
+	case err != nil:
+		return err
+	case !a.HasHooks():
 		return hook.ErrNoAccess
+	case len(a.Destinations) == 0:
+		return hook.ErrNoDestination
 	}
 	return nil
 }
 
-func encodeAccount(a hook.Account) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{
-		attrPK:          attrS(clientPK(a.ClientID)),
-		attrSK:          attrS(skAccount),
-		attrClientID:    attrN(a.ClientID),
-		attrPlan:        attrS(a.Plan),
-		attrAlertEmails: attrStrings(a.AlertEmails),
-		attrHookCount:   attrN(int64(a.HookCount)),
-		attrCreatedAt:   attrTime(a.CreatedAt),
-		attrModifiedAt:  attrTime(a.ModifiedAt),
+// accountDeniesHookOf is accountDenies for the creation of a hook of
+// destinationID, which must also be one of the account's destinations
+// (hook.ErrInvalidDestination, checked last).
+func accountDeniesHookOf(item map[string]types.AttributeValue, destinationID int64) error {
+	if err := accountDenies(item); err != nil {
+		return err
 	}
+	a, err := decodeAccount(item)
+	if err != nil {
+		return err
+	}
+	if !a.HasDestination(destinationID) {
+		return hook.ErrInvalidDestination
+	}
+	return nil
+}
+
+// anyDestinationCondition is the condition "the account has at least one
+// destination", destinationCondition "destinationID is one of the account's
+// destinations"; each adds the names and values it uses to names and vals.
+func anyDestinationCondition(names map[string]string) string {
+	names["#destIDs"] = attrDestinationIDs
+	return "attribute_exists(#destIDs)"
+}
+
+func destinationCondition(destinationID int64, names map[string]string, vals map[string]types.AttributeValue) string {
+	names["#destIDs"] = attrDestinationIDs
+	vals[":destID"] = attrN(destinationID)
+	return "contains(#destIDs, :destID)"
+}
+
+func encodeDestinations(ds []hook.Destination) types.AttributeValue {
+	l := make([]types.AttributeValue, len(ds))
+	for i, d := range ds {
+		l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			attrDestID:   attrN(d.ID),
+			attrDestType: attrS(d.Type),
+		}}
+	}
+	return &types.AttributeValueMemberL{Value: l}
+}
+
+// destinationIDSet is the number set of the ids of ds, nil when ds is empty
+// (DynamoDB has no empty sets).
+func destinationIDSet(ds []hook.Destination) types.AttributeValue {
+	if len(ds) == 0 {
+		return nil
+	}
+	ns := make([]string, len(ds))
+	for i, d := range ds {
+		ns[i] = strconv.FormatInt(d.ID, 10)
+	}
+	return &types.AttributeValueMemberNS{Value: ns}
+}
+
+func decodeDestinations(d *itemDecoder) []hook.Destination {
+	l := d.list(attrDestinations)
+	out := make([]hook.Destination, 0, len(l))
+	for _, v := range l {
+		m, ok := v.(*types.AttributeValueMemberM)
+		if !ok {
+			d.fail(attrDestinations, "entry: want M, got %T", v)
+			break
+		}
+		e := itemDecoder{item: m.Value}
+		out = append(out, hook.Destination{ID: e.int(attrDestID), Type: e.str(attrDestType)})
+		if e.err != nil {
+			d.fail(attrDestinations, "entry: %v", e.err)
+		}
+	}
+	return out
+}
+
+func encodeAccount(a hook.Account) map[string]types.AttributeValue {
+	item := map[string]types.AttributeValue{
+		attrPK:           attrS(clientPK(a.ClientID)),
+		attrSK:           attrS(skAccount),
+		attrClientID:     attrN(a.ClientID),
+		attrPlan:         attrS(a.Plan),
+		attrAlertEmails:  attrStrings(a.AlertEmails),
+		attrDestinations: encodeDestinations(a.Destinations),
+		attrHookCount:    attrN(int64(a.HookCount)),
+		attrCreatedAt:    attrTime(a.CreatedAt),
+		attrModifiedAt:   attrTime(a.ModifiedAt),
+	}
+	if ids := destinationIDSet(a.Destinations); ids != nil {
+		item[attrDestinationIDs] = ids
+	}
+	return item
 }
 
 func decodeAccount(item map[string]types.AttributeValue) (hook.Account, error) {
 	d := itemDecoder{item: item}
 	a := hook.Account{
-		ClientID:    d.int(attrClientID),
-		Plan:        d.str(attrPlan),
-		AlertEmails: d.strings(attrAlertEmails),
-		HookCount:   int(d.int(attrHookCount)),
-		CreatedAt:   d.time(attrCreatedAt),
-		ModifiedAt:  d.time(attrModifiedAt),
+		ClientID:     d.int(attrClientID),
+		Plan:         d.str(attrPlan),
+		AlertEmails:  d.strings(attrAlertEmails),
+		Destinations: decodeDestinations(&d),
+		HookCount:    int(d.int(attrHookCount)),
+		CreatedAt:    d.time(attrCreatedAt),
+		ModifiedAt:   d.time(attrModifiedAt),
 	}
 	if err := d.result("account"); err != nil {
 		return hook.Account{}, err

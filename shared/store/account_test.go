@@ -23,13 +23,15 @@ func TestCreateAccount(t *testing.T) {
 	}{
 		{
 			name: "with emails",
-			in:   hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: []string{"ops@example.com", "b@example.com"}},
-			want: hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: []string{"ops@example.com", "b@example.com"}, CreatedAt: now, ModifiedAt: now},
+			in: hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: []string{"ops@example.com", "b@example.com"},
+				Destinations: []hook.Destination{{ID: 12345, Type: "s3"}, {ID: 9, Type: "snowflake"}}},
+			want: hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: []string{"ops@example.com", "b@example.com"},
+				Destinations: []hook.Destination{{ID: 12345, Type: "s3"}, {ID: 9, Type: "snowflake"}}, CreatedAt: now, ModifiedAt: now},
 		},
 		{
-			name: "no emails, hook count ignored",
+			name: "no emails, no destinations, hook count ignored",
 			in:   hook.Account{ClientID: 2, Plan: "standard", HookCount: 7},
-			want: hook.Account{ClientID: 2, Plan: "standard", AlertEmails: []string{}, CreatedAt: now, ModifiedAt: now},
+			want: hook.Account{ClientID: 2, Plan: "standard", AlertEmails: []string{}, Destinations: []hook.Destination{}, CreatedAt: now, ModifiedAt: now},
 		},
 	}
 	for _, tt := range tests {
@@ -96,6 +98,19 @@ func TestUpdateAccount(t *testing.T) {
 			},
 		},
 		{
+			name:   "destinations",
+			update: store.AccountUpdate{Destinations: &[]hook.Destination{{ID: 7, Type: "bigquery"}, {ID: testDest, Type: "s3"}}},
+			want: func(a hook.Account) hook.Account {
+				a.Destinations = []hook.Destination{{ID: 7, Type: "bigquery"}, {ID: testDest, Type: "s3"}}
+				return a
+			},
+		},
+		{
+			name:   "no destinations",
+			update: store.AccountUpdate{Destinations: &[]hook.Destination{}},
+			want:   func(a hook.Account) hook.Account { a.Destinations = []hook.Destination{}; return a },
+		},
+		{
 			name:   "nothing",
 			update: store.AccountUpdate{},
 			want:   func(a hook.Account) hook.Account { return a },
@@ -106,9 +121,12 @@ func TestUpdateAccount(t *testing.T) {
 			clientID := int64(100 + i)
 			before := f.createAccount(t, clientID, "advanced")
 			modified := f.clock.Advance(time.Minute)
-			got, err := f.store.UpdateAccount(ctx, clientID, tt.update)
+			got, disabled, err := f.store.UpdateAccount(ctx, clientID, tt.update)
 			if err != nil {
 				t.Fatalf("UpdateAccount: %v", err)
+			}
+			if disabled != 0 {
+				t.Errorf("hooks disabled: got %d, want 0 (the account has none)", disabled)
 			}
 			want := tt.want(before)
 			want.ModifiedAt = modified
@@ -122,8 +140,10 @@ func TestUpdateAccount(t *testing.T) {
 	}
 
 	t.Run("unknown", func(t *testing.T) {
-		_, err := f.store.UpdateAccount(ctx, 999, store.AccountUpdate{Plan: ptr("advanced")})
+		_, _, err := f.store.UpdateAccount(ctx, 999, store.AccountUpdate{Plan: ptr("advanced")})
 		wantErr(t, "UpdateAccount(999)", err, hook.ErrNotFound)
+		_, _, err = f.store.UpdateAccount(ctx, 999, store.AccountUpdate{Destinations: &[]hook.Destination{}})
+		wantErr(t, "UpdateAccount(999) destinations", err, hook.ErrNotFound)
 		_, err = f.store.Account(ctx, 999)
 		wantErr(t, "Account(999) after refused update", err, hook.ErrNotFound)
 	})
@@ -147,17 +167,23 @@ func TestDowngradeDisablesEveryHook(t *testing.T) {
 
 	// Between two plans with the feature nothing changes.
 	f.clock.Advance(time.Minute)
-	if _, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("premium")}); err != nil {
-		t.Fatalf("UpdateAccount to premium: %v", err)
+	if _, n, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("premium")}); err != nil || n != 0 {
+		t.Fatalf("UpdateAccount to premium: %d disabled, %v; want 0, nil", n, err)
 	}
 	if diff := cmp.Diff(f.hooks(t, cid), []hook.Hook{h1, h2, h3}); diff != "" {
 		t.Fatalf("hooks after premium (-got +want):\n%s", diff)
 	}
 
 	downgraded := f.clock.Advance(time.Minute)
-	a, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("standard")})
+	a, disabled, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("standard")})
 	if err != nil {
 		t.Fatalf("UpdateAccount to standard: %v", err)
+	}
+	if disabled != 2 {
+		t.Errorf("hooks disabled by the downgrade: got %d, want 2 (one was disabled already)", disabled)
+	}
+	if _, again, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("basic")}); err != nil || again != 0 {
+		t.Errorf("repeated downgrade: %d disabled, %v; want 0, nil", again, err)
 	}
 	if a.Plan != "standard" || a.HookCount != 3 {
 		t.Errorf("account after downgrade: got plan %q, %d hooks; want standard, 3", a.Plan, a.HookCount)
@@ -174,7 +200,7 @@ func TestDowngradeDisablesEveryHook(t *testing.T) {
 
 	// An upgrade leaves them disabled until a member re-enables one.
 	f.clock.Advance(time.Minute)
-	if _, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("enterprise")}); err != nil {
+	if _, _, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("enterprise")}); err != nil {
 		t.Fatalf("UpdateAccount to enterprise: %v", err)
 	}
 	if diff := cmp.Diff(f.hooks(t, cid), wantDisabled); diff != "" {

@@ -17,6 +17,7 @@ import (
 // Attributes of the hook, hook url and hook sequence items.
 const (
 	attrHookItemID = "id"
+	attrHookDestID = "destination_id"
 	attrURL        = "url"
 	attrSecret     = "secret"
 	attrDisabledAt = "disabled_at"
@@ -36,30 +37,35 @@ const (
 	actionPlanDowngraded = "plan_downgraded"
 )
 
-// CreateHook adds an enabled hook to the principal's account and returns it.
-// The limit of hook.MaxHooks hooks, the plan and the uniqueness of the URL
-// are checked atomically with the write, so concurrent creates never exceed
-// the limit. It returns hook.ErrNotFound (no account), hook.ErrNoAccess (the
-// plan lacks the feature), hook.ErrDuplicateURL or hook.ErrLimit. The URL
-// must already be validated; it is stored as given.
-func (s *Store) CreateHook(ctx context.Context, p hook.Principal, url, secret string) (hook.Hook, error) {
+// CreateHook adds an enabled hook of destination destinationID to the
+// principal's account and returns it. The limit of hook.MaxHooks hooks, the
+// plan, the destination and the uniqueness of the URL are checked atomically
+// with the write, so concurrent creates never exceed the limit. It returns,
+// in this order of precedence, hook.ErrNotFound (no account),
+// hook.ErrNoAccess (the plan lacks the feature), hook.ErrNoDestination (the
+// account has none), hook.ErrInvalidDestination (destinationID is not one of
+// them), hook.ErrDuplicateURL or hook.ErrLimit. The URL must already be
+// validated; it is stored as given.
+func (s *Store) CreateHook(ctx context.Context, p hook.Principal, destinationID int64, url, secret string) (hook.Hook, error) {
 	id, err := s.nextHookID(ctx, p.ClientID)
 	if err != nil {
 		return hook.Hook{}, fmt.Errorf("create hook: %w", err)
 	}
 	now := s.now().UTC()
 	h := hook.Hook{
-		ID:         id,
-		ClientID:   p.ClientID,
-		URL:        url,
-		Secret:     secret,
-		CreatedAt:  now,
-		ModifiedAt: now,
-		Audit:      []hook.Change{{At: now, By: auditBy(p), Action: actionCreated}},
+		ID:            id,
+		ClientID:      p.ClientID,
+		DestinationID: destinationID,
+		URL:           url,
+		Secret:        secret,
+		CreatedAt:     now,
+		ModifiedAt:    now,
+		Audit:         []hook.Change{{At: now, By: auditBy(p), Action: actionCreated}},
 	}
-	names := map[string]string{"#count": attrHookCount}
+	names := map[string]string{"#count": attrHookCount, "#hv": attrHookVersion}
 	vals := map[string]types.AttributeValue{":one": attrN(1), ":max": attrN(hook.MaxHooks)}
-	accountCond := condExists + " AND #count < :max AND " + featurePlanCondition(names, vals)
+	accountCond := condExists + " AND #count < :max AND " + featurePlanCondition(names, vals) +
+		" AND " + destinationCondition(destinationID, names, vals)
 	const (
 		itemAccount = iota
 		itemHook
@@ -69,7 +75,7 @@ func (s *Store) CreateHook(ctx context.Context, p hook.Principal, url, secret st
 		itemAccount: {Update: &types.Update{
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(p.ClientID), skAccount),
-			UpdateExpression:                    aws.String("ADD #count :one"),
+			UpdateExpression:                    aws.String("ADD #count :one, #hv :one"),
 			ConditionExpression:                 &accountCond,
 			ExpressionAttributeNames:            names,
 			ExpressionAttributeValues:           vals,
@@ -80,7 +86,7 @@ func (s *Store) CreateHook(ctx context.Context, p hook.Principal, url, secret st
 	}
 	err = s.transactWrite(ctx, items)
 	if c, ok := cancellationReasons(err); ok {
-		switch denied := accountPlanDenies(c.item(itemAccount)); {
+		switch denied := accountDeniesHookOf(c.item(itemAccount), destinationID); {
 		case c.conditionFailed(itemAccount) && denied != nil:
 			err = denied
 		case c.conditionFailed(itemURL):
@@ -133,11 +139,12 @@ func (s *Store) ListHooks(ctx context.Context, clientID int64) ([]hook.Hook, err
 // returns it. Enabling an enabled hook or disabling a disabled one changes
 // nothing (disabled_at is kept) and returns the hook. It returns
 // hook.ErrNotFound when the account has no such hook, and, when enabling,
-// hook.ErrNoAccess if the plan lacks the feature (checked atomically with
-// the write). Disabling is allowed on any plan.
+// hook.ErrNoAccess if the plan lacks the feature or hook.ErrNoDestination if
+// the account has no destination (both checked atomically with the write).
+// Disabling is allowed on any plan.
 func (s *Store) SetHookEnabled(ctx context.Context, p hook.Principal, id int64, enable bool) (hook.Hook, error) {
 	if !enable {
-		h, err := s.disableHook(ctx, p.ClientID, id, auditBy(p), actionDisabled)
+		h, _, err := s.disableHook(ctx, p.ClientID, id, auditBy(p), actionDisabled)
 		if err != nil {
 			return hook.Hook{}, fmt.Errorf("disable hook %d: %w", id, err)
 		}
@@ -156,7 +163,8 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 	now := s.now().UTC()
 	accountNames := map[string]string{}
 	accountVals := map[string]types.AttributeValue{}
-	accountCond := condExists + " AND " + featurePlanCondition(accountNames, accountVals)
+	accountCond := condExists + " AND " + featurePlanCondition(accountNames, accountVals) +
+		" AND " + anyDestinationCondition(accountNames)
 	const (
 		itemAccount = iota
 		itemHook
@@ -187,7 +195,7 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 			return hook.Hook{}, hook.ErrNotFound
 		}
 		if c.conditionFailed(itemAccount) {
-			if denied := accountPlanDenies(c.item(itemAccount)); denied != nil {
+			if denied := accountDenies(c.item(itemAccount)); denied != nil {
 				return hook.Hook{}, denied
 			}
 		}
@@ -202,9 +210,10 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 }
 
 // disableHook sets disabled_at on a hook, appending {by, action} to its audit
-// trail, and returns the hook. A hook already disabled is returned as it is.
-// It returns hook.ErrNotFound if the hook does not exist.
-func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action string) (hook.Hook, error) {
+// trail, and returns the hook and true. A hook already disabled is returned
+// as it is, with false. It returns hook.ErrNotFound if the hook does not
+// exist.
+func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action string) (hook.Hook, bool, error) {
 	now := s.now().UTC()
 	vals := hookChangeValues(hook.Change{At: now, By: by, Action: action})
 	var out *dynamodb.UpdateItemOutput
@@ -225,33 +234,43 @@ func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action 
 	if isConditionFailed(err) {
 		old := conditionFailedItem(err)
 		if old == nil {
-			return hook.Hook{}, hook.ErrNotFound
+			return hook.Hook{}, false, hook.ErrNotFound
 		}
-		return decodeHook(old) // already disabled: nothing to do
+		h, err := decodeHook(old) // already disabled: nothing to do
+		return h, false, err
 	}
 	if err != nil {
-		return hook.Hook{}, err
+		return hook.Hook{}, false, err
 	}
-	return decodeHook(out.Attributes)
+	h, err := decodeHook(out.Attributes)
+	return h, err == nil, err
 }
 
 // disableAllHooks disables every enabled hook of an account, recording
-// {by, action} in each one's audit trail. Hooks deleted meanwhile are
-// skipped.
-func (s *Store) disableAllHooks(ctx context.Context, clientID int64, by, action string) error {
+// {by, action} in each one's audit trail, and returns how many it disabled.
+// Hooks deleted or disabled meanwhile are skipped (and not counted).
+func (s *Store) disableAllHooks(ctx context.Context, clientID int64, by, action string) (int, error) {
 	_, hooks, err := s.AccountWithHooks(ctx, clientID)
 	if err != nil {
-		return err
+		return 0, err
 	}
+	n := 0
 	for _, h := range hooks {
 		if !h.Enabled() {
 			continue
 		}
-		if _, err := s.disableHook(ctx, clientID, h.ID, by, action); err != nil && !errors.Is(err, hook.ErrNotFound) {
-			return fmt.Errorf("disable hook %d: %w", h.ID, err)
+		_, changed, err := s.disableHook(ctx, clientID, h.ID, by, action)
+		if errors.Is(err, hook.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("disable hook %d: %w", h.ID, err)
+		}
+		if changed {
+			n++
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // DeleteHook deletes a hook of the principal's account, frees its URL and
@@ -357,19 +376,23 @@ func encodeHook(h hook.Hook) map[string]types.AttributeValue {
 	if h.DisabledAt != nil {
 		item[attrDisabledAt] = attrTime(*h.DisabledAt)
 	}
+	if h.DestinationID != 0 {
+		item[attrHookDestID] = attrN(h.DestinationID)
+	}
 	return item
 }
 
 func decodeHook(item map[string]types.AttributeValue) (hook.Hook, error) {
 	d := itemDecoder{item: item}
 	h := hook.Hook{
-		ID:         d.int(attrHookItemID),
-		ClientID:   d.int(attrClientID),
-		URL:        d.str(attrURL),
-		Secret:     d.str(attrSecret),
-		CreatedAt:  d.time(attrCreatedAt),
-		ModifiedAt: d.time(attrModifiedAt),
-		DisabledAt: d.optTime(attrDisabledAt),
+		ID:            d.int(attrHookItemID),
+		ClientID:      d.int(attrClientID),
+		DestinationID: d.optInt(attrHookDestID),
+		URL:           d.str(attrURL),
+		Secret:        d.str(attrSecret),
+		CreatedAt:     d.time(attrCreatedAt),
+		ModifiedAt:    d.time(attrModifiedAt),
+		DisabledAt:    d.optTime(attrDisabledAt),
 	}
 	for _, v := range d.list(attrAudit) {
 		m, ok := v.(*types.AttributeValueMemberM)

@@ -27,12 +27,12 @@ func TestHookLifecycle(t *testing.T) {
 	for i, u := range []string{"https://a.example.com/1", "https://a.example.com/2?x=1", "https://b.example.com/"} {
 		now := f.clock.Advance(time.Second)
 		secret := hook.NewSecret()
-		got, err := f.store.CreateHook(ctx, ana, u, secret)
+		got, err := f.store.CreateHook(ctx, ana, testDest, u, secret)
 		if err != nil {
 			t.Fatalf("CreateHook(%q): %v", u, err)
 		}
 		want := hook.Hook{
-			ID: int64(i + 1), ClientID: cid, URL: u, Secret: secret, CreatedAt: now, ModifiedAt: now,
+			ID: int64(i + 1), ClientID: cid, DestinationID: testDest, URL: u, Secret: secret, CreatedAt: now, ModifiedAt: now,
 			Audit: []hook.Change{{At: now, By: "ana", Action: "created"}},
 		}
 		if diff := cmp.Diff(got, want); diff != "" {
@@ -158,7 +158,7 @@ func TestCreateHookRefused(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := f.store.CreateHook(ctx, hook.Principal{ClientID: tt.clientID, MemberID: "m"}, tt.url, hook.NewSecret())
+			_, err := f.store.CreateHook(ctx, hook.Principal{ClientID: tt.clientID, MemberID: "m"}, testDest, tt.url, hook.NewSecret())
 			wantErr(t, "CreateHook", err, tt.err)
 			if tt.clientID == unknown {
 				return
@@ -186,7 +186,7 @@ func TestPlanGatingAfterDowngrade(t *testing.T) {
 	p := hook.Principal{ClientID: cid, MemberID: "ana"}
 	h1 := f.createHook(t, p, "https://a.example.com/1")
 	h2 := f.createHook(t, p, "https://a.example.com/2")
-	if _, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("standard")}); err != nil {
+	if _, _, err := f.store.UpdateAccount(ctx, cid, store.AccountUpdate{Plan: ptr("standard")}); err != nil {
 		t.Fatalf("downgrade: %v", err)
 	}
 	before := f.hooks(t, cid)
@@ -197,7 +197,7 @@ func TestPlanGatingAfterDowngrade(t *testing.T) {
 		err  error
 	}{
 		{"create", func() error {
-			_, err := f.store.CreateHook(ctx, p, "https://a.example.com/3", hook.NewSecret())
+			_, err := f.store.CreateHook(ctx, p, testDest, "https://a.example.com/3", hook.NewSecret())
 			return err
 		}, hook.ErrNoAccess},
 		{"enable", func() error { _, err := f.store.SetHookEnabled(ctx, p, h1.ID, true); return err }, hook.ErrNoAccess},
@@ -295,7 +295,7 @@ func TestConcurrentCreateHookLimit(t *testing.T) {
 	)
 	for i := range creates {
 		wg.Go(func() {
-			h, err := f.store.CreateHook(ctx, p, fmt.Sprintf("https://c.example.com/%d", i), hook.NewSecret())
+			h, err := f.store.CreateHook(ctx, p, testDest, fmt.Sprintf("https://c.example.com/%d", i), hook.NewSecret())
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -344,7 +344,7 @@ func TestConcurrentCreateHookLimit(t *testing.T) {
 		t.Fatalf("DeleteHook: %v", err)
 	}
 	f.createHook(t, p, "https://c.example.com/after-delete")
-	_, err := f.store.CreateHook(ctx, p, "https://c.example.com/one-too-many", hook.NewSecret())
+	_, err := f.store.CreateHook(ctx, p, testDest, "https://c.example.com/one-too-many", hook.NewSecret())
 	wantErr(t, "CreateHook over the limit after delete and create", err, hook.ErrLimit)
 	if got := f.account(t, cid).HookCount; got != hook.MaxHooks {
 		t.Errorf("hook count after delete and create: got %d, want %d", got, hook.MaxHooks)

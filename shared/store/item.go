@@ -107,6 +107,15 @@ func (d *itemDecoder) int(name string) int64 {
 	return 0
 }
 
+// optInt reads an optional number attribute holding an integer: 0 when
+// absent.
+func (d *itemDecoder) optInt(name string) int64 {
+	if !d.has(name) {
+		return 0
+	}
+	return d.int(name)
+}
+
 // time reads a required time attribute.
 func (d *itemDecoder) time(name string) time.Time {
 	return d.timeFrom(d.item[name], name)

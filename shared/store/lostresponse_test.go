@@ -147,7 +147,7 @@ func TestLostResponseAccountHookMember(t *testing.T) {
 	ctx := context.Background()
 
 	mustLose(t, l, "CreateAccount", func() {
-		if _, err := s.CreateAccount(ctx, hook.Account{ClientID: 7, Plan: "advanced", AlertEmails: []string{"ops@example.com"}}); err != nil {
+		if _, err := s.CreateAccount(ctx, hook.Account{ClientID: 7, Plan: "advanced", AlertEmails: []string{"ops@example.com"}, Destinations: []hook.Destination{{ID: 12345, Type: "s3"}}}); err != nil {
 			t.Fatalf("CreateAccount: %v", err)
 		}
 	})
@@ -158,14 +158,14 @@ func TestLostResponseAccountHookMember(t *testing.T) {
 	var h hook.Hook
 	mustLose(t, l, "CreateHook", func() {
 		var err error
-		if h, err = s.CreateHook(ctx, p, "https://a.example.com/1", hook.NewSecret()); err != nil {
+		if h, err = s.CreateHook(ctx, p, 12345, "https://a.example.com/1", hook.NewSecret()); err != nil {
 			t.Fatalf("CreateHook: %v", err)
 		}
 	})
 	if got := f.hooks(t, 7); len(got) != 1 || got[0].ID != h.ID {
 		t.Fatalf("hooks after CreateHook = %+v, want just %d", got, h.ID)
 	}
-	if _, err := f.store.CreateHook(ctx, p, "https://a.example.com/1", hook.NewSecret()); !errors.Is(err, hook.ErrDuplicateURL) {
+	if _, err := f.store.CreateHook(ctx, p, 12345, "https://a.example.com/1", hook.NewSecret()); !errors.Is(err, hook.ErrDuplicateURL) {
 		t.Errorf("CreateHook of the same URL = %v, want ErrDuplicateURL", err)
 	}
 	mustLose(t, l, "disable", func() {

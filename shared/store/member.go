@@ -77,6 +77,29 @@ func (s *Store) DeleteMember(ctx context.Context, clientID int64, memberID strin
 	return nil
 }
 
+// ListMembers returns the members of an account by member id (an empty
+// slice when it has none), or hook.ErrNotFound if the account does not
+// exist. Token hashes stay in the store.
+func (s *Store) ListMembers(ctx context.Context, clientID int64) ([]hook.Member, error) {
+	if _, err := s.Account(ctx, clientID); err != nil {
+		return nil, fmt.Errorf("list members: %w", err)
+	}
+	items, err := s.queryClient(ctx, clientID, "begins_with(sk, :prefix)",
+		map[string]types.AttributeValue{":prefix": attrS(prefixMem)})
+	if err != nil {
+		return nil, fmt.Errorf("list members of account %d: %w", clientID, err)
+	}
+	members := make([]hook.Member, 0, len(items))
+	for _, it := range items {
+		m, _, err := decodeMember(it)
+		if err != nil {
+			return nil, fmt.Errorf("list members of account %d: %w", clientID, err)
+		}
+		members = append(members, m)
+	}
+	return members, nil
+}
+
 // Authenticate returns who holds token, with one strongly consistent read
 // (so a deleted member's token fails at once), or hook.ErrUnauthorized for
 // an empty, unknown or revoked token.

@@ -126,9 +126,16 @@ func leftPad(id int64) string {
 	return strings.Repeat("0", 10-len(s)) + s
 }
 
+// testDest is the destination of the accounts createAccount makes, and of
+// the hooks createHook makes.
+const testDest = 12345
+
 func (f *fixture) createAccount(t *testing.T, clientID int64, plan string) hook.Account {
 	t.Helper()
-	a, err := f.store.CreateAccount(context.Background(), hook.Account{ClientID: clientID, Plan: plan, AlertEmails: []string{"ops@example.com"}})
+	a, err := f.store.CreateAccount(context.Background(), hook.Account{
+		ClientID: clientID, Plan: plan, AlertEmails: []string{"ops@example.com"},
+		Destinations: []hook.Destination{{ID: testDest, Type: "s3"}},
+	})
 	if err != nil {
 		t.Fatalf("CreateAccount(%d): %v", clientID, err)
 	}
@@ -137,7 +144,7 @@ func (f *fixture) createAccount(t *testing.T, clientID int64, plan string) hook.
 
 func (f *fixture) createHook(t *testing.T, p hook.Principal, url string) hook.Hook {
 	t.Helper()
-	h, err := f.store.CreateHook(context.Background(), p, url, hook.NewSecret())
+	h, err := f.store.CreateHook(context.Background(), p, testDest, url, hook.NewSecret())
 	if err != nil {
 		t.Fatalf("CreateHook(%v, %q): %v", p, url, err)
 	}
