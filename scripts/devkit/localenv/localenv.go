@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -149,4 +150,18 @@ func (e Env) Require(path string, names ...string) ([]string, error) {
 		return nil, fmt.Errorf("%s lacks %s (start scripts/dev)", path, strings.Join(missing, ", "))
 	}
 	return vals, nil
+}
+
+// QueueURL returns the queue URL u on the SQS endpoint's scheme and
+// host: goaws answers http://us-east-1.127.0.0.1:4100/..., a host that does
+// not resolve (the SDK only uses the path), so printed as is it looks
+// broken and cannot be pasted into curl.
+func QueueURL(endpoint, u string) string {
+	e, err1 := url.Parse(endpoint)
+	q, err2 := url.Parse(u)
+	if err1 != nil || err2 != nil || e.Host == "" || q.Host == "" {
+		return u
+	}
+	q.Scheme, q.Host = e.Scheme, e.Host
+	return q.String()
 }
