@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/funclog"
 )
 
 func TestLogsPrintWhatMattersOnce(t *testing.T) {
@@ -22,7 +24,7 @@ func TestLogsPrintWhatMattersOnce(t *testing.T) {
 	filterLogs(strings.NewReader(in), &file, &out, "dispatcher", false)
 	want := strings.Join([]string{
 		`dispatcher: load "l1" of client 116078 sent nothing: the account has no enabled hook (scripts/listen creates one)`,
-		`dispatcher: ` + checksumNote,
+		`dispatcher: ` + funclog.ChecksumNote,
 		`dispatcher: load "l1" of client 116078 to hook 3 sent nothing: it was already handled (status delivered); the same load_id is sent once per hook (sendload makes a new one unless -keep-load-id)`,
 		`dispatcher: load "l2" of client 116078 -> hook 3, attempt 1: success (200) in 12ms, next: done`,
 		`dispatcher: error: claim failed: store: boom`,
@@ -31,7 +33,7 @@ func TestLogsPrintWhatMattersOnce(t *testing.T) {
 	if out.String() != want {
 		t.Errorf("printed\n%s\nwant\n%s", out.String(), want)
 	}
-	if n := strings.Count(file.String(), "did not match expected checksum"); n != 1 || !strings.Contains(file.String(), checksumNote) {
+	if n := strings.Count(file.String(), "did not match expected checksum"); n != 1 || !strings.Contains(file.String(), funclog.ChecksumNote) {
 		t.Errorf("the log file holds the checksum warning %d times, want once, as the note:\n%s", n, file.String())
 	}
 	if !strings.Contains(file.String(), "START RequestId") {
