@@ -17,7 +17,7 @@ func runWriteEnv(args []string, getenv func(string) string) error {
 		return err
 	}
 	if *file == "" || fs.NArg() == 0 {
-		return errors.New("usage: devkit write-env -file FILE NAME...")
+		return errors.New("usage: devkit write-env -file FILE NAME [NAME ...]")
 	}
 	env := localenv.Env{}
 	for _, n := range fs.Args() {
