@@ -39,6 +39,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/devstack"
 )
@@ -220,7 +221,7 @@ func (c *chaos) setup(ctx context.Context) error {
 		}
 	}
 
-	tlsCfg, caPEM, err := newTLS()
+	tlsCfg, caPEM, err := kit.NewTLS()
 	if err != nil {
 		return fmt.Errorf("make certificates: %w", err)
 	}

@@ -1,23 +1,15 @@
 package main
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/hex"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -77,25 +69,6 @@ func fails5xx(seed uint64, percent int, webhookID string, n int) bool {
 	return int(h.Sum64()%100) < percent
 }
 
-// verifySignature checks a Standard Webhooks signature header against the
-// hook's secret.
-func verifySignature(secret, id, ts, header string, body []byte) bool {
-	sec, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || secret == "" {
-		return false
-	}
-	want, err := webhook.Sign(secret, id, time.Unix(sec, 0), body)
-	if err != nil {
-		return false
-	}
-	for _, s := range strings.Fields(header) {
-		if s == want {
-			return true
-		}
-	}
-	return false
-}
-
 func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slot, ok := strings.CutPrefix(r.URL.Path, "/r/")
 	if !ok || r.Method != http.MethodPost {
@@ -115,7 +88,7 @@ func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rc.mu.Unlock()
 	rec := receipt{
 		Slot: slot, WebhookID: id, BodyHash: hex.EncodeToString(sum[:]),
-		SigOK: verifySignature(secret, id, r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body),
+		SigOK: webhook.Verify(secret, id, r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body) == nil,
 	}
 
 	switch b {
@@ -200,47 +173,4 @@ func (s *receiver) stop() {
 		_ = s.srv.Close()
 		s.srv = nil
 	}
-}
-
-// newTLS makes a throw-away CA and a certificate for 127.0.0.1 signed by it.
-// It returns the server configuration and the CA in PEM (for
-// HOOKS_EXTRA_CA_FILE).
-func newTLS() (*tls.Config, []byte, error) {
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "post-load hooks chaos CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	caCert, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, nil, err
-	}
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return nil, nil, err
-	}
-	leaf := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, leaf, caCert, &key.PublicKey, caKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg := &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER}, PrivateKey: key}},
-	}
-	return cfg, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), nil
 }

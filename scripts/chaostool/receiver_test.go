@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
@@ -69,8 +70,8 @@ func TestVerifySignature(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := verifySignature(tt.secret, tt.id, tt.ts, tt.header, tt.body); got != tt.want {
-				t.Errorf("verifySignature = %t, want %t", got, tt.want)
+			if got := webhook.Verify(tt.secret, tt.id, tt.ts, tt.header, tt.body) == nil; got != tt.want {
+				t.Errorf("webhook.Verify = %t, want %t", got, tt.want)
 			}
 		})
 	}
@@ -79,7 +80,7 @@ func TestVerifySignature(t *testing.T) {
 // TestReceiver runs a receiver over TLS with its own CA and checks what it
 // answers, what it records and that it goes down and comes back.
 func TestReceiver(t *testing.T) {
-	tlsCfg, caPEM, err := newTLS()
+	tlsCfg, caPEM, err := kit.NewTLS()
 	if err != nil {
 		t.Fatal(err)
 	}

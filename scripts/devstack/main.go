@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/localenv"
 	"github.com/postloadhooks/hooks/shared/devstack"
 )
 
@@ -74,14 +75,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	q := func(u string) string { return localenv.QueueURL(getenv(devstack.EnvSQS), u) }
 	for _, kv := range [][2]string{
 		{"HOOKS_TABLE", res.Table},
-		{"HOOKS_NOTIFICATIONS_QUEUE_URL", res.Queues.Notifications},
-		{"HOOKS_RETRY_QUEUE_URL", res.Queues.Retry},
-		{"HOOKS_ALERT_QUEUE_URL", res.Queues.Alerts},
-		{"HOOKS_DEAD_LETTER_QUEUE_URL", res.Queues.NotificationsDLQ},
-		{"HOOKS_RETRY_DLQ_URL", res.Queues.RetryDLQ},
-		{"HOOKS_ALERTS_DLQ_URL", res.Queues.AlertsDLQ},
+		{"HOOKS_NOTIFICATIONS_QUEUE_URL", q(res.Queues.Notifications)},
+		{"HOOKS_RETRY_QUEUE_URL", q(res.Queues.Retry)},
+		{"HOOKS_ALERT_QUEUE_URL", q(res.Queues.Alerts)},
+		{"HOOKS_DEAD_LETTER_QUEUE_URL", q(res.Queues.NotificationsDLQ)},
+		{"HOOKS_RETRY_DLQ_URL", q(res.Queues.RetryDLQ)},
+		{"HOOKS_ALERTS_DLQ_URL", q(res.Queues.AlertsDLQ)},
 		{"HOOKS_NOTIFICATIONS_QUEUE_ARN", res.Queues.NotificationsARN},
 		{"HOOKS_RETRY_QUEUE_ARN", res.Queues.RetryARN},
 		{"HOOKS_ALERT_QUEUE_ARN", res.Queues.AlertsARN},

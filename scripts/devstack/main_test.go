@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -92,7 +93,17 @@ func TestRunCreatesAndPrintsExports(t *testing.T) {
 		if err != nil {
 			t.Fatalf("queue %s: %v", name+suffix, err)
 		}
-		return aws.ToString(out.QueueUrl)
+		// Printed on the endpoint's host, which resolves, not goaws's us-east-1.127.0.0.1.
+		u, err := url.Parse(aws.ToString(out.QueueUrl))
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := url.Parse(os.Getenv(devstack.EnvSQS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.Host = e.Host
+		return u.String()
 	}
 	arn := func(url string) string {
 		out, err := sq.GetQueueAttributes(t.Context(), &sqs.GetQueueAttributesInput{

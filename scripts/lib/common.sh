@@ -7,6 +7,28 @@ HOOKS_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HOOKS_LOCAL="$HOOKS_ROOT/.local"
 HOOKS_TOOLS="$HOOKS_LOCAL/tools"
 
+# The local environment file scripts/dev writes (scripts/devkit/localenv):
+# one KEY='value' line per variable, read by every tool, so a second
+# terminal reaches the same stack without exporting anything.
+HOOKS_ENV_FILE="${HOOKS_ENV_FILE:-$HOOKS_LOCAL/dev.env}"
+
+# local_env NAME [DEFAULT]: NAME's value in the local environment file, or
+# DEFAULT when the file or the name is missing. Never fails.
+local_env() {
+  local v=""
+  if [ -f "$HOOKS_ENV_FILE" ]; then
+    v="$(sed -n "s/^$1='\(.*\)'\$/\1/p" "$HOOKS_ENV_FILE" | tail -n 1)" || v=""
+  fi
+  printf '%s\n' "${v:-${2:-}}"
+}
+
+# setting NAME DEFAULT: the caller's $NAME when set (that is how ports are
+# moved), else the local environment file's (so moved ports stay moved),
+# else DEFAULT.
+setting() {
+  if [ -n "${!1:-}" ]; then printf '%s\n' "${!1}"; else local_env "$1" "$2"; fi
+}
+
 # Go is installed at /usr/local/go on the project's machines; a PATH without it is common in CI.
 if ! command -v go >/dev/null 2>&1 && [ -x /usr/local/go/bin/go ]; then
   PATH="$PATH:/usr/local/go/bin"
@@ -49,7 +71,7 @@ stack_up() {
   if [ "${#HOOKS_STARTED[@]}" -gt 0 ]; then
     "$HOOKS_ROOT/scripts/stack" start "${HOOKS_STARTED[@]}"
   fi
-  eval "$("$HOOKS_ROOT/scripts/stack" env)"
+  eval "$("$HOOKS_ROOT/scripts/stack" env --sdk)"
 }
 stack_down() {
   [ "${#HOOKS_STARTED[@]}" -eq 0 ] || "$HOOKS_ROOT/scripts/stack" stop "${HOOKS_STARTED[@]}"

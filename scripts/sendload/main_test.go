@@ -38,11 +38,11 @@ func TestSendsEachFileAndEachStdinLine(t *testing.T) {
 
 	stdin := strings.NewReader("{\"a\":1}\n\n{\"b\":2}\n")
 	var out bytes.Buffer
-	if err := run(ctx, []string{"-queue", queues.Notifications, "example.json", "-"}, stdin, &out); err != nil {
+	if err := run(ctx, []string{"-queue", queues.Notifications, "-keep-load-id", "example.json", "-"}, stdin, &out); err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	if got := strings.Count(out.String(), "\n"); got != 3 {
-		t.Errorf("printed %d message ids, want 3:\n%s", got, out.String())
+	if got := strings.Count(out.String(), "\n"); got != 3 || !strings.Contains(out.String(), `sent load "example-load-0001" (client 116078, succeeded) as message `) {
+		t.Errorf("printed\n%s\nwant 3 lines, one saying which load went where", out.String())
 	}
 
 	example, err := os.ReadFile("example.json")
@@ -68,6 +68,55 @@ func TestSendsEachFileAndEachStdinLine(t *testing.T) {
 	slices.Sort(want)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("queued bodies (-want +got):\n%s", diff)
+	}
+}
+
+// Sending the example twice sends two loads: each gets a new load_id, and
+// nothing else of the message changes.
+func TestEveryLoadGetsAFreshLoadID(t *testing.T) {
+	client, queues := devstack.SQS(t)
+	t.Setenv("AWS_REGION", "us-east-1")
+	ctx := context.Background()
+	for range 2 {
+		if err := run(ctx, []string{"-queue", queues.Notifications, "example.json"}, strings.NewReader(""), &bytes.Buffer{}); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+	}
+	if err := run(ctx, []string{"-queue", queues.Notifications, "-load-id", "chosen-1", "example.json"}, strings.NewReader(""), &bytes.Buffer{}); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	b, err := os.ReadFile("example.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example, err := notify.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for range 10 {
+		res, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queues.Notifications), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range res.Messages {
+			got, err := notify.Parse([]byte(aws.ToString(m.Body)))
+			if err != nil {
+				t.Fatalf("sent an invalid loader message: %v\n%s", err, aws.ToString(m.Body))
+			}
+			ids = append(ids, got.LoadID)
+			got.LoadID = example.LoadID
+			if diff := cmp.Diff(example, got); diff != "" {
+				t.Errorf("sent message differs from example.json beyond its load_id (-want +got):\n%s", diff)
+			}
+		}
+		if len(ids) >= 3 {
+			break
+		}
+	}
+	slices.Sort(ids)
+	if len(ids) != 3 || ids[0] != "chosen-1" || ids[1] == ids[2] || !strings.HasPrefix(ids[1], example.LoadID+"-") || !strings.HasPrefix(ids[2], example.LoadID+"-") {
+		t.Errorf("load ids %q, want chosen-1 and two different new ones starting with %q", ids, example.LoadID+"-")
 	}
 }
 

@@ -36,3 +36,38 @@ func Sign(secret, webhookID string, ts time.Time, body []byte) (string, error) {
 	mac.Write(body)
 	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
 }
+
+// Errors of Verify.
+var (
+	ErrNoSignature = errors.New("no webhook-signature header")
+	ErrTimestamp   = errors.New("webhook-timestamp is not unix seconds")
+	ErrMismatch    = errors.New("no signature matches the secret")
+)
+
+// Verify checks a Standard Webhooks request as a receiver does: header is
+// the webhook-signature value (space-separated "v1,<base64>" entries, any
+// of which may match, as during a secret rotation), webhookID and timestamp
+// the webhook-id and webhook-timestamp values, body the raw request body.
+// It returns nil when one entry is Sign's signature with secret, ErrSecret
+// for a malformed secret, and ErrNoSignature, ErrTimestamp or ErrMismatch
+// otherwise. It compares in constant time. It does not judge the
+// timestamp's age: a receiver guarding against replays checks that itself.
+func Verify(secret, webhookID, timestamp, header string, body []byte) error {
+	if strings.TrimSpace(header) == "" {
+		return ErrNoSignature
+	}
+	sec, err := strconv.ParseInt(timestamp, 10, 64)
+	if err != nil {
+		return ErrTimestamp
+	}
+	want, err := Sign(secret, webhookID, time.Unix(sec, 0), body)
+	if err != nil {
+		return err
+	}
+	for _, s := range strings.Fields(header) {
+		if hmac.Equal([]byte(s), []byte(want)) {
+			return nil
+		}
+	}
+	return ErrMismatch
+}

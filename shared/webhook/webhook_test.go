@@ -9,7 +9,9 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/pem"
+	"errors"
 	"io"
 	"log"
 	"math/big"
@@ -628,6 +630,33 @@ func TestSign(t *testing.T) {
 		if _, err := Sign(secret, "msg_x", time.Unix(1, 0), nil); err == nil {
 			t.Errorf("Sign(secret %q) succeeded, want ErrSecret", secret)
 		}
+	}
+}
+
+func TestVerify(t *testing.T) {
+	const id, ts, body = "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", `{"test": 2432232314}`
+	const good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+	other := "whsec_" + base64.StdEncoding.EncodeToString([]byte("another key"))
+	tests := []struct {
+		name, secret, id, ts, header, body string
+		want                               error
+	}{
+		{"documented answer", testSecret, id, ts, good, body, nil},
+		{"one of several, as in a rotation", testSecret, id, ts, "v1,AAAA " + good, body, nil},
+		{"other secret", other, id, ts, good, body, ErrMismatch},
+		{"body changed", testSecret, id, ts, good, body + " ", ErrMismatch},
+		{"webhook-id changed", testSecret, "msg_other", ts, good, body, ErrMismatch},
+		{"timestamp changed", testSecret, id, "1614265331", good, body, ErrMismatch},
+		{"no signature", testSecret, id, ts, " ", body, ErrNoSignature},
+		{"timestamp not seconds", testSecret, id, "2021-02-25", good, body, ErrTimestamp},
+		{"malformed secret", "whsec_***", id, ts, good, body, ErrSecret},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Verify(tt.secret, tt.id, tt.ts, tt.header, []byte(tt.body)); !errors.Is(got, tt.want) {
+				t.Errorf("Verify = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }
 
