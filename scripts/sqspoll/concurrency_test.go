@@ -332,3 +332,33 @@ func TestDeletedExactlyWhenSucceeded(t *testing.T) {
 		t.Errorf("at most %d invocations in flight, want batches at once", fn.maxInFlight)
 	}
 }
+
+// TestFailingFunctionBacksOff: when every invocation fails (the function is
+// down or failing), each worker waits before its next receive instead of
+// pulling, and failing, the whole backlog at once: each failed receive
+// counts towards the queue's redrive to the DLQ.
+func TestFailingFunctionBacksOff(t *testing.T) {
+	fn := newGatedFunction(0)
+	p, rec, q := concurrentSetup(t, 60, fn)
+	var bodies []string
+	for i := range 100 {
+		bodies = append(bodies, fmt.Sprintf("error-%d", i))
+	}
+	send(t, rec.Client, q.Notifications, bodies...)
+	start(t, p)
+	eventually(t, 10*time.Second, "the first batches fail", func() bool {
+		fn.mu.Lock()
+		defer fn.mu.Unlock()
+		return len(fn.seen) > 0
+	})
+	time.Sleep(700 * time.Millisecond)
+	fn.mu.Lock()
+	received := len(fn.seen)
+	fn.mu.Unlock()
+	if most := initialWorkers * 10; received > most {
+		t.Errorf("%d of 100 messages received within 0.7 s of the first failure, want at most %d (one failed batch per worker, then a pause)", received, most)
+	}
+	if got := p.running(); got > initialWorkers {
+		t.Errorf("%d workers while every invocation fails, want at most %d", got, initialWorkers)
+	}
+}

@@ -117,7 +117,8 @@ func (p *poller) grow(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Go(func() { p.work(ctx, wg) })
 }
 
-// shrink ends the calling worker if more than the initial ones run.
+// shrink counts the calling worker out, which must then return, if more
+// than the initial ones run.
 func (p *poller) shrink() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -135,29 +136,41 @@ func (p *poller) running() int {
 	return p.workers
 }
 
-// work is one worker: it polls until ctx ends, backing off after errors.
+// maxBackoff bounds a worker's wait after failures.
+const maxBackoff = 30 * time.Second
+
+// work is one worker: it polls until ctx ends. After a failed poll or a
+// failed invocation it waits, 1 s doubling up to maxBackoff, and a failed
+// invocation also ends a worker beyond the initial ones: as Lambda backs off
+// and scales down when the function fails, so a function that is down or
+// failing does not burn the receive count (and the redrive budget) of the
+// whole backlog in a moment.
 func (p *poller) work(ctx context.Context, wg *sync.WaitGroup) {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		res, err := p.pollOnce(ctx)
+		if err == nil && !res.Failed {
+			backoff = time.Second
+			if res.Received > 0 {
+				p.grow(ctx, wg)
+			} else if p.shrink() {
+				return
+			}
+			continue
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				break
 			}
 			p.log.Warn("poll failed", "error", err.Error())
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 30*time.Second)
-			continue
-		}
-		backoff = time.Second
-		if res.Received > 0 {
-			p.grow(ctx, wg)
 		} else if p.shrink() {
 			return
 		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
 	}
 	p.mu.Lock()
 	p.workers--
@@ -166,6 +179,7 @@ func (p *poller) work(ctx context.Context, wg *sync.WaitGroup) {
 
 // batchResult says what became of one received batch.
 type batchResult struct {
+	Failed   bool // the invocation failed: the whole batch was left
 	Received int
 	Deleted  []string // message ids
 	Left     []string // message ids left to reappear
@@ -196,6 +210,7 @@ func (p *poller) pollOnce(ctx context.Context) (batchResult, error) {
 		err = checkFailures(ev, failed)
 	}
 	if err != nil {
+		res.Failed = true
 		for _, r := range ev.Records {
 			res.Left = append(res.Left, r.MessageId)
 		}
