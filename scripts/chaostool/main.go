@@ -9,9 +9,9 @@
 // pointing at HTTPS receivers on loopback, sends K load messages and, while
 // they are delivered, injects faults: a seeded 30 % of responses are 5xx,
 // one receiver is down for a window, one always hangs past the attempt
-// timeout, the dispatcher's process group is SIGKILLed in the middle of a
-// batch and started again, DynamoDB Local is restarted, some loads are sent
-// twice and two poison messages are sent. When everything is quiet it checks
+// timeout, the dispatcher (its pool, emulators and bootstraps) is SIGKILLed
+// in the middle of its batches and started again, DynamoDB Local is
+// restarted, some loads are sent twice and two poison messages are sent. When everything is quiet it checks
 // the invariants (check.go), prints them as a table with counts and exits 1
 // if any failed. The last line is always "N passed, M failed".
 //
@@ -284,7 +284,7 @@ func (c *chaos) setup(ctx context.Context) error {
 // pollerConcurrency is the most batches in flight per queue: the event
 // source mappings' MaximumConcurrency in the run. Each function's pool of
 // emulators is sized for all of its queues at once.
-const pollerConcurrency = 10
+const pollerConcurrency = 5
 
 // startFunction runs functions/<name>'s bootstrap in a pool of up to
 // queues*pollerConcurrency aws-lambda-rie (scripts/riepool) whose invoke API

@@ -11,7 +11,10 @@
 // deletes what succeeded), gains one each time a worker receives messages and
 // loses the extra ones when the queue is empty, never more than
 // -max-concurrency per queue (ScalingConfig.MaximumConcurrency), so a batch
-// stuck on a hanging endpoint holds up nothing but itself. aws-lambda-rie
+// stuck on a hanging endpoint holds up nothing but itself. After a failed
+// invocation a worker waits (1 s, doubling up to 30 s) and an extra one
+// leaves, as Lambda backs off when the function fails: a function that is
+// down does not use up the receive count of the whole backlog at once. aws-lambda-rie
 // runs one invocation at a time, so -function-url names a scripts/riepool
 // sized for the queues' concurrency together, as scripts/dev and
 // scripts/chaos start it.
