@@ -283,7 +283,9 @@ func (c *chaos) setup(ctx context.Context) error {
 
 // pollerConcurrency is the most batches in flight per queue: the event
 // source mappings' MaximumConcurrency in the run. Each function's pool of
-// emulators is sized for all of its queues at once.
+// emulators is sized for all of its queues at once. Five runs the batches
+// of the always-hanging hook side by side; ten per queue overloaded a
+// shared two-core machine until invocations hit their timeout.
 const pollerConcurrency = 5
 
 // startFunction runs functions/<name>'s bootstrap in a pool of up to
