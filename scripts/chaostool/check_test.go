@@ -201,6 +201,27 @@ func TestCheckAll(t *testing.T) {
 			want: []string{"DLQs hold only the injected poison"},
 		},
 		{
+			name: "a poison message dead-lettered again after a kill",
+			change: func(o *observed) {
+				o.DLQBodies["post-load-notifications-dlq"] = append(o.DLQBodies["post-load-notifications-dlq"], "p1")
+			},
+		},
+		{
+			name: "a poison message dead-lettered more often than the kills explain",
+			change: func(o *observed) {
+				o.DLQBodies["post-load-notifications-dlq"] = append(o.DLQBodies["post-load-notifications-dlq"], "p1", "p1")
+			},
+			want: []string{"DLQs hold only the injected poison"},
+		},
+		{
+			name: "a poison message dead-lettered twice with no kill",
+			change: func(o *observed) {
+				o.Faults.Kills, o.Faults.KillsMidBatch = nil, 0
+				o.DLQBodies["post-load-notifications-dlq"] = append(o.DLQBodies["post-load-notifications-dlq"], "p1")
+			},
+			want: []string{"faults were injected", "DLQs hold only the injected poison"},
+		},
+		{
 			name:   "a retry in a DLQ",
 			change: func(o *observed) { o.DLQBodies["post-load-retries-dlq"] = []string{"r"} },
 			want:   []string{"DLQs hold only the injected poison"},

@@ -177,8 +177,8 @@ func (c *chaos) injectFaults(ctx context.Context) error {
 }
 
 // killDispatcher waits (at most 20 s) until a delivery is in flight, so the
-// dispatcher is in the middle of a batch, then SIGKILLs its process group
-// (aws-lambda-rie and the bootstrap) and starts it again.
+// dispatcher is in the middle of a batch, then SIGKILLs its session (the
+// pool, every aws-lambda-rie and bootstrap of it) and starts it again.
 func (c *chaos) killDispatcher(ctx context.Context) error {
 	deadline := time.Now().Add(20 * time.Second)
 	for c.rec.inflightHang.Load() == 0 && time.Now().Before(deadline) {

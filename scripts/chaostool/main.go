@@ -3,14 +3,15 @@
 //
 // On a stack that scripts/chaos started on its own ports (DynamoDB Local in
 // persistent mode, goaws, aws-ses-v2-local) and the table and queues it
-// created, it runs the dispatcher and the alerter under aws-lambda-rie fed by
-// scripts/sqspoll (as scripts/dev does), seeds one account with H hooks
+// created, it runs the dispatcher and the alerter each in a pool of
+// aws-lambda-rie (scripts/riepool) fed by scripts/sqspoll with several
+// batches at once (as scripts/dev does), seeds one account with H hooks
 // pointing at HTTPS receivers on loopback, sends K load messages and, while
 // they are delivered, injects faults: a seeded 30 % of responses are 5xx,
 // one receiver is down for a window, one always hangs past the attempt
-// timeout, the dispatcher's process group is SIGKILLed in the middle of a
-// batch and started again, DynamoDB Local is restarted, some loads are sent
-// twice and two poison messages are sent. When everything is quiet it checks
+// timeout, the dispatcher (its pool, emulators and bootstraps) is SIGKILLed
+// in the middle of its batches and started again, DynamoDB Local is
+// restarted, some loads are sent twice and two poison messages are sent. When everything is quiet it checks
 // the invariants (check.go), prints them as a table with counts and exits 1
 // if any failed. The last line is always "N passed, M failed".
 //
@@ -65,6 +66,7 @@ type settings struct {
 	seed           uint64
 	root, bin      string
 	rie, sqspoll   string
+	riepool        string
 	work           string
 	riePort        int
 	receiverPort   int
@@ -84,15 +86,16 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs := flag.NewFlagSet("chaostool", flag.ContinueOnError)
 	var s settings
 	fs.BoolVar(&s.short, "short", false, "small run (what scripts/test runs)")
-	fs.IntVar(&s.loads, "loads", 0, "K, load messages (default 8 short, 40 full)")
+	fs.IntVar(&s.loads, "loads", 0, fmt.Sprintf("K, load messages, 4 to %d (default 8 short, 40 full)", maxLoads))
 	fs.IntVar(&s.hooks, "hooks", 0, "H, hooks of the account, 4 to 10 (default 5 short, 10 full)")
 	seed := fs.Uint64("seed", 1, "seed of the 5xx decisions")
 	fs.StringVar(&s.root, "root", ".", "repository root (for scripts/stack)")
 	fs.StringVar(&s.bin, "bin", "", "folder with dispatcher/bootstrap and alerter/bootstrap")
 	fs.StringVar(&s.rie, "rie", "", "aws-lambda-rie binary")
 	fs.StringVar(&s.sqspoll, "sqspoll", "", "sqspoll binary")
+	fs.StringVar(&s.riepool, "riepool", "", "riepool binary")
 	fs.StringVar(&s.work, "work", "", "folder for logs, the CA file and the pid file")
-	fs.IntVar(&s.riePort, "rie-port", 18410, "first of four ports for the two aws-lambda-rie")
+	fs.IntVar(&s.riePort, "rie-port", 18410, "the dispatcher's pool of aws-lambda-rie listens on it, the alerter's on it + 2")
 	fs.IntVar(&s.receiverPort, "receiver-port", 18420, "first of three ports for the receivers")
 	fs.StringVar(&s.breakMode, "break", "", "inject a violation on purpose: lost-pair (a pair neither delivered nor alerted) or extra-dlq")
 	if err := fs.Parse(args); err != nil {
@@ -105,11 +108,11 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	if s.hooks == 0 {
 		s.hooks = map[bool]int{true: 5, false: 10}[s.short]
 	}
-	s.limit = map[bool]time.Duration{true: 150 * time.Second, false: 8 * time.Minute}[s.short]
+	s.limit = timeLimit(s.short, s.loads)
 	s.attemptTimeout, s.retryDelays, s.visibility = 3*time.Second, "1s,1s,2s,2s,3s", 15
 	var errs []error
-	if s.loads < 4 || s.loads > 200 {
-		errs = append(errs, fmt.Errorf("-loads %d: want 4 to 200", s.loads))
+	if s.loads < 4 || s.loads > maxLoads {
+		errs = append(errs, fmt.Errorf("-loads %d: want 4 to %d", s.loads, maxLoads))
 	}
 	if s.hooks < 4 || s.hooks > 10 {
 		errs = append(errs, fmt.Errorf("-hooks %d: want 4 to 10", s.hooks))
@@ -119,7 +122,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	default:
 		errs = append(errs, fmt.Errorf("-break %q: want lost-pair or extra-dlq", s.breakMode))
 	}
-	for flagName, v := range map[string]string{"-bin": s.bin, "-rie": s.rie, "-sqspoll": s.sqspoll, "-work": s.work} {
+	for flagName, v := range map[string]string{"-bin": s.bin, "-rie": s.rie, "-sqspoll": s.sqspoll, "-riepool": s.riepool, "-work": s.work} {
 		if v == "" {
 			errs = append(errs, fmt.Errorf("%s is required", flagName))
 		}
@@ -256,7 +259,7 @@ func (c *chaos) setup(ctx context.Context) error {
 		"ALERT_FROM_ADDRESS=hooks-chaos@example.com",
 	}
 	c.commonEnv = common
-	if err := c.startFunction("alerter", "AlerterFunction", c.riePort+2, 15, common); err != nil {
+	if err := c.startFunction("alerter", "AlerterFunction", c.riePort+2, 15, 1, common); err != nil {
 		return err
 	}
 	if err := c.startDispatcher(); err != nil {
@@ -265,26 +268,37 @@ func (c *chaos) setup(ctx context.Context) error {
 	invoke := func(port int) string {
 		return fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)
 	}
+	concurrency := strconv.Itoa(pollerConcurrency)
 	if _, err := c.procs.start("sqspoll-alerter", c.work, filepath.Join(c.work, "sqspoll-alerter.log"), nil,
 		c.sqspoll, "-name", "AlerterFunction", "-function-timeout", "15s", "-function-url", invoke(c.riePort+2),
-		"-queue", c.alerts); err != nil {
+		"-max-concurrency", concurrency, "-queue", c.alerts); err != nil {
 		return err
 	}
 	if _, err := c.procs.start("sqspoll-dispatcher", c.work, filepath.Join(c.work, "sqspoll-dispatcher.log"), nil,
 		c.sqspoll, "-name", "DispatcherFunction", "-function-timeout", strconv.Itoa(dispatcherTimeout)+"s", "-function-url", invoke(c.riePort),
-		"-queue", c.notifications, "-queue", c.retries); err != nil {
+		"-max-concurrency", concurrency, "-queue", c.notifications, "-queue", c.retries); err != nil {
 		return err
 	}
 	return nil
 }
 
-// startFunction runs functions/<name>'s bootstrap under aws-lambda-rie on
-// port (and port+1 for its Runtime API).
-func (c *chaos) startFunction(name, logical string, port, timeout int, env []string) error {
+// pollerConcurrency is the most batches in flight per queue: the event
+// source mappings' MaximumConcurrency in the run. Each function's pool of
+// emulators is sized for all of its queues at once. Five runs the batches
+// of the always-hanging hook side by side; ten per queue overloaded a
+// shared two-core machine until invocations hit their timeout.
+const pollerConcurrency = 5
+
+// startFunction runs functions/<name>'s bootstrap in a pool of up to
+// queues*pollerConcurrency aws-lambda-rie (scripts/riepool) whose invoke API
+// listens on port. SIGKILLing the pool's process group crashes every
+// invocation of the function in flight, as a crash of its execution
+// environments would.
+func (c *chaos) startFunction(name, logical string, port, timeout, queues int, env []string) error {
 	p, err := c.procs.start(name, filepath.Join(c.bin, name), filepath.Join(c.work, name+".log"),
 		append([]string{"AWS_LAMBDA_FUNCTION_NAME=" + logical, "AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(timeout)}, env...),
-		c.rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", port),
-		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", port+1), filepath.Join(c.bin, name, "bootstrap"))
+		c.riepool, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-size", strconv.Itoa(queues*pollerConcurrency),
+		"-rie", c.rie, filepath.Join(c.bin, name, "bootstrap"))
 	if err != nil {
 		return err
 	}
@@ -298,13 +312,25 @@ func (c *chaos) startFunction(name, logical string, port, timeout int, env []str
 }
 
 func (c *chaos) startDispatcher() error {
-	return c.startFunction("dispatcher", "DispatcherFunction", c.riePort, dispatcherTimeout, c.commonEnv)
+	return c.startFunction("dispatcher", "DispatcherFunction", c.riePort, dispatcherTimeout, 2, c.commonEnv)
 }
 
 // dispatcherTimeout is the dispatcher's function timeout in the run, in
 // seconds: an attempt (3 s) plus the store writes, with room for a slow
 // DynamoDB Local.
 const dispatcherTimeout = 12
+
+// maxLoads bounds K: 400 loads to 10 hooks is ten times the full run.
+const maxLoads = 400
+
+// timeLimit bounds how long a run may take to become quiescent: 150 s for
+// the short run, 8 min for up to 40 loads, and 2 s more per load beyond.
+func timeLimit(short bool, loads int) time.Duration {
+	if short {
+		return 150 * time.Second
+	}
+	return 8*time.Minute + time.Duration(max(loads-40, 0))*2*time.Second
+}
 
 // runID is a short id that keeps this run's names apart from any other's.
 func runID(t time.Time) string {

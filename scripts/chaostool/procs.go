@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -59,7 +63,13 @@ func (ps *procs) start(name, dir, logPath string, env []string, argv ...string) 
 }
 
 // kill sends sig to p's process group and waits (bounded) for p to exit.
+// With SIGKILL it kills p's whole session: aws-lambda-rie runs each
+// bootstrap in a process group of its own, and a bootstrap that outlived
+// its emulator would go on delivering after the crash.
 func (ps *procs) kill(p *proc, sig syscall.Signal, wait time.Duration) error {
+	if sig == syscall.SIGKILL {
+		killSession(p.cmd.Process.Pid)
+	}
 	_ = syscall.Kill(-p.cmd.Process.Pid, sig)
 	select {
 	case <-p.done:
@@ -83,6 +93,34 @@ func (ps *procs) kill(p *proc, sig syscall.Signal, wait time.Duration) error {
 	}
 	ps.mu.Unlock()
 	return nil
+}
+
+// killSession SIGKILLs every process of session sid (a child started with
+// Setsid leads the session of its id), found in /proc.
+func killSession(sid int) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp session ...; comm may hold spaces.
+		i := bytes.LastIndexByte(stat, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(stat[i+1:]))
+		if len(f) > 3 && f[3] == strconv.Itoa(sid) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // stopAll ends every live child, newest first.

@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -18,12 +17,11 @@ import (
 // panic, a timeout or a response that is not a batch response.
 var errFunction = errors.New("function error")
 
-// invoker posts events to an aws-lambda-rie invoke URL. The emulator runs one
-// invocation at a time, so calls are serialized.
+// invoker posts events to an invoke URL (a scripts/riepool, or one
+// aws-lambda-rie), as many at once as the pollers send.
 type invoker struct {
 	url    string
 	client *http.Client
-	mu     sync.Mutex
 }
 
 // Invoke implements function.
@@ -32,8 +30,6 @@ func (v *invoker) Invoke(ctx context.Context, ev events.SQSEvent) ([]string, err
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url, bytes.NewReader(payload))
 	if err != nil {
 		return nil, fmt.Errorf("invoke: %w", err)

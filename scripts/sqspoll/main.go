@@ -1,18 +1,30 @@
 // Command sqspoll is the local stand-in for Lambda's SQS event source mapping.
 // It long-polls one or more queues on a local SQS emulator (goaws), hands each
-// batch of up to 10 messages to a function running under aws-lambda-rie as an
-// events.SQSEvent, and then does what Lambda does with the answer: with
-// ReportBatchItemFailures it deletes the records the function did not report,
-// leaves the reported ones to reappear after the visibility timeout, and
-// leaves the whole batch when the invocation fails.
+// batch of up to 10 messages to a function as an events.SQSEvent, and then
+// does what Lambda does with the answer: with ReportBatchItemFailures it
+// deletes the records the function did not report, leaves the reported ones
+// to reappear after the visibility timeout, and leaves the whole batch when
+// the invocation fails.
+//
+// Like Lambda it runs batches concurrently, each on its own: every queue
+// starts with five workers (each receives a batch, invokes the function and
+// deletes what succeeded), gains one each time a worker receives messages and
+// loses the extra ones when the queue is empty, never more than
+// -max-concurrency per queue (ScalingConfig.MaximumConcurrency), so a batch
+// stuck on a hanging endpoint holds up nothing but itself. After a failed
+// invocation a worker waits (1 s, doubling up to 30 s) and an extra one
+// leaves, as Lambda backs off when the function fails: a function that is
+// down does not use up the receive count of the whole backlog at once. aws-lambda-rie
+// runs one invocation at a time, so -function-url names a scripts/riepool
+// sized for the queues' concurrency together, as scripts/dev and
+// scripts/chaos start it.
 //
 // It does not redrive to dead-letter queues: that is the queue's own job and
 // goaws does it (a message whose visibility times out maxReceiveCount times
-// moves to the DLQ). It does not scale out: one invocation at a time per
-// sqspoll process, as a function with reserved concurrency 1 would run. It is
-// a development tool and is never deployed.
+// moves to the DLQ). It is a development tool and is never deployed.
 //
 //	sqspoll -function-url http://127.0.0.1:9101/2015-03-31/functions/function/invocations \
+//	    -max-concurrency 10 \
 //	    -queue http://127.0.0.1:4100/000000000000/post-load-notifications \
 //	    -queue http://127.0.0.1:4100/000000000000/post-load-retries
 //
@@ -66,6 +78,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	batchSize := fs.Int("batch-size", 10, "BatchSize of the event source mapping (1-10)")
 	wait := fs.Duration("wait", 20*time.Second, "long-poll wait per ReceiveMessage (0-20s)")
 	timeout := fs.Duration("function-timeout", 60*time.Second, "the function's timeout; an invocation taking longer fails the batch")
+	maxConcurrency := fs.Int("max-concurrency", defaultMaxConcurrency, "most batches in flight per queue, as ScalingConfig.MaximumConcurrency (2-1000)")
 	name := fs.String("name", "", "name used in log lines (default: the function URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -83,6 +96,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *batchSize < 1 || *batchSize > 10 {
 		return fmt.Errorf("-batch-size %d: want 1 to 10", *batchSize)
 	}
+	if *maxConcurrency < 2 || *maxConcurrency > 1000 {
+		return fmt.Errorf("-max-concurrency %d: want 2 to 1000", *maxConcurrency)
+	}
 	if *wait < 0 || *wait > 20*time.Second {
 		return fmt.Errorf("-wait %s: want 0 to 20s", *wait)
 	}
@@ -96,7 +112,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
 	client := sqs.NewFromConfig(cfg)
-	inv := &invoker{url: *functionURL, client: &http.Client{Timeout: *timeout + 10*time.Second}}
+	inv := &invoker{url: *functionURL, client: &http.Client{
+		Timeout:   *timeout + 10*time.Second,
+		Transport: &http.Transport{MaxIdleConnsPerHost: *maxConcurrency * len(queues)},
+	}}
 
 	var pollers []*poller
 	for _, q := range queues {
@@ -104,14 +123,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p.batchSize, p.wait = int32(*batchSize), *wait
+		p.batchSize, p.wait, p.maxConcurrency = int32(*batchSize), *wait, *maxConcurrency
 		pollers = append(pollers, p)
 	}
-	log.Info("polling", "queues", []string(queues))
+	log.Info("polling", "queues", []string(queues), "maxConcurrency", *maxConcurrency)
 
 	var wg sync.WaitGroup
 	for _, p := range pollers {
-		wg.Go(func() { p.loop(ctx) })
+		wg.Go(func() { p.run(ctx) })
 	}
 	wg.Wait()
 	if errors.Is(ctx.Err(), context.Canceled) {

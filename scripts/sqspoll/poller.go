@@ -30,7 +30,10 @@ type function interface {
 	Invoke(ctx context.Context, ev events.SQSEvent) (failed []string, err error)
 }
 
-// poller feeds one queue to one function, as one event source mapping does.
+// poller feeds one queue to one function, as one event source mapping does:
+// several workers, each receiving a batch, invoking the function with it and
+// deleting what succeeded, independently of the others, so that a slow batch
+// holds up only its own messages.
 type poller struct {
 	sqs       sqsAPI
 	fn        function
@@ -41,12 +44,17 @@ type poller struct {
 	wait      time.Duration
 	log       *slog.Logger
 	now       func() time.Time
+	// maxConcurrency bounds the workers, and so the invocations in flight,
+	// as ScalingConfig.MaximumConcurrency bounds a mapping's.
+	maxConcurrency int
 
+	mu sync.Mutex
+	// workers is how many workers run now.
+	workers int
 	// receives counts how often this poller received each message: goaws
 	// v0.5.4 always reports ApproximateReceiveCount 1, so the poller
 	// supplies the count Lambda would see. Only this poller consumes the
 	// queue locally, so its count is the queue's count.
-	mu       sync.Mutex
 	receives map[string]receiveCount
 }
 
@@ -58,6 +66,13 @@ type receiveCount struct {
 // forgetAfter bounds the receive-count memory: a message not seen for this
 // long has been deleted by someone else or moved to its DLQ.
 const forgetAfter = 24 * time.Hour
+
+// initialWorkers is how many workers a mapping starts with, as Lambda starts
+// with five pollers.
+const initialWorkers = 5
+
+// defaultMaxConcurrency is the workers' bound unless set.
+const defaultMaxConcurrency = 10
 
 func newPoller(ctx context.Context, c sqsAPI, queueURL, region string, fn function, log *slog.Logger) (*poller, error) {
 	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
@@ -73,34 +88,98 @@ func newPoller(ctx context.Context, c sqsAPI, queueURL, region string, fn functi
 	}
 	return &poller{
 		sqs: c, fn: fn, queueURL: queueURL, queueARN: arn, region: region,
-		batchSize: 10, wait: 20 * time.Second,
+		batchSize: 10, wait: 20 * time.Second, maxConcurrency: defaultMaxConcurrency,
 		log: log.With("queue", queueURL), now: time.Now,
 		receives: map[string]receiveCount{},
 	}, nil
 }
 
-// loop polls until ctx ends, backing off after errors.
-func (p *poller) loop(ctx context.Context) {
+// run polls until ctx ends, scaling with the backlog as Lambda does: it
+// starts initialWorkers workers (fewer if maxConcurrency is lower), adds one
+// each time a worker receives messages, up to maxConcurrency, and lets a
+// worker beyond the initial ones go when its receive comes back empty.
+func (p *poller) run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range min(initialWorkers, p.maxConcurrency) {
+		p.grow(ctx, &wg)
+	}
+	wg.Wait()
+}
+
+// grow starts one more worker unless maxConcurrency already run.
+func (p *poller) grow(ctx context.Context, wg *sync.WaitGroup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.workers >= p.maxConcurrency {
+		return
+	}
+	p.workers++
+	wg.Go(func() { p.work(ctx, wg) })
+}
+
+// shrink counts the calling worker out, which must then return, if more
+// than the initial ones run.
+func (p *poller) shrink() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.workers <= min(initialWorkers, p.maxConcurrency) {
+		return false
+	}
+	p.workers--
+	return true
+}
+
+// running is how many workers run now.
+func (p *poller) running() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.workers
+}
+
+// maxBackoff bounds a worker's wait after failures.
+const maxBackoff = 30 * time.Second
+
+// work is one worker: it polls until ctx ends. After a failed poll or a
+// failed invocation it waits, 1 s doubling up to maxBackoff, and a failed
+// invocation also ends a worker beyond the initial ones: as Lambda backs off
+// and scales down when the function fails, so a function that is down or
+// failing does not burn the receive count (and the redrive budget) of the
+// whole backlog in a moment.
+func (p *poller) work(ctx context.Context, wg *sync.WaitGroup) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		if _, err := p.pollOnce(ctx); err != nil {
-			if ctx.Err() != nil {
+		res, err := p.pollOnce(ctx)
+		if err == nil && !res.Failed {
+			backoff = time.Second
+			if res.Received > 0 {
+				p.grow(ctx, wg)
+			} else if p.shrink() {
 				return
 			}
-			p.log.Warn("poll failed", "error", err.Error())
-			select {
-			case <-ctx.Done():
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 30*time.Second)
 			continue
 		}
-		backoff = time.Second
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			p.log.Warn("poll failed", "error", err.Error())
+		} else if p.shrink() {
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, maxBackoff)
 	}
+	p.mu.Lock()
+	p.workers--
+	p.mu.Unlock()
 }
 
 // batchResult says what became of one received batch.
 type batchResult struct {
+	Failed   bool // the invocation failed: the whole batch was left
 	Received int
 	Deleted  []string // message ids
 	Left     []string // message ids left to reappear
@@ -131,10 +210,12 @@ func (p *poller) pollOnce(ctx context.Context) (batchResult, error) {
 		err = checkFailures(ev, failed)
 	}
 	if err != nil {
+		res.Failed = true
 		for _, r := range ev.Records {
 			res.Left = append(res.Left, r.MessageId)
 		}
-		p.log.Warn("invocation failed, batch left", "error", err.Error(), "messages", len(ev.Records), "durationMs", p.now().Sub(start).Milliseconds())
+		p.log.Warn("invocation failed, batch left", "error", err.Error(), "messages", len(ev.Records),
+			"durationMs", p.now().Sub(start).Milliseconds(), "workers", p.running())
 		return res, nil
 	}
 	isFailed := map[string]bool{}
@@ -150,7 +231,8 @@ func (p *poller) pollOnce(ctx context.Context) (batchResult, error) {
 		res.Deleted = append(res.Deleted, r.MessageId)
 		del = append(del, types.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: aws.String(r.ReceiptHandle)})
 	}
-	p.log.Info("batch done", "messages", len(ev.Records), "deleted", len(res.Deleted), "left", len(res.Left), "durationMs", p.now().Sub(start).Milliseconds())
+	p.log.Info("batch done", "messages", len(ev.Records), "deleted", len(res.Deleted), "left", len(res.Left),
+		"durationMs", p.now().Sub(start).Milliseconds(), "workers", p.running())
 	if len(del) == 0 {
 		return res, nil
 	}

@@ -215,11 +215,11 @@ func TestInvocationErrorLeavesWholeBatch(t *testing.T) {
 	ids := send(t, client, q.Notifications, "error")
 
 	res := pollUntil(t, p, 5*time.Second)
-	if diff := cmp.Diff(res, batchResult{Received: 1, Left: []string{ids["error"]}}); diff != "" {
+	if diff := cmp.Diff(res, batchResult{Failed: true, Received: 1, Left: []string{ids["error"]}}); diff != "" {
 		t.Errorf("batch (-got +want):\n%s", diff)
 	}
 	res = pollUntil(t, p, 10*time.Second)
-	if diff := cmp.Diff(res, batchResult{Received: 1, Left: []string{ids["error"]}}); diff != "" {
+	if diff := cmp.Diff(res, batchResult{Failed: true, Received: 1, Left: []string{ids["error"]}}); diff != "" {
 		t.Errorf("redelivered batch (-got +want):\n%s", diff)
 	}
 }

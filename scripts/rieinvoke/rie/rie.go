@@ -89,8 +89,10 @@ func ParseReport(line string) (Report, bool) {
 type Emulator struct {
 	cmd     *exec.Cmd
 	url     string
+	leader  bool // it leads its own process group
 	mu      sync.Mutex
-	reports []Report
+	reports int    // REPORT lines seen
+	last    Report // the latest of them
 	done    chan struct{}
 	stopped sync.Once
 }
@@ -110,6 +112,12 @@ func freePort() (int, error) {
 // its environment. Its output and the function's go to logs. The caller must
 // call Stop.
 func Start(ctx context.Context, rie, bootstrap string, env []string, logs io.Writer) (*Emulator, error) {
+	return start(ctx, rie, bootstrap, env, logs, true)
+}
+
+// start is Start; with ownGroup false the emulator stays in the caller's
+// process group, so that signalling the caller's group (a pool's) reaches it.
+func start(ctx context.Context, rie, bootstrap string, env []string, logs io.Writer, ownGroup bool) (*Emulator, error) {
 	if _, err := os.Stat(bootstrap); err != nil {
 		return nil, err
 	}
@@ -128,7 +136,7 @@ func Start(ctx context.Context, rie, bootstrap string, env []string, logs io.Wri
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: ownGroup}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -137,7 +145,7 @@ func Start(ctx context.Context, rie, bootstrap string, env []string, logs io.Wri
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start aws-lambda-rie: %w", err)
 	}
-	em := &Emulator{cmd: cmd, url: "http://" + addr + "/2015-03-31/functions/function/invocations", done: make(chan struct{})}
+	em := &Emulator{cmd: cmd, url: "http://" + addr + InvokePath, leader: ownGroup, done: make(chan struct{})}
 	go func() {
 		defer close(em.done)
 		sc := bufio.NewScanner(out)
@@ -147,7 +155,8 @@ func Start(ctx context.Context, rie, bootstrap string, env []string, logs io.Wri
 			fmt.Fprintln(logs, line)
 			if r, ok := ParseReport(line); ok {
 				em.mu.Lock()
-				em.reports = append(em.reports, r)
+				em.reports++
+				em.last = r
 				em.mu.Unlock()
 			}
 		}
@@ -168,6 +177,12 @@ func Start(ctx context.Context, rie, bootstrap string, env []string, logs io.Wri
 	}
 }
 
+// InvokePath is the path of the emulator's invoke API.
+const InvokePath = "/2015-03-31/functions/function/invocations"
+
+// maxResponse bounds a function's response as Lambda does (6 MB).
+const maxResponse = 6 << 20
+
 // URL is the emulator's invoke URL.
 func (em *Emulator) URL() string { return em.url }
 
@@ -178,24 +193,34 @@ func (em *Emulator) URL() string { return em.url }
 func (em *Emulator) Invoke(ctx context.Context, event []byte, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, em.url, bytes.NewReader(event))
+	status, body, err := em.post(ctx, event)
 	if err != nil {
 		return nil, err
+	}
+	if status != http.StatusOK {
+		return body, fmt.Errorf("invoke: emulator answered %d: %s", status, body)
+	}
+	return body, nil
+}
+
+// post posts event to the invoke API and returns the emulator's status and
+// body, whatever the status.
+func (em *Emulator) post(ctx context.Context, event []byte) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, em.url, bytes.NewReader(event))
+	if err != nil {
+		return 0, nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("invoke: %w", err)
+		return 0, nil, fmt.Errorf("invoke: %w", err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 6<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponse))
 	if err != nil {
-		return nil, fmt.Errorf("invoke: %w", err)
+		return 0, nil, fmt.Errorf("invoke: %w", err)
 	}
-	if resp.StatusCode != http.StatusOK {
-		return body, fmt.Errorf("invoke: emulator answered %d: %s", resp.StatusCode, body)
-	}
-	return body, nil
+	return resp.StatusCode, body, nil
 }
 
 // Report waits up to d for the REPORT line of the latest invocation.
@@ -203,11 +228,7 @@ func (em *Emulator) Report(d time.Duration) (Report, error) {
 	deadline := time.Now().Add(d)
 	for {
 		em.mu.Lock()
-		n := len(em.reports)
-		var last Report
-		if n > 0 {
-			last = em.reports[n-1]
-		}
+		n, last := em.reports, em.last
 		em.mu.Unlock()
 		if n > 0 {
 			return last, nil
@@ -220,21 +241,27 @@ func (em *Emulator) Report(d time.Duration) (Report, error) {
 }
 
 // Stop ends the emulator and the bootstrap it started: SIGTERM to the
-// process group this emulator leads, SIGKILL if it lingers. It is safe to
-// call more than once.
+// process group this emulator leads (to the emulator alone when it has no
+// group of its own; it stops its bootstrap on SIGTERM), SIGKILL if it
+// lingers. It is safe to call more than once.
 func (em *Emulator) Stop() {
 	em.stopped.Do(func() {
-		pgid := em.cmd.Process.Pid
-		syscall.Kill(-pgid, syscall.SIGTERM)
+		target := em.cmd.Process.Pid
+		if em.leader {
+			target = -target
+		}
+		syscall.Kill(target, syscall.SIGTERM)
 		exited := make(chan struct{})
 		go func() { em.cmd.Wait(); close(exited) }()
 		select {
 		case <-exited:
 		case <-time.After(3 * time.Second):
-			syscall.Kill(-pgid, syscall.SIGKILL)
+			syscall.Kill(target, syscall.SIGKILL)
 			<-exited
 		}
-		syscall.Kill(-pgid, syscall.SIGKILL) // any child left behind
+		if em.leader {
+			syscall.Kill(target, syscall.SIGKILL) // any child left behind
+		}
 		select {
 		case <-em.done:
 		case <-time.After(time.Second):
