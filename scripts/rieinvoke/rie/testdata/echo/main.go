@@ -21,12 +21,18 @@ type response struct {
 	Echo string            `json:"echo"`
 	Env  map[string]string `json:"env"`
 	Pid  int               `json:"pid"`
+	// When the function itself started and ended (Unix nanoseconds), so a
+	// caller can tell how many invocations really ran at once.
+	StartedNs int64 `json:"started_ns"`
+	EndedNs   int64 `json:"ended_ns"`
 }
 
 func main() {
 	lambda.Start(func(_ context.Context, r request) (response, error) {
+		started := time.Now()
 		time.Sleep(time.Duration(r.SleepMs) * time.Millisecond)
-		out := response{Echo: r.Echo, Env: map[string]string{}, Pid: os.Getpid()}
+		out := response{Echo: r.Echo, Env: map[string]string{}, Pid: os.Getpid(),
+			StartedNs: started.UnixNano(), EndedNs: time.Now().UnixNano()}
 		for _, k := range r.Env {
 			out.Env[k] = os.Getenv(k)
 		}
