@@ -45,10 +45,10 @@ func TestDispatcherHugeNotificationIsAlerted(t *testing.T) {
 
 	var retries []string
 	var alerts []delivery.AlertMessage
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(120 * time.Second)
 	for len(alerts) == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no alert within 60 s: the pair is neither delivered nor alerted (receiver saw %d attempts)", len(rcv.requests()))
+			t.Fatalf("no alert within 120 s: the pair is neither delivered nor alerted (receiver saw %d attempts)", len(rcv.requests()))
 		}
 		if msgs := s.receive(t, s.queues.Retry); len(msgs) > 0 {
 			for _, m := range msgs {

@@ -90,6 +90,10 @@ type stack struct {
 // short enough for a test (a whole delivery takes about 6 s).
 const testDelays = "1s,1s,1s,1s,1s"
 
+// receiveVisibility (seconds) is longer than any batch of these tests takes
+// (attempts time out after 5 s).
+const receiveVisibility = 20
+
 // newStack makes fresh emulator resources and the real handler on them,
 // with retry schedule delays (HOOKS_RETRY_DELAYS).
 func newStack(t *testing.T, ca, delays string) *stack {
@@ -146,10 +150,15 @@ func (s *stack) send(t *testing.T, body string) {
 	}
 }
 
-// receive takes up to 10 visible messages from queue, without waiting.
+// receive takes up to 10 visible messages from queue, without waiting. The
+// messages stay invisible for receiveVisibility rather than the queue's
+// minutes: a receive whose answer the SDK lost and retried (seen on a loaded
+// machine with goaws) has made its messages invisible, and they must come
+// back within a test's time, as they do in Lambda after the queue's timeout.
 func (s *stack) receive(t *testing.T, queue string) []types.Message {
 	t.Helper()
-	out, err := s.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10, WaitTimeSeconds: 0})
+	out, err := s.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10,
+		WaitTimeSeconds: 0, VisibilityTimeout: receiveVisibility})
 	if err != nil {
 		t.Fatal(err)
 	}
