@@ -105,9 +105,17 @@ func (p *Pool) take(ctx context.Context) (*Emulator, error) {
 		p.mu.Unlock()
 		return nil, ErrPoolClosed
 	}
-	if n := len(p.idle); n > 0 {
+	for n := len(p.idle); n > 0; n = len(p.idle) {
 		em := p.idle[n-1]
 		p.idle = p.idle[:n-1]
+		if em.exited() {
+			// Died while idle: its port may still accept (a runtime child
+			// holding the socket) and then reset, so it is never posted to;
+			// Stop ends what is left of its process group.
+			delete(p.live, em)
+			go em.Stop()
+			continue
+		}
 		p.mu.Unlock()
 		return em, nil
 	}
@@ -125,6 +133,16 @@ func (p *Pool) take(ctx context.Context) (*Emulator, error) {
 	}
 	p.live[em] = true
 	return em, nil
+}
+
+// exited reports whether the emulator's process has ended.
+func (em *Emulator) exited() bool {
+	select {
+	case <-em.done:
+		return true
+	default:
+		return false
+	}
 }
 
 func (p *Pool) put(em *Emulator) {
