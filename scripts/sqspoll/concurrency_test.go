@@ -288,23 +288,39 @@ func TestDeletedExactlyWhenSucceeded(t *testing.T) {
 		}
 	}
 	ids := send(t, rec.Client, q.Notifications, bodies...)
-	eventually(t, 90*time.Second, "every message deleted or dead-lettered", func() bool {
-		return queueDepth(t, rec.Client, q.Notifications) == 0
-	})
-	time.Sleep(500 * time.Millisecond) // let deletes in flight land
+	// The DLQ is read as the test goes: a message is accounted for once it
+	// was deleted or has reached the DLQ, and the source queue is then empty.
 	dead := map[string]bool{}
-	for {
-		out, err := rec.Client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.NotificationsDLQ), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
-		if err != nil {
-			t.Fatal(err)
+	accounted := func() bool {
+		for {
+			out, err := rec.Client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.NotificationsDLQ), MaxNumberOfMessages: 10, VisibilityTimeout: 600})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Messages) == 0 {
+				break
+			}
+			for _, m := range out.Messages {
+				dead[aws.ToString(m.MessageId)] = true
+			}
 		}
-		if len(out.Messages) == 0 {
-			break
+		deleted := rec.deletions()
+		for _, id := range ids {
+			if deleted[id] == 0 && !dead[id] {
+				return false
+			}
 		}
-		for _, m := range out.Messages {
-			dead[aws.ToString(m.MessageId)] = true
-		}
+		return queueDepth(t, rec.Client, q.Notifications) == 0
 	}
+	deadline := time.Now().Add(90 * time.Second)
+	for !accounted() {
+		if time.Now().After(deadline) {
+			t.Fatalf("not every message deleted or dead-lettered within 90 s: source queue holds %d, DLQ holds %d more than the %d read",
+				queueDepth(t, rec.Client, q.Notifications), queueDepth(t, rec.Client, q.NotificationsDLQ)-len(dead), len(dead))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // let deletes in flight land
 	deleted := rec.deletions()
 	fn.mu.Lock()
 	defer fn.mu.Unlock()
