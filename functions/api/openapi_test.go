@@ -324,7 +324,9 @@ func TestOpenAPIDriftFails(t *testing.T) {
 		},
 		{
 			name: "a field the document does not have",
-			edit: func(doc map[string]any) { delete(at(doc, "components", "schemas", "Hook", "properties"), "disabled_at") },
+			edit: func(doc map[string]any) {
+				delete(at(doc, "components", "schemas", "Hook", "properties"), "disabled_at")
+			},
 			send: func(t *testing.T, api *testAPI) exchange {
 				serveExchange(t, api, "POST", hooksPath, bearer(tokenA), createBody)
 				return serveExchange(t, api, "GET", hooksPath, bearer(tokenA), "")
