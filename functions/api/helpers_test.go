@@ -74,6 +74,12 @@ func bearer(token string) string { return "Bearer " + token }
 // none). It returns the status and the body exactly as sent.
 func (a *testAPI) do(t *testing.T, method, target, auth, body string) (int, string) {
 	t.Helper()
+	return a.serve(t, newRequest(method, target, auth, body))
+}
+
+// newRequest is a request to the handler; auth is the whole Authorization
+// header ("" for none), body "" for none.
+func newRequest(method, target, auth, body string) *http.Request {
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -82,7 +88,7 @@ func (a *testAPI) do(t *testing.T, method, target, auth, body string) (int, stri
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	return a.serve(t, req)
+	return req
 }
 
 func (a *testAPI) serve(t *testing.T, req *http.Request) (int, string) {

@@ -241,14 +241,7 @@ type exchange struct {
 
 func serveExchange(t *testing.T, api *testAPI, method, target, auth, body string) exchange {
 	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, target, r)
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
+	req := newRequest(method, target, auth, body)
 	rec := httptest.NewRecorder()
 	api.handler.ServeHTTP(rec, req)
 	return exchange{req: req, status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
