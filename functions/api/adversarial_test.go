@@ -2,7 +2,7 @@ package main
 
 // Adversarial suite: attacks on every route of the real handler over the
 // real store on a fresh DynamoDB Local table, served by httptest. Each
-// refused attack is checked for its exact SPEC status and body AND for
+// refused attack is checked for its exact documented status and body AND for
 // leaving the store exactly as it was: the whole table is scanned before
 // and after (every account, hook, url, member, token and sequence item),
 // and the account's hook list and admin view are compared too.
@@ -31,7 +31,7 @@ import (
 
 // Accounts of the adversarial stack.
 const (
-	spec64KiB  = 65536  // the SPEC's body limit, independent of maxBodyBytes
+	spec64KiB  = 65536  // the documented body limit, independent of maxBodyBytes
 	advClientA = 116078 // advanced; the attacked account, with three hooks
 	advClientB = 200    // premium; the attacker's account, no hooks
 )
@@ -53,7 +53,7 @@ func newAdvStack(t *testing.T) *advStack {
 	t.Helper()
 	db, table := devstack.DynamoDB(t)
 	st := store.New(db, table, time.Now)
-	srv := httptest.NewServer(routes(discardLogger(), st, tokenAdmin(adminToken), false))
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), false))
 	t.Cleanup(srv.Close)
 	s := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}, db: db, table: table}
 
@@ -894,7 +894,7 @@ func TestAdversarialAdminClientIDs(t *testing.T) {
 	s := newAdvStack(t)
 	before := s.snapshot(t)
 	// Unknown, malformed and out-of-range ids are all "unknown client ids":
-	// SPEC section 4 answers 404 {"error":"NotFound"}.
+	// the admin API answers 404 {"error":"NotFound"} (openapi.json).
 	for _, id := range []string{
 		"9223372036854775808", "9223372036854775807", "18446744073709551617", strings.Repeat("9", 300),
 		"0", "00", "-0", "-1", "-116078", "+116078", "0116078", "116078.0", "1e5", "0x1c56e",

@@ -93,6 +93,7 @@ func TestRunLocal(t *testing.T) {
 		if err == nil {
 			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
+			checkReceived(t, res, body)
 			if res.StatusCode != 200 || string(body) != `{"status":"ok"}` {
 				t.Fatalf("healthz: %d %q", res.StatusCode, body)
 			}
@@ -108,7 +109,9 @@ func TestRunLocal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	body, _ := io.ReadAll(res.Body)
 	res.Body.Close()
+	checkReceived(t, res, body)
 	if res.StatusCode != http.StatusUnauthorized {
 		t.Errorf("admin without token configured: %d, want 401", res.StatusCode)
 	}

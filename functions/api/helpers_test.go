@@ -65,7 +65,7 @@ func newTestAPIWith(t *testing.T, admin adminCheck) *testAPI {
 	st.seedAccount(clientStd, "standard", "memberstd", tokenStd)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	return &testAPI{store: st, handler: routes(log, st, admin, false), logs: logs}
+	return &testAPI{store: st, handler: testRoutes(t, log, st, admin, false), logs: logs}
 }
 
 func bearer(token string) string { return "Bearer " + token }
@@ -74,6 +74,12 @@ func bearer(token string) string { return "Bearer " + token }
 // none). It returns the status and the body exactly as sent.
 func (a *testAPI) do(t *testing.T, method, target, auth, body string) (int, string) {
 	t.Helper()
+	return a.serve(t, newRequest(method, target, auth, body))
+}
+
+// newRequest is a request to the handler; auth is the whole Authorization
+// header ("" for none), body "" for none.
+func newRequest(method, target, auth, body string) *http.Request {
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)
@@ -82,7 +88,7 @@ func (a *testAPI) do(t *testing.T, method, target, auth, body string) (int, stri
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
-	return a.serve(t, req)
+	return req
 }
 
 func (a *testAPI) serve(t *testing.T, req *http.Request) (int, string) {

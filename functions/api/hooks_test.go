@@ -73,7 +73,8 @@ func TestHookLifecycle(t *testing.T) {
 	checkResponse(t, status, body, http.StatusNotFound, bodyNotFound)
 }
 
-// TestHooksErrorTable covers every row of SPEC section 3's error table.
+// TestHooksErrorTable covers every row of the hooks API's error table
+// (README.md in this folder).
 func TestHooksErrorTable(t *testing.T) {
 	long := "https://hooks.example.com/" + strings.Repeat("a", 2049-len("https://hooks.example.com/"))
 	tests := []struct {

@@ -31,6 +31,7 @@ const hooksPath = hook.APIPath
 func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /openapi.json", handleOpenAPI())
 
 	mux.Handle("POST "+hooksPath, handleCreateHook(log, s, allowPrivate))
 	mux.Handle("GET "+hooksPath, handleListHooks(log, s))

@@ -64,7 +64,8 @@ const (
 	benchRecords = 10            // records per SQS batch (the template's BatchSize)
 )
 
-// benchNotification is a realistic load notification (SPEC section 6 shape).
+// benchNotification is a realistic load notification (the documented
+// webhook body, shared/notify/README.md).
 const benchNotification = `{"version":"1.0","minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"shopify",` +
 	`"new_version":false,"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,` +
 	`"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":100,"num_rows_rejected":11,` +

@@ -77,7 +77,8 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// checkWebhook lists what is wrong with one webhook request (SPEC 6).
+// checkWebhook lists what is wrong with one webhook request (the request
+// shared/webhook/README.md describes).
 func checkWebhook(req *http.Request, body []byte, secret string, known bool) []string {
 	var p []string
 	if req.Method != http.MethodPost {

@@ -25,7 +25,7 @@ func TestParseSchedule(t *testing.T) {
 		{in: "-1s", wantErr: true},
 		{in: "15m1s", wantErr: true},
 		{in: "30", wantErr: true},
-		{in: "1s,1s,1s,1s,1s,1s", wantErr: true}, // 6 retries: SPEC allows at most 5
+		{in: "1s,1s,1s,1s,1s,1s", wantErr: true}, // 6 retries: at most 5 are allowed
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

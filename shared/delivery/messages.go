@@ -40,7 +40,7 @@ const (
 )
 
 // SnippetBytes is the most of a receiver's response body kept with an
-// attempt (SPEC section 6: the first 1 KiB).
+// attempt: the first 1 KiB.
 const SnippetBytes = 1 << 10
 
 // MaxMessageBytes is the largest SQS message body (256 KiB).

@@ -17,8 +17,8 @@ const MaxDelay = 15 * time.Minute
 // Jitter is the relative spread applied to every delay (±20 %).
 const Jitter = 0.2
 
-// MaxRetries is the most retries a schedule may hold: SPEC section 6 allows
-// at most 5 after the first attempt.
+// MaxRetries is the most retries a schedule may hold: at most 5 after the
+// first attempt.
 const MaxRetries = 5
 
 // ErrSchedule is wrapped by every error of ParseSchedule.

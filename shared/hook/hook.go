@@ -45,7 +45,7 @@ func PlanKnown(plan string) bool {
 	return PlanHasHooks(plan) || slices.Contains(plainPlans, plan)
 }
 
-// APIPath is the base path of the hooks API (SPEC section 3).
+// APIPath is the base path of the hooks API.
 const APIPath = "/notifications/public/v1/api/hooks"
 
 // Account is one customer (client) of the data pipeline.

@@ -13,14 +13,13 @@ import (
 	"github.com/postloadhooks/hooks/shared/netguard"
 )
 
-// The SSRF suite at creation time: every range SPEC section 6 refuses, in
+// The SSRF suite at creation time: every refused range (shared/webhook/README.md), in
 // every spelling a browser, inet_aton or Go could read as that address, must
 // be refused by Validate with allowPrivate false. The same spellings of a
 // public address are run as a control, so a test that passes only because
 // the generator builds garbage would fail.
 
-// refusedIPv4 holds addresses at the edges of each IPv4 range SPEC section 6
-// names, plus the ones an attacker would pick.
+// refusedIPv4 holds addresses at the edges of each refused IPv4 range, plus the ones an attacker would pick.
 var refusedIPv4 = []string{
 	"0.0.0.0", "0.255.255.255", // 0.0.0.0/8
 	"10.0.0.1", "10.255.255.255", // 10/8

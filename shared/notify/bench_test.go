@@ -2,7 +2,7 @@ package notify
 
 import "testing"
 
-// benchMessage is a realistic load message: the SPEC section 6 example with
+// benchMessage is a realistic load message: the documented example with
 // two de-nested sub-tables, as a loader writes it (spaced, with a load id).
 const benchMessage = `{"client_id": 116078, "load_id": "b2f6c1d0-5a1e-4c3b-9d2f-0e8a7b6c5d4e", "status": "succeeded",
  "notification": {"version":"1.0","minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"shopify",

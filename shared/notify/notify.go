@@ -66,7 +66,7 @@ type Message struct {
 	Body []byte
 }
 
-// Notification is the webhook body (SPEC section 6), typed.
+// Notification is the webhook body (README.md in this folder), typed.
 type Notification struct {
 	Version                  string
 	MinimumSDCBatchedAt      string // RFC 3339 as the loader wrote it; "" when absent

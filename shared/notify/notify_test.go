@@ -10,7 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// specBody is the body of SPEC section 6, canonical.
+// specBody is the documented example body (README.md), canonical.
 const specBody = `{"version":"1.0","minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"shopify",` +
 	`"new_version":false,"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,` +
 	`"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":100,"num_rows_rejected":11,` +

@@ -200,8 +200,8 @@ func TestSSRFDeliverLoopbackSpellings(t *testing.T) {
 	}
 }
 
-// blockedTargets holds one or more addresses of every range SPEC section 6
-// refuses, including the IPv6 forms that carry a refused IPv4 address.
+// blockedTargets holds one or more addresses of every refused range
+// (README.md), including the IPv6 forms that carry a refused IPv4 address.
 // None can be listened on here; all must be refused before connect.
 var blockedTargets = []string{
 	"0.0.0.1", "10.0.0.1", "10.255.255.254", "100.64.0.1", "100.127.255.254",

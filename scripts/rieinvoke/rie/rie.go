@@ -29,7 +29,7 @@ import (
 	"time"
 )
 
-// Module is the pinned emulator (SPEC section 8).
+// Module is the pinned emulator (scripts/README.md lists every pin).
 const Module = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
 
 // ErrNoReport is returned by Emulator.Report when no REPORT line came.

@@ -1,0 +1,5 @@
+package pkg
+
+func TestThing(t *testing.T) {}
+
+func FuzzThing(f *testing.F) {}
