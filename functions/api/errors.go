@@ -26,6 +26,7 @@ const (
 	bodyInvalidURI         = `{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`
 	bodyDuplicateURI       = `{"data":{"message":"Duplicate URI"},"error":"InvalidBody"}`
 	bodyNoAccess           = `{"error":{"message":"Client does not have access to hooks."}}`
+	bodyNoAPIAccess        = `{"error":{"message":"Client does not have API access."}}`
 	bodyLimit              = `{"error":{"message":"You have exceeded the limit of 10 hooks."}}`
 	bodyInvalidPutBody     = `{"data":{"message":"PUT body must only contain boolean 'enable' key"},"error":"InvalidBody"}`
 	bodyNotFound           = `{"error":"NotFound"}`
@@ -55,6 +56,8 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 		return http.StatusBadRequest, []byte(bodyDuplicateURI), true
 	case errors.Is(err, hook.ErrNoAccess):
 		return http.StatusBadRequest, []byte(bodyNoAccess), true
+	case errors.Is(err, hook.ErrNoAPIAccess):
+		return http.StatusForbidden, []byte(bodyNoAPIAccess), true
 	case errors.Is(err, hook.ErrLimit):
 		return http.StatusBadRequest, []byte(bodyLimit), true
 	case errors.Is(err, errInvalidPutBody):

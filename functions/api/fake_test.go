@@ -285,6 +285,9 @@ func (f *fakeStore) UpdateAccount(_ context.Context, clientID int64, u store.Acc
 	if u.AlertEmails != nil {
 		a.AlertEmails = slices.Clone(*u.AlertEmails)
 	}
+	if u.APIAccess != nil {
+		a.NoAPIAccess = !*u.APIAccess
+	}
 	a.ModifiedAt = now
 	f.accounts[clientID] = a
 	disabled := 0

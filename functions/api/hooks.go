@@ -13,22 +13,22 @@ import (
 // The store methods each hooks handler uses.
 type (
 	hookCreator interface {
-		authenticator
+		memberAuth
 		CreateHook(ctx context.Context, p hook.Principal, destinationID int64, url, secret string) (hook.Hook, error)
 	}
 	hooksReader interface {
 		ListHooks(ctx context.Context, clientID int64) ([]hook.Hook, error)
 	}
 	hookLister interface {
-		authenticator
+		memberAuth
 		hooksReader
 	}
 	hookSwitcher interface {
-		authenticator
+		memberAuth
 		SetHookEnabled(ctx context.Context, p hook.Principal, id int64, enable bool) (hook.Hook, error)
 	}
 	hookDeleter interface {
-		authenticator
+		memberAuth
 		DeleteHook(ctx context.Context, p hook.Principal, id int64) (hook.Hook, error)
 	}
 )
