@@ -29,7 +29,7 @@ func newIntegrationAPI(t *testing.T) *integrationAPI {
 	t.Helper()
 	db, table := devstack.DynamoDB(t)
 	st := store.New(db, table, time.Now)
-	srv := httptest.NewServer(routes(discardLogger(), st, tokenAdmin(adminToken), false))
+	srv := httptest.NewServer(routes(discardLogger(), st, tokenAdmin(adminToken), false, webConfig{}))
 	t.Cleanup(srv.Close)
 	return &integrationAPI{url: srv.URL, client: srv.Client()}
 }

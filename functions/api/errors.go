@@ -81,6 +81,34 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 	}
 }
 
+// apiMessage is the message the JSON API's body for err carries ("Invalid
+// URI", "Client does not have access to hooks.", ...), for the web app to
+// show in the API's own words. known is false for an error the API does not
+// recognise (a 500), whose text must not be shown.
+func apiMessage(err error) (msg string, known bool) {
+	_, body, known := errorResponse(err)
+	if !known {
+		return "", false
+	}
+	var b struct {
+		Data  *messageJSON    `json:"data"`
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return "", false
+	}
+	if b.Data != nil {
+		return b.Data.Message, true
+	}
+	var m messageJSON
+	if json.Unmarshal(b.Error, &m) == nil && m.Message != "" {
+		return m.Message, true
+	}
+	var code string
+	_ = json.Unmarshal(b.Error, &code)
+	return code, true
+}
+
 // messageJSON, invalidBodyJSON and errorMessageJSON are the two shapes of
 // the contract's error bodies that carry a message.
 type (

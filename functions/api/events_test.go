@@ -87,7 +87,7 @@ func TestEventFixtures(t *testing.T) {
 				st.nextID[116078] = 7
 				st.seedHook(116078, "https://hooks.example.com/catch/abc", tt.seed.hookDisabled)
 			}
-			h := routes(discardLogger(), st, iamAdmin, false)
+			h := routes(discardLogger(), st, iamAdmin, false, webConfig{})
 
 			res, err := apigw.Wrap(h)(context.Background(), ev)
 			if err != nil {

@@ -25,6 +25,7 @@ type fakeStore struct {
 	members  map[int64]map[string]hook.Member
 	fail     error
 	calls    int
+	web      fakeWeb // sign-in state (fake_web_test.go)
 }
 
 var _ storage = (*fakeStore)(nil)

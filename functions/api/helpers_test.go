@@ -65,7 +65,7 @@ func newTestAPIWith(t *testing.T, admin adminCheck) *testAPI {
 	st.seedAccount(clientStd, "standard", "memberstd", tokenStd)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	return &testAPI{store: st, handler: routes(log, st, admin, false), logs: logs}
+	return &testAPI{store: st, handler: routes(log, st, admin, false, webConfig{}), logs: logs}
 }
 
 func bearer(token string) string { return "Bearer " + token }

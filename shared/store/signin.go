@@ -54,13 +54,14 @@ func encodeMembership(m hook.Member) map[string]types.AttributeValue {
 
 func epoch(t time.Time) types.AttributeValue { return attrN(t.Unix()) }
 
-// Memberships returns every member whose address is email (any case), one
-// per account, by client id; none for an unknown address.
-func (s *Store) Memberships(ctx context.Context, email string) ([]hook.Principal, error) {
+// Memberships returns every member whose address has the key emailKey
+// (signin.EmailKey: any case of one address), one per account, by client
+// id; none for an unknown address.
+func (s *Store) Memberships(ctx context.Context, emailKey string) ([]hook.Principal, error) {
 	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
 		TableName:                 &s.table,
 		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": attrS(emailPK(signin.EmailKey(email)))},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": attrS(emailPK(emailKey))},
 		ConsistentRead:            aws.Bool(true),
 	})
 	if err != nil {

@@ -27,7 +27,7 @@ func TestMemberships(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := f.store.Memberships(ctx, "ANA@example.com")
+	got, err := f.store.Memberships(ctx, signin.EmailKey("ANA@example.com"))
 	if err != nil {
 		t.Fatalf("Memberships: %v", err)
 	}
@@ -38,14 +38,14 @@ func TestMemberships(t *testing.T) {
 	if err := f.store.DeleteMember(ctx, 1, a.ID); err != nil {
 		t.Fatal(err)
 	}
-	got, err = f.store.Memberships(ctx, "ana@example.com")
+	got, err = f.store.Memberships(ctx, signin.EmailKey("ana@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(got, want[1:]); diff != "" {
 		t.Errorf("after delete (-got +want):\n%s", diff)
 	}
-	none, err := f.store.Memberships(ctx, "nobody@example.com")
+	none, err := f.store.Memberships(ctx, signin.EmailKey("nobody@example.com"))
 	if err != nil || len(none) != 0 {
 		t.Errorf("unknown address: %v, %v; want none", none, err)
 	}
