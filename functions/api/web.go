@@ -155,7 +155,7 @@ var crossOrigin = http.NewCrossOriginProtection()
 // maxFormBytes).
 func (a *webApp) securedPost(next http.Handler) http.Handler {
 	return a.secured(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if crossOrigin.Check(r) != nil || r.Header.Get("Origin") != a.origin(r) {
+		if origin := a.origin(r); origin == "" || crossOrigin.Check(r) != nil || r.Header.Get("Origin") != origin {
 			a.forbidden(w, r)
 			return
 		}
@@ -168,7 +168,8 @@ func (a *webApp) securedPost(next http.Handler) http.Handler {
 	}))
 }
 
-// origin is the app's origin: HOOKS_APP_URL's, or the API's own.
+// origin is the app's origin: HOOKS_APP_URL's, or the API's own; "" when
+// neither is known, which refuses every state change.
 func (a *webApp) origin(r *http.Request) string {
 	if a.cfg.appURL != "" {
 		u, err := url.Parse(a.cfg.appURL)

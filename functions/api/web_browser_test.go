@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/color/palette"
-	"image/draw"
 	"image/png"
 	"io"
 	"net/http"
@@ -189,6 +188,9 @@ type browser struct {
 	ctx   context.Context
 	axe   string
 	shots string
+	// keep is set when the screenshots are kept (HOOKS_SCREENSHOTS_DIR):
+	// they are then made small for the repository.
+	keep bool
 
 	mu      sync.Mutex
 	console []string
@@ -215,10 +217,11 @@ func newBrowser(t *testing.T) *browser {
 	ctx, cancel := chromedp.NewContext(alloc)
 	t.Cleanup(cancel)
 	shots := os.Getenv("HOOKS_SCREENSHOTS_DIR")
-	if shots == "" {
+	keep := shots != ""
+	if !keep {
 		shots = t.TempDir()
 	}
-	br := &browser{t: t, ctx: ctx, axe: axe, shots: shots}
+	br := &browser{t: t, ctx: ctx, axe: axe, shots: shots, keep: keep}
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
 		t.Fatalf("start chromium: %v", err)
 	}
@@ -323,9 +326,12 @@ func (br *browser) state(name string) {
 		if get(br, "measure", chromedp.Evaluate[bool](`document.documentElement.scrollWidth > document.documentElement.clientWidth`)) {
 			br.t.Errorf("%s at %d px: the page scrolls sideways", name, width)
 		}
-		shot, err := smallPNG(get(br, "screenshot", chromedp.CaptureScreenshot()))
-		if err != nil {
-			br.t.Fatalf("screenshot of %s: %v", name, err)
+		shot := get(br, "screenshot", chromedp.CaptureScreenshot())
+		if br.keep {
+			var err error
+			if shot, err = smallPNG(shot); err != nil {
+				br.t.Fatalf("screenshot of %s: %v", name, err)
+			}
 		}
 		if err := os.WriteFile(filepath.Join(br.shots, fmt.Sprintf("%s-%d.png", name, width)), shot, 0o644); err != nil {
 			br.t.Fatal(err)
@@ -341,14 +347,27 @@ func (br *browser) state(name string) {
 }
 
 // smallPNG re-encodes a screenshot with the 216 web-safe colours, which
-// keep a page of flat colours legible at a quarter of the size.
+// keep a page of flat colours legible at a quarter of the size. Each
+// channel is rounded to the nearest multiple of 0x33, the palette's steps.
 func smallPNG(b []byte) ([]byte, error) {
 	img, err := png.Decode(bytes.NewReader(b))
 	if err != nil {
 		return nil, err
 	}
-	p := image.NewPaletted(img.Bounds(), palette.WebSafe)
-	draw.Draw(p, p.Rect, img, img.Bounds().Min, draw.Src)
+	var index [6][6][6]uint8
+	for i, c := range palette.WebSafe {
+		r, g, b, _ := c.RGBA()
+		index[r>>8/0x33][g>>8/0x33][b>>8/0x33] = uint8(i)
+	}
+	bounds := img.Bounds()
+	p := image.NewPaletted(bounds, palette.WebSafe)
+	step := func(v uint32) uint32 { return (v>>8 + 0x33/2) / 0x33 }
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			p.SetColorIndex(x, y, index[step(r)][step(g)][step(b)])
+		}
+	}
 	var out bytes.Buffer
 	if err := (&png.Encoder{CompressionLevel: png.BestCompression}).Encode(&out, p); err != nil {
 		return nil, err

@@ -204,16 +204,6 @@ func sessionCookieOf(t *testing.T, rec *httptest.ResponseRecorder) string {
 	return ""
 }
 
-// csrfOf is the CSRF token in a page.
-func csrfOf(t *testing.T, body string) string {
-	t.Helper()
-	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(body)
-	if m == nil {
-		t.Fatalf("no csrf token in page")
-	}
-	return m[1]
-}
-
 func (wt *webTest) settings(t *testing.T, cookie, query string) string {
 	t.Helper()
 	rec := wt.do(t, request{method: "GET", path: settingsPath + query, cookie: cookie})
@@ -710,5 +700,24 @@ func TestWebStaticAndRedirects(t *testing.T) {
 	}
 	if rec := wt.do(t, request{method: "GET", path: "/app"}); rec.Code != http.StatusSeeOther {
 		t.Errorf("/app: %d", rec.Code)
+	}
+}
+
+// TestWebUnknownOriginRefusesChanges: with no HOOKS_APP_URL and no API
+// Gateway domain to take the origin from, every state change is refused,
+// with or without an Origin header.
+func TestWebUnknownOriginRefusesChanges(t *testing.T) {
+	h := routes(discardLogger(), newFakeStore(func() time.Time { return testNow }), tokenAdmin(adminToken), false, webConfig{})
+	for _, origin := range []string{"", "http://example.com"} {
+		req := httptest.NewRequest("POST", signInPath, strings.NewReader("email=a%40example.com"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusForbidden {
+			t.Errorf("Origin %q: %d, want 403", origin, rec.Code)
+		}
 	}
 }
