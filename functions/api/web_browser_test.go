@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -491,9 +492,21 @@ func TestWebBrowser(t *testing.T) {
 
 	// The menu: disable, re-enable, delete with its confirmation.
 	br.do("back", chromedp.Navigate(settings), chromedp.WaitVisible(chromedp.CSS("#hook-1")))
-	br.do("open the menu", chromedp.Click(chromedp.CSS(fmt.Sprintf("#hook-%d summary", hookID))), chromedp.WaitVisible(chromedp.CSS(".menuitems")))
+	// By keyboard: Enter on the icon button opens the menu, Tab reaches
+	// its first action, Escape closes it again.
+	summary := chromedp.CSS(fmt.Sprintf("#hook-%d summary", hookID))
+	br.do("open the menu by keyboard", chromedp.Focus(summary), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(".menuitems")))
+	br.do("tab into it", chromedp.KeyEvent(kb.Tab))
+	if got := get(br, "focused", chromedp.Evaluate[string](`document.activeElement.textContent.trim()`)); got != "Disable this webhook" {
+		t.Errorf("Tab from the menu button reached %q, want Disable this webhook", got)
+	}
+	br.do("close it with Escape", chromedp.KeyEvent(kb.Escape))
+	if open := get(br, "menu state", chromedp.Evaluate[bool](`document.querySelector("details.menu").open`)); open {
+		t.Errorf("Escape left the menu open")
+	}
+	br.do("open it again", chromedp.Focus(summary), chromedp.KeyEvent(kb.Enter), chromedp.WaitVisible(chromedp.CSS(".menuitems")))
 	br.state("menu")
-	br.do("close the menu", chromedp.Click(chromedp.CSS(fmt.Sprintf("#hook-%d summary", hookID))))
+	br.do("close it", chromedp.Click(summary))
 	br.menu(hookID, "Disable this webhook", "//p[.='Webhook disabled.']")
 	br.expectHooks(b, "Disabled by a team member")
 	br.state("disabled")
