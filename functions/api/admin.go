@@ -46,8 +46,8 @@ const (
 var memberIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 var (
-	accountKeys = []string{"client_id", "plan", "alert_emails", "destinations"}
-	patchKeys   = []string{"plan", "alert_emails", "destinations"}
+	accountKeys = []string{"client_id", "plan", "alert_emails", "destinations", "api_access"}
+	patchKeys   = []string{"plan", "alert_emails", "destinations", "api_access"}
 	memberKeys  = []string{"email"}
 )
 
@@ -98,6 +98,13 @@ func decodeCreateAccount(w http.ResponseWriter, r *http.Request) (hook.Account, 
 		if a.Destinations, err = decodeDestinations(body); err != nil {
 			return hook.Account{}, err
 		}
+	}
+	if _, ok := body["api_access"]; ok {
+		access, err := decodeAPIAccess(body)
+		if err != nil {
+			return hook.Account{}, err
+		}
+		a.NoAPIAccess = !access
 	}
 	return a, nil
 }
@@ -151,7 +158,7 @@ func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountU
 		return store.AccountUpdate{}, err
 	}
 	if len(body) == 0 {
-		return store.AccountUpdate{}, invalid("body", "Body must contain plan, alert_emails or destinations")
+		return store.AccountUpdate{}, invalid("body", "Body must contain plan, alert_emails, destinations or api_access")
 	}
 	var u store.AccountUpdate
 	if _, ok := body["plan"]; ok {
@@ -174,6 +181,13 @@ func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountU
 			return store.AccountUpdate{}, err
 		}
 		u.Destinations = &dests
+	}
+	if _, ok := body["api_access"]; ok {
+		access, err := decodeAPIAccess(body)
+		if err != nil {
+			return store.AccountUpdate{}, err
+		}
+		u.APIAccess = &access
 	}
 	return u, nil
 }
@@ -279,6 +293,15 @@ func decodePlan(body object) (string, error) {
 	return plan, nil
 }
 
+// decodeAPIAccess reads api_access: a boolean.
+func decodeAPIAccess(body object) (bool, error) {
+	access, ok := body.bool("api_access")
+	if !ok {
+		return false, invalid("api_access", "api_access must be a boolean")
+	}
+	return access, nil
+}
+
 // decodeDestinations reads destinations: an array of exactly
 // {"id":<positive int>,"type":"<lower-case word>"}, ids unique.
 func decodeDestinations(body object) ([]hook.Destination, error) {
@@ -306,20 +329,30 @@ func decodeAlertEmails(body object) ([]string, error) {
 	if !ok {
 		return nil, invalid("alert_emails", "alert_emails must be an array of email addresses")
 	}
+	if err := checkAlertEmails(emails); err != nil {
+		return nil, err
+	}
+	return emails, nil
+}
+
+// checkAlertEmails validates an account's alert addresses (the admin API's
+// and the web app's one rule): at most maxAlertEmails bare addresses, none
+// repeated in any case.
+func checkAlertEmails(emails []string) error {
 	if len(emails) > maxAlertEmails {
-		return nil, invalid("alert_emails", fmt.Sprintf("alert_emails may hold at most %d addresses", maxAlertEmails))
+		return invalid("alert_emails", fmt.Sprintf("alert_emails may hold at most %d addresses", maxAlertEmails))
 	}
 	seen := make(map[string]bool, len(emails))
 	for i, e := range emails {
 		if !validEmail(e) {
-			return nil, invalid("alert_emails", fmt.Sprintf("alert_emails[%d] is not a valid email address without a display name", i))
+			return invalid("alert_emails", fmt.Sprintf("alert_emails[%d] is not a valid email address without a display name", i))
 		}
 		if seen[strings.ToLower(e)] {
-			return nil, invalid("alert_emails", fmt.Sprintf("alert_emails[%d] repeats an earlier address", i))
+			return invalid("alert_emails", fmt.Sprintf("alert_emails[%d] repeats an earlier address", i))
 		}
 		seen[strings.ToLower(e)] = true
 	}
-	return emails, nil
+	return nil
 }
 
 // validEmail accepts a bare address (no display name, no angle brackets,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -38,19 +39,40 @@ type authenticator interface {
 	Authenticate(ctx context.Context, token string) (hook.Principal, error)
 }
 
+// memberAuth is the part of the store that checks a member's token and
+// whether the member's account allows the API.
+type memberAuth interface {
+	authenticator
+	accountGetter
+}
+
 // authenticate returns the member and account of the request's token. The
-// account comes from the token only. It fails with hook.ErrUnauthorized.
-func authenticate(r *http.Request, auth authenticator) (hook.Principal, error) {
+// account comes from the token only. It fails with hook.ErrUnauthorized,
+// then with hook.ErrNoAPIAccess when the account's API access is off.
+func authenticate(r *http.Request, auth memberAuth) (hook.Principal, error) {
 	token, ok := bearerToken(r)
 	if !ok {
 		return hook.Principal{}, hook.ErrUnauthorized
 	}
-	return auth.Authenticate(r.Context(), token)
+	p, err := auth.Authenticate(r.Context(), token)
+	if err != nil {
+		return hook.Principal{}, err
+	}
+	a, err := auth.Account(r.Context(), p.ClientID)
+	switch {
+	case errors.Is(err, hook.ErrNotFound):
+		// The account is gone: the hooks call itself answers for it.
+	case err != nil:
+		return hook.Principal{}, err
+	case a.NoAPIAccess:
+		return hook.Principal{}, hook.ErrNoAPIAccess
+	}
+	return p, nil
 }
 
 // asMember serves h for the member holding the request's token; any other
 // request gets the error of authenticate (401) before h reads anything.
-func asMember(log *slog.Logger, auth authenticator, h func(w http.ResponseWriter, r *http.Request, p hook.Principal) error) http.Handler {
+func asMember(log *slog.Logger, auth memberAuth, h func(w http.ResponseWriter, r *http.Request, p hook.Principal) error) http.Handler {
 	return handle(log, func(w http.ResponseWriter, r *http.Request) error {
 		p, err := authenticate(r, auth)
 		if err != nil {

@@ -1,6 +1,10 @@
 package main
 
-import "github.com/postloadhooks/hooks/shared/coldstart"
+import (
+	"strings"
+
+	"github.com/postloadhooks/hooks/shared/coldstart"
+)
 
 // config is the api function's configuration, read from the environment.
 type config struct {
@@ -18,6 +22,14 @@ type config struct {
 	// (HOOKS_ADMIN_TOKEN). Empty refuses every admin request. Not read in
 	// Lambda mode, where admin routes require IAM authorization instead.
 	adminToken string
+	// appURL is the web app's origin, where sign-in links point
+	// (HOOKS_APP_URL). Unset: the API's own origin (in Lambda the domain
+	// API Gateway served the request on; locally http://<addr>).
+	appURL string
+	// signInFrom is the From address of sign-in emails
+	// (ALERT_FROM_ADDRESS, the alerter's sender). Unset: no sign-in email
+	// is sent (each request is logged as not sent).
+	signInFrom string
 }
 
 const defaultAPIAddr = "127.0.0.1:3000"
@@ -29,10 +41,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		table:        env.Required("HOOKS_TABLE"),
 		allowPrivate: env.Bool("HOOKS_ALLOW_PRIVATE_TARGETS"),
 		lambda:       env.String("AWS_LAMBDA_RUNTIME_API", "") != "",
+		appURL:       strings.TrimRight(env.String("HOOKS_APP_URL", ""), "/"),
+		signInFrom:   env.String("ALERT_FROM_ADDRESS", ""),
 	}
 	if !c.lambda {
 		c.addr = env.String("HOOKS_API_ADDR", defaultAPIAddr)
 		c.adminToken = env.String("HOOKS_ADMIN_TOKEN", "")
+		if c.appURL == "" {
+			c.appURL = "http://" + c.addr
+		}
 	}
 	if err := env.Err(); err != nil {
 		return config{}, err

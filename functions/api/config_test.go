@@ -26,13 +26,15 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "local defaults",
 			env:  map[string]string{"HOOKS_TABLE": "hooks"},
-			want: config{table: "hooks", addr: "127.0.0.1:3000"},
+			want: config{table: "hooks", addr: "127.0.0.1:3000", appURL: "http://127.0.0.1:3000"},
 		},
 		{
 			name: "local with everything",
 			env: map[string]string{"HOOKS_TABLE": "hooks", "HOOKS_ALLOW_PRIVATE_TARGETS": "true",
-				"HOOKS_API_ADDR": "127.0.0.1:9999", "HOOKS_ADMIN_TOKEN": "s3cret"},
-			want: config{table: "hooks", allowPrivate: true, addr: "127.0.0.1:9999", adminToken: "s3cret"},
+				"HOOKS_API_ADDR": "127.0.0.1:9999", "HOOKS_ADMIN_TOKEN": "s3cret",
+				"HOOKS_APP_URL": "https://hooks.example.com/", "ALERT_FROM_ADDRESS": "hooks@example.com"},
+			want: config{table: "hooks", allowPrivate: true, addr: "127.0.0.1:9999", adminToken: "s3cret",
+				appURL: "https://hooks.example.com", signInFrom: "hooks@example.com"},
 		},
 		{
 			name: "lambda ignores the local settings",

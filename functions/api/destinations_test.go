@@ -93,7 +93,7 @@ func TestAdminDestinations(t *testing.T) {
 	status, body := api.do(t, "POST", "/admin/v1/accounts", admin,
 		`{"client_id":42,"plan":"advanced","destinations":[{"id":12345,"type":"s3"},{"type":"snowflake","id":9}]}`)
 	checkResponse(t, status, body, http.StatusCreated, `{"client_id":42,"plan":"advanced","alert_emails":[],`+
-		`"destinations":[{"id":12345,"type":"s3"},{"id":9,"type":"snowflake"}],"hook_count":0,`+
+		`"destinations":[{"id":12345,"type":"s3"},{"id":9,"type":"snowflake"}],"api_access":true,"hook_count":0,`+
 		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`)
 
 	api.store.seedHook(clientA, urlA, false)
@@ -105,7 +105,7 @@ func TestAdminDestinations(t *testing.T) {
 	}
 	status, body = api.do(t, "PATCH", "/admin/v1/accounts/116078", admin, `{"destinations":[{"id":12345,"type":"s3"},{"id":7,"type":"redshift"}]}`)
 	checkResponse(t, status, body, http.StatusOK,
-		`{"client_id":116078,"plan":"advanced","alert_emails":[],"destinations":[{"id":12345,"type":"s3"},{"id":7,"type":"redshift"}],"hook_count":1,`+
+		`{"client_id":116078,"plan":"advanced","alert_emails":[],"destinations":[{"id":12345,"type":"s3"},{"id":7,"type":"redshift"}],"api_access":true,"hook_count":1,`+
 			`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","hooks_disabled":0}`)
 
 	msg := func(m string) string { return invalidBody(m) }

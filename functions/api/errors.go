@@ -26,6 +26,7 @@ const (
 	bodyInvalidURI         = `{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`
 	bodyDuplicateURI       = `{"data":{"message":"Duplicate URI"},"error":"InvalidBody"}`
 	bodyNoAccess           = `{"error":{"message":"Client does not have access to hooks."}}`
+	bodyNoAPIAccess        = `{"error":{"message":"Client does not have API access."}}`
 	bodyLimit              = `{"error":{"message":"You have exceeded the limit of 10 hooks."}}`
 	bodyInvalidPutBody     = `{"data":{"message":"PUT body must only contain boolean 'enable' key"},"error":"InvalidBody"}`
 	bodyNotFound           = `{"error":"NotFound"}`
@@ -55,6 +56,8 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 		return http.StatusBadRequest, []byte(bodyDuplicateURI), true
 	case errors.Is(err, hook.ErrNoAccess):
 		return http.StatusBadRequest, []byte(bodyNoAccess), true
+	case errors.Is(err, hook.ErrNoAPIAccess):
+		return http.StatusForbidden, []byte(bodyNoAPIAccess), true
 	case errors.Is(err, hook.ErrLimit):
 		return http.StatusBadRequest, []byte(bodyLimit), true
 	case errors.Is(err, errInvalidPutBody):
@@ -76,6 +79,34 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 	default:
 		return http.StatusInternalServerError, []byte(bodyInternal), false
 	}
+}
+
+// apiMessage is the message the JSON API's body for err carries ("Invalid
+// URI", "Client does not have access to hooks.", ...), for the web app to
+// show in the API's own words. known is false for an error the API does not
+// recognise (a 500), whose text must not be shown.
+func apiMessage(err error) (msg string, known bool) {
+	_, body, known := errorResponse(err)
+	if !known {
+		return "", false
+	}
+	var b struct {
+		Data  *messageJSON    `json:"data"`
+		Error json.RawMessage `json:"error"`
+	}
+	if json.Unmarshal(body, &b) != nil {
+		return "", false
+	}
+	if b.Data != nil {
+		return b.Data.Message, true
+	}
+	var m messageJSON
+	if json.Unmarshal(b.Error, &m) == nil && m.Message != "" {
+		return m.Message, true
+	}
+	var code string
+	_ = json.Unmarshal(b.Error, &code)
+	return code, true
 }
 
 // messageJSON, invalidBodyJSON and errorMessageJSON are the two shapes of

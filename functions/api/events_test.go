@@ -46,7 +46,7 @@ func TestEventFixtures(t *testing.T) {
 		"api-disable-hook.json": {seed{account: true, hook: true}, 200, hook8(`"2026-07-16T16:47:54Z"`)},
 		"api-delete-hook.json":  {seed{account: true, hook: true}, 200, "null"},
 		"api-admin-create-account.json": {seed{}, 201,
-			`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"}],"hook_count":0,` +
+			`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"}],"api_access":true,"hook_count":0,` +
 				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`},
 	}
 

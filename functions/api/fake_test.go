@@ -25,6 +25,7 @@ type fakeStore struct {
 	members  map[int64]map[string]hook.Member
 	fail     error
 	calls    int
+	web      fakeWeb // sign-in state (fake_web_test.go)
 }
 
 var _ storage = (*fakeStore)(nil)
@@ -284,6 +285,9 @@ func (f *fakeStore) UpdateAccount(_ context.Context, clientID int64, u store.Acc
 	}
 	if u.AlertEmails != nil {
 		a.AlertEmails = slices.Clone(*u.AlertEmails)
+	}
+	if u.APIAccess != nil {
+		a.NoAPIAccess = !*u.APIAccess
 	}
 	a.ModifiedAt = now
 	f.accounts[clientID] = a

@@ -13,22 +13,22 @@ import (
 // The store methods each hooks handler uses.
 type (
 	hookCreator interface {
-		authenticator
+		memberAuth
 		CreateHook(ctx context.Context, p hook.Principal, destinationID int64, url, secret string) (hook.Hook, error)
 	}
 	hooksReader interface {
 		ListHooks(ctx context.Context, clientID int64) ([]hook.Hook, error)
 	}
 	hookLister interface {
-		authenticator
+		memberAuth
 		hooksReader
 	}
 	hookSwitcher interface {
-		authenticator
+		memberAuth
 		SetHookEnabled(ctx context.Context, p hook.Principal, id int64, enable bool) (hook.Hook, error)
 	}
 	hookDeleter interface {
-		authenticator
+		memberAuth
 		DeleteHook(ctx context.Context, p hook.Principal, id int64) (hook.Hook, error)
 	}
 )
@@ -48,12 +48,7 @@ func handleCreateHook(log *slog.Logger, s hookCreator, allowPrivate bool) http.H
 		if err != nil {
 			return err
 		}
-		target, err := hookurl.Validate(req.url, allowPrivate)
-		if err != nil {
-			return err
-		}
-		secret := hook.NewSecret()
-		h, err := s.CreateHook(r.Context(), p, req.destinationID, target, secret)
+		h, secret, err := createHook(r.Context(), s, p, req.destinationID, req.url, allowPrivate)
 		if err != nil {
 			return err
 		}
@@ -62,6 +57,28 @@ func handleCreateHook(log *slog.Logger, s hookCreator, allowPrivate bool) http.H
 		writeJSON(w, http.StatusOK, out)
 		return nil
 	})
+}
+
+// hookMaker is the store call that adds a hook.
+type hookMaker interface {
+	CreateHook(ctx context.Context, p hook.Principal, destinationID int64, url, secret string) (hook.Hook, error)
+}
+
+// createHook is how a member adds a hook, through the JSON API or the web
+// page alike: the URL rules first (Invalid URI), then the store's atomic
+// checks of plan, destination, uniqueness and limit. It returns the hook and
+// its new signing secret.
+func createHook(ctx context.Context, s hookMaker, p hook.Principal, destinationID int64, rawURL string, allowPrivate bool) (hook.Hook, string, error) {
+	target, err := hookurl.Validate(rawURL, allowPrivate)
+	if err != nil {
+		return hook.Hook{}, "", err
+	}
+	secret := hook.NewSecret()
+	h, err := s.CreateHook(ctx, p, destinationID, target, secret)
+	if err != nil {
+		return hook.Hook{}, "", err
+	}
+	return h, secret, nil
 }
 
 // createHookRequest is a decoded create body.

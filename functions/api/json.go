@@ -75,6 +75,7 @@ type accountJSON struct {
 	Plan          string            `json:"plan"`
 	AlertEmails   []string          `json:"alert_emails"`
 	Destinations  []destinationJSON `json:"destinations"`
+	APIAccess     bool              `json:"api_access"`
 	HookCount     int               `json:"hook_count"`
 	CreatedAt     string            `json:"created_at"`
 	ModifiedAt    string            `json:"modified_at"`
@@ -100,6 +101,7 @@ func newAccountJSON(a hook.Account) accountJSON {
 		Plan:         a.Plan,
 		AlertEmails:  emails,
 		Destinations: dests,
+		APIAccess:    !a.NoAPIAccess,
 		HookCount:    a.HookCount,
 		CreatedAt:    formatTime(a.CreatedAt),
 		ModifiedAt:   formatTime(a.ModifiedAt),

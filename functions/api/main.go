@@ -23,6 +23,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/postloadhooks/hooks/shared/apigw"
 	"github.com/postloadhooks/hooks/shared/coldstart"
@@ -62,9 +63,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now)
+	web := webConfig{from: cfg.signInFrom, appURL: cfg.appURL}
+	if cfg.signInFrom != "" {
+		web.mail = sesv2.NewFromConfig(awsCfg)
+	}
 
 	if cfg.lambda {
-		h := routes(log, st, iamAdmin, cfg.allowPrivate)
+		h := routes(log, st, iamAdmin, cfg.allowPrivate, web)
 		lambda.StartHandlerFunc(apigw.Wrap(h), lambda.WithContext(ctx))
 		return nil // not reached: the Lambda runtime loop never returns
 	}
@@ -72,7 +77,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.adminToken == "" {
 		log.Warn("admin api disabled", slog.String("reason", "HOOKS_ADMIN_TOKEN is empty"))
 	}
-	return serve(ctx, log, cfg.addr, routes(log, st, tokenAdmin(cfg.adminToken), cfg.allowPrivate))
+	return serve(ctx, log, cfg.addr, routes(log, st, tokenAdmin(cfg.adminToken), cfg.allowPrivate, web))
 }
 
 // serve runs an HTTP server on addr until ctx ends or the process gets

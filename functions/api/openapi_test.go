@@ -217,7 +217,7 @@ func checked(t testing.TB, c *docChecker, h http.Handler) http.Handler {
 // response checked against openapi.json.
 func testRoutes(t testing.TB, log *slog.Logger, s storage, admin adminCheck, allowPrivate bool) http.Handler {
 	t.Helper()
-	return checked(t, theDocChecker(t), routes(log, s, admin, allowPrivate))
+	return checked(t, theDocChecker(t), routes(log, s, admin, allowPrivate, webConfig{}))
 }
 
 // checkReceived checks one response a test received from a server of the

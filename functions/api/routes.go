@@ -23,12 +23,14 @@ type storage interface {
 	memberLister
 	memberCreator
 	memberDeleter
+	webStore
 }
 
 const hooksPath = hook.APIPath
 
-// routes builds the whole API: every route is registered here.
-func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool) http.Handler {
+// routes builds the whole API and the web app: every route is registered
+// here (the web app's through registerWeb).
+func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool, web webConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /openapi.json", handleOpenAPI())
@@ -45,6 +47,25 @@ func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool) ht
 	mux.Handle("GET /admin/v1/accounts/{client_id}/members", handleListMembers(log, admin, s))
 	mux.Handle("POST /admin/v1/accounts/{client_id}/members", handleCreateMember(log, admin, s))
 	mux.Handle("DELETE /admin/v1/accounts/{client_id}/members/{member_id}", handleDeleteMember(log, admin, s))
+
+	// The web app (web.go): pages and forms under /app. secured sets the
+	// security headers, securedPost adds the origin checks of a state
+	// change, withSession the session (and the CSRF token of a POST),
+	// withMember a session bound to one account.
+	app := newWebApp(log, s, web, allowPrivate)
+	mux.Handle("GET "+staticPath, app.secured(http.StripPrefix(staticPath, staticFiles(staticAssets()))))
+	mux.Handle("GET "+appPath, app.secured(http.RedirectHandler(settingsPath, http.StatusSeeOther)))
+	mux.Handle("GET "+signInPath, app.secured(app.handleSignInPage()))
+	mux.Handle("POST "+signInPath, app.securedPost(app.handleSignInRequest()))
+	mux.Handle("GET "+signInLinkPath, app.secured(app.handleLinkPage()))
+	mux.Handle("POST "+signInLinkPath, app.securedPost(app.handleLinkUse()))
+	mux.Handle("GET "+accountsPath, app.secured(app.withSession(app.handleAccountsPage())))
+	mux.Handle("POST "+accountsPath, app.securedPost(app.withSession(app.handleAccountPick())))
+	mux.Handle("POST "+signOutPath, app.securedPost(app.withSession(app.handleSignOut())))
+	mux.Handle("GET "+settingsPath, app.secured(app.withMember(app.handleSettings())))
+	mux.Handle("POST "+settingsHooks, app.securedPost(app.withMember(app.handleAddHook())))
+	mux.Handle("POST "+settingsHooks+"/{id}/{action}", app.securedPost(app.withMember(app.handleHookAction())))
+	mux.Handle("POST "+settingsAlerts, app.securedPost(app.withMember(app.handleAlertEmails())))
 
 	mux.Handle("/", handleNoRoute(log, mux))
 	return accessLog(log, recoverPanics(log, cleanPathsOnly(log, mux)))

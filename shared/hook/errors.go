@@ -15,6 +15,9 @@ var (
 	ErrUnauthorized = errors.New("unauthorized")
 	// ErrNoAccess: the account's plan lacks the feature.
 	ErrNoAccess = errors.New("plan lacks post-load hooks")
+	// ErrNoAPIAccess: the account's members may not use the hooks API with
+	// tokens (Account.APIAccess is false).
+	ErrNoAPIAccess = errors.New("account has no api access")
 	// ErrLimit: the account already has MaxHooks hooks.
 	ErrLimit = errors.New("hook limit reached")
 	// ErrDuplicateURL: the URL is already in the account's list.

@@ -55,8 +55,13 @@ type Account struct {
 	AlertEmails  []string
 	Destinations []Destination // in the order the operator gave them
 	HookCount    int
-	CreatedAt    time.Time
-	ModifiedAt   time.Time
+	// NoAPIAccess is true when an operator has turned off the account's
+	// API access: its members may not use the hooks API with their tokens
+	// (the web app works either way). The zero value has access, as an
+	// account does unless told otherwise.
+	NoAPIAccess bool
+	CreatedAt   time.Time
+	ModifiedAt  time.Time
 }
 
 // HasHooks reports whether the account's plan includes the feature.
@@ -118,6 +123,29 @@ type Hook struct {
 
 // Enabled reports whether the hook receives notifications.
 func (h Hook) Enabled() bool { return h.DisabledAt == nil }
+
+// Why a hook is disabled (DisabledReason).
+const (
+	DisabledByMember = "member"
+	DisabledByPlan   = "plan"
+)
+
+// DisabledReason says why a disabled hook is disabled: DisabledByPlan when
+// its last change was a plan downgrade, else DisabledByMember. It is "" for
+// an enabled hook.
+func (h Hook) DisabledReason() string {
+	if h.Enabled() {
+		return ""
+	}
+	if n := len(h.Audit); n > 0 && h.Audit[n-1].Action == ActionPlanDowngraded {
+		return DisabledByPlan
+	}
+	return DisabledByMember
+}
+
+// ActionPlanDowngraded is the audit action of a hook disabled by a plan
+// downgrade.
+const ActionPlanDowngraded = "plan_downgraded"
 
 // SendsLoadsOf reports whether the hook is sent a load of destination
 // destinationID. A destinationID of 0 is a load message without one (from a

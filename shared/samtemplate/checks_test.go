@@ -321,10 +321,12 @@ func checkLeastPrivilege(t *Template, root string) []string {
 	return p
 }
 
-// checkSES: SES rights are exactly ses:SendEmail on the sender identity.
+// checkSES: SES rights are exactly ses:SendEmail on the sender identity,
+// and every function given the sender (ALERT_FROM_ADDRESS) has that right.
 func checkSES(t *Template, _ string) []string {
 	sts, p := statements(t)
 	grants := 0
+	granted := map[string]bool{}
 	for _, s := range sts {
 		var ses []string
 		for _, a := range s.actions {
@@ -336,6 +338,7 @@ func checkSES(t *Template, _ string) []string {
 			continue
 		}
 		grants++
+		granted[s.function] = true
 		if !slices.Equal(s.actions, []string{"ses:SendEmail"}) {
 			p = append(p, fmt.Sprintf("%s: SES statement grants %v, want exactly [ses:SendEmail]", s.function, s.actions))
 		}
@@ -353,6 +356,54 @@ func checkSES(t *Template, _ string) []string {
 	}
 	if grants == 0 {
 		p = append(p, "no function may send email (ses:SendEmail)")
+	}
+	for _, f := range t.Functions() {
+		if _, sends := f.Environment["ALERT_FROM_ADDRESS"]; sends && !granted[f.LogicalID] {
+			p = append(p, fmt.Sprintf("%s: has ALERT_FROM_ADDRESS but may not send email (ses:SendEmail)", f.LogicalID))
+		}
+	}
+	return p
+}
+
+// apiRoutes are the HTTP API routes the api function serves (path ->
+// whether API Gateway must authorize them with AWS_IAM). The web app's
+// routes have no IAM auth: the app checks its own session cookie.
+var apiRoutes = map[string]bool{
+	"/notifications/public/v1/api/hooks":      false,
+	"/notifications/public/v1/api/hooks/{id}": false,
+	"/admin/v1/{proxy+}":                      true,
+	"/healthz":                                false,
+	"/app":                                    false,
+	"/app/{proxy+}":                           false,
+}
+
+// checkAPIRoutes: the api function's HttpApi events are exactly apiRoutes,
+// each with its authorization.
+func checkAPIRoutes(t *Template, _ string) []string {
+	var p []string
+	seen := map[string]bool{}
+	for _, f := range t.Functions() {
+		for name, e := range f.Events {
+			if e.Type != "HttpApi" {
+				continue
+			}
+			path := str(e.Properties["Path"])
+			wantIAM, known := apiRoutes[path]
+			if !known {
+				p = append(p, fmt.Sprintf("%s: event %s routes %s, which the api function does not serve", f.LogicalID, name, path))
+				continue
+			}
+			seen[path] = true
+			iam := asMap(e.Properties["Auth"])["Authorizer"] == "AWS_IAM"
+			if iam != wantIAM {
+				p = append(p, fmt.Sprintf("%s: event %s (%s) AWS_IAM authorization %v, want %v", f.LogicalID, name, path, iam, wantIAM))
+			}
+		}
+	}
+	for _, path := range slices.Sorted(maps.Keys(apiRoutes)) {
+		if !seen[path] {
+			p = append(p, fmt.Sprintf("no HttpApi event routes %s", path))
+		}
 	}
 	return p
 }

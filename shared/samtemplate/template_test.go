@@ -51,6 +51,7 @@ var checks = []struct {
 	{"globals: provided.al2023 arm64 bootstrap JSON logs", checkGlobals},
 	{"least privilege", checkLeastPrivilege},
 	{"SES only SendEmail on the identity", checkSES},
+	{"HTTP API routes: admin on AWS_IAM, app and hooks without", checkAPIRoutes},
 	{"outputs give the API and queue URLs", checkOutputs},
 }
 
@@ -162,6 +163,17 @@ func TestChecksCatchMutations(t *testing.T) {
 		{"no SES right", checkSES, func(tp *Template) {
 			statementWith(tp, "AlerterFunction", "ses:SendEmail")["Action"] = "sqs:SendMessage"
 		}},
+		{"API may not send the sign-in email", checkSES, func(tp *Template) {
+			statementWith(tp, "ApiFunction", "ses:SendEmail")["Action"] = "dynamodb:GetItem"
+		}},
+		{"API sends from every identity", checkSES, func(tp *Template) { statementWith(tp, "ApiFunction", "ses:SendEmail")["Resource"] = "*" }},
+		{"app routes behind IAM", checkAPIRoutes, func(tp *Template) {
+			asMap(props(tp, "ApiFunction")["Events"])["AppPages"].(map[string]any)["Properties"].(map[string]any)["Auth"] = map[string]any{"Authorizer": "AWS_IAM"}
+		}},
+		{"admin routes open", checkAPIRoutes, func(tp *Template) {
+			delete(asMap(asMap(asMap(props(tp, "ApiFunction")["Events"])["Admin"])["Properties"]), "Auth")
+		}},
+		{"app pages not routed", checkAPIRoutes, func(tp *Template) { delete(asMap(props(tp, "ApiFunction")["Events"]), "AppPages") }},
 		{"no ApiUrl", checkOutputs, func(tp *Template) { delete(tp.Outputs, "ApiUrl") }},
 		{"queue URL of the wrong queue", checkOutputs, func(tp *Template) {
 			tp.Outputs["NotificationsQueueUrl"]["Value"] = map[string]any{"Ref": queueOf(tp, "DispatcherFunction", "Retries")}

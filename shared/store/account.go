@@ -30,6 +30,9 @@ const (
 	attrDestID         = "id"
 	attrDestType       = "type"
 	attrHookVersion    = "hook_version"
+	// attrNoAPIAccess is stored (true) only when API access is off: an account without it
+	// (created before it existed, or never switched off) has API access.
+	attrNoAPIAccess = "no_api_access"
 )
 
 // AccountUpdate is a partial change of an account: nil fields are left as
@@ -38,6 +41,7 @@ type AccountUpdate struct {
 	Plan         *string
 	AlertEmails  *[]string
 	Destinations *[]hook.Destination
+	APIAccess    *bool
 }
 
 // destinationUpdateAttempts bounds how often UpdateAccount re-counts the
@@ -124,6 +128,15 @@ func (s *Store) updateAccountItem(ctx context.Context, clientID int64, u Account
 			names["#plan"] = attrPlan
 			vals[":plan"] = attrS(*u.Plan)
 			set = append(set, "#plan = :plan")
+		}
+		if u.APIAccess != nil {
+			names["#noapi"] = attrNoAPIAccess
+			if *u.APIAccess {
+				remove = append(remove, "#noapi")
+			} else {
+				vals[":noapi"] = &types.AttributeValueMemberBOOL{Value: true}
+				set = append(set, "#noapi = :noapi")
+			}
 		}
 		if u.AlertEmails != nil {
 			names["#emails"] = attrAlertEmails
@@ -413,6 +426,9 @@ func encodeAccount(a hook.Account) map[string]types.AttributeValue {
 	if ids := destinationIDSet(a.Destinations); ids != nil {
 		item[attrDestinationIDs] = ids
 	}
+	if a.NoAPIAccess {
+		item[attrNoAPIAccess] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	return item
 }
 
@@ -424,6 +440,7 @@ func decodeAccount(item map[string]types.AttributeValue) (hook.Account, error) {
 		AlertEmails:  d.strings(attrAlertEmails),
 		Destinations: decodeDestinations(&d),
 		HookCount:    int(d.int(attrHookCount)),
+		NoAPIAccess:  d.flag(attrNoAPIAccess),
 		CreatedAt:    d.time(attrCreatedAt),
 		ModifiedAt:   d.time(attrModifiedAt),
 	}

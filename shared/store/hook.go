@@ -34,7 +34,7 @@ const (
 	actionCreated        = "created"
 	actionEnabled        = "enabled"
 	actionDisabled       = "disabled"
-	actionPlanDowngraded = "plan_downgraded"
+	actionPlanDowngraded = hook.ActionPlanDowngraded
 )
 
 // CreateHook adds an enabled hook of destination destinationID to the

@@ -116,6 +116,19 @@ func (d *itemDecoder) optInt(name string) int64 {
 	return d.int(name)
 }
 
+// flag reads an optional boolean attribute: false when absent.
+func (d *itemDecoder) flag(name string) bool {
+	switch v := d.item[name].(type) {
+	case *types.AttributeValueMemberBOOL:
+		return v.Value
+	case nil:
+		return false
+	default:
+		d.fail(name, "want BOOL, got %T", v)
+	}
+	return false
+}
+
 // time reads a required time attribute.
 func (d *itemDecoder) time(name string) time.Time {
 	return d.timeFrom(d.item[name], name)

@@ -18,7 +18,8 @@ const (
 )
 
 // CreateMember adds a team member to an account and returns it with its API
-// token. The token is returned this once: only hook.HashToken of it is
+// token and a membership under its address, by which the web app's sign-in
+// finds it. The token is returned this once: only hook.HashToken of it is
 // stored. It returns hook.ErrNotFound if the account does not exist.
 func (s *Store) CreateMember(ctx context.Context, clientID int64, email string) (hook.Member, string, error) {
 	token := hook.NewToken()
@@ -33,6 +34,7 @@ func (s *Store) CreateMember(ctx context.Context, clientID int64, email string) 
 		}},
 		s.putNew(encodeMember(m, hash)),
 		s.putNew(encodeToken(hash, clientID, m.ID)),
+		s.putNew(encodeMembership(m)),
 	}
 	err := s.transactWrite(ctx, items)
 	if c, ok := cancellationReasons(err); ok && c.conditionFailed(itemAccount) {
@@ -44,8 +46,9 @@ func (s *Store) CreateMember(ctx context.Context, clientID int64, email string) 
 	return m, token, nil
 }
 
-// DeleteMember removes a member and its token in one transaction, so the
-// token stops working at once. It returns hook.ErrNotFound if the account
+// DeleteMember removes a member, its token and its sign-in membership in
+// one transaction, so the token and every web session of the member stop
+// working at once. It returns hook.ErrNotFound if the account
 // has no such member.
 func (s *Store) DeleteMember(ctx context.Context, clientID int64, memberID string) error {
 	item, err := s.getItem(ctx, clientPK(clientID), memberSK(memberID))
@@ -55,16 +58,21 @@ func (s *Store) DeleteMember(ctx context.Context, clientID int64, memberID strin
 	if item == nil {
 		return fmt.Errorf("delete member: %w", hook.ErrNotFound)
 	}
-	_, hash, err := decodeMember(item)
+	m, hash, err := decodeMember(item)
 	if err != nil {
 		return fmt.Errorf("delete member: %w", err)
 	}
+	membershipPK, membershipSK := membershipKey(m)
 	const itemMember = 0
 	items := []types.TransactWriteItem{
 		itemMember: s.deleteExisting(clientPK(clientID), memberSK(memberID)),
 		{Delete: &types.Delete{
 			TableName: &s.table,
 			Key:       key(tokenPK(hash), skToken),
+		}},
+		{Delete: &types.Delete{
+			TableName: &s.table,
+			Key:       key(membershipPK, membershipSK),
 		}},
 	}
 	err = s.transactWrite(ctx, items)

@@ -1,0 +1,278 @@
+package main
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// settingsPage is the data of /app/settings/notifications.
+type settingsPage struct {
+	layout
+	ClientID   int64
+	Plan       string
+	HasFeature bool
+	Hooks      []hookRow
+	// AddBlocked says why Add Webhook is unavailable ("" when it is).
+	AddBlocked string
+	// ShowForm shows the URL field (after Add Webhook, or with an error).
+	ShowForm     bool
+	Form         hookForm
+	Destinations []hook.Destination
+	// Secret is the new hook's signing secret, shown this once.
+	Secret        *newSecret
+	ConfirmDelete *hookRow
+	Notice        string
+	AlertEmails   []string
+	AlertForm     alertForm
+}
+
+type hookRow struct {
+	ID        int64
+	URL       string
+	Enabled   bool
+	Status    string
+	CanEnable bool
+	Created   time.Time
+	// Destination names the hook's destination when the account has
+	// several.
+	Destination string
+}
+
+type hookForm struct {
+	URL           string
+	DestinationID int64
+	Error         string
+}
+
+type newSecret struct{ URL, Value string }
+
+type alertForm struct{ Email, Error string }
+
+// Notices shown after a change (the notice query value, one of these keys).
+var notices = map[string]string{
+	"disabled":      "Webhook disabled.",
+	"enabled":       "Webhook re-enabled.",
+	"deleted":       "Webhook deleted.",
+	"alert-added":   "Alert address added.",
+	"alert-removed": "Alert address removed.",
+}
+
+// Statuses, as the Status column shows them.
+var statusText = map[string]string{
+	"":                    "Enabled",
+	hook.DisabledByMember: "Disabled by a team member",
+	hook.DisabledByPlan:   "Disabled by a plan downgrade",
+	"failing":             "Disabled for failing deliveries",
+}
+
+// upgradeText is what an account without the feature is told.
+const upgradeText = "Post-load hooks are an upgraded feature, available during the free trial or on an Advanced, Premium or Enterprise plan."
+
+// loadSettings reads the account and its hooks into the page.
+func (a *webApp) loadSettings(r *http.Request) (settingsPage, error) {
+	s := sessionOf(r)
+	acct, err := a.store.Account(r.Context(), s.sess.ClientID)
+	if err != nil {
+		return settingsPage{}, err
+	}
+	hooks, err := a.store.ListHooks(r.Context(), s.sess.ClientID)
+	if err != nil {
+		return settingsPage{}, err
+	}
+	p := settingsPage{
+		layout:       layout{Title: "Notification Settings", CSRF: s.csrf()},
+		ClientID:     acct.ClientID,
+		Plan:         acct.Plan,
+		HasFeature:   acct.HasHooks(),
+		Destinations: acct.Destinations,
+		AlertEmails:  acct.AlertEmails,
+	}
+	for _, h := range hooks {
+		row := hookRow{ID: h.ID, URL: h.URL, Enabled: h.Enabled(), Status: statusText[h.DisabledReason()],
+			CanEnable: acct.HasHooks() && len(acct.Destinations) > 0, Created: h.CreatedAt}
+		if len(acct.Destinations) > 1 {
+			row.Destination = destinationName(acct.Destinations, h.DestinationID)
+		}
+		p.Hooks = append(p.Hooks, row)
+	}
+	switch {
+	case !acct.HasHooks():
+		p.AddBlocked = upgradeText
+	case len(acct.Destinations) == 0:
+		p.AddBlocked = "Your account has no destination yet. Set up a destination first: each webhook is sent the loads of one destination."
+	case len(hooks) >= hook.MaxHooks:
+		p.AddBlocked = "You have reached the limit of " + strconv.Itoa(hook.MaxHooks) + " hooks. Delete one to add another."
+	}
+	if len(acct.Destinations) > 0 {
+		p.Form.DestinationID = acct.Destinations[0].ID
+	}
+	return p, nil
+}
+
+func destinationName(ds []hook.Destination, id int64) string {
+	for _, d := range ds {
+		if d.ID == id {
+			return d.Type + " (" + strconv.FormatInt(d.ID, 10) + ")"
+		}
+	}
+	return ""
+}
+
+// handleSettings serves GET /app/settings/notifications: ?add=1 shows the
+// URL field, ?delete=<id> asks to confirm deleting that hook, ?notice=
+// shows what the last change did.
+func (a *webApp) handleSettings() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.loadSettings(r)
+		if err != nil {
+			a.failed(w, r, err)
+			return
+		}
+		q := r.URL.Query()
+		p.ShowForm = q.Get("add") == "1" && p.AddBlocked == ""
+		p.Notice = notices[q.Get("notice")]
+		if id, ok := parsePositiveID(q.Get("delete")); ok {
+			i := slices.IndexFunc(p.Hooks, func(h hookRow) bool { return h.ID == id })
+			if i >= 0 {
+				p.ConfirmDelete = &p.Hooks[i]
+			}
+		}
+		a.render(w, r, http.StatusOK, "settings", p)
+	})
+}
+
+// handleAddHook serves POST .../hooks (Save Webhook): the same creation as
+// the JSON API. On success the page shows the new hook's secret this once
+// (the answer is the page itself, so the secret is in no URL); on failure
+// the field shows the API's own message.
+func (a *webApp) handleAddHook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sessionOf(r)
+		rawURL := r.PostForm.Get("url")
+		destID, _ := parsePositiveID(r.PostForm.Get("destination_id"))
+		h, secret, createErr := createHook(r.Context(), a.store, s.principal(), destID, rawURL, a.allowPrivate)
+		p, err := a.loadSettings(r)
+		if err != nil {
+			a.failed(w, r, err)
+			return
+		}
+		if createErr != nil {
+			msg, known := apiMessage(createErr)
+			if !known {
+				a.failed(w, r, createErr)
+				return
+			}
+			p.ShowForm = true
+			p.Form = hookForm{URL: rawURL, DestinationID: destID, Error: msg}
+			a.render(w, r, http.StatusBadRequest, "settings", p)
+			return
+		}
+		p.Secret = &newSecret{URL: h.URL, Value: secret}
+		a.render(w, r, http.StatusOK, "settings", p)
+	})
+}
+
+// handleHookAction serves POST .../hooks/{id}/{disable,enable,delete}: the
+// same store calls as the JSON API's PUT and DELETE, for the session's
+// account only (another account's id is not found, as in the API).
+func (a *webApp) handleHookAction() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := sessionOf(r).principal()
+		id, err := pathID(r, "id")
+		var notice string
+		if err == nil {
+			switch r.PathValue("action") {
+			case "disable":
+				notice = "disabled"
+				_, err = a.store.SetHookEnabled(r.Context(), p, id, false)
+			case "enable":
+				notice = "enabled"
+				_, err = a.store.SetHookEnabled(r.Context(), p, id, true)
+			case "delete":
+				notice = "deleted"
+				_, err = a.store.DeleteHook(r.Context(), p, id)
+			default:
+				err = hook.ErrNotFound
+			}
+		}
+		if err != nil {
+			a.hookActionFailed(w, r, err)
+			return
+		}
+		http.Redirect(w, r, settingsPath+"?notice="+notice, http.StatusSeeOther)
+	})
+}
+
+// hookActionFailed shows the page with the API's message for a failed
+// action (an unknown hook, no access, no destination).
+func (a *webApp) hookActionFailed(w http.ResponseWriter, r *http.Request, err error) {
+	msg, known := apiMessage(err)
+	if !known {
+		a.failed(w, r, err)
+		return
+	}
+	status := http.StatusBadRequest
+	if errors.Is(err, hook.ErrNotFound) {
+		status, msg = http.StatusNotFound, "That webhook does not exist (it may have been deleted)."
+	}
+	p, lerr := a.loadSettings(r)
+	if lerr != nil {
+		a.failed(w, r, lerr)
+		return
+	}
+	p.Notice = msg
+	a.render(w, r, status, "settings", p)
+}
+
+// handleAlertEmails serves POST .../alert-emails: add (email) or remove
+// (remove) one of the account's alert addresses, with the admin API's rules.
+func (a *webApp) handleAlertEmails() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := sessionOf(r)
+		acct, err := a.store.Account(r.Context(), s.sess.ClientID)
+		if err != nil {
+			a.failed(w, r, err)
+			return
+		}
+		emails := slices.Clone(acct.AlertEmails)
+		notice := "alert-added"
+		if rm := r.PostForm.Get("remove"); rm != "" {
+			notice = "alert-removed"
+			emails = slices.DeleteFunc(emails, func(e string) bool { return e == rm })
+		} else {
+			add := strings.TrimSpace(r.PostForm.Get("email"))
+			emails = append(emails, add)
+			var msg string
+			switch {
+			case !validEmail(add):
+				msg = "Enter an email address such as ops@example.com."
+			case slices.ContainsFunc(acct.AlertEmails, func(e string) bool { return strings.EqualFold(e, add) }):
+				msg = "That address is already in the list."
+			case checkAlertEmails(emails) != nil:
+				msg = "An account has at most " + strconv.Itoa(maxAlertEmails) + " alert addresses."
+			}
+			if msg != "" {
+				p, err := a.loadSettings(r)
+				if err != nil {
+					a.failed(w, r, err)
+					return
+				}
+				p.AlertForm = alertForm{Email: add, Error: msg}
+				a.render(w, r, http.StatusBadRequest, "settings", p)
+				return
+			}
+		}
+		if _, _, err := a.store.UpdateAccount(r.Context(), s.sess.ClientID, store.AccountUpdate{AlertEmails: &emails}); err != nil {
+			a.failed(w, r, err)
+			return
+		}
+		http.Redirect(w, r, settingsPath+"?notice="+notice+"#alerts", http.StatusSeeOther)
+	})
+}
