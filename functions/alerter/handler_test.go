@@ -137,7 +137,7 @@ func TestHandleSendsOneEmailPerAddress(t *testing.T) {
 			t.Errorf("bodies lack the load id")
 		}
 	}
-	if a := f.ledger.alerts["116078/load-1/8"]; a == nil || a.status != "sent" {
+	if a := f.store.Alert(116078, "load-1", 8); a.Status != "sent" {
 		t.Errorf("alert record = %+v, want sent", a)
 	}
 	if !f.hasLog(t, "alert sent", map[string]any{"messageId": "m1", "clientId": 116078, "hookId": 8, "loadId": "load-1", "recipients": 2, "sent": 2}) {
@@ -209,8 +209,8 @@ func TestHandleMalformedMessages(t *testing.T) {
 			if diff := cmp.Diff(failed(t, resp, err), []string{"bad"}); diff != "" {
 				t.Errorf("failures mismatch (-got +want):\n%s", diff)
 			}
-			if f.accounts.calls != 0 || f.ledger.claims != 0 || len(f.ses.calls) != 0 {
-				t.Errorf("malformed message went further: %d account reads, %d claims, %d sends", f.accounts.calls, f.ledger.claims, len(f.ses.calls))
+			if f.store.Calls("Account") != 0 || f.store.Calls("ClaimAlert") != 0 || len(f.ses.calls) != 0 {
+				t.Errorf("malformed message went further: %d account reads, %d claims, %d sends", f.store.Calls("Account"), f.store.Calls("ClaimAlert"), len(f.ses.calls))
 			}
 			if !f.hasLog(t, "malformed alert message", map[string]any{"messageId": "bad", "reason": tt.reason}) {
 				t.Errorf("want log with reason %q, got:\n%s", tt.reason, f.logs)
@@ -239,8 +239,8 @@ func TestHandleAcksWithoutSending(t *testing.T) {
 			if ids := failed(t, resp, err); len(ids) != 0 {
 				t.Errorf("failures = %v, want none (acknowledged)", ids)
 			}
-			if len(f.ses.calls) != 0 || f.ledger.claims != 0 {
-				t.Errorf("%d sends, %d claims; want none", len(f.ses.calls), f.ledger.claims)
+			if len(f.ses.calls) != 0 || f.store.Calls("ClaimAlert") != 0 {
+				t.Errorf("%d sends, %d claims; want none", len(f.ses.calls), f.store.Calls("ClaimAlert"))
 			}
 			if !f.hasLog(t, tt.msg, map[string]any{"messageId": "m1", "clientId": tt.client}) {
 				t.Errorf("want log %q, got:\n%s", tt.msg, f.logs)
@@ -259,17 +259,17 @@ func TestHandleStoreFailures(t *testing.T) {
 		wantLog     string
 		wantRelease int
 	}{
-		{"account lookup fails", func(f *fixture) { f.accounts.err = boom }, true, 0, "account lookup failed", 0},
-		{"claim fails", func(f *fixture) { f.ledger.claimErr = boom }, true, 0, "claim alert failed", 0},
-		{"claim busy", func(f *fixture) { f.ledger.claimErr = fmt.Errorf("claim: %w", store.ErrAlertBusy) }, true, 0,
+		{"account lookup fails", func(f *fixture) { f.store.Fail("Account", boom) }, true, 0, "account lookup failed", 0},
+		{"claim fails", func(f *fixture) { f.store.Fail("ClaimAlert", boom) }, true, 0, "claim alert failed", 0},
+		{"claim busy", func(f *fixture) { f.store.Fail("ClaimAlert", fmt.Errorf("claim: %w", store.ErrAlertBusy)) }, true, 0,
 			"alert being sent by another invocation, retry later", 0},
-		{"already sent", func(f *fixture) { f.ledger.claimErr = fmt.Errorf("claim: %w", store.ErrAlertSent) }, false, 0,
+		{"already sent", func(f *fixture) { f.store.Fail("ClaimAlert", fmt.Errorf("claim: %w", store.ErrAlertSent)) }, false, 0,
 			"alert already sent, duplicate message acknowledged", 0},
-		{"recording a recipient fails", func(f *fixture) { f.ledger.sentToErr = boom }, true, 1, "record alert recipient failed", 1},
-		{"finish fails", func(f *fixture) { f.ledger.finishErr = boom }, true, 2, "finish alert failed", 0},
+		{"recording a recipient fails", func(f *fixture) { f.store.Fail("AlertSentTo", boom) }, true, 1, "record alert recipient failed", 1},
+		{"finish fails", func(f *fixture) { f.store.Fail("FinishAlert", boom) }, true, 2, "finish alert failed", 0},
 		{"release fails after a send failure", func(f *fixture) {
 			f.ses.fail = func(string) error { return &types.TooManyRequestsException{Message: new("slow down")} }
-			f.ledger.releaseErr = boom
+			f.store.Fail("ReleaseAlert", boom)
 		}, true, 0, "release alert claim failed", 1},
 	}
 	for _, tt := range tests {
@@ -291,8 +291,8 @@ func TestHandleStoreFailures(t *testing.T) {
 			if sent != tt.wantSent {
 				t.Errorf("emails sent = %d, want %d", sent, tt.wantSent)
 			}
-			if f.ledger.releases != tt.wantRelease {
-				t.Errorf("releases = %d, want %d", f.ledger.releases, tt.wantRelease)
+			if f.store.Calls("ReleaseAlert") != tt.wantRelease {
+				t.Errorf("releases = %d, want %d", f.store.Calls("ReleaseAlert"), tt.wantRelease)
 			}
 			if !f.hasLog(t, tt.wantLog, map[string]any{"messageId": "m1"}) {
 				t.Errorf("want log %q, got:\n%s", tt.wantLog, f.logs)
@@ -322,7 +322,7 @@ func TestHandleTransientSESFailureRetriesEveryone(t *testing.T) {
 	if len(f.ses.calls) != 1 {
 		t.Errorf("SendEmail calls = %d, want 1 (stop at a transient failure)", len(f.ses.calls))
 	}
-	if a := f.ledger.alerts["116078/load-1/8"]; a.status != "failed" || len(a.sentTo) != 0 {
+	if a := f.store.Alert(116078, "load-1", 8); a.Status != "failed" || len(a.SentTo) != 0 {
 		t.Errorf("alert record = %+v, want released with no recipient", a)
 	}
 	if !f.hasLog(t, "send alert failed", map[string]any{"errorClass": "transient", "errorCode": "TooManyRequestsException", "recipient": 0}) {
@@ -460,8 +460,8 @@ func TestHandleRefusesOtherQueues(t *testing.T) {
 	if diff := cmp.Diff(failed(t, resp, err), []string{"foreign"}); diff != "" {
 		t.Errorf("failures mismatch (-got +want):\n%s", diff)
 	}
-	if f.accounts.calls != 0 || f.ledger.claims != 0 || len(f.ses.calls) != 0 {
-		t.Errorf("foreign record went further: %d account reads, %d claims, %d sends", f.accounts.calls, f.ledger.claims, len(f.ses.calls))
+	if f.store.Calls("Account") != 0 || f.store.Calls("ClaimAlert") != 0 || len(f.ses.calls) != 0 {
+		t.Errorf("foreign record went further: %d account reads, %d claims, %d sends", f.store.Calls("Account"), f.store.Calls("ClaimAlert"), len(f.ses.calls))
 	}
 	if !f.hasLog(t, "malformed alert message", map[string]any{"messageId": "foreign", "reason": "event source: not the alerts queue"}) {
 		t.Errorf("want the reason logged, got:\n%s", f.logs)

@@ -161,6 +161,8 @@ func (s *Store) PutHook(h hook.Hook) hook.Hook {
 }
 
 // SetHooks replaces every hook of the account clientID, which must exist.
+// A hook's zero ClientID is clientID's; another is refused (no store keeps
+// a hook under another account: to play a faulty store, wrap this one).
 func (s *Store) SetHooks(clientID int64, hooks []hook.Hook) {
 	s.mu.Lock()
 	ac := s.accounts[clientID]
@@ -171,7 +173,12 @@ func (s *Store) SetHooks(clientID int64, hooks []hook.Hook) {
 	ac.hooks = nil
 	s.mu.Unlock()
 	for _, h := range hooks {
-		h.ClientID = clientID
+		if h.ClientID == 0 {
+			h.ClientID = clientID
+		}
+		if h.ClientID != clientID {
+			panic(fmt.Sprintf("memstore: SetHooks: hook %d of client %d under account %d", h.ID, h.ClientID, clientID))
+		}
 		s.PutHook(h)
 	}
 }
@@ -210,6 +217,36 @@ func (s *Store) Hook(clientID, id int64) (hook.Hook, bool) {
 		return hook.Hook{}, false
 	}
 	return cloneHook(*h), true
+}
+
+// StoredAccount returns the account clientID as stored, without counting a
+// call.
+func (s *Store) StoredAccount(clientID int64) (hook.Account, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ac := s.accounts[clientID]
+	if ac == nil {
+		return hook.Account{}, false
+	}
+	return ac.view(), true
+}
+
+// ClientIDs returns the client id of every account, ascending.
+func (s *Store) ClientIDs() []int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.accounts))
+}
+
+// Members returns the members of clientID as stored, id ascending.
+func (s *Store) Members(clientID int64) []hook.Member {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ac := s.accounts[clientID]
+	if ac == nil {
+		return nil
+	}
+	return ac.memberList()
 }
 
 // Delivery returns the delivery record of k as stored.
@@ -531,12 +568,17 @@ func (s *Store) ListMembers(_ context.Context, clientID int64) ([]hook.Member, e
 	if ac == nil {
 		return nil, fmt.Errorf("list members: get account %d: %w", clientID, hook.ErrNotFound)
 	}
+	return ac.memberList(), nil
+}
+
+// memberList is the account's members, id ascending.
+func (ac *account) memberList() []hook.Member {
 	ms := make([]hook.Member, 0, len(ac.members))
 	for _, m := range ac.members {
 		ms = append(ms, m.m)
 	}
 	slices.SortFunc(ms, func(x, y hook.Member) int { return cmp.Compare(x.ID, y.ID) })
-	return ms, nil
+	return ms
 }
 
 // Authenticate is store.Store.Authenticate.
