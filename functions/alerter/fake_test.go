@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store/memstore"
@@ -51,14 +52,53 @@ func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...fu
 	return &sesv2.SendEmailOutput{MessageId: aws.String("fake-" + rcpt)}, nil
 }
 
-// alertsARN is the alerts queue's event source ARN in tests.
-const alertsARN = "arn:aws:sqs:us-east-1:123456789012:post-load-alerts"
+// fakeQueue records every SendMessage and fails them all with err when set.
+type fakeQueue struct {
+	mu   sync.Mutex
+	sent []*sqs.SendMessageInput
+	err  error
+}
+
+func (f *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, in)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &sqs.SendMessageOutput{MessageId: aws.String("dlq-1")}, nil
+}
+
+// deadLettered is one message put on a queue: its queue, body and reason.
+type deadLettered struct{ Queue, Body, Reason string }
+
+func (f *fakeQueue) all() []deadLettered {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []deadLettered
+	for _, in := range f.sent {
+		d := deadLettered{Queue: aws.ToString(in.QueueUrl), Body: aws.ToString(in.MessageBody)}
+		if v, ok := in.MessageAttributes["reason"]; ok {
+			d.Reason = aws.ToString(v.StringValue)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// alertsARN is the alerts queue's event source ARN in tests, alertsDLQ the
+// URL of its dead-letter queue.
+const (
+	alertsARN = "arn:aws:sqs:us-east-1:123456789012:post-load-alerts"
+	alertsDLQ = "http://sqs.example/123456789012/post-load-alerts-dlq"
+)
 
 // fixture is a handler on fakes and the buffer its JSON logs go to.
 type fixture struct {
 	h     *handler
 	store *memstore.Store
 	ses   *fakeSES
+	queue *fakeQueue
 	logs  *bytes.Buffer
 }
 
@@ -68,6 +108,7 @@ func newFixture(t *testing.T, emails ...string) *fixture {
 	f := &fixture{
 		store: memstore.New(now),
 		ses:   &fakeSES{},
+		queue: &fakeQueue{},
 		logs:  &bytes.Buffer{},
 	}
 	f.store.PutAccount(hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: emails})
@@ -75,9 +116,11 @@ func newFixture(t *testing.T, emails ...string) *fixture {
 		accounts: f.store,
 		alerts:   f.store,
 		ses:      f.ses,
+		queue:    f.queue,
 		from:     "Post-load hooks <alerts@hooks.example.net>",
 
 		alertQueueARN: alertsARN,
+		deadLetterURL: alertsDLQ,
 		log:           slog.New(slog.NewJSONHandler(f.logs, nil)),
 		now:           now,
 	}
