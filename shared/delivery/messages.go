@@ -250,17 +250,8 @@ func DecodeAlert(raw []byte) (AlertMessage, error) {
 	if m.IntegrationName, err = o.String("integration_name"); err != nil {
 		return m, err
 	}
-	tables, err := o.Array("tables")
-	if err != nil {
+	if m.Tables, err = o.Strings("tables"); err != nil {
 		return m, err
-	}
-	m.Tables = make([]string, len(tables))
-	for i, t := range tables {
-		s, ok := strictjson.Unquote(t)
-		if !ok {
-			return m, &strictjson.Error{Field: "tables", Reason: "must be strings"}
-		}
-		m.Tables[i] = s
 	}
 	attempts, err := o.Array("attempts")
 	if err != nil {

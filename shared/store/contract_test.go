@@ -414,31 +414,43 @@ func contractHookIDs(t *testing.T, c contract) {
 func contractHookLimitConcurrent(t *testing.T, c contract) {
 	c.account(t, cClient, "advanced")
 	p := member(cClient)
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	created, limited := 0, 0
-	for i := range hook.MaxHooks + 4 {
-		wg.Go(func() {
-			_, err := c.s.CreateHook(ctx, p, cDest, fmt.Sprintf("https://c.example.com/%d", i), hook.NewSecret())
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				created++
-			case errors.Is(err, hook.ErrLimit):
-				limited++
-			default:
-				t.Errorf("CreateHook: %v", err)
-			}
-		})
+	created, errs := concurrently(hook.MaxHooks+4, func(i int) (hook.Hook, error) {
+		return c.s.CreateHook(ctx, p, cDest, fmt.Sprintf("https://c.example.com/%d", i), hook.NewSecret())
+	})
+	for _, err := range errs {
+		wantIs(t, "CreateHook over the limit", err, hook.ErrLimit)
 	}
-	wg.Wait()
-	if created != hook.MaxHooks || limited != 4 {
-		t.Errorf("%d created, %d refused by the limit; want %d and 4", created, limited, hook.MaxHooks)
+	if len(created) != hook.MaxHooks || len(errs) != 4 {
+		t.Errorf("%d created, %d refused; want %d and 4", len(created), len(errs), hook.MaxHooks)
 	}
 	if a := c.read(t, cClient); a.HookCount != hook.MaxHooks {
 		t.Errorf("HookCount = %d", a.HookCount)
 	}
+}
+
+// concurrently calls do(0), ..., do(n-1) at once and returns the results of
+// the calls that succeeded and the errors of the others.
+func concurrently[T any](n int, do func(i int) (T, error)) ([]T, []error) {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		oks  []T
+		errs []error
+	)
+	for i := range n {
+		wg.Go(func() {
+			v, err := do(i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			oks = append(oks, v)
+		})
+	}
+	wg.Wait()
+	return oks, errs
 }
 
 func contractHookEnableDisable(t *testing.T, c contract) {
@@ -745,25 +757,18 @@ func contractDeliveryRepeated(t *testing.T, c contract) {
 }
 
 func contractDeliveryConcurrent(t *testing.T, c contract) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
+	claims, errs := concurrently(8, func(int) (bool, error) {
+		ok, _, err := c.s.ClaimAttempt(ctx, delivery.NewClaim(cKey, 1), "wh_1", cDigest, cLease)
+		return ok, err
+	})
 	won := 0
-	for range 8 {
-		wg.Go(func() {
-			ok, _, err := c.s.ClaimAttempt(ctx, delivery.NewClaim(cKey, 1), "wh_1", cDigest, cLease)
-			if err != nil {
-				t.Errorf("ClaimAttempt: %v", err)
-			}
-			if ok {
-				mu.Lock()
-				won++
-				mu.Unlock()
-			}
-		})
+	for _, ok := range claims {
+		if ok {
+			won++
+		}
 	}
-	wg.Wait()
-	if won != 1 {
-		t.Errorf("%d claims of one attempt won, want 1", won)
+	if won != 1 || len(errs) != 0 {
+		t.Errorf("%d claims of one attempt won, errors %v; want 1, none", won, errs)
 	}
 }
 
@@ -866,27 +871,17 @@ func contractAlertClaimLost(t *testing.T, c contract) {
 	wantIs(t, "forged claim finishes", c.s.FinishAlert(ctx, forged), store.ErrAlertClaimLost)
 }
 
+// contractAlertConcurrent (moved here from the store's own tests, where
+// it ran on DynamoDB only).
 func contractAlertConcurrent(t *testing.T, c contract) {
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	won, busy := 0, 0
-	for range 8 {
-		wg.Go(func() {
-			_, err := c.s.ClaimAlert(ctx, cClient, "load-1", 1, time.Minute)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won++
-			case errors.Is(err, store.ErrAlertBusy):
-				busy++
-			default:
-				t.Errorf("ClaimAlert: %v", err)
-			}
-		})
+	const n = 20
+	claims, errs := concurrently(n, func(int) (store.AlertClaim, error) {
+		return c.s.ClaimAlert(ctx, 5, "load", 5, time.Minute)
+	})
+	for _, err := range errs {
+		wantIs(t, "concurrent claim", err, store.ErrAlertBusy)
 	}
-	wg.Wait()
-	if won != 1 || busy != 7 {
-		t.Errorf("%d claims won, %d busy; want 1 and 7", won, busy)
+	if len(claims) != 1 || len(errs) != n-1 {
+		t.Errorf("concurrent claims: %d won, %d busy; want 1 and %d", len(claims), len(errs), n-1)
 	}
 }

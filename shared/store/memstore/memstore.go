@@ -124,6 +124,20 @@ func (s *Store) enter(method string) error {
 	return s.fail[""]
 }
 
+// enterAccount is enter, then the account clientID, or hook.ErrNotFound
+// wrapped as the store wraps it (what, with the client id). The caller holds
+// s.mu.
+func (s *Store) enterAccount(method string, clientID int64, what string) (*account, error) {
+	if err := s.enter(method); err != nil {
+		return nil, err
+	}
+	ac := s.accounts[clientID]
+	if ac == nil {
+		return nil, fmt.Errorf(what+": %w", clientID, hook.ErrNotFound)
+	}
+	return ac, nil
+}
+
 func (s *Store) utcNow() time.Time { return s.now().UTC() }
 
 // --- Seeding and inspection (tests only; no rule is checked) ---
@@ -302,12 +316,9 @@ func (s *Store) CreateAccount(_ context.Context, a hook.Account) (hook.Account, 
 func (s *Store) Account(_ context.Context, clientID int64) (hook.Account, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("Account"); err != nil {
+	ac, err := s.enterAccount("Account", clientID, "get account %d")
+	if err != nil {
 		return hook.Account{}, err
-	}
-	ac := s.accounts[clientID]
-	if ac == nil {
-		return hook.Account{}, fmt.Errorf("get account %d: %w", clientID, hook.ErrNotFound)
 	}
 	return ac.view(), nil
 }
@@ -316,12 +327,9 @@ func (s *Store) Account(_ context.Context, clientID int64) (hook.Account, error)
 func (s *Store) AccountWithHooks(_ context.Context, clientID int64) (hook.Account, []hook.Hook, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("AccountWithHooks"); err != nil {
+	ac, err := s.enterAccount("AccountWithHooks", clientID, "read account %d with hooks")
+	if err != nil {
 		return hook.Account{}, nil, err
-	}
-	ac := s.accounts[clientID]
-	if ac == nil {
-		return hook.Account{}, nil, fmt.Errorf("read account %d with hooks: %w", clientID, hook.ErrNotFound)
 	}
 	return ac.view(), nonNil(cloneHooks(ac.hooks)), nil
 }
@@ -330,12 +338,9 @@ func (s *Store) AccountWithHooks(_ context.Context, clientID int64) (hook.Accoun
 func (s *Store) UpdateAccount(_ context.Context, clientID int64, u store.AccountUpdate) (hook.Account, int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("UpdateAccount"); err != nil {
+	ac, err := s.enterAccount("UpdateAccount", clientID, "update account %d")
+	if err != nil {
 		return hook.Account{}, 0, err
-	}
-	ac := s.accounts[clientID]
-	if ac == nil {
-		return hook.Account{}, 0, fmt.Errorf("update account %d: %w", clientID, hook.ErrNotFound)
 	}
 	if u.Destinations != nil {
 		for _, gone := range hook.RemovedDestinations(ac.a.Destinations, *u.Destinations) {
@@ -425,12 +430,9 @@ func (s *Store) CreateHook(_ context.Context, p hook.Principal, destinationID in
 func (s *Store) ListHooks(_ context.Context, clientID int64) ([]hook.Hook, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("ListHooks"); err != nil {
+	ac, err := s.enterAccount("ListHooks", clientID, "list hooks: read account %d with hooks")
+	if err != nil {
 		return nil, err
-	}
-	ac := s.accounts[clientID]
-	if ac == nil {
-		return nil, fmt.Errorf("list hooks: read account %d with hooks: %w", clientID, hook.ErrNotFound)
 	}
 	return nonNil(cloneHooks(ac.hooks)), nil
 }
@@ -521,12 +523,9 @@ func auditBy(p hook.Principal) string {
 func (s *Store) CreateMember(_ context.Context, clientID int64, email string) (hook.Member, string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("CreateMember"); err != nil {
+	ac, err := s.enterAccount("CreateMember", clientID, "create member of account %d")
+	if err != nil {
 		return hook.Member{}, "", err
-	}
-	ac := s.accounts[clientID]
-	if ac == nil {
-		return hook.Member{}, "", fmt.Errorf("create member of account %d: %w", clientID, hook.ErrNotFound)
 	}
 	token := hook.NewToken()
 	m := hook.Member{ID: hook.NewMemberID(), ClientID: clientID, Email: email, CreatedAt: s.utcNow()}
@@ -561,12 +560,9 @@ func (s *Store) DeleteMember(_ context.Context, clientID int64, memberID string)
 func (s *Store) ListMembers(_ context.Context, clientID int64) ([]hook.Member, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("ListMembers"); err != nil {
+	ac, err := s.enterAccount("ListMembers", clientID, "list members: get account %d")
+	if err != nil {
 		return nil, err
-	}
-	ac := s.accounts[clientID]
-	if ac == nil {
-		return nil, fmt.Errorf("list members: get account %d: %w", clientID, hook.ErrNotFound)
 	}
 	return ac.memberList(), nil
 }
