@@ -18,6 +18,9 @@ type config struct {
 	// alertQueueARN is the event source ARN of the alerts queue
 	// (HOOKS_ALERT_QUEUE_ARN): records of any other source are refused.
 	alertQueueARN string
+	// deadLetterURL is the alerts queue's dead-letter queue
+	// (HOOKS_ALERTS_DLQ_URL), where malformed records go with their reason.
+	deadLetterURL string
 }
 
 // loadConfig reads the configuration, reporting every problem at once.
@@ -28,6 +31,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		from:  strings.TrimSpace(env.Required("ALERT_FROM_ADDRESS")),
 
 		alertQueueARN: env.Required("HOOKS_ALERT_QUEUE_ARN"),
+		deadLetterURL: env.Required("HOOKS_ALERTS_DLQ_URL"),
 	}
 	if c.from != "" {
 		if _, err := mail.ParseAddress(c.from); err != nil {

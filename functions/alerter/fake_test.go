@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -11,112 +10,16 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/hook"
-	"github.com/postloadhooks/hooks/shared/store"
+	"github.com/postloadhooks/hooks/shared/store/memstore"
 )
 
-// Hand-written fakes of the handler's dependencies, for the failure paths.
-// The integration tests run the same handler on DynamoDB Local and the SES
-// emulator.
-
-// fakeAccounts serves accounts from a map.
-type fakeAccounts struct {
-	accounts map[int64]hook.Account
-	err      error // returned by every call when set
-	calls    int
-}
-
-func (f *fakeAccounts) Account(_ context.Context, clientID int64) (hook.Account, error) {
-	f.calls++
-	if f.err != nil {
-		return hook.Account{}, f.err
-	}
-	a, ok := f.accounts[clientID]
-	if !ok {
-		return hook.Account{}, fmt.Errorf("get account %d: %w", clientID, hook.ErrNotFound)
-	}
-	return a, nil
-}
-
-// fakeAlert is the fake ledger's record of one alert.
-type fakeAlert struct {
-	status string // "", "sending", "failed", "sent"
-	sentTo map[string]bool
-}
-
-// fakeLedger is an in-memory alert ledger with the store's semantics (no
-// leases: a claim is busy until released or finished).
-type fakeLedger struct {
-	alerts map[string]*fakeAlert
-
-	claimErr, sentToErr, finishErr, releaseErr error
-
-	claims, releases, finishes int
-}
-
-func newFakeLedger() *fakeLedger { return &fakeLedger{alerts: map[string]*fakeAlert{}} }
-
-func alertKey(cid int64, load string, hookID int64) string {
-	return fmt.Sprintf("%d/%s/%d", cid, load, hookID)
-}
-
-func (f *fakeLedger) alert(c store.AlertClaim) *fakeAlert {
-	return f.alerts[alertKey(c.ClientID, c.LoadID, c.HookID)]
-}
-
-func (f *fakeLedger) ClaimAlert(_ context.Context, cid int64, load string, hookID int64, _ time.Duration) (store.AlertClaim, error) {
-	f.claims++
-	if f.claimErr != nil {
-		return store.AlertClaim{}, f.claimErr
-	}
-	k := alertKey(cid, load, hookID)
-	a := f.alerts[k]
-	if a == nil {
-		a = &fakeAlert{sentTo: map[string]bool{}}
-		f.alerts[k] = a
-	}
-	switch a.status {
-	case "sent":
-		return store.AlertClaim{}, store.ErrAlertSent
-	case "sending":
-		return store.AlertClaim{}, store.ErrAlertBusy
-	}
-	a.status = "sending"
-	sent := map[string]bool{}
-	for r := range a.sentTo {
-		sent[r] = true
-	}
-	return store.AlertClaim{ClientID: cid, LoadID: load, HookID: hookID, SentTo: sent}, nil
-}
-
-func (f *fakeLedger) AlertSentTo(_ context.Context, c *store.AlertClaim, rcpt string) error {
-	if f.sentToErr != nil {
-		return f.sentToErr
-	}
-	k := store.RecipientKey(rcpt)
-	f.alert(*c).sentTo[k] = true
-	c.SentTo[k] = true
-	return nil
-}
-
-func (f *fakeLedger) FinishAlert(_ context.Context, c store.AlertClaim) error {
-	f.finishes++
-	if f.finishErr != nil {
-		return f.finishErr
-	}
-	f.alert(c).status = "sent"
-	return nil
-}
-
-func (f *fakeLedger) ReleaseAlert(_ context.Context, c store.AlertClaim) error {
-	f.releases++
-	if f.releaseErr != nil {
-		return f.releaseErr
-	}
-	f.alert(c).status = "failed"
-	return nil
-}
+// Hand-written fakes of the handler's SES client; the store is the
+// in-memory store of package memstore, held to the store's contract by the
+// store's conformance suite. The integration tests run the same handler on
+// DynamoDB Local and the SES emulator.
 
 // fakeSES records every SendEmail and fails the ones its fail function
 // picks.
@@ -149,37 +52,77 @@ func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...fu
 	return &sesv2.SendEmailOutput{MessageId: aws.String("fake-" + rcpt)}, nil
 }
 
-// alertsARN is the alerts queue's event source ARN in tests.
-const alertsARN = "arn:aws:sqs:us-east-1:123456789012:post-load-alerts"
+// fakeQueue records every SendMessage and fails them all with err when set.
+type fakeQueue struct {
+	mu   sync.Mutex
+	sent []*sqs.SendMessageInput
+	err  error
+}
+
+func (f *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = append(f.sent, in)
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &sqs.SendMessageOutput{MessageId: aws.String("dlq-1")}, nil
+}
+
+// deadLettered is one message put on a queue: its queue, body and reason.
+type deadLettered struct{ Queue, Body, Reason string }
+
+func (f *fakeQueue) all() []deadLettered {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []deadLettered
+	for _, in := range f.sent {
+		d := deadLettered{Queue: aws.ToString(in.QueueUrl), Body: aws.ToString(in.MessageBody)}
+		if v, ok := in.MessageAttributes["reason"]; ok {
+			d.Reason = aws.ToString(v.StringValue)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// alertsARN is the alerts queue's event source ARN in tests, alertsDLQ the
+// URL of its dead-letter queue.
+const (
+	alertsARN = "arn:aws:sqs:us-east-1:123456789012:post-load-alerts"
+	alertsDLQ = "http://sqs.example/123456789012/post-load-alerts-dlq"
+)
 
 // fixture is a handler on fakes and the buffer its JSON logs go to.
 type fixture struct {
-	h        *handler
-	accounts *fakeAccounts
-	ledger   *fakeLedger
-	ses      *fakeSES
-	logs     *bytes.Buffer
+	h     *handler
+	store *memstore.Store
+	ses   *fakeSES
+	queue *fakeQueue
+	logs  *bytes.Buffer
 }
 
 func newFixture(t *testing.T, emails ...string) *fixture {
 	t.Helper()
+	now := func() time.Time { return time.Date(2026, 7, 15, 15, 20, 0, 0, time.UTC) }
 	f := &fixture{
-		accounts: &fakeAccounts{accounts: map[int64]hook.Account{
-			116078: {ClientID: 116078, Plan: "advanced", AlertEmails: emails},
-		}},
-		ledger: newFakeLedger(),
-		ses:    &fakeSES{},
-		logs:   &bytes.Buffer{},
+		store: memstore.New(now),
+		ses:   &fakeSES{},
+		queue: &fakeQueue{},
+		logs:  &bytes.Buffer{},
 	}
+	f.store.PutAccount(hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: emails})
 	f.h = &handler{
-		accounts: f.accounts,
-		alerts:   f.ledger,
+		accounts: f.store,
+		alerts:   f.store,
 		ses:      f.ses,
+		queue:    f.queue,
 		from:     "Post-load hooks <alerts@hooks.example.net>",
 
 		alertQueueARN: alertsARN,
+		deadLetterURL: alertsDLQ,
 		log:           slog.New(slog.NewJSONHandler(f.logs, nil)),
-		now:           func() time.Time { return time.Date(2026, 7, 15, 15, 20, 0, 0, time.UTC) },
+		now:           now,
 	}
 	return f
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/postloadhooks/hooks/shared/deadletter"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/mail"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -41,14 +43,22 @@ type emailSender interface {
 	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
 }
 
+// messageSender puts one message on an SQS queue (the SQS client).
+type messageSender interface {
+	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+}
+
 // handler handles batches of the alerts queue.
 type handler struct {
 	accounts accounts
 	alerts   alertLedger
 	ses      emailSender
+	queue    messageSender
 	from     string
 	// alertQueueARN is the only event source whose records are read.
 	alertQueueARN string
+	// deadLetterURL is the alerts queue's dead-letter queue.
+	deadLetterURL string
 	log           *slog.Logger
 	now           func() time.Time
 }
@@ -78,10 +88,8 @@ func (h *handler) process(ctx context.Context, r events.SQSMessage) bool {
 
 	msg, err := h.parseAlert(r)
 	if err != nil {
-		// Never valid, however often it is retried: failing it sends it
-		// to the DLQ through the queue's redrive policy.
-		log.ErrorContext(ctx, "malformed alert message", slog.String("reason", err.Error()))
-		return false
+		// Never valid, however often it is retried.
+		return h.deadLetter(ctx, log, r, err.Error())
 	}
 	log = log.With(slog.Int64("clientId", msg.ClientID), slog.String("loadId", msg.LoadID), slog.Int64("hookId", msg.HookID))
 
@@ -135,6 +143,19 @@ func (h *handler) process(ctx context.Context, r events.SQSMessage) bool {
 	}
 	log.InfoContext(ctx, "alert sent", slog.Int("recipients", len(to)), slog.Int("sent", sent),
 		slog.Int64("durationMs", h.now().Sub(start).Milliseconds()))
+	return true
+}
+
+// deadLetter moves a malformed record to the alerts queue's dead-letter
+// queue with its reason, and acknowledges it (package deadletter). If that
+// send fails the record is reported as failed, so SQS redelivers it (and
+// the queue's redrive policy ends the loop).
+func (h *handler) deadLetter(ctx context.Context, log *slog.Logger, r events.SQSMessage, reason string) bool {
+	log.WarnContext(ctx, "malformed message", slog.String("reason", reason))
+	if err := deadletter.Send(ctx, h.queue, h.deadLetterURL, r.Body, reason); err != nil {
+		log.ErrorContext(ctx, "dead-letter send failed", slog.String("error", err.Error()))
+		return false
+	}
 	return true
 }
 

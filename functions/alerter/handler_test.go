@@ -17,6 +17,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -137,7 +138,7 @@ func TestHandleSendsOneEmailPerAddress(t *testing.T) {
 			t.Errorf("bodies lack the load id")
 		}
 	}
-	if a := f.ledger.alerts["116078/load-1/8"]; a == nil || a.status != "sent" {
+	if a := f.store.Alert(116078, "load-1", 8); a.Status != "sent" {
 		t.Errorf("alert record = %+v, want sent", a)
 	}
 	if !f.hasLog(t, "alert sent", map[string]any{"messageId": "m1", "clientId": 116078, "hookId": 8, "loadId": "load-1", "recipients": 2, "sent": 2}) {
@@ -201,18 +202,25 @@ func TestHandleMalformedMessages(t *testing.T) {
 		{"case-variant client id", valid(func(m map[string]any) { delete(m, "client_id"); m["Client_ID"] = 200 }), "client_id: case-variant key"},
 		{"case-variant pair", strings.Replace(valid(func(map[string]any) {}), `"client_id":116078`, `"client_id":116078,"CLIENT_ID":200`, 1), "keys differ only in case"},
 		{"repeated key", strings.Replace(valid(func(map[string]any) {}), `"client_id":116078`, `"client_id":116078,"client_id":200`, 1), "client_id: repeated key"},
+		// One policy for the service's own messages: no key but their own.
+		{"unknown key", valid(func(m map[string]any) { m["priority"] = "high" }), "unknown key"},
+		{"unknown key in an attempt", strings.Replace(valid(func(map[string]any) {}), `"outcome":`, `"retry_after":5,"outcome":`, 1), "attempts[]: unknown key"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t, "ops@example.com")
 			resp, err := f.h.handle(context.Background(), batch(events.SQSMessage{MessageId: "bad", Body: tt.body, EventSourceARN: alertsARN}))
-			if diff := cmp.Diff(failed(t, resp, err), []string{"bad"}); diff != "" {
-				t.Errorf("failures mismatch (-got +want):\n%s", diff)
+			// Moved to the alerts DLQ with its reason, and acknowledged.
+			if ids := failed(t, resp, err); len(ids) != 0 {
+				t.Errorf("failures = %v, want none (dead-lettered)", ids)
 			}
-			if f.accounts.calls != 0 || f.ledger.claims != 0 || len(f.ses.calls) != 0 {
-				t.Errorf("malformed message went further: %d account reads, %d claims, %d sends", f.accounts.calls, f.ledger.claims, len(f.ses.calls))
+			if diff := cmp.Diff(f.queue.all(), []deadLettered{{Queue: alertsDLQ, Body: tt.body, Reason: tt.reason}}); diff != "" {
+				t.Errorf("dead-lettered (-got +want):\n%s", diff)
 			}
-			if !f.hasLog(t, "malformed alert message", map[string]any{"messageId": "bad", "reason": tt.reason}) {
+			if f.store.Calls("Account") != 0 || f.store.Calls("ClaimAlert") != 0 || len(f.ses.calls) != 0 {
+				t.Errorf("malformed message went further: %d account reads, %d claims, %d sends", f.store.Calls("Account"), f.store.Calls("ClaimAlert"), len(f.ses.calls))
+			}
+			if !f.hasLog(t, "malformed message", map[string]any{"messageId": "bad", "reason": tt.reason}) {
 				t.Errorf("want log with reason %q, got:\n%s", tt.reason, f.logs)
 			}
 		})
@@ -239,8 +247,8 @@ func TestHandleAcksWithoutSending(t *testing.T) {
 			if ids := failed(t, resp, err); len(ids) != 0 {
 				t.Errorf("failures = %v, want none (acknowledged)", ids)
 			}
-			if len(f.ses.calls) != 0 || f.ledger.claims != 0 {
-				t.Errorf("%d sends, %d claims; want none", len(f.ses.calls), f.ledger.claims)
+			if len(f.ses.calls) != 0 || f.store.Calls("ClaimAlert") != 0 {
+				t.Errorf("%d sends, %d claims; want none", len(f.ses.calls), f.store.Calls("ClaimAlert"))
 			}
 			if !f.hasLog(t, tt.msg, map[string]any{"messageId": "m1", "clientId": tt.client}) {
 				t.Errorf("want log %q, got:\n%s", tt.msg, f.logs)
@@ -259,17 +267,17 @@ func TestHandleStoreFailures(t *testing.T) {
 		wantLog     string
 		wantRelease int
 	}{
-		{"account lookup fails", func(f *fixture) { f.accounts.err = boom }, true, 0, "account lookup failed", 0},
-		{"claim fails", func(f *fixture) { f.ledger.claimErr = boom }, true, 0, "claim alert failed", 0},
-		{"claim busy", func(f *fixture) { f.ledger.claimErr = fmt.Errorf("claim: %w", store.ErrAlertBusy) }, true, 0,
+		{"account lookup fails", func(f *fixture) { f.store.Fail("Account", boom) }, true, 0, "account lookup failed", 0},
+		{"claim fails", func(f *fixture) { f.store.Fail("ClaimAlert", boom) }, true, 0, "claim alert failed", 0},
+		{"claim busy", func(f *fixture) { f.store.Fail("ClaimAlert", fmt.Errorf("claim: %w", store.ErrAlertBusy)) }, true, 0,
 			"alert being sent by another invocation, retry later", 0},
-		{"already sent", func(f *fixture) { f.ledger.claimErr = fmt.Errorf("claim: %w", store.ErrAlertSent) }, false, 0,
+		{"already sent", func(f *fixture) { f.store.Fail("ClaimAlert", fmt.Errorf("claim: %w", store.ErrAlertSent)) }, false, 0,
 			"alert already sent, duplicate message acknowledged", 0},
-		{"recording a recipient fails", func(f *fixture) { f.ledger.sentToErr = boom }, true, 1, "record alert recipient failed", 1},
-		{"finish fails", func(f *fixture) { f.ledger.finishErr = boom }, true, 2, "finish alert failed", 0},
+		{"recording a recipient fails", func(f *fixture) { f.store.Fail("AlertSentTo", boom) }, true, 1, "record alert recipient failed", 1},
+		{"finish fails", func(f *fixture) { f.store.Fail("FinishAlert", boom) }, true, 2, "finish alert failed", 0},
 		{"release fails after a send failure", func(f *fixture) {
 			f.ses.fail = func(string) error { return &types.TooManyRequestsException{Message: new("slow down")} }
-			f.ledger.releaseErr = boom
+			f.store.Fail("ReleaseAlert", boom)
 		}, true, 0, "release alert claim failed", 1},
 	}
 	for _, tt := range tests {
@@ -291,8 +299,8 @@ func TestHandleStoreFailures(t *testing.T) {
 			if sent != tt.wantSent {
 				t.Errorf("emails sent = %d, want %d", sent, tt.wantSent)
 			}
-			if f.ledger.releases != tt.wantRelease {
-				t.Errorf("releases = %d, want %d", f.ledger.releases, tt.wantRelease)
+			if f.store.Calls("ReleaseAlert") != tt.wantRelease {
+				t.Errorf("releases = %d, want %d", f.store.Calls("ReleaseAlert"), tt.wantRelease)
 			}
 			if !f.hasLog(t, tt.wantLog, map[string]any{"messageId": "m1"}) {
 				t.Errorf("want log %q, got:\n%s", tt.wantLog, f.logs)
@@ -322,7 +330,7 @@ func TestHandleTransientSESFailureRetriesEveryone(t *testing.T) {
 	if len(f.ses.calls) != 1 {
 		t.Errorf("SendEmail calls = %d, want 1 (stop at a transient failure)", len(f.ses.calls))
 	}
-	if a := f.ledger.alerts["116078/load-1/8"]; a.status != "failed" || len(a.sentTo) != 0 {
+	if a := f.store.Alert(116078, "load-1", 8); a.Status != "failed" || len(a.SentTo) != 0 {
 		t.Errorf("alert record = %+v, want released with no recipient", a)
 	}
 	if !f.hasLog(t, "send alert failed", map[string]any{"errorClass": "transient", "errorCode": "TooManyRequestsException", "recipient": 0}) {
@@ -369,21 +377,36 @@ func TestHandlePermanentSESFailureGoesOnThenFails(t *testing.T) {
 }
 
 func TestHandleBatchReportsOnlyFailedRecords(t *testing.T) {
-	f := newFixture(t, "ops@example.com")
-	other := alertMessage(8)
-	other.ClientID = 555 // unknown: acknowledged
-	ev := batch(
-		record(t, "ok", alertMessage(8)),
-		events.SQSMessage{MessageId: "malformed", Body: "{", EventSourceARN: alertsARN},
-		record(t, "unknown", other),
-		record(t, "ok2", alertMessage(9)),
-	)
-	resp, err := f.h.handle(context.Background(), ev)
-	if diff := cmp.Diff(failed(t, resp, err), []string{"malformed"}); diff != "" {
-		t.Errorf("failures mismatch (-got +want):\n%s", diff)
-	}
-	if got := f.ses.delivered["ops@example.com"]; got != 2 {
-		t.Errorf("emails = %d, want 2", got)
+	for _, dlqUp := range []bool{true, false} {
+		t.Run(fmt.Sprintf("dead-letter queue up %v", dlqUp), func(t *testing.T) {
+			f := newFixture(t, "ops@example.com")
+			if !dlqUp {
+				f.queue.err = errors.New("queue unavailable")
+			}
+			other := alertMessage(8)
+			other.ClientID = 555 // unknown: acknowledged
+			ev := batch(
+				record(t, "ok", alertMessage(8)),
+				events.SQSMessage{MessageId: "malformed", Body: "{", EventSourceARN: alertsARN},
+				record(t, "unknown", other),
+				record(t, "ok2", alertMessage(9)),
+			)
+			resp, err := f.h.handle(context.Background(), ev)
+			// The malformed record fails only when it cannot be dead-lettered.
+			want := []string{}
+			if !dlqUp {
+				want = []string{"malformed"}
+			}
+			if diff := cmp.Diff(failed(t, resp, err), want, cmpopts.EquateEmpty()); diff != "" {
+				t.Errorf("failures mismatch (-got +want):\n%s", diff)
+			}
+			if got := f.ses.delivered["ops@example.com"]; got != 2 {
+				t.Errorf("emails = %d, want 2", got)
+			}
+			if got := f.queue.all(); len(got) != 1 || got[0].Body != "{" || got[0].Reason != "not valid JSON" {
+				t.Errorf("dead-letter sends = %+v, want the malformed record with its reason", got)
+			}
+		})
 	}
 }
 
@@ -432,16 +455,16 @@ func TestRecipients(t *testing.T) {
 
 func TestLoadConfig(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
-	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>", "HOOKS_ALERT_QUEUE_ARN": alertsARN}))
+	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>", "HOOKS_ALERT_QUEUE_ARN": alertsARN, "HOOKS_ALERTS_DLQ_URL": alertsDLQ}))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
-	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>", alertQueueARN: alertsARN}, cmp.AllowUnexported(config{})); diff != "" {
+	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>", alertQueueARN: alertsARN, deadLetterURL: alertsDLQ}, cmp.AllowUnexported(config{})); diff != "" {
 		t.Errorf("config mismatch (-got +want):\n%s", diff)
 	}
 
 	_, err = loadConfig(env(nil))
-	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE, ALERT_FROM_ADDRESS, HOOKS_ALERT_QUEUE_ARN") {
+	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE, ALERT_FROM_ADDRESS, HOOKS_ALERT_QUEUE_ARN, HOOKS_ALERTS_DLQ_URL") {
 		t.Errorf("loadConfig(empty) = %v, want both variables named", err)
 	}
 	_, err = loadConfig(env(map[string]string{"ALERT_FROM_ADDRESS": "not an address"}))
@@ -457,13 +480,40 @@ func TestHandleRefusesOtherQueues(t *testing.T) {
 	r := record(t, "foreign", alertMessage(8))
 	r.EventSourceARN = "arn:aws:sqs:us-east-1:123456789012:post-load-notifications"
 	resp, err := f.h.handle(context.Background(), batch(r))
-	if diff := cmp.Diff(failed(t, resp, err), []string{"foreign"}); diff != "" {
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Errorf("failures = %v, want none (dead-lettered)", ids)
+	}
+	if diff := cmp.Diff(f.queue.all(), []deadLettered{{Queue: alertsDLQ, Body: r.Body, Reason: "event source: not the alerts queue"}}); diff != "" {
+		t.Errorf("dead-lettered (-got +want):\n%s", diff)
+	}
+	if f.store.Calls("Account") != 0 || f.store.Calls("ClaimAlert") != 0 || len(f.ses.calls) != 0 {
+		t.Errorf("foreign record went further: %d account reads, %d claims, %d sends", f.store.Calls("Account"), f.store.Calls("ClaimAlert"), len(f.ses.calls))
+	}
+	if !f.hasLog(t, "malformed message", map[string]any{"messageId": "foreign", "reason": "event source: not the alerts queue"}) {
+		t.Errorf("want the reason logged, got:\n%s", f.logs)
+	}
+}
+
+// TestDeadLetterSendFailureIsRetried: when the dead-letter queue cannot
+// take a malformed record, the record is failed, so SQS delivers it again
+// (and the queue's redrive policy ends the loop); valid records beside it
+// are sent.
+func TestDeadLetterSendFailureIsRetried(t *testing.T) {
+	f := newFixture(t, "ops@example.com")
+	f.queue.err = errors.New("queue unavailable")
+	resp, err := f.h.handle(context.Background(), batch(
+		events.SQSMessage{MessageId: "bad", Body: "{}", EventSourceARN: alertsARN}, record(t, "m1", alertMessage(8))))
+	if diff := cmp.Diff(failed(t, resp, err), []string{"bad"}); diff != "" {
 		t.Errorf("failures mismatch (-got +want):\n%s", diff)
 	}
-	if f.accounts.calls != 0 || f.ledger.claims != 0 || len(f.ses.calls) != 0 {
-		t.Errorf("foreign record went further: %d account reads, %d claims, %d sends", f.accounts.calls, f.ledger.claims, len(f.ses.calls))
+	if n := len(f.queue.all()); n != 1 {
+		t.Errorf("%d dead-letter sends, want 1", n)
 	}
-	if !f.hasLog(t, "malformed alert message", map[string]any{"messageId": "foreign", "reason": "event source: not the alerts queue"}) {
-		t.Errorf("want the reason logged, got:\n%s", f.logs)
+	if !f.hasLog(t, "malformed message", map[string]any{"messageId": "bad", "reason": "kind: required"}) ||
+		!f.hasLog(t, "dead-letter send failed", map[string]any{"messageId": "bad"}) {
+		t.Errorf("want the reason and the failed send logged, got:\n%s", f.logs)
+	}
+	if got := f.ses.delivered["ops@example.com"]; got != 1 {
+		t.Errorf("emails for the valid record = %d, want 1", got)
 	}
 }

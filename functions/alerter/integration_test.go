@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
@@ -106,7 +107,8 @@ func newLiveFixture(t *testing.T) *liveFixture {
 		t.Fatalf("CreateAccount: %v", err)
 	}
 	f.account = acct
-	f.h = &handler{accounts: st, alerts: st, ses: ses, from: "Post-load hooks <alerts@hooks.example.net>", alertQueueARN: alertsARN,
+	f.h = &handler{accounts: st, alerts: st, ses: ses, queue: &fakeQueue{}, deadLetterURL: alertsDLQ,
+		from: "Post-load hooks <alerts@hooks.example.net>", alertQueueARN: alertsARN,
 		log: slog.New(slog.NewJSONHandler(f.logs, nil)), now: time.Now}
 	return f
 }
@@ -364,5 +366,79 @@ func TestLiveHostileSnippetIsQuoted(t *testing.T) {
 	}
 	if strings.Contains(strings.ToLower(html), "<a ") || strings.Index(html, "URGENT") < strings.Index(html, "What to do next") {
 		t.Errorf("html body: want no link and the snippet after the next steps:\n%s", html)
+	}
+}
+
+// TestLiveMalformedAlertLandsInTheAlertsDLQ runs malformed alert messages
+// through goaws as the event source does: each is received from the alerts
+// queue, handed to the handler, acknowledged, and found in the alerts DLQ,
+// byte for byte, with its reason as the "reason" attribute; the reason is
+// logged too.
+func TestLiveMalformedAlertLandsInTheAlertsDLQ(t *testing.T) {
+	f := newLiveFixture(t)
+	ctx := context.Background()
+	client, queues := devstack.SQS(t)
+	f.h.queue, f.h.deadLetterURL, f.h.alertQueueARN = client, queues.AlertsDLQ, queues.AlertsARN
+
+	valid := string(alertMessage(8).Encode())
+	reasons := map[string]string{
+		"not json":    "not valid JSON",
+		`{"kind":"x"`: "not valid JSON",
+		strings.Replace(valid, `"client_id":116078`, `"client_id":116078,"extra":1`, 1):       "unknown key",
+		strings.Replace(valid, `"client_id":116078`, `"client_id":116078,"CLIENT_ID":200`, 1): "keys differ only in case",
+		`{"kind":"retry"}`: "kind: must be exhausted",
+	}
+	for body := range reasons {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queues.Alerts), MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	var ev events.SQSEvent
+	var handles []*string
+	for deadline := time.Now().Add(20 * time.Second); len(ev.Records) < len(reasons) && time.Now().Before(deadline); {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queues.Alerts), MaxNumberOfMessages: 10, VisibilityTimeout: 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), Body: aws.ToString(m.Body), EventSourceARN: queues.AlertsARN})
+			handles = append(handles, m.ReceiptHandle)
+		}
+	}
+	if len(ev.Records) != len(reasons) {
+		t.Fatalf("received %d of %d messages from the alerts queue", len(ev.Records), len(reasons))
+	}
+	resp, err := f.h.handle(ctx, ev)
+	if ids := failed(t, resp, err); len(ids) != 0 {
+		t.Fatalf("failures = %v, want none (dead-lettered); logs:\n%s", ids, f.logs)
+	}
+	for _, h := range handles { // as the event source does for acknowledged records
+		if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queues.Alerts), ReceiptHandle: h}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	got := map[string]string{}
+	for deadline := time.Now().Add(20 * time.Second); len(got) < len(reasons) && time.Now().Before(deadline); {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(queues.AlertsDLQ), MaxNumberOfMessages: 10,
+			VisibilityTimeout: 20, MessageAttributeNames: []string{"All"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range out.Messages {
+			got[aws.ToString(m.Body)] = aws.ToString(m.MessageAttributes["reason"].StringValue)
+		}
+	}
+	if diff := cmp.Diff(got, reasons); diff != "" {
+		t.Errorf("alerts DLQ: body -> reason (-got +want):\n%s", diff)
+	}
+	for _, reason := range reasons {
+		if !strings.Contains(f.logs.String(), `"msg":"malformed message"`) || !strings.Contains(f.logs.String(), `"reason":"`+reason+`"`) {
+			t.Errorf("reason %q not logged:\n%s", reason, f.logs)
+		}
+	}
+	if n := len(mailTo(t, f.sesURL, f.emails[0])); n != 0 {
+		t.Errorf("%d emails sent for malformed messages", n)
 	}
 }

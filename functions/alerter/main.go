@@ -6,9 +6,10 @@
 // however often the message arrives (shared/store's alert records).
 //
 // It does not deliver webhooks, decide when a delivery is exhausted (the
-// dispatcher does) or change hooks. Failures it cannot fix are left to the
-// queue: a failed record is retried by redelivery and moved to the alerts
-// DLQ by its redrive policy.
+// dispatcher does) or change hooks. A malformed record goes to the alerts
+// DLQ at once, with its reason (package deadletter), as the dispatcher's
+// do. Failures it cannot fix are left to the queue: a failed record is
+// retried by redelivery and moved to the alerts DLQ by its redrive policy.
 package main
 
 import (
@@ -21,6 +22,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -53,9 +55,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		accounts: accountFunc(st.Account),
 		alerts:   newLedgerFuncs(st),
 		ses:      sendEmailFunc(sesv2.NewFromConfig(awsCfg).SendEmail),
+		queue:    sendMessageFunc(sqs.NewFromConfig(awsCfg).SendMessage),
 		from:     cfg.from,
 
 		alertQueueARN: cfg.alertQueueARN,
+		deadLetterURL: cfg.deadLetterURL,
 		log:           log,
 		now:           time.Now,
 	}
@@ -63,8 +67,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	return nil
 }
 
-// The handler's interfaces are given method values, not *store.Store and
-// *sesv2.Client themselves. text/template (shared/mail) calls reflect's
+// The handler's interfaces are given method values, not *store.Store,
+// *sesv2.Client and *sqs.Client themselves. text/template (shared/mail) calls reflect's
 // MethodByName, and from then on the linker keeps every exported method of
 // every type that can reach an interface value, including through struct
 // fields: all of SES v2's and DynamoDB's operations, with their serializers
@@ -75,6 +79,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 type sendEmailFunc func(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
 
 func (f sendEmailFunc) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	return f(ctx, in, opts...)
+}
+
+// sendMessageFunc is a messageSender: the SQS client's SendMessage.
+type sendMessageFunc func(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
+
+func (f sendMessageFunc) SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	return f(ctx, in, opts...)
 }
 

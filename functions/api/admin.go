@@ -11,6 +11,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
+	"github.com/postloadhooks/hooks/shared/strictjson"
 )
 
 // The store methods each admin handler uses.
@@ -77,29 +78,29 @@ func decodeCreateAccount(w http.ResponseWriter, r *http.Request) (hook.Account, 
 		return hook.Account{}, err
 	}
 	a := hook.Account{AlertEmails: []string{}}
-	id, ok := body.int64("client_id")
-	if !ok || id <= 0 {
+	id, err := body.Int("client_id")
+	if err != nil || id <= 0 {
 		return hook.Account{}, invalid("client_id", "client_id must be a positive integer")
 	}
 	a.ClientID = id
-	if _, ok := body["plan"]; !ok {
+	if !body.Has("plan") {
 		return hook.Account{}, invalid("plan", "plan is required")
 	}
 	if a.Plan, err = decodePlan(body); err != nil {
 		return hook.Account{}, err
 	}
-	if _, ok := body["alert_emails"]; ok {
+	if body.Has("alert_emails") {
 		if a.AlertEmails, err = decodeAlertEmails(body); err != nil {
 			return hook.Account{}, err
 		}
 	}
 	a.Destinations = []hook.Destination{}
-	if _, ok := body["destinations"]; ok {
+	if body.Has("destinations") {
 		if a.Destinations, err = decodeDestinations(body); err != nil {
 			return hook.Account{}, err
 		}
 	}
-	if _, ok := body["api_access"]; ok {
+	if body.Has("api_access") {
 		access, err := decodeAPIAccess(body)
 		if err != nil {
 			return hook.Account{}, err
@@ -157,32 +158,32 @@ func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountU
 	if err != nil {
 		return store.AccountUpdate{}, err
 	}
-	if len(body) == 0 {
+	if body.Len() == 0 {
 		return store.AccountUpdate{}, invalid("body", "Body must contain plan, alert_emails, destinations or api_access")
 	}
 	var u store.AccountUpdate
-	if _, ok := body["plan"]; ok {
+	if body.Has("plan") {
 		plan, err := decodePlan(body)
 		if err != nil {
 			return store.AccountUpdate{}, err
 		}
 		u.Plan = &plan
 	}
-	if _, ok := body["alert_emails"]; ok {
+	if body.Has("alert_emails") {
 		emails, err := decodeAlertEmails(body)
 		if err != nil {
 			return store.AccountUpdate{}, err
 		}
 		u.AlertEmails = &emails
 	}
-	if _, ok := body["destinations"]; ok {
+	if body.Has("destinations") {
 		dests, err := decodeDestinations(body)
 		if err != nil {
 			return store.AccountUpdate{}, err
 		}
 		u.Destinations = &dests
 	}
-	if _, ok := body["api_access"]; ok {
+	if body.Has("api_access") {
 		access, err := decodeAPIAccess(body)
 		if err != nil {
 			return store.AccountUpdate{}, err
@@ -233,8 +234,8 @@ func handleCreateMember(log *slog.Logger, admin adminCheck, s memberCreator) htt
 		if err != nil {
 			return err
 		}
-		email, ok := body.string("email")
-		if !ok || !validEmail(email) {
+		email, err := body.String("email")
+		if err != nil || !validEmail(email) {
 			return invalid("email", "email must be a valid email address without a display name")
 		}
 		m, token, err := s.CreateMember(r.Context(), id, email)
@@ -268,35 +269,35 @@ func handleDeleteMember(log *slog.Logger, admin adminCheck, s memberDeleter) htt
 }
 
 // readAdminBody reads a strict JSON object whose keys are all in allowed.
-func readAdminBody(w http.ResponseWriter, r *http.Request, allowed []string) (object, error) {
+func readAdminBody(w http.ResponseWriter, r *http.Request, allowed []string) (strictjson.Object, error) {
 	data, err := readBody(w, r)
 	if err != nil {
-		return nil, err
+		return strictjson.Object{}, err
 	}
-	body, err := decodeObject(data)
+	body, err := strictjson.ParseBody(data)
 	if err != nil {
-		return nil, invalid("body", "Body must be one JSON object, without repeated keys or trailing data")
+		return strictjson.Object{}, invalid("body", "Body must be one JSON object, without repeated keys or trailing data")
 	}
-	if !body.onlyKeys(allowed) {
-		return nil, invalid("body", "Body has an unknown field; allowed fields: "+strings.Join(allowed, ", "))
+	if body.Only(allowed...) != nil {
+		return strictjson.Object{}, invalid("body", "Body has an unknown field; allowed fields: "+strings.Join(allowed, ", "))
 	}
 	return body, nil
 }
 
 // decodePlan accepts only the known plans: any other name is a typo, and
 // taking it would disable every hook of the account as a downgrade.
-func decodePlan(body object) (string, error) {
-	plan, ok := body.string("plan")
-	if !ok || !hook.PlanKnown(plan) {
+func decodePlan(body strictjson.Object) (string, error) {
+	plan, err := body.String("plan")
+	if err != nil || !hook.PlanKnown(plan) {
 		return "", invalid("plan", "plan must be one of: "+strings.Join(hook.KnownPlans(), ", "))
 	}
 	return plan, nil
 }
 
 // decodeAPIAccess reads api_access: a boolean.
-func decodeAPIAccess(body object) (bool, error) {
-	access, ok := body.bool("api_access")
-	if !ok {
+func decodeAPIAccess(body strictjson.Object) (bool, error) {
+	access, err := body.Bool("api_access")
+	if err != nil {
 		return false, invalid("api_access", "api_access must be a boolean")
 	}
 	return access, nil
@@ -304,16 +305,16 @@ func decodeAPIAccess(body object) (bool, error) {
 
 // decodeDestinations reads destinations: an array of exactly
 // {"id":<positive int>,"type":"<lower-case word>"}, ids unique.
-func decodeDestinations(body object) ([]hook.Destination, error) {
-	items, ok := body.objects("destinations")
-	if !ok {
+func decodeDestinations(body strictjson.Object) ([]hook.Destination, error) {
+	items, err := body.Objects("destinations")
+	if err != nil {
 		return nil, invalid("destinations", "destinations must be an array of objects, each with exactly an integer id and a string type")
 	}
 	ds := make([]hook.Destination, 0, len(items))
 	for i, it := range items {
-		id, idOK := it.int64("id")
-		typ, typeOK := it.string("type")
-		if !it.hasExactly("id", "type") || !idOK || !typeOK {
+		id, idErr := it.Int("id")
+		typ, typeErr := it.String("type")
+		if it.Exactly("id", "type") != nil || idErr != nil || typeErr != nil {
 			return nil, invalid("destinations", fmt.Sprintf("destinations[%d] must have exactly an integer id and a string type", i))
 		}
 		ds = append(ds, hook.Destination{ID: id, Type: typ})
@@ -324,9 +325,9 @@ func decodeDestinations(body object) ([]hook.Destination, error) {
 	return ds, nil
 }
 
-func decodeAlertEmails(body object) ([]string, error) {
-	emails, ok := body.strings("alert_emails")
-	if !ok {
+func decodeAlertEmails(body strictjson.Object) ([]string, error) {
+	emails, err := body.Strings("alert_emails")
+	if err != nil {
 		return nil, invalid("alert_emails", "alert_emails must be an array of email addresses")
 	}
 	if err := checkAlertEmails(emails); err != nil {

@@ -164,8 +164,8 @@ func TestAdminValidation(t *testing.T) {
 			api := newTestAPI(t)
 			status, body := api.do(t, tt.method, tt.path, bearer(adminToken), tt.body)
 			checkResponse(t, status, body, http.StatusBadRequest, invalidBody(tt.wantMessage))
-			if api.store.calls != 0 {
-				t.Errorf("store called %d times for an invalid body", api.store.calls)
+			if api.store.Calls("") != 0 {
+				t.Errorf("store called %d times for an invalid body", api.store.Calls(""))
 			}
 		})
 	}
@@ -189,8 +189,8 @@ func TestAdminAuthLocal(t *testing.T) {
 				api := newTestAPI(t)
 				status, body := api.do(t, req.method, req.path, auth, req.body)
 				checkResponse(t, status, body, http.StatusUnauthorized, bodyUnauthorized)
-				if api.store.calls != 0 {
-					t.Errorf("store called %d times", api.store.calls)
+				if api.store.Calls("") != 0 {
+					t.Errorf("store called %d times", api.store.Calls(""))
 				}
 			})
 		}
@@ -247,8 +247,8 @@ func TestAdminAuthLambda(t *testing.T) {
 					return
 				}
 				checkResponse(t, res.StatusCode, body, http.StatusUnauthorized, bodyUnauthorized)
-				if api.store.calls != 0 {
-					t.Errorf("store called %d times", api.store.calls)
+				if api.store.Calls("") != 0 {
+					t.Errorf("store called %d times", api.store.Calls(""))
 				}
 			})
 		}

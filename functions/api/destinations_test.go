@@ -49,13 +49,13 @@ func TestCreateHookOrderOfChecks(t *testing.T) {
 			api.store.seedAccount(clientNoDest, "advanced", "nodest", "plh_nodest")
 			api.store.seedAccount(clientNoDest+1, "standard", "nodeststd", "plh_nodest-std")
 			for _, cid := range []int64{clientNoDest, clientNoDest + 1} {
-				a := api.store.accounts[cid]
+				a := api.store.account(cid)
 				a.Destinations = []hook.Destination{}
-				api.store.accounts[cid] = a
+				api.store.PutAccount(a)
 			}
-			b := api.store.accounts[clientB]
+			b := api.store.account(clientB)
 			b.Destinations = append(b.Destinations, hook.Destination{ID: 777, Type: "s3"})
-			api.store.accounts[clientB] = b
+			api.store.PutAccount(b)
 			api.store.seedHook(clientA, urlA, false)
 			for i := 1; i < hook.MaxHooks; i++ {
 				api.store.seedHook(clientA, "https://full.example.com/"+strings.Repeat("x", i), false)
@@ -72,10 +72,11 @@ func TestCreateHookOrderOfChecks(t *testing.T) {
 func TestReEnableWithoutDestination(t *testing.T) {
 	api := newTestAPI(t)
 	h := api.store.seedHook(clientA, urlA, true)
-	api.store.hooks[clientA][0].DestinationID = 0
-	a := api.store.accounts[clientA]
+	h.DestinationID = 0
+	api.store.PutHook(h)
+	a := api.store.account(clientA)
 	a.Destinations = nil
-	api.store.accounts[clientA] = a
+	api.store.PutAccount(a)
 
 	status, body := api.do(t, "PUT", hooksPath+"/1", bearer(tokenA), `{"enable":true}`)
 	checkResponse(t, status, body, http.StatusBadRequest, bodyNoDestination)
@@ -100,7 +101,7 @@ func TestAdminDestinations(t *testing.T) {
 	status, body = api.do(t, "PATCH", "/admin/v1/accounts/116078", admin, `{"destinations":[{"id":7,"type":"redshift"}]}`)
 	checkResponse(t, status, body, http.StatusConflict,
 		`{"error":{"message":"Destination 12345 still has 1 hook(s); delete them before removing it."}}`)
-	if got := api.store.accounts[clientA].Destinations; len(got) != 1 || got[0].ID != testDest {
+	if got := api.store.account(clientA).Destinations; len(got) != 1 || got[0].ID != testDest {
 		t.Errorf("destinations after a refused removal: %v", got)
 	}
 	status, body = api.do(t, "PATCH", "/admin/v1/accounts/116078", admin, `{"destinations":[{"id":12345,"type":"s3"},{"id":7,"type":"redshift"}]}`)
@@ -139,7 +140,7 @@ func TestMistypedPlanDisablesNothing(t *testing.T) {
 		status, body := api.do(t, "PATCH", "/admin/v1/accounts/116078", admin, `{"plan":"`+typo+`"}`)
 		checkResponse(t, status, body, http.StatusBadRequest, invalidBody("plan must be one of: advanced, basic, enterprise, free, free_trial, premium, standard, starter, unlimited, unlimited_plus"))
 	}
-	for _, h := range api.store.hooks[clientA][:2] {
+	for _, h := range api.store.Hooks(clientA)[:2] {
 		if !h.Enabled() {
 			t.Fatalf("hook %d disabled by a refused plan", h.ID)
 		}

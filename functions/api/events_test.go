@@ -79,13 +79,12 @@ func TestEventFixtures(t *testing.T) {
 				t.Errorf("%s is not a complete payload 2.0 event", name)
 			}
 
-			st := newFakeStore(func() time.Time { return testNow })
+			st := newTestStore(func() time.Time { return testNow })
 			if tt.seed.account {
 				st.seedAccount(116078, "advanced", "member0", fixtureToken)
 			}
 			if tt.seed.hook {
-				st.nextID[116078] = 7
-				st.seedHook(116078, "https://hooks.example.com/catch/abc", tt.seed.hookDisabled)
+				st.seedHookID(116078, 8, "https://hooks.example.com/catch/abc", tt.seed.hookDisabled)
 			}
 			h := testRoutes(t, discardLogger(), st, iamAdmin, false)
 

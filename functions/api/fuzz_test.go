@@ -325,7 +325,7 @@ func accountFields(n jsonNode, a accountJSON) map[string]any {
 func FuzzCreateAccountBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		api := newTestAPI(t)
-		before := len(api.store.accounts)
+		before := len(api.store.ClientIDs())
 		status, body := api.do(t, "POST", "/admin/v1/accounts", bearer(adminToken), string(data))
 
 		switch status {
@@ -338,8 +338,8 @@ func FuzzCreateAccountBody(f *testing.F) {
 			want := accountFields(n, a)
 			want["client_id"] = json.Number(strconv.FormatInt(a.ClientID, 10))
 			checkAcceptedShape(t, data, want)
-			if len(api.store.accounts) != before+1 {
-				t.Fatalf("accepted %q but %d accounts were added", data, len(api.store.accounts)-before)
+			if len(api.store.ClientIDs()) != before+1 {
+				t.Fatalf("accepted %q but %d accounts were added", data, len(api.store.ClientIDs())-before)
 			}
 			return
 		case http.StatusConflict:
@@ -347,7 +347,7 @@ func FuzzCreateAccountBody(f *testing.F) {
 		default:
 			checkAdminRefusal(t, data, status, body)
 		}
-		if len(api.store.accounts) != before {
+		if len(api.store.ClientIDs()) != before {
 			t.Fatalf("refused %q but the store changed", data)
 		}
 	})
@@ -357,14 +357,14 @@ func FuzzUpdateAccountBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		api := newTestAPI(t)
 		api.store.seedHook(clientA, urlA, false)
-		beforeAccount, beforeHooks := api.store.accounts[clientA], slices.Clone(api.store.hooks[clientA])
+		beforeAccount, beforeHooks := api.store.account(clientA), slices.Clone(api.store.Hooks(clientA))
 		status, body := api.do(t, "PATCH", "/admin/v1/accounts/116078", bearer(adminToken), string(data))
 
 		if status == http.StatusConflict {
 			// Only a change leaving out the destination of the seeded hook.
 			checkResponse(t, status, body, http.StatusConflict,
 				`{"error":{"message":"Destination 12345 still has 1 hook(s); delete them before removing it."}}`)
-			if diff := cmp.Diff(api.store.accounts[clientA], beforeAccount); diff != "" {
+			if diff := cmp.Diff(api.store.account(clientA), beforeAccount); diff != "" {
 				t.Fatalf("refused %q but the account changed (-got +want):\n%s", data, diff)
 			}
 			return
@@ -382,10 +382,10 @@ func FuzzUpdateAccountBody(f *testing.F) {
 			return
 		}
 		checkAdminRefusal(t, data, status, body)
-		if diff := cmp.Diff(api.store.accounts[clientA], beforeAccount); diff != "" {
+		if diff := cmp.Diff(api.store.account(clientA), beforeAccount); diff != "" {
 			t.Fatalf("refused %q but the account changed (-got +want):\n%s", data, diff)
 		}
-		if diff := cmp.Diff(api.store.hooks[clientA], beforeHooks); diff != "" {
+		if diff := cmp.Diff(api.store.Hooks(clientA), beforeHooks); diff != "" {
 			t.Fatalf("refused %q but the hooks changed (-got +want):\n%s", data, diff)
 		}
 	})
@@ -394,7 +394,7 @@ func FuzzUpdateAccountBody(f *testing.F) {
 func FuzzCreateMemberBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		api := newTestAPI(t)
-		before := len(api.store.members[clientA])
+		before := len(api.store.Members(clientA))
 		status, body := api.do(t, "POST", "/admin/v1/accounts/116078/members", bearer(adminToken), string(data))
 
 		if status == http.StatusCreated {
@@ -407,13 +407,13 @@ func FuzzCreateMemberBody(f *testing.F) {
 			if strings.ContainsAny(m.Email, "\r\n\x00<>,;\" ") {
 				t.Fatalf("accepted email %q, which could inject headers or name several recipients", m.Email)
 			}
-			if len(api.store.members[clientA]) != before+1 {
-				t.Fatalf("accepted %q but %d members were added", data, len(api.store.members[clientA])-before)
+			if len(api.store.Members(clientA)) != before+1 {
+				t.Fatalf("accepted %q but %d members were added", data, len(api.store.Members(clientA))-before)
 			}
 			return
 		}
 		checkAdminRefusal(t, data, status, body)
-		if len(api.store.members[clientA]) != before {
+		if len(api.store.Members(clientA)) != before {
 			t.Fatalf("refused %q but the store changed", data)
 		}
 	})

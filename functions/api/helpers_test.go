@@ -45,7 +45,7 @@ func (b *syncBuffer) String() string {
 }
 
 type testAPI struct {
-	store   *fakeStore
+	store   *testStore
 	handler http.Handler
 	logs    *syncBuffer
 }
@@ -59,7 +59,7 @@ func newTestAPI(t *testing.T) *testAPI {
 
 func newTestAPIWith(t *testing.T, admin adminCheck) *testAPI {
 	t.Helper()
-	st := newFakeStore(func() time.Time { return testNow })
+	st := newTestStore(func() time.Time { return testNow })
 	st.seedAccount(clientA, "advanced", memberA, tokenA)
 	st.seedAccount(clientB, "advanced", "memberb", tokenB)
 	st.seedAccount(clientStd, "standard", "memberstd", tokenStd)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/hookurl"
+	"github.com/postloadhooks/hooks/shared/strictjson"
 )
 
 // The store methods each hooks handler uses.
@@ -95,24 +96,24 @@ func decodeCreateHook(w http.ResponseWriter, r *http.Request) (createHookRequest
 	if err != nil {
 		return createHookRequest{}, err
 	}
-	body, err := decodeObject(data)
-	if err != nil || !body.hasExactly("type", "destination_id", "config") {
+	body, err := strictjson.ParseBody(data)
+	if err != nil || body.Exactly("type", "destination_id", "config") != nil {
 		return createHookRequest{}, errInvalidPostBody
 	}
-	typ, ok := body.string("type")
-	if !ok || typ != hook.TypePostLoad {
+	typ, err := body.String("type")
+	if err != nil || typ != hook.TypePostLoad {
 		return createHookRequest{}, errInvalidPostBody
 	}
-	dest, ok := body.int64("destination_id")
-	if !ok {
+	dest, err := body.Int("destination_id")
+	if err != nil {
 		return createHookRequest{}, errInvalidPostBody
 	}
-	cfg, ok := body.object("config")
-	if !ok || !cfg.hasExactly("url") {
+	cfg, err := body.Object("config")
+	if err != nil || cfg.Exactly("url") != nil {
 		return createHookRequest{}, errInvalidPostBody
 	}
-	u, ok := cfg.string("url")
-	if !ok {
+	u, err := cfg.String("url")
+	if err != nil {
 		return createHookRequest{}, errInvalidPostBody
 	}
 	return createHookRequest{destinationID: dest, url: u}, nil
@@ -164,12 +165,12 @@ func decodeSetEnabled(w http.ResponseWriter, r *http.Request) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	body, err := decodeObject(data)
-	if err != nil || !body.hasExactly("enable") {
+	body, err := strictjson.ParseBody(data)
+	if err != nil || body.Exactly("enable") != nil {
 		return false, errInvalidPutBody
 	}
-	enable, ok := body.bool("enable")
-	if !ok {
+	enable, err := body.Bool("enable")
+	if err != nil {
 		return false, errInvalidPutBody
 	}
 	return enable, nil

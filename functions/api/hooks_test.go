@@ -198,7 +198,7 @@ func TestAuthBeforeBody(t *testing.T) {
 				api.store.seedHook(clientA, urlA, false)
 				status, body := api.do(t, tt.method, tt.path, auth, tt.body)
 				checkResponse(t, status, body, http.StatusUnauthorized, bodyUnauthorized)
-				if h, _ := api.store.hook(clientA, 1); !h.Enabled() || len(api.store.hooks[clientA]) != 1 {
+				if h, _ := api.store.hook(clientA, 1); !h.Enabled() || len(api.store.Hooks(clientA)) != 1 {
 					t.Error("store changed by an unauthenticated request")
 				}
 			})
@@ -410,7 +410,7 @@ func TestTenantIsolation(t *testing.T) {
 	if got, ok := api.store.hook(clientA, 1); !ok || !cmp.Equal(got, hookA) {
 		t.Errorf("A's hook changed: got %+v", got)
 	}
-	if n := len(api.store.hooks[clientA]); n != 1 {
+	if n := len(api.store.Hooks(clientA)); n != 1 {
 		t.Errorf("A has %d hooks, want 1", n)
 	}
 }
@@ -457,7 +457,7 @@ func TestInternalErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			api := newTestAPI(t)
-			api.store.fail = fmt.Errorf("wrapped: %w", secretErr)
+			api.store.Fail("", fmt.Errorf("wrapped: %w", secretErr))
 			status, body := api.do(t, tt.method, tt.path, tt.auth, tt.body)
 			checkResponse(t, status, body, 500, bodyInternal)
 			logs := api.logs.String()

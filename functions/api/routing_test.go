@@ -55,7 +55,7 @@ func newSpellingAPI(t *testing.T, admin adminCheck) *testAPI {
 	if status, body := api.do(t, "POST", hooksPath, bearer(tokenA), createBody); status != http.StatusOK {
 		t.Fatalf("create hook: %d %s", status, body)
 	}
-	api.store.calls = 0
+	api.store.ResetCalls()
 	return api
 }
 
@@ -82,8 +82,8 @@ func TestEncodedPathsReachNoRouteLocal(t *testing.T) {
 			defer resp.Body.Close()
 			body, _ := io.ReadAll(resp.Body)
 			checkResponse(t, resp.StatusCode, strings.TrimSuffix(string(body), "\n"), http.StatusNotFound, bodyNotFound)
-			if api.store.calls != 0 {
-				t.Errorf("store called %d times", api.store.calls)
+			if api.store.Calls("") != 0 {
+				t.Errorf("store called %d times", api.store.Calls(""))
 			}
 		})
 	}
@@ -125,8 +125,8 @@ func TestEncodedPathsReachNoRouteLambda(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkResponse(t, res.StatusCode, strings.TrimSuffix(res.Body, "\n"), http.StatusNotFound, bodyNotFound)
-			if api.store.calls != 0 {
-				t.Errorf("store called %d times", api.store.calls)
+			if api.store.Calls("") != 0 {
+				t.Errorf("store called %d times", api.store.Calls(""))
 			}
 		})
 	}
@@ -148,8 +148,8 @@ func TestLambdaHostHeaderCannotReroute(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkResponse(t, res.StatusCode, strings.TrimSuffix(res.Body, "\n"), http.StatusOK, `{"status":"ok"}`)
-			if api.store.calls != 0 {
-				t.Errorf("store called %d times: the request reached another route", api.store.calls)
+			if api.store.Calls("") != 0 {
+				t.Errorf("store called %d times: the request reached another route", api.store.Calls(""))
 			}
 		})
 	}

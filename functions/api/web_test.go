@@ -53,7 +53,7 @@ func (m *fakeMail) to(rcpt string) []string {
 }
 
 type webTest struct {
-	store   *fakeStore
+	store   *testStore
 	mail    *fakeMail
 	handler http.Handler
 	logs    *syncBuffer
@@ -64,7 +64,7 @@ type webTest struct {
 func newWebTest(t *testing.T) *webTest {
 	t.Helper()
 	wt := &webTest{mail: &fakeMail{}, logs: &syncBuffer{}, now: testNow}
-	wt.store = newFakeStore(wt.clock)
+	wt.store = newTestStore(wt.clock)
 	wt.store.seedAccount(clientA, "advanced", memberA, tokenA)
 	wt.store.seedAccount(clientB, "advanced", "memberb", tokenB)
 	wt.store.seedAccount(clientStd, "standard", "memberstd", tokenStd)
@@ -584,7 +584,8 @@ func TestWebHookFlows(t *testing.T) {
 	if !strings.Contains(body, upgradeText) || strings.Contains(body, "Re-enable this webhook") || strings.Count(body, "Disabled by a plan downgrade") != hook.MaxHooks {
 		t.Errorf("downgraded page wrong")
 	}
-	rec = wt.post(t, c, settingsHooks+"/2/enable", nil)
+	seeded := wt.store.Hooks(clientA)
+	rec = wt.post(t, c, settingsHooks+"/"+itoa(seeded[0].ID)+"/enable", nil)
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "Client does not have access to hooks.") {
 		t.Errorf("re-enable on a plan without the feature: %d", rec.Code)
 	}
@@ -633,8 +634,9 @@ func TestWebPlanAndDestinationStates(t *testing.T) {
 	if rec := wt.post(t, ca, settingsHooks, url.Values{"url": {"https://hooks.example.com/six"}, "destination_id": {"6"}}); rec.Code != http.StatusOK {
 		t.Fatalf("create on destination 6: %d", rec.Code)
 	}
-	if h, _ := wt.store.hook(clientA, 1); h.DestinationID != 6 {
-		t.Errorf("hook destination %d, want 6", h.DestinationID)
+	hooks := wt.store.Hooks(clientA)
+	if len(hooks) != 1 || hooks[0].URL != "https://hooks.example.com/six" || hooks[0].DestinationID != 6 {
+		t.Errorf("hooks after the create on destination 6: %+v, want the one, on destination 6", hooks)
 	}
 }
 
@@ -707,7 +709,7 @@ func TestWebStaticAndRedirects(t *testing.T) {
 // Gateway domain to take the origin from, every state change is refused,
 // with or without an Origin header.
 func TestWebUnknownOriginRefusesChanges(t *testing.T) {
-	h := routes(discardLogger(), newFakeStore(func() time.Time { return testNow }), tokenAdmin(adminToken), false, webConfig{})
+	h := routes(discardLogger(), newTestStore(func() time.Time { return testNow }), tokenAdmin(adminToken), false, webConfig{})
 	for _, origin := range []string{"", "http://example.com"} {
 		req := httptest.NewRequest("POST", signInPath, strings.NewReader("email=a%40example.com"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

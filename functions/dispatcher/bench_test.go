@@ -42,6 +42,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
 	"github.com/postloadhooks/hooks/shared/store"
+	"github.com/postloadhooks/hooks/shared/store/memstore"
 )
 
 // Benchmarks of the delivery path (issue 6; scripts/bench runs them with
@@ -404,11 +405,10 @@ func BenchmarkDelivery(b *testing.B) {
 		for i := range benchHooks {
 			hooks = append(hooks, hook.Hook{ID: int64(i + 1), ClientID: benchClient, URL: rcv.hookURL(i + 1), Secret: hook.NewSecret()})
 		}
-		h.accounts = &fakeAccounts{
-			accounts: map[int64]hook.Account{benchClient: {ClientID: benchClient, Plan: "advanced"}},
-			hooks:    map[int64][]hook.Hook{benchClient: hooks},
-		}
-		h.deliveries = newFakeDeliveries(time.Now)
+		st := memstore.New(time.Now)
+		st.PutAccount(hook.Account{ClientID: benchClient, Plan: "advanced"})
+		st.SetHooks(benchClient, hooks)
+		h.accounts, h.deliveries = st, st
 		h.queue = &fakeQueue{}
 		runHandlerBatches(b, h, rcv, "fake", nil)
 	})

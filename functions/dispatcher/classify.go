@@ -5,10 +5,8 @@ import (
 	"errors"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/postloadhooks/hooks/shared/deadletter"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
@@ -121,19 +119,13 @@ func parseRetry(body []byte) (*retryWork, string) {
 }
 
 // deadLetter moves a malformed record to the dead-letter queue with its
-// reason, and acknowledges it. If that send fails the record is reported as
-// failed, so SQS redelivers it (and its own redrive policy ends the loop).
+// reason, and acknowledges it (package deadletter). If that send fails the
+// record is reported as failed, so SQS redelivers it (and its own redrive
+// policy ends the loop).
 func (h *handler) deadLetter(ctx context.Context, r events.SQSMessage, reason string, i int, b *batch) {
 	h.log.WarnContext(ctx, "malformed message", "messageId", r.MessageId, "reason", reason)
 	h.metrics.count(metricMalformed, "", "")
-	_, err := h.queue.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:    aws.String(h.cfg.DeadLetterQueueURL),
-		MessageBody: aws.String(r.Body),
-		MessageAttributes: map[string]types.MessageAttributeValue{
-			"reason": {DataType: aws.String("String"), StringValue: aws.String(reason)},
-		},
-	})
-	if err != nil {
+	if err := deadletter.Send(ctx, h.queue, h.cfg.DeadLetterQueueURL, r.Body, reason); err != nil {
 		h.log.ErrorContext(ctx, "dead-letter send failed", "messageId", r.MessageId, "error", err.Error())
 		b.fail(i)
 	}

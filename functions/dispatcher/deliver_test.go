@@ -13,8 +13,8 @@ import (
 func TestAttemptsNameTheirAccount(t *testing.T) {
 	e := newEnv(t)
 	const other = int64(9)
-	e.accounts.accounts[other] = hook.Account{ClientID: other, Plan: "advanced"}
-	e.accounts.hooks[other] = []hook.Hook{{ID: 1, ClientID: other, URL: "https://one.example/h", Secret: "whsec_nine"}}
+	e.store.PutAccount(hook.Account{ClientID: other, Plan: "advanced"})
+	e.store.SetHooks(other, []hook.Hook{{ID: 1, ClientID: other, URL: "https://one.example/h", Secret: "whsec_nine"}})
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(other, "L1", "succeeded")))
 
 	owner := map[string]int64{"whsec_one": testClient, "whsec_two": testClient, "whsec_nine": other}

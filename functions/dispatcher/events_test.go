@@ -50,10 +50,10 @@ func TestEventSamples(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := delivery.NewClaim(k, 1)
-			if ok, _, err := e.dels.ClaimAttempt(ctx, c, "", delivery.BodyDigest(m.Body), 0); !ok || err != nil {
+			if ok, _, err := e.store.ClaimAttempt(ctx, c, "", delivery.BodyDigest(m.Body), 0); !ok || err != nil {
 				panic("seed claim")
 			}
-			if _, err := e.dels.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
+			if _, err := e.store.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
 				panic(err)
 			}
 		}},

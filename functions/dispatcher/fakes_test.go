@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -15,116 +14,27 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store/memstore"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
-// Hand-written fakes of the handler's dependencies.
+// Hand-written fakes of the handler's dependencies. The store is the
+// in-memory store of package memstore, held to the store's contract by the
+// store's conformance suite.
 
-// fakeAccounts serves accounts from memory and counts reads per client.
-type fakeAccounts struct {
-	mu       sync.Mutex
-	accounts map[int64]hook.Account
-	hooks    map[int64][]hook.Hook
-	err      error // returned for every read when set
-	reads    map[int64]int
+// faultyReads plays a store that breaks its contract: change alters every
+// answer of AccountWithHooks of the in-memory store.
+type faultyReads struct {
+	*memstore.Store
+	change func(a *hook.Account, hooks *[]hook.Hook)
 }
 
-func (f *fakeAccounts) AccountWithHooks(_ context.Context, cid int64) (hook.Account, []hook.Hook, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.reads == nil {
-		f.reads = map[int64]int{}
+func (f faultyReads) AccountWithHooks(ctx context.Context, cid int64) (hook.Account, []hook.Hook, error) {
+	a, hooks, err := f.Store.AccountWithHooks(ctx, cid)
+	if err == nil {
+		f.change(&a, &hooks)
 	}
-	f.reads[cid]++
-	if f.err != nil {
-		return hook.Account{}, nil, f.err
-	}
-	a, ok := f.accounts[cid]
-	if !ok {
-		return hook.Account{}, nil, fmt.Errorf("account %d: %w", cid, hook.ErrNotFound)
-	}
-	return a, append([]hook.Hook(nil), f.hooks[cid]...), nil
-}
-
-// fakeDeliveries keeps delivery records in memory with the store's
-// conditional logic.
-type fakeDeliveries struct {
-	mu        sync.Mutex
-	now       func() time.Time
-	recs      map[delivery.Key]*delivery.Record
-	tokens    map[delivery.Key]string // the token of each record's claim
-	claimErr  error
-	recordErr error
-}
-
-func newFakeDeliveries(now func() time.Time) *fakeDeliveries {
-	return &fakeDeliveries{now: now, recs: map[delivery.Key]*delivery.Record{}, tokens: map[delivery.Key]string{}}
-}
-
-func (f *fakeDeliveries) ClaimAttempt(_ context.Context, cl delivery.Claim, webhookID, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error) {
-	k, n := cl.Key, cl.Attempt
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.claimErr != nil {
-		return false, nil, f.claimErr
-	}
-	now := f.now()
-	r, ok := f.recs[k]
-	switch {
-	case !ok && n == 1:
-		r = &delivery.Record{Key: k, BodyDigest: bodyDigest}
-		f.recs[k] = r
-	case !ok:
-		return false, nil, nil
-	case r.BodyDigest == bodyDigest && r.Status == delivery.StatusWaiting && r.Attempt == n-1:
-	case r.BodyDigest == bodyDigest && r.Status == delivery.StatusAttempting && r.Attempt == n && r.LeaseUntil.Before(now):
-	default:
-		c := *r
-		c.Attempts = append([]delivery.Attempt(nil), r.Attempts...)
-		return false, &c, nil
-	}
-	r.Status, r.Attempt, r.LeaseUntil, r.WebhookID = delivery.StatusAttempting, n, now.Add(lease), webhookID
-	f.tokens[k] = cl.Token
-	return true, nil, nil
-}
-
-func (f *fakeDeliveries) RecordAttempt(_ context.Context, cl delivery.Claim, a delivery.Attempt, status string) (delivery.Record, error) {
-	k, n := cl.Key, cl.Attempt
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.recordErr != nil {
-		return delivery.Record{}, f.recordErr
-	}
-	r, ok := f.recs[k]
-	if !ok || r.Status != delivery.StatusAttempting || r.Attempt != n || f.tokens[k] != cl.Token {
-		return delivery.Record{}, delivery.ErrClaimLost
-	}
-	r.Status, r.LeaseUntil = status, time.Time{}
-	r.Attempts = append(r.Attempts, a)
-	c := *r
-	c.Attempts = append([]delivery.Attempt(nil), r.Attempts...)
-	return c, nil
-}
-
-func (f *fakeDeliveries) Cancel(_ context.Context, cl delivery.Claim) error {
-	k, n := cl.Key, cl.Attempt
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r, ok := f.recs[k]
-	if !ok || r.Status != delivery.StatusAttempting || r.Attempt != n || f.tokens[k] != cl.Token {
-		return delivery.ErrClaimLost
-	}
-	r.Status, r.LeaseUntil = delivery.StatusCancelled, time.Time{}
-	return nil
-}
-
-func (f *fakeDeliveries) get(k delivery.Key) delivery.Record {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if r, ok := f.recs[k]; ok {
-		return *r
-	}
-	return delivery.Record{}
+	return a, hooks, err
 }
 
 // fakeWebhooks answers every attempt with respond and records the requests.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store/memstore"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
@@ -76,14 +77,13 @@ func sqsEvent(bodies ...string) events.SQSEvent {
 }
 
 type env struct {
-	h        *handler
-	accounts *fakeAccounts
-	dels     *fakeDeliveries
-	hooks    *fakeWebhooks
-	queue    *fakeQueue
-	logs     *syncBuffer
-	metrics  *syncBuffer
-	clock    *settable
+	h       *handler
+	store   *memstore.Store
+	hooks   *fakeWebhooks
+	queue   *fakeQueue
+	logs    *syncBuffer
+	metrics *syncBuffer
+	clock   *settable
 }
 
 func newEnv(t *testing.T) *env {
@@ -94,23 +94,19 @@ func newEnv(t *testing.T) *env {
 	}
 	clock := &settable{t: time.Date(2026, 7, 15, 14, 45, 0, 0, time.UTC)}
 	disabled := clock.t.Add(-time.Hour)
+	st := memstore.New(clock.now)
+	st.PutAccount(hook.Account{ClientID: testClient, Plan: "advanced", Destinations: []hook.Destination{{ID: testDest, Type: "s3"}, {ID: otherDest, Type: "snowflake"}}})
+	st.PutAccount(hook.Account{ClientID: 7, Plan: "standard"})
+	st.PutAccount(hook.Account{ClientID: 8, Plan: "premium"})
+	st.SetHooks(testClient, []hook.Hook{
+		{ID: 1, ClientID: testClient, DestinationID: testDest, URL: "https://one.example/h", Secret: "whsec_one"},
+		{ID: 2, ClientID: testClient, DestinationID: otherDest, URL: "https://two.example/h", Secret: "whsec_two"},
+		{ID: 3, ClientID: testClient, DestinationID: testDest, URL: "https://three.example/h", Secret: "whsec_three", DisabledAt: &disabled},
+	})
+	st.SetHooks(7, []hook.Hook{{ID: 1, ClientID: 7, URL: "https://seven.example/h", Secret: "whsec_seven"}}) // enabled, plan without the feature
+	st.SetHooks(8, []hook.Hook{{ID: 1, ClientID: 8, URL: "https://off.example/h", Secret: "whsec_off", DisabledAt: &disabled}})
 	e := &env{
-		accounts: &fakeAccounts{
-			accounts: map[int64]hook.Account{
-				testClient: {ClientID: testClient, Plan: "advanced", Destinations: []hook.Destination{{ID: testDest, Type: "s3"}, {ID: otherDest, Type: "snowflake"}}},
-				7:          {ClientID: 7, Plan: "standard"}, 8: {ClientID: 8, Plan: "premium"},
-			},
-			hooks: map[int64][]hook.Hook{
-				testClient: {
-					{ID: 1, ClientID: testClient, DestinationID: testDest, URL: "https://one.example/h", Secret: "whsec_one"},
-					{ID: 2, ClientID: testClient, DestinationID: otherDest, URL: "https://two.example/h", Secret: "whsec_two"},
-					{ID: 3, ClientID: testClient, DestinationID: testDest, URL: "https://three.example/h", Secret: "whsec_three", DisabledAt: &disabled},
-				},
-				7: {{ID: 1, ClientID: 7, URL: "https://seven.example/h", Secret: "whsec_seven"}}, // enabled, plan without the feature
-				8: {{ID: 1, ClientID: 8, URL: "https://off.example/h", Secret: "whsec_off", DisabledAt: &disabled}},
-			},
-		},
-		dels:    newFakeDeliveries(clock.now),
+		store:   st,
 		hooks:   &fakeWebhooks{respond: func(webhook.Request) delivery.Attempt { return delivery.Attempt{Outcome: "success", StatusCode: 204} }},
 		queue:   &fakeQueue{},
 		logs:    &syncBuffer{},
@@ -120,11 +116,17 @@ func newEnv(t *testing.T) *env {
 	e.h = &handler{
 		cfg: config{Table: "t", RetryQueueURL: retryURL, AlertQueueURL: alertURL, DeadLetterQueueURL: deadURL,
 			NotificationsQueueARN: loadsARN, RetryQueueARN: retriesARN, Schedule: s, AttemptTimeout: 30 * time.Second},
-		accounts: e.accounts, deliveries: e.dels, webhooks: e.hooks, queue: e.queue,
+		accounts: e.store, deliveries: e.store, webhooks: e.hooks, queue: e.queue,
 		log: testLogger(e.logs), metrics: newMetrics(e.metrics, clock.now), now: clock.now,
 		rand: func() float64 { return 0.5 }, // no jitter
 	}
 	return e
+}
+
+// record is the delivery record of k (the zero record when there is none).
+func (e *env) record(k delivery.Key) delivery.Record {
+	r, _ := e.store.Delivery(k)
+	return r
 }
 
 func (e *env) failWith(code int) {
@@ -166,7 +168,7 @@ func TestLoadDeliversToEveryEnabledHookOnce(t *testing.T) {
 	e := newEnv(t)
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")))
 
-	if got := e.accounts.reads[testClient]; got != 1 {
+	if got := e.store.Calls("AccountWithHooks"); got != 1 {
 		t.Errorf("account reads = %d, want 1 per batch", got)
 	}
 	var got []string
@@ -184,7 +186,7 @@ func TestLoadDeliversToEveryEnabledHookOnce(t *testing.T) {
 	if diff := cmp.Diff(got, want, cmpSorted); diff != "" {
 		t.Errorf("requests (-got +want):\n%s", diff)
 	}
-	if r := e.dels.get(key("L1", 1)); r.Status != delivery.StatusDelivered || len(r.Attempts) != 1 {
+	if r := e.record(key("L1", 1)); r.Status != delivery.StatusDelivered || len(r.Attempts) != 1 {
 		t.Errorf("record = %+v, want delivered after one attempt", r)
 	}
 	if m := e.queue.all(); len(m) != 0 {
@@ -219,7 +221,7 @@ func TestDuplicatesInOneBatchShareTheirFate(t *testing.T) {
 
 func TestFailureQueuesRetryThenAlert(t *testing.T) {
 	e := newEnv(t)
-	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
 	e.failWith(503)
 	t0 := e.clock.now()
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
@@ -260,7 +262,7 @@ func TestFailureQueuesRetryThenAlert(t *testing.T) {
 	if err := json.Unmarshal([]byte(alerts[0].Body), &am); err != nil {
 		t.Fatal(err)
 	}
-	rec := e.dels.get(key("L1", 1))
+	rec := e.record(key("L1", 1))
 	want := delivery.AlertMessage{Kind: "exhausted", ClientID: testClient, LoadID: "L1", HookID: 1, HookURL: "https://one.example/h",
 		WebhookID: hook.WebhookID(testClient, "L1", 1), IntegrationName: "shopify", Tables: []string{"orders"}, Attempts: rec.Attempts}
 	if diff := cmp.Diff(am, want); diff != "" {
@@ -281,12 +283,12 @@ func TestFailureQueuesRetryThenAlert(t *testing.T) {
 
 func TestRetryThenSuccess(t *testing.T) {
 	e := newEnv(t)
-	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
 	e.failWith(500)
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
 	e.hooks.respond = func(webhook.Request) delivery.Attempt { return delivery.Attempt{Outcome: "success", StatusCode: 200} }
 	e.mustRun(t, sqsEvent(e.queue.on(retryURL)[0].Body))
-	if r := e.dels.get(key("L1", 1)); r.Status != delivery.StatusDelivered || r.Attempt != 2 {
+	if r := e.record(key("L1", 1)); r.Status != delivery.StatusDelivered || r.Attempt != 2 {
 		t.Errorf("record = %+v, want delivered at attempt 2", r)
 	}
 	if len(e.queue.on(retryURL)) != 1 || len(e.queue.on(alertURL)) != 0 {
@@ -301,10 +303,12 @@ func TestRetryCancelledQuietly(t *testing.T) {
 	}{
 		{"hook disabled", func(e *env) {
 			d := e.clock.now()
-			e.accounts.hooks[testClient][0].DisabledAt = &d
+			hooks := e.store.Hooks(testClient)
+			hooks[0].DisabledAt = &d
+			e.store.SetHooks(testClient, hooks)
 		}},
-		{"hook deleted", func(e *env) { e.accounts.hooks[testClient] = e.accounts.hooks[testClient][1:] }},
-		{"plan downgraded", func(e *env) { e.accounts.accounts[testClient] = hook.Account{ClientID: testClient, Plan: "standard"} }},
+		{"hook deleted", func(e *env) { e.store.SetHooks(testClient, e.store.Hooks(testClient)[1:]) }},
+		{"plan downgraded", func(e *env) { e.store.PutAccount(hook.Account{ClientID: testClient, Plan: "standard"}) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -317,7 +321,7 @@ func TestRetryCancelledQuietly(t *testing.T) {
 			if got := len(e.hooks.calls()); got != before {
 				t.Errorf("requests %d -> %d: a cancelled retry must not be sent", before, got)
 			}
-			if r := e.dels.get(key("L1", 1)); r.Status != delivery.StatusCancelled {
+			if r := e.record(key("L1", 1)); r.Status != delivery.StatusCancelled {
 				t.Errorf("record = %+v, want cancelled", r)
 			}
 			if n := len(e.queue.on(retryURL)); n != 2 { // one per hook from the first attempt
@@ -334,10 +338,10 @@ func TestLiveLeaseIsReportedAndLaterAcked(t *testing.T) {
 	e := newEnv(t)
 	k := key("L1", 1)
 	// Another invocation claimed attempt 1 and is still making it.
-	if ok, _, _ := e.dels.ClaimAttempt(context.Background(), delivery.NewClaim(k, 1), "x", canonicalDigest, 35*time.Second); !ok {
+	if ok, _, _ := e.store.ClaimAttempt(context.Background(), delivery.NewClaim(k, 1), "x", canonicalDigest, 35*time.Second); !ok {
 		t.Fatal("setup claim failed")
 	}
-	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")), "m0")
 	if n := len(e.hooks.calls()); n != 1 {
 		t.Errorf("requests = %d, want 1 (L2 only)", n)
@@ -345,14 +349,14 @@ func TestLiveLeaseIsReportedAndLaterAcked(t *testing.T) {
 	// The other invocation died: after its lease, the redelivery takes over.
 	e.clock.advance(36 * time.Second)
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
-	if r := e.dels.get(k); r.Status != delivery.StatusDelivered {
+	if r := e.record(k); r.Status != delivery.StatusDelivered {
 		t.Errorf("record = %+v, want delivered", r)
 	}
 }
 
 func TestEnqueueFailureFailsOnlyItsRecord(t *testing.T) {
 	e := newEnv(t)
-	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
 	e.hooks.respond = func(r webhook.Request) delivery.Attempt {
 		if r.WebhookID == hook.WebhookID(testClient, "L1", 1) {
 			return delivery.Attempt{Outcome: "timeout"}
@@ -381,10 +385,10 @@ func (e *env) waitingAt(t *testing.T, k delivery.Key, n int) {
 	ctx := context.Background()
 	for i := 1; i <= n; i++ {
 		c := delivery.NewClaim(k, i)
-		if ok, _, err := e.dels.ClaimAttempt(ctx, c, hook.WebhookID(k.ClientID, k.LoadID, k.HookID), canonicalDigest, time.Second); !ok || err != nil {
+		if ok, _, err := e.store.ClaimAttempt(ctx, c, hook.WebhookID(k.ClientID, k.LoadID, k.HookID), canonicalDigest, time.Second); !ok || err != nil {
 			t.Fatalf("claim attempt %d: %v %v", i, ok, err)
 		}
-		if _, err := e.dels.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
+		if _, err := e.store.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
 			t.Fatalf("record attempt %d: %v", i, err)
 		}
 	}
@@ -450,7 +454,7 @@ func TestEveryMessageIsOneBoundedConcurrentSend(t *testing.T) {
 	for id := int64(1); id <= 10; id++ {
 		hooks = append(hooks, hook.Hook{ID: id, ClientID: testClient, URL: fmt.Sprintf("https://h%d.example/", id), Secret: "whsec_x"})
 	}
-	e.accounts.hooks[testClient] = hooks
+	e.store.SetHooks(testClient, hooks)
 	e.failWith(500)
 	t0 := e.clock.now()
 
@@ -502,8 +506,9 @@ func TestHooksOfAnotherClientAreNeverSent(t *testing.T) {
 		e := newEnv(t)
 		// A faulty store answers the read of testClient with a hook of client 8
 		// beside its own: it gets neither the load nor a pending retry.
-		e.accounts.hooks[testClient] = append(e.accounts.hooks[testClient],
-			hook.Hook{ID: 4, ClientID: 8, URL: "https://other-tenant.example/h", Secret: "whsec_other"})
+		e.h.accounts = faultyReads{Store: e.store, change: func(_ *hook.Account, hooks *[]hook.Hook) {
+			*hooks = append(*hooks, hook.Hook{ID: 4, ClientID: 8, URL: "https://other-tenant.example/h", Secret: "whsec_other"})
+		}}
 		e.waitingAt(t, key("L0", 4), 1)
 		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), retryMessage(t, testClient, "L0", 4, 2)))
 		var urls []string
@@ -513,7 +518,7 @@ func TestHooksOfAnotherClientAreNeverSent(t *testing.T) {
 		if diff := cmp.Diff(urls, []string{"https://one.example/h", "https://two.example/h"}, cmpSorted); diff != "" {
 			t.Errorf("requests (-got +want):\n%s", diff)
 		}
-		if r := e.dels.get(key("L0", 4)); r.Status != delivery.StatusCancelled {
+		if r := e.record(key("L0", 4)); r.Status != delivery.StatusCancelled {
 			t.Errorf("record of the retry = %+v, want cancelled", r)
 		}
 		if !strings.Contains(e.logs.String(), `"msg":"foreign hook dropped","clientId":116078,"hookId":4`) {
@@ -522,7 +527,11 @@ func TestHooksOfAnotherClientAreNeverSent(t *testing.T) {
 	})
 	t.Run("foreign account in the answer", func(t *testing.T) {
 		e := newEnv(t)
-		e.accounts.accounts[testClient] = hook.Account{ClientID: 8, Plan: "advanced"}
+		e.h.accounts = faultyReads{Store: e.store, change: func(a *hook.Account, _ *[]hook.Hook) {
+			if a.ClientID == testClient {
+				*a = hook.Account{ClientID: 8, Plan: "advanced"}
+			}
+		}}
 		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(8, "L1", "succeeded")), "m0")
 		if n := len(e.hooks.calls()); n != 0 {
 			t.Errorf("requests = %d, want none", n)
@@ -532,7 +541,7 @@ func TestHooksOfAnotherClientAreNeverSent(t *testing.T) {
 
 func TestPoisonBesideValid(t *testing.T) {
 	e := newEnv(t)
-	e.accounts.hooks[testClient] = e.accounts.hooks[testClient][:1]
+	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
 	e.mustRun(t, sqsEvent(`{"client_id":"x"}`, loadMessage(testClient, "L1", "succeeded"), `{"kind":"other"}`, `not json`))
 	want := []sent{
 		{Queue: deadURL, Body: `{"client_id":"x"}`, Reason: "invalid load message: client_id: must be an integer"},
@@ -681,7 +690,7 @@ func TestLoadsReachOnlyTheirDestinationsHooks(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newEnv(t)
 			if tt.legacy {
-				e.accounts.hooks[testClient] = append(e.accounts.hooks[testClient], hook.Hook{ID: 4, ClientID: testClient, URL: "https://four.example/h", Secret: "whsec_four"})
+				e.store.PutHook(hook.Hook{ID: 4, ClientID: testClient, URL: "https://four.example/h", Secret: "whsec_four"})
 			}
 			e.mustRun(t, sqsEvent(tt.body))
 			var got []string
@@ -698,7 +707,7 @@ func TestLoadsReachOnlyTheirDestinationsHooks(t *testing.T) {
 func TestStoreErrors(t *testing.T) {
 	t.Run("account read fails for the whole batch", func(t *testing.T) {
 		e := newEnv(t)
-		e.accounts.err = errors.New("throttled")
+		e.store.Fail("AccountWithHooks", errors.New("throttled"))
 		got, err := e.run(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")))
 		if !errors.Is(err, errNothingProcessed) {
 			t.Errorf("err = %v, want errNothingProcessed", err)
@@ -709,12 +718,12 @@ func TestStoreErrors(t *testing.T) {
 	})
 	t.Run("claim fails beside a malformed message", func(t *testing.T) {
 		e := newEnv(t)
-		e.dels.claimErr = errors.New("throttled")
+		e.store.Fail("ClaimAttempt", errors.New("throttled"))
 		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), `{}`), "m0")
 	})
 	t.Run("result write fails", func(t *testing.T) {
 		e := newEnv(t)
-		e.dels.recordErr = errors.New("throttled")
+		e.store.Fail("RecordAttempt", errors.New("throttled"))
 		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "failed")), "m0")
 	})
 	t.Run("dead-letter send fails", func(t *testing.T) {

@@ -213,7 +213,8 @@ func functionEnv(name string) []string {
 			"HOOKS_DEAD_LETTER_QUEUE_URL=http://127.0.0.1:9/q",
 			"HOOKS_NOTIFICATIONS_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:n", "HOOKS_RETRY_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:r")
 	case "alerter":
-		return append(common, "ALERT_FROM_ADDRESS=alerts@example.com", "HOOKS_ALERT_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:a")
+		return append(common, "ALERT_FROM_ADDRESS=alerts@example.com", "HOOKS_ALERT_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:a",
+			"HOOKS_ALERTS_DLQ_URL=http://127.0.0.1:9/q")
 	}
 	return common
 }

@@ -238,6 +238,7 @@ func newRunner(ctx context.Context, root string, clientID int64, getenv func(str
 		"HOOKS_RETRY_QUEUE_URL":       res.Queues.Retry,
 		"HOOKS_ALERT_QUEUE_URL":       res.Queues.Alerts,
 		"HOOKS_DEAD_LETTER_QUEUE_URL": res.Queues.NotificationsDLQ,
+		"HOOKS_ALERTS_DLQ_URL":        res.Queues.AlertsDLQ,
 		"HOOKS_ALLOW_PRIVATE_TARGETS": "true",
 		"HOOKS_EXTRA_CA_FILE":         r.receiver.caFile,
 	}

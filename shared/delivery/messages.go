@@ -15,8 +15,14 @@
 // delivery record by its BodyDigest, so whoever can put a message on the
 // retry queue still cannot choose the body that is signed and sent.
 //
-// Messages are read back with package strictjson's key rule. It does no I/O
-// and does not log: callers decide what to do with its decisions.
+// Each message has one encoder (its Encode method) and one decoder
+// (DecodeRetry, DecodeAlert), which reads it under package strictjson's key
+// rule and allows no key but the message's own: only this service writes
+// these messages, so an unknown key means a message that is not one (the
+// functions move it to the queue's dead-letter queue with the reason).
+//
+// The package does no I/O and does not log: callers decide what to do with
+// its decisions.
 package delivery
 
 import (
@@ -210,9 +216,16 @@ func DecodeRetry(raw []byte) (RetryMessage, error) {
 	return m, nil
 }
 
-// DecodeAlert reads an alert message under package strictjson's key rule.
-// Unknown keys are ignored, so a newer dispatcher can add some. Every error
-// is a *strictjson.Error.
+// alertKeys and attemptKeys are the keys of an alert message and of each of
+// its attempts; no other is allowed (only this service writes them).
+var (
+	alertKeys   = []string{"kind", "client_id", "load_id", "hook_id", "hook_url", "webhook_id", "integration_name", "tables", "attempts"}
+	attemptKeys = []string{"at", "outcome", "status_code", "error", "latency_ms", "response_snippet"}
+)
+
+// DecodeAlert reads an alert message under package strictjson's key rule,
+// with no key but its own (as DecodeRetry). Every error is a
+// *strictjson.Error.
 func DecodeAlert(raw []byte) (AlertMessage, error) {
 	var m AlertMessage
 	o, err := strictjson.Parse(raw)
@@ -237,17 +250,8 @@ func DecodeAlert(raw []byte) (AlertMessage, error) {
 	if m.IntegrationName, err = o.String("integration_name"); err != nil {
 		return m, err
 	}
-	tables, err := o.Array("tables")
-	if err != nil {
+	if m.Tables, err = o.Strings("tables"); err != nil {
 		return m, err
-	}
-	m.Tables = make([]string, len(tables))
-	for i, t := range tables {
-		s, ok := strictjson.Unquote(t)
-		if !ok {
-			return m, &strictjson.Error{Field: "tables", Reason: "must be strings"}
-		}
-		m.Tables[i] = s
 	}
 	attempts, err := o.Array("attempts")
 	if err != nil {
@@ -261,6 +265,10 @@ func DecodeAlert(raw []byte) (AlertMessage, error) {
 		if m.Attempts[i], err = decodeAttempt(raw, "attempts"); err != nil {
 			return m, err
 		}
+	}
+	// Last, so that a misspelt key is reported as the field it misspells.
+	if err := o.Only(alertKeys...); err != nil {
+		return m, err
 	}
 	return m, nil
 }
@@ -311,6 +319,9 @@ func decodeAttempt(raw json.RawMessage, path string) (Attempt, error) {
 		return a, err
 	}
 	if a.Snippet, err = o.OptString("response_snippet"); err != nil {
+		return a, err
+	}
+	if err := o.Only(attemptKeys...); err != nil {
 		return a, err
 	}
 	return a, nil

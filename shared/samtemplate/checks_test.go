@@ -373,6 +373,7 @@ var apiRoutes = map[string]bool{
 	"/notifications/public/v1/api/hooks/{id}": false,
 	"/admin/v1/{proxy+}":                      true,
 	"/healthz":                                false,
+	"/openapi.json":                           false,
 	"/app":                                    false,
 	"/app/{proxy+}":                           false,
 }

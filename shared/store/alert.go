@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
 )
 
 // Alert bookkeeping: exactly one alert email per recipient for each exhausted
@@ -43,11 +45,12 @@ import (
 // next claim sends that recipient's email again. Nothing can close it, since
 // SES has no idempotency key; it is as small as one DynamoDB write.
 
-// Alert statuses.
+// Alert statuses (the claim rule itself is delivery.CanClaimAlert, which
+// the condition of ClaimAlert writes for DynamoDB).
 const (
-	alertSending = "sending"
-	alertFailed  = "failed"
-	alertSent    = "sent"
+	alertSending = delivery.AlertSending
+	alertFailed  = delivery.AlertFailed
+	alertSent    = delivery.AlertSent
 )
 
 // Attributes of the alert item (besides expires_at, shared with other items).
@@ -83,7 +86,9 @@ type AlertClaim struct {
 	// SentTo holds the RecipientKey of every recipient that already had the
 	// email, by this claim or an earlier one.
 	SentTo map[string]bool
-	token  string
+	// Token is random and unique to the claim; the item keeps it while the
+	// claim holds, and every write under the claim must present it.
+	Token string
 }
 
 // Sent reports whether recipient has already had the email.
@@ -102,7 +107,7 @@ func RecipientKey(address string) string {
 // sent already and ErrAlertBusy when another sender holds a live claim.
 func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, hookID int64, lease time.Duration) (AlertClaim, error) {
 	now := s.now()
-	c := AlertClaim{ClientID: clientID, LoadID: loadID, HookID: hookID, token: rand.Text()}
+	c := AlertClaim{ClientID: clientID, LoadID: loadID, HookID: hookID, Token: rand.Text()}
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table,
 		Key:       key(alertPK(clientID, loadID), hookSK(hookID)),
@@ -117,7 +122,7 @@ func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, h
 			":sending": attrS(alertSending),
 			":now":     attrN(now.UnixMilli()),
 			":until":   attrN(now.Add(lease).UnixMilli()),
-			":claim":   attrS(c.token),
+			":claim":   attrS(c.Token),
 			":exp":     attrN(now.Add(alertTTL).Unix()),
 		},
 		ReturnValues:                        types.ReturnValueAllNew,
@@ -125,7 +130,7 @@ func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, h
 	})
 	if isConditionFailed(err) {
 		d := itemDecoder{item: conditionFailedItem(err)}
-		if d.has(alClaim) && d.str(alClaim) == c.token && d.str(alStatus) == alertSending {
+		if d.has(alClaim) && d.str(alClaim) == c.Token && d.str(alStatus) == alertSending {
 			// Our own claim, applied by an earlier try of this call.
 			return c.withSentTo(d.item)
 		}
@@ -204,7 +209,7 @@ func (s *Store) ReleaseAlert(ctx context.Context, c AlertClaim) error {
 // item that c itself ended with that status (the SDK retried a try that was
 // applied), the update counts as done.
 func (s *Store) updateClaimed(ctx context.Context, c AlertClaim, ends, update string, names map[string]string, vals map[string]types.AttributeValue) error {
-	if c.token == "" {
+	if c.Token == "" {
 		return fmt.Errorf("alert %d/%s/%d: %w", c.ClientID, c.LoadID, c.HookID, ErrAlertClaimLost)
 	}
 	n := map[string]string{"#status": alStatus, "#claim": alClaim, "#exp": attrExpiresAt}
@@ -213,7 +218,7 @@ func (s *Store) updateClaimed(ctx context.Context, c AlertClaim, ends, update st
 	}
 	v := map[string]types.AttributeValue{
 		":sending": attrS(alertSending),
-		":claim":   attrS(c.token),
+		":claim":   attrS(c.Token),
 		":exp":     attrN(s.now().Add(alertTTL).Unix()),
 	}
 	for k, val := range vals {
@@ -230,7 +235,7 @@ func (s *Store) updateClaimed(ctx context.Context, c AlertClaim, ends, update st
 	})
 	if isConditionFailed(err) {
 		d := itemDecoder{item: conditionFailedItem(err)}
-		if ends != "" && d.has(alEndBy) && d.str(alEndBy) == c.token && d.str(alStatus) == ends {
+		if ends != "" && d.has(alEndBy) && d.str(alEndBy) == c.Token && d.str(alStatus) == ends {
 			return nil // ended by an earlier try of this call
 		}
 		return fmt.Errorf("alert %d/%s/%d: %w", c.ClientID, c.LoadID, c.HookID, ErrAlertClaimLost)

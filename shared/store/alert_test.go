@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -208,37 +207,6 @@ func TestAlertClaimsAreIndependentPerPair(t *testing.T) {
 		if _, err := f.store.ClaimAlert(ctx, p.cid, p.load, p.hook, alertLease); err != nil {
 			t.Errorf("ClaimAlert(%d, %s, %d) while (1, load, 1) is claimed: %v", p.cid, p.load, p.hook, err)
 		}
-	}
-}
-
-func TestAlertConcurrentClaimsOneWins(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	const n = 20
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		won  int
-		busy int
-	)
-	for range n {
-		wg.Go(func() {
-			_, err := f.store.ClaimAlert(ctx, 5, "load", 5, alertLease)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				won++
-			case errors.Is(err, store.ErrAlertBusy):
-				busy++
-			default:
-				t.Errorf("ClaimAlert: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if won != 1 || busy != n-1 {
-		t.Errorf("concurrent claims: %d won, %d busy; want 1 and %d", won, busy, n-1)
 	}
 }
 

@@ -49,7 +49,8 @@ func deliveryNames() map[string]string {
 }
 
 // ClaimAttempt takes attempt c.Attempt of the pair c.Key for the caller,
-// holding a lease until now+lease. It succeeds when the attempt is due: it
+// holding a lease until now+lease. It succeeds when the attempt is due
+// (delivery.CanClaim; the write's condition is that rule for DynamoDB): it
 // is attempt 1 and the pair has no record yet, or the record waits for it
 // (status waiting after the attempt before), or it was claimed before and
 // its lease expired (the invocation holding it died). The record keeps
@@ -125,12 +126,15 @@ func (s *Store) ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID, b
 }
 
 // heldBy reports whether a delivery item, read when a condition on it
-// failed, is at c's attempt, carries c's token and has status: the state
-// that c's own write leaves.
+// failed, shows the state that c's own write leaves (delivery.HeldBy).
 func heldBy(item map[string]types.AttributeValue, c delivery.Claim, status string) bool {
 	d := itemDecoder{item: item}
-	return d.has(delClaim) && d.str(delClaim) == c.Token && d.int(delAttempt) == int64(c.Attempt) &&
-		d.str(delStatus) == status && d.err == nil
+	if !d.has(delClaim) {
+		return false
+	}
+	token := d.str(delClaim)
+	rec, err := decodeDelivery(item)
+	return err == nil && d.err == nil && delivery.HeldBy(rec, token, c, status)
 }
 
 // RecordAttempt appends the result of c's attempt to the pair's history and

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -286,29 +285,18 @@ func TestConcurrentCreateHookLimit(t *testing.T) {
 	f.createAccount(t, cid, "enterprise")
 	p := hook.Principal{ClientID: cid, MemberID: "ana"}
 
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		created []hook.Hook
-		limited int
-		other   []error
-	)
-	for i := range creates {
-		wg.Go(func() {
-			h, err := f.store.CreateHook(ctx, p, testDest, fmt.Sprintf("https://c.example.com/%d", i), hook.NewSecret())
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				created = append(created, h)
-			case errors.Is(err, hook.ErrLimit):
-				limited++
-			default:
-				other = append(other, err)
-			}
-		})
+	created, errs := concurrently(creates, func(i int) (hook.Hook, error) {
+		return f.store.CreateHook(ctx, p, testDest, fmt.Sprintf("https://c.example.com/%d", i), hook.NewSecret())
+	})
+	limited := 0
+	var other []error
+	for _, err := range errs {
+		if errors.Is(err, hook.ErrLimit) {
+			limited++
+		} else {
+			other = append(other, err)
+		}
 	}
-	wg.Wait()
 	if len(other) > 0 {
 		t.Fatalf("%d unexpected errors, the first: %v", len(other), other[0])
 	}

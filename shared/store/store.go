@@ -28,6 +28,15 @@
 // token: a delivery claim's token, an alert claim's token (ended_by once it
 // is sent or released), a new account's write token. Transactions rely on
 // the SDK reusing their ClientRequestToken on retries.
+//
+// What the store promises through its methods (results, errors and their
+// wrapping, limits, claim and alert rules, what a repeated write under the
+// same claim returns) is one conformance suite, contract_test.go, run
+// against DynamoDB Local and against the in-memory store of package
+// memstore that the functions' unit tests use. The claim rules themselves
+// are the pure functions of package delivery (CanClaim, HeldBy,
+// CanClaimAlert): the conditions below are those rules written for
+// DynamoDB, and memstore calls them.
 package store
 
 import (

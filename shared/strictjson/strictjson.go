@@ -1,24 +1,35 @@
-// Package strictjson reads the JSON objects of the service's queue messages
-// (load messages, retry messages, alert messages) under one key rule:
+// Package strictjson is the service's one reader of JSON objects: the
+// queue messages (load messages, retry messages, alert messages) and the
+// API's request bodies. Both read keys exactly, byte for byte
+// (encoding/json ignores case), and refuse a repeated key (encoding/json
+// keeps the last), escapes included ("client\u005fid" is "client_id").
 //
-//   - keys are matched exactly, byte for byte (encoding/json ignores case);
-//   - a repeated key makes the object invalid (encoding/json keeps the last);
+// Messages (Parse) follow the key rule of the queues:
+//
 //   - two keys that differ only in case ("client_id" and "Client_ID") make
 //     the object invalid, and so does a key that differs only in case from a
 //     key the reader asks for ("STATUS" read as "status"), because a consumer
 //     of the same message using encoding/json would read it as that key;
-//   - other unknown keys are ignored.
+//   - other unknown keys are left to the reader: Only refuses them.
 //
 // Case is compared with Unicode simple folding, as strings.EqualFold does
 // (so the Kelvin sign folds with k and the long s with s, as in
 // encoding/json).
 //
+// Request bodies (ParseBody) are checked whole before any key is read:
+// valid UTF-8, one JSON object and nothing after it, no key repeated in
+// any object at any depth, nesting at most MaxBodyDepth. A key that differs
+// only in case from another is just another key there: the API requires
+// exact key sets (Exactly, Only), so such a key is an unknown one or leaves
+// a required one missing, and the API answers that.
+//
 // Every problem is an *Error naming the field by its JSON path and a fixed
 // reason; neither ever holds a value of the message, and a key is named only
 // when it is a plain lower-case key, so both are safe to log.
 //
-// The package does no I/O and does not log. It does not know any message:
-// the readers in packages notify and delivery say which keys they need.
+// The package does no I/O and does not log. It does not know any message
+// or body: the readers in packages notify and delivery and the API's
+// handlers say which keys they need.
 package strictjson
 
 import (
@@ -49,11 +60,12 @@ func (e *Error) Error() string {
 
 func invalid(field, reason string) error { return &Error{Field: field, Reason: reason} }
 
-// Object is one JSON object of a message, read by exact key.
+// Object is one JSON object of a message or body, read by exact key.
 type Object struct {
 	path   string
 	fields map[string]json.RawMessage
 	folded map[string]string // fold(key) -> key, only for keys that fold to something else
+	body   bool              // read under the request-body rule: no case folding
 }
 
 // Parse reads a whole message: valid JSON holding one object (whitespace
@@ -65,9 +77,63 @@ func Parse(raw []byte) (Object, error) {
 	return ParseValid(raw, "")
 }
 
+// MaxBodyDepth bounds the nesting of a request body: a value inside more
+// than MaxBodyDepth objects or arrays makes it invalid.
+const MaxBodyDepth = 32
+
+// ParseBody reads a whole request body under the request-body rule (see
+// the package doc). Every error is an *Error with Reason "not one strict
+// JSON object".
+func ParseBody(raw []byte) (Object, error) {
+	if !utf8.Valid(raw) || !json.Valid(raw) {
+		return Object{}, errNotStrictBody
+	}
+	raw = bytes.TrimSpace(raw)
+	if raw[0] != '{' || !uniqueKeys(raw, 0) {
+		return Object{}, errNotStrictBody
+	}
+	return parseObject(raw, "", true)
+}
+
+var errNotStrictBody = invalid("", "not one strict JSON object")
+
+// uniqueKeys reports whether the valid JSON value v, found at depth, and
+// every value inside it keep within MaxBodyDepth and repeat no key.
+func uniqueKeys(v []byte, depth int) bool {
+	if depth > MaxBodyDepth {
+		return false
+	}
+	switch v[0] {
+	case '{':
+		kv := elements(nil, v)
+		seen := make(map[string]bool, len(kv)/2)
+		for i := 0; i < len(kv); i += 2 {
+			key, _ := Unquote(kv[i])
+			if seen[key] || !uniqueKeys(kv[i+1], depth+1) {
+				return false
+			}
+			seen[key] = true
+		}
+	case '[':
+		for _, e := range elements(nil, v) {
+			if !uniqueKeys(e, depth+1) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // ParseValid reads raw, which must be valid JSON (a value found inside a
 // message that Parse or json.Valid accepted), as the object at path.
 func ParseValid(raw []byte, path string) (Object, error) {
+	return parseObject(raw, path, false)
+}
+
+// parseObject reads the valid JSON value raw as the object at path, under
+// the request-body rule when body is set (no case folding), else under the
+// message rule.
+func parseObject(raw []byte, path string, body bool) (Object, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		name := path
@@ -78,12 +144,16 @@ func ParseValid(raw []byte, path string) (Object, error) {
 	}
 	var buf [16]json.RawMessage  // the objects of a message have few members
 	kv := elements(buf[:0], raw) // key, value, key, value...
-	o := Object{path: path, fields: make(map[string]json.RawMessage, len(kv)/2)}
+	o := Object{path: path, fields: make(map[string]json.RawMessage, len(kv)/2), body: body}
 	var folds map[string]string // fold(key) -> key, for every key once a fold is needed
 	for i := 0; i < len(kv); i += 2 {
 		key, _ := Unquote(kv[i])
 		if _, dup := o.fields[key]; dup {
 			return Object{}, invalid(safeField(path, key), "repeated key")
+		}
+		if body {
+			o.fields[key] = kv[i+1]
+			continue
 		}
 		f := fold(key)
 		if f != key && folds == nil {
@@ -121,6 +191,28 @@ func (o Object) Only(keys ...string) error {
 	}
 	return nil
 }
+
+// Exactly fails unless o's keys are exactly keys.
+func (o Object) Exactly(keys ...string) error {
+	if len(o.fields) != len(keys) {
+		return invalid(o.path, "keys are not exactly "+strings.Join(keys, ", "))
+	}
+	for _, k := range keys {
+		if _, ok := o.fields[k]; !ok {
+			return invalid(o.path, "keys are not exactly "+strings.Join(keys, ", "))
+		}
+	}
+	return nil
+}
+
+// Has reports whether o holds key, exactly (null included).
+func (o Object) Has(key string) bool {
+	_, ok := o.fields[key]
+	return ok
+}
+
+// Len is the number of keys of o.
+func (o Object) Len() int { return len(o.fields) }
 
 // Field is the JSON path of key in o.
 func (o Object) Field(key string) string { return Join(o.path, key) }
@@ -254,13 +346,46 @@ func (o Object) Array(key string) ([]json.RawMessage, error) {
 	return elements(nil, v), nil
 }
 
-// Object reads a required object.
+// Object reads a required object, under o's rule.
 func (o Object) Object(key string) (Object, error) {
 	v, err := o.Required(key)
 	if err != nil {
 		return Object{}, err
 	}
-	return ParseValid(v, o.Field(key))
+	return parseObject(v, o.Field(key), o.body)
+}
+
+// Objects reads a required array whose elements are all objects, under o's
+// rule.
+func (o Object) Objects(key string) ([]Object, error) {
+	items, err := o.Array(key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Object, len(items))
+	for i, it := range items {
+		if out[i], err = parseObject(it, o.Field(key)+"[]", o.body); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Strings reads a required array whose elements are all strings.
+func (o Object) Strings(key string) ([]string, error) {
+	items, err := o.Array(key)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(items))
+	for i, it := range items {
+		s, ok := Unquote(it)
+		if !ok {
+			return nil, invalid(o.Field(key), "must be strings")
+		}
+		out[i] = s
+	}
+	return out, nil
 }
 
 // OptTime reads an optional RFC 3339 timestamp, kept as written; "" when
