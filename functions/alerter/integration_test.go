@@ -24,8 +24,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/shared/delivery"
-	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )

@@ -37,8 +37,8 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/shared/coldstart"
-	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
 	"github.com/postloadhooks/hooks/shared/store"
