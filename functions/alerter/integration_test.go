@@ -12,15 +12,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/google/go-cmp/cmp"
 
@@ -84,8 +81,6 @@ func uniqueAddress(name string) string {
 type liveFixture struct {
 	h       *handler
 	store   *store.Store
-	db      *dynamodb.Client
-	table   string
 	sesURL  string
 	emails  []string
 	logs    *bytes.Buffer
@@ -99,7 +94,7 @@ func newLiveFixture(t *testing.T) *liveFixture {
 	db, table := devstack.DynamoDB(t)
 	ses, sesURL := devstack.SESv2(t)
 	st := store.New(db, table, time.Now)
-	f := &liveFixture{store: st, db: db, table: table, sesURL: sesURL, logs: &bytes.Buffer{},
+	f := &liveFixture{store: st, sesURL: sesURL, logs: &bytes.Buffer{},
 		emails: []string{uniqueAddress("ops"), uniqueAddress("data")}}
 	acct, err := st.CreateAccount(context.Background(), hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: f.emails})
 	if err != nil {
@@ -113,26 +108,11 @@ func newLiveFixture(t *testing.T) *liveFixture {
 
 func (f *liveFixture) alertStatus(t *testing.T, loadID string, hookID int64) string {
 	t.Helper()
-	out, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(f.table),
-		Key: map[string]dbtypes.AttributeValue{
-			"pk": &dbtypes.AttributeValueMemberS{Value: "ALERT#116078#" + loadID},
-			"sk": &dbtypes.AttributeValueMemberS{Value: "HOOK#" + padID(hookID)},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	status, err := f.store.AlertStatus(context.Background(), 116078, loadID, hookID)
 	if err != nil {
-		t.Fatalf("GetItem: %v", err)
+		t.Fatalf("AlertStatus: %v", err)
 	}
-	if s, ok := out.Item["status"].(*dbtypes.AttributeValueMemberS); ok {
-		return s.Value
-	}
-	return ""
-}
-
-func padID(id int64) string {
-	s := strconv.FormatInt(id, 10)
-	return strings.Repeat("0", 10-len(s)) + s
+	return status
 }
 
 // loadEvent reads an events/ fixture.

@@ -12,12 +12,11 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store"
 )
 
 // quietFor is how long nothing may change for the run to count as done: it
@@ -124,48 +123,21 @@ func (c *chaos) emails(ctx context.Context) ([]email, error) {
 
 // records reads every delivery record of the run's loads.
 func (c *chaos) records(ctx context.Context) (map[string]*record, error) {
+	st := store.New(c.db, c.table, time.Now)
 	out := map[string]*record{}
 	for _, l := range c.world.loads {
-		in := &dynamodb.QueryInput{
-			TableName:              aws.String(c.table),
-			KeyConditionExpression: aws.String("pk = :pk"),
-			ExpressionAttributeValues: map[string]dbtypes.AttributeValue{
-				":pk": &dbtypes.AttributeValueMemberS{Value: fmt.Sprintf("DELIVERY#%d#%s", l.clientID, l.id)},
-			},
-			ConsistentRead: aws.Bool(true),
+		recs, err := st.LoadDeliveries(ctx, l.clientID, l.id)
+		if err != nil {
+			return nil, fmt.Errorf("read delivery records of %s: %w", l.id, err)
 		}
-		p := dynamodb.NewQueryPaginator(c.db, in)
-		for p.HasMorePages() {
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("read delivery records of %s: %w", l.id, err)
+		for _, d := range recs {
+			rec := &record{Status: d.Status, Attempt: d.Attempt}
+			for _, a := range d.Attempts {
+				if a.Outcome == delivery.OutcomeSuccess {
+					rec.Successes++
+				}
 			}
-			for _, item := range page.Items {
-				sk, _ := item["sk"].(*dbtypes.AttributeValueMemberS)
-				status, _ := item["status"].(*dbtypes.AttributeValueMemberS)
-				attempt, _ := item["attempt"].(*dbtypes.AttributeValueMemberN)
-				if sk == nil || status == nil || attempt == nil {
-					return nil, fmt.Errorf("delivery record of %s: missing sk, status or attempt", l.id)
-				}
-				hookID, err := strconv.ParseInt(strings.TrimPrefix(sk.Value, "HOOK#"), 10, 64)
-				if err != nil {
-					return nil, fmt.Errorf("delivery record of %s: sk %q", l.id, sk.Value)
-				}
-				n, _ := strconv.Atoi(attempt.Value)
-				rec := &record{Status: status.Value, Attempt: n}
-				if list, ok := item["attempts"].(*dbtypes.AttributeValueMemberL); ok {
-					for _, a := range list.Value {
-						m, _ := a.(*dbtypes.AttributeValueMemberM)
-						if m == nil {
-							continue
-						}
-						if o, _ := m.Value["outcome"].(*dbtypes.AttributeValueMemberS); o != nil && o.Value == delivery.OutcomeSuccess {
-							rec.Successes++
-						}
-					}
-				}
-				out[hook.WebhookID(l.clientID, l.id, hookID)] = rec
-			}
+			out[hook.WebhookID(l.clientID, l.id, d.HookID)] = rec
 		}
 	}
 	return out, nil

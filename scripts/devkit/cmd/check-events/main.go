@@ -227,7 +227,7 @@ func newRunner(ctx context.Context, root string, clientID int64, getenv func(str
 	}
 	r.mail = mailbox{url: strings.TrimRight(getenv(devstack.EnvSESv2), "/"), client: &http.Client{Timeout: 10 * time.Second}}
 	r.seed = &seeder{
-		db: r.db, table: res.Table, clientID: clientID, receiver: r.receiver,
+		clientID: clientID, receiver: r.receiver,
 		store: store.New(r.db, res.Table, time.Now),
 	}
 

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"crypto/hmac"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -99,17 +99,10 @@ func checkWebhook(req *http.Request, body []byte, secret string, known bool) []s
 	if d := time.Since(time.Unix(ts, 0)); d > 5*time.Minute || d < -5*time.Minute {
 		p = append(p, fmt.Sprintf("webhook-timestamp %d is %s away from now", ts, d))
 	}
-	want, err := webhook.Sign(secret, id, time.Unix(ts, 0), body)
-	if err != nil {
-		return append(p, "sign: "+err.Error())
-	}
-	ok := false
-	for _, sig := range strings.Fields(req.Header.Get("webhook-signature")) {
-		if hmac.Equal([]byte(sig), []byte(want)) {
-			ok = true
-		}
-	}
-	if !ok {
+	switch err := webhook.Verify(secret, id, tsRaw, req.Header.Get("webhook-signature"), body); {
+	case errors.Is(err, webhook.ErrSecret):
+		p = append(p, "sign: "+err.Error())
+	case err != nil:
 		p = append(p, "webhook-signature does not verify with the hook's secret")
 	}
 	return p

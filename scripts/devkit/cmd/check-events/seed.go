@@ -3,13 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -18,8 +13,6 @@ import (
 
 // seeder writes a seed step's data into the run's table.
 type seeder struct {
-	db       *dynamodb.Client
-	table    string
 	store    *store.Store
 	clientID int64
 	receiver *receiver
@@ -57,47 +50,50 @@ func (sd *seeder) apply(ctx context.Context, s seed) error {
 		}
 	}
 	if n := s.HookSequence; n != nil {
-		_, err := sd.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-			TableName:                 aws.String(sd.table),
-			Key:                       sd.key(clientPK(sd.clientID), "SEQ#HOOK"),
-			UpdateExpression:          aws.String("SET #next = :n"),
-			ExpressionAttributeNames:  map[string]string{"#next": "next"},
-			ExpressionAttributeValues: map[string]types.AttributeValue{":n": num(*n)},
-		})
-		if err != nil {
-			return fmt.Errorf("seed hook sequence: %w", err)
+		if err := sd.advanceHookSequence(ctx, *n); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// putMember writes the member and token items as shared/store lays them out
-// (the store only makes members with fresh random tokens): the token itself
-// is never stored, only hook.HashToken of it.
+// putMember adds the seed's member with its fixed token (the one the
+// sample events carry) through the store, which keeps only its hash.
 func (sd *seeder) putMember(ctx context.Context, m seedMember) error {
-	hash := hook.HashToken(m.Token)
-	now := time.Now().UTC().Format("2006-01-02T15:04:05.000000000Z07:00")
-	items := []map[string]types.AttributeValue{
-		{
-			"pk": str(clientPK(sd.clientID)), "sk": str("MEMBER#" + m.MemberID),
-			"client_id": num(sd.clientID), "member_id": str(m.MemberID), "email": str(m.Email),
-			"token_hash": str(hash), "created_at": str(now),
-		},
-		{
-			"pk": str("TOKEN#" + hash), "sk": str("TOKEN"),
-			"client_id": num(sd.clientID), "member_id": str(m.MemberID),
-		},
-	}
-	for _, item := range items {
-		if _, err := sd.db.PutItem(ctx, &dynamodb.PutItemInput{
-			TableName:           aws.String(sd.table),
-			Item:                item,
-			ConditionExpression: aws.String("attribute_not_exists(pk)"),
-		}); err != nil {
-			return fmt.Errorf("seed member: %w", err)
-		}
+	member := hook.Member{ID: m.MemberID, ClientID: sd.clientID, Email: m.Email}
+	if err := sd.store.ImportMember(ctx, member, m.Token); err != nil {
+		return fmt.Errorf("seed member: %w", err)
 	}
 	return nil
+}
+
+// advanceHookSequence makes n the account's last hook id, as if the member
+// had created (and deleted) hooks up to n, so the next create gets n+1: it
+// creates and deletes placeholder hooks through the store until the
+// sequence reaches n.
+func (sd *seeder) advanceHookSequence(ctx context.Context, n int64) error {
+	acct, err := sd.store.Account(ctx, sd.clientID)
+	if err != nil {
+		return fmt.Errorf("seed hook sequence: %w", err)
+	}
+	if len(acct.Destinations) == 0 {
+		return fmt.Errorf("seed hook sequence: account %d has no destination", sd.clientID)
+	}
+	for i := 0; ; i++ {
+		h, err := sd.store.CreateHook(ctx, sd.member, acct.Destinations[0].ID, fmt.Sprintf("https://placeholder.example.com/sequence/%d", i), hook.NewSecret())
+		if err != nil {
+			return fmt.Errorf("seed hook sequence: %w", err)
+		}
+		if _, err := sd.store.DeleteHook(ctx, sd.member, h.ID); err != nil {
+			return fmt.Errorf("seed hook sequence: %w", err)
+		}
+		switch {
+		case h.ID == n:
+			return nil
+		case h.ID > n:
+			return fmt.Errorf("seed hook sequence: the account's hook ids are already past %d (at %d)", n, h.ID)
+		}
+	}
 }
 
 // failFirstAttempt records attempt 1 of a (load, hook) pair as failed with
@@ -117,16 +113,4 @@ func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
 	}
 	return nil
-}
-
-func (sd *seeder) key(pk, sk string) map[string]types.AttributeValue {
-	return map[string]types.AttributeValue{"pk": str(pk), "sk": str(sk)}
-}
-
-func clientPK(clientID int64) string { return "CLIENT#" + strconv.FormatInt(clientID, 10) }
-
-func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
-
-func num(n int64) types.AttributeValue {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
 }
