@@ -8,10 +8,8 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -31,46 +30,14 @@ import (
 // aws-ses-v2-local emulator. The emulator keeps one mailbox for everyone, so
 // every test uses its own random addresses and reads only their mail.
 
-// sesMail is one email as GET <emulator>/store lists it.
-type sesMail struct {
-	MessageID   string `json:"messageId"`
-	From        string `json:"from"`
-	Destination struct {
-		To  []string `json:"to"`
-		Cc  []string `json:"cc"`
-		Bcc []string `json:"bcc"`
-	} `json:"destination"`
-	Subject string `json:"subject"`
-	Body    struct {
-		Text string `json:"text"`
-		HTML string `json:"html"`
-	} `json:"body"`
-}
-
 // mailTo returns the emails in the emulator addressed to rcpt.
-func mailTo(t *testing.T, baseURL, rcpt string) []sesMail {
+func mailTo(t *testing.T, baseURL, rcpt string) []inbox.Mail {
 	t.Helper()
-	resp, err := http.Get(baseURL + "/store")
+	got, err := inbox.New(baseURL).To(context.Background(), rcpt)
 	if err != nil {
-		t.Fatalf("GET /store: %v", err)
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /store: status %d", resp.StatusCode)
-	}
-	var st struct {
-		Emails []sesMail `json:"emails"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("decode /store: %v", err)
-	}
-	var out []sesMail
-	for _, m := range st.Emails {
-		if slices.Contains(m.Destination.To, rcpt) || slices.Contains(m.Destination.Cc, rcpt) || slices.Contains(m.Destination.Bcc, rcpt) {
-			out = append(out, m)
-		}
-	}
-	return out
+	return got
 }
 
 // uniqueAddress is an address no other test uses.

@@ -3,8 +3,6 @@ package devstack
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net/http"
 	"path"
 	"strings"
 	"testing"
@@ -17,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
 )
 
 func TestDynamoDBCreatesTemplateTable(t *testing.T) {
@@ -179,16 +179,11 @@ func TestSESv2ReachesEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, err := http.Get(base + "/store")
+	got, err := inbox.New(base).To(ctx, to)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(body), to) {
-		t.Errorf("GET %s/store does not list the mail to %s", base, to)
+	if len(got) != 1 || got[0].Subject != "devstack test" {
+		t.Errorf("the SES emulator's store lists %+v for %s, want the one mail sent", got, to)
 	}
 }

@@ -168,7 +168,7 @@ func SQS(t testing.TB) (*sqs.Client, Queues) {
 }
 
 // SESv2 returns a client for the SES v2 emulator and the emulator's base URL
-// (GET <url>/store lists the mail it has accepted). The emulator keeps one
+// (package inbox reads the mail it has accepted). The emulator keeps one
 // mailbox for everyone, so tests should look for their own unique addresses.
 func SESv2(t testing.TB) (*sesv2.Client, string) {
 	t.Helper()

@@ -2,11 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -76,35 +74,14 @@ func (c *chaos) emails(ctx context.Context) ([]email, error) {
 			ours[strings.ToLower(a)] = true
 		}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(c.sesURL, "/")+"/store", nil)
+	mails, err := inbox.New(c.sesURL).List(ctx)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("read SES emulator store: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("read SES emulator store: status %d", resp.StatusCode)
-	}
-	var st struct {
-		Emails []struct {
-			Destination struct {
-				To, Cc, Bcc []string
-			} `json:"destination"`
-			Body struct {
-				Text string `json:"text"`
-			} `json:"body"`
-		} `json:"emails"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return nil, fmt.Errorf("decode SES emulator store: %w", err)
-	}
 	var out []email
-	for _, m := range st.Emails {
+	for _, m := range mails {
 		var to []string
-		for _, a := range slices.Concat(m.Destination.To, m.Destination.Cc, m.Destination.Bcc) {
+		for _, a := range m.Recipients() {
 			if ours[strings.ToLower(a)] {
 				to = append(to, a)
 			}

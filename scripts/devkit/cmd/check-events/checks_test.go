@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
@@ -77,8 +78,8 @@ func TestCheckWebhook(t *testing.T) {
 }
 
 func TestCheckMail(t *testing.T) {
-	mail := func(id, to, subject, text string) storedMail {
-		var m storedMail
+	mail := func(id, to, subject, text string) inbox.Mail {
+		var m inbox.Mail
 		m.MessageID, m.Destination.To, m.Subject, m.Body.Text = id, []string{to}, subject, text
 		return m
 	}
@@ -87,23 +88,23 @@ func TestCheckMail(t *testing.T) {
 	zero := 0
 	want := mailExpectation{To: "ops@example.com", Subject: "S", TextContains: []string{"load-1"}}
 	tests := map[string]struct {
-		after []storedMail
+		after []inbox.Mail
 		want  mailExpectation
 		diff  string
 	}{
-		"one new":            {[]storedMail{old, mail("m1", "ops@example.com", "S", "x load-1 y")}, want, ""},
-		"count explicit":     {[]storedMail{old, mail("m1", "ops@example.com", "S", "load-1")}, mailExpectation{To: "ops@example.com", Count: &one, Subject: "S"}, ""},
-		"only old mail":      {[]storedMail{old}, want, "0 new mails to ops@example.com, want 1"},
-		"other recipient":    {[]storedMail{old, mail("m1", "x@example.com", "S", "load-1")}, want, "0 new mails"},
-		"two new":            {[]storedMail{old, mail("m1", "ops@example.com", "S", "load-1"), mail("m2", "ops@example.com", "S", "load-1")}, want, "2 new mails"},
-		"wrong subject":      {[]storedMail{mail("m1", "ops@example.com", "T", "load-1")}, want, `subject "T"`},
-		"text lacks":         {[]storedMail{mail("m1", "ops@example.com", "S", "other")}, want, `lacks "load-1"`},
-		"none wanted":        {[]storedMail{old}, mailExpectation{To: "ops@example.com", Count: &zero}, ""},
-		"duplicate was sent": {[]storedMail{old, mail("m1", "ops@example.com", "S", "")}, mailExpectation{To: "ops@example.com", Count: &zero}, "1 new mails to ops@example.com, want 0"},
+		"one new":            {[]inbox.Mail{old, mail("m1", "ops@example.com", "S", "x load-1 y")}, want, ""},
+		"count explicit":     {[]inbox.Mail{old, mail("m1", "ops@example.com", "S", "load-1")}, mailExpectation{To: "ops@example.com", Count: &one, Subject: "S"}, ""},
+		"only old mail":      {[]inbox.Mail{old}, want, "0 new mails to ops@example.com, want 1"},
+		"other recipient":    {[]inbox.Mail{old, mail("m1", "x@example.com", "S", "load-1")}, want, "0 new mails"},
+		"two new":            {[]inbox.Mail{old, mail("m1", "ops@example.com", "S", "load-1"), mail("m2", "ops@example.com", "S", "load-1")}, want, "2 new mails"},
+		"wrong subject":      {[]inbox.Mail{mail("m1", "ops@example.com", "T", "load-1")}, want, `subject "T"`},
+		"text lacks":         {[]inbox.Mail{mail("m1", "ops@example.com", "S", "other")}, want, `lacks "load-1"`},
+		"none wanted":        {[]inbox.Mail{old}, mailExpectation{To: "ops@example.com", Count: &zero}, ""},
+		"duplicate was sent": {[]inbox.Mail{old, mail("m1", "ops@example.com", "S", "")}, mailExpectation{To: "ops@example.com", Count: &zero}, "1 new mails to ops@example.com, want 0"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
-			got := strings.Join(checkMail(tt.after, ids([]storedMail{old}), tt.want), "; ")
+			got := strings.Join(checkMail(tt.after, inbox.IDs([]inbox.Mail{old}), tt.want), "; ")
 			if (tt.diff == "") != (got == "") || !strings.Contains(got, tt.diff) {
 				t.Errorf("checkMail = %q, want %q", got, tt.diff)
 			}

@@ -30,7 +30,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,6 +43,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
 	"github.com/postloadhooks/hooks/scripts/devkit/rie"
 	"github.com/postloadhooks/hooks/scripts/devkit/samtemplate"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -173,7 +173,7 @@ type runner struct {
 	queueNames []string
 	tmp        string
 	receiver   *receiver
-	mail       mailbox
+	mail       inbox.Reader
 	seed       *seeder
 	funcs      map[string]*rie.Function
 }
@@ -225,7 +225,7 @@ func newRunner(ctx context.Context, root string, clientID int64, getenv func(str
 	if err != nil {
 		return nil, err
 	}
-	r.mail = mailbox{url: strings.TrimRight(getenv(devstack.EnvSESv2), "/"), client: &http.Client{Timeout: 10 * time.Second}}
+	r.mail = inbox.New(getenv(devstack.EnvSESv2))
 	r.seed = &seeder{
 		clientID: clientID, receiver: r.receiver,
 		store: store.New(r.db, res.Table, time.Now),
@@ -341,11 +341,11 @@ func (r *runner) invokeAndCheck(ctx context.Context, s step, logs *bytes.Buffer)
 	}
 	var mailBefore map[string]bool
 	if s.Mail != nil {
-		mails, err := r.mail.list(ctx)
+		mails, err := r.mail.List(ctx)
 		if err != nil {
 			return []string{err.Error()}, rie.Report{}
 		}
-		mailBefore = ids(mails)
+		mailBefore = inbox.IDs(mails)
 	}
 	r.receiver.take() // nothing from before counts
 	res, err := fn.Invoke(ctx, event, logs)
@@ -387,7 +387,7 @@ func (r *runner) invokeAndCheck(ctx context.Context, s step, logs *bytes.Buffer)
 		}
 	}
 	if s.Mail != nil {
-		mails, err := r.mail.list(ctx)
+		mails, err := r.mail.List(ctx)
 		if err != nil {
 			problems = append(problems, err.Error())
 		} else {
