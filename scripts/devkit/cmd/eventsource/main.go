@@ -1,4 +1,5 @@
-// Command eventsource is the local stand-in for Lambda's SQS event source mapping.
+// Command eventsource is the local stand-in for Lambda's SQS event source
+// mapping (package scripts/devkit/eventsource, run on its own).
 // It long-polls one or more queues on a local SQS emulator (goaws), hands each
 // batch of up to 10 messages to a function as an events.SQSEvent, and then
 // does what Lambda does with the answer: with ReportBatchItemFailures it
@@ -49,6 +50,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/eventsource"
 )
 
 func main() {
@@ -78,7 +81,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	batchSize := fs.Int("batch-size", 10, "BatchSize of the event source mapping (1-10)")
 	wait := fs.Duration("wait", 20*time.Second, "long-poll wait per ReceiveMessage (0-20s)")
 	timeout := fs.Duration("function-timeout", 60*time.Second, "the function's timeout; an invocation taking longer fails the batch")
-	maxConcurrency := fs.Int("max-concurrency", defaultMaxConcurrency, "most batches in flight per queue, as ScalingConfig.MaximumConcurrency (2-1000)")
+	maxConcurrency := fs.Int("max-concurrency", eventsource.DefaultMaxConcurrency, "most batches in flight per queue, as ScalingConfig.MaximumConcurrency (2-1000)")
 	name := fs.String("name", "", "name used in log lines (default: the function URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -112,25 +115,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("load AWS config: %w", err)
 	}
 	client := sqs.NewFromConfig(cfg)
-	inv := &invoker{url: *functionURL, client: &http.Client{
+	inv := &eventsource.Invoker{URL: *functionURL, Client: &http.Client{
 		Timeout:   *timeout + 10*time.Second,
 		Transport: &http.Transport{MaxIdleConnsPerHost: *maxConcurrency * len(queues)},
 	}}
 
-	var pollers []*poller
+	var pollers []*eventsource.Poller
 	for _, q := range queues {
-		p, err := newPoller(ctx, client, q, cfg.Region, inv, log)
+		p, err := eventsource.New(ctx, client, q, cfg.Region, inv, log)
 		if err != nil {
 			return err
 		}
-		p.batchSize, p.wait, p.maxConcurrency = int32(*batchSize), *wait, *maxConcurrency
+		p.BatchSize, p.Wait, p.MaxConcurrency = int32(*batchSize), *wait, *maxConcurrency
 		pollers = append(pollers, p)
 	}
 	log.Info("polling", "queues", []string(queues), "maxConcurrency", *maxConcurrency)
 
 	var wg sync.WaitGroup
 	for _, p := range pollers {
-		wg.Go(func() { p.run(ctx) })
+		wg.Go(func() { p.Run(ctx) })
 	}
 	wg.Wait()
 	if errors.Is(ctx.Err(), context.Canceled) {

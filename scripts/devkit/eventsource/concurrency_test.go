@@ -1,4 +1,4 @@
-package main
+package eventsource
 
 import (
 	"context"
@@ -150,7 +150,7 @@ func (d *deleteRecorder) deletions() map[string]int {
 // concurrentSetup is a poller on a fresh notifications queue with the given
 // visibility timeout, feeding fn, with its SQS calls recorded. The caller
 // starts it with start.
-func concurrentSetup(t *testing.T, visibility int, fn http.Handler) (*poller, *deleteRecorder, devstack.Queues) {
+func concurrentSetup(t *testing.T, visibility int, fn http.Handler) (*Poller, *deleteRecorder, devstack.Queues) {
 	t.Helper()
 	client, q := devstack.SQS(t)
 	ctx := context.Background()
@@ -163,20 +163,20 @@ func concurrentSetup(t *testing.T, visibility int, fn http.Handler) (*poller, *d
 	srv := httptest.NewServer(fn)
 	t.Cleanup(srv.Close)
 	rec := &deleteRecorder{Client: client, ids: map[string]string{}, deleted: map[string]int{}}
-	p, err := newPoller(ctx, rec, q.Notifications, devstack.Region, &invoker{url: srv.URL, client: srv.Client()}, slog.New(slog.DiscardHandler))
+	p, err := New(ctx, rec, q.Notifications, devstack.Region, &Invoker{URL: srv.URL, Client: srv.Client()}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.wait = time.Second
+	p.Wait = time.Second
 	return p, rec, q
 }
 
 // start runs the poller until the test ends, and waits for its workers then.
-func start(t *testing.T, p *poller) {
+func start(t *testing.T, p *Poller) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { p.run(ctx); close(done) }()
+	go func() { p.Run(ctx); close(done) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
@@ -204,7 +204,7 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 func TestHangingBatchDoesNotHoldUpOthers(t *testing.T) {
 	fn := newGatedFunction(0)
 	p, rec, q := concurrentSetup(t, 60, fn)
-	p.batchSize = 1
+	p.BatchSize = 1
 	start(t, p)
 	defer close(fn.release)
 
@@ -244,7 +244,7 @@ func TestConcurrencyScalesAndStaysWithinMaximum(t *testing.T) {
 	const maxConcurrency = 8
 	fn := newGatedFunction(500 * time.Millisecond)
 	p, rec, q := concurrentSetup(t, 30, fn)
-	p.batchSize, p.maxConcurrency = 1, maxConcurrency
+	p.BatchSize, p.MaxConcurrency = 1, maxConcurrency
 	if got := p.running(); got != 0 {
 		t.Fatalf("%d workers before start", got)
 	}

@@ -1,4 +1,4 @@
-package main
+package eventsource
 
 import (
 	"context"
@@ -22,31 +22,48 @@ type sqsAPI interface {
 	DeleteMessageBatch(ctx context.Context, in *sqs.DeleteMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageBatchOutput, error)
 }
 
-// function is what the poller invokes with each batch.
-type function interface {
+// Function is what a Poller invokes with each batch: an Invoker posting to
+// aws-lambda-rie, or a handler in process (Handler).
+type Function interface {
 	// Invoke runs the function on the event and returns the message ids it
 	// reported in batchItemFailures. An error means the invocation failed
 	// and the whole batch must be left on the queue.
 	Invoke(ctx context.Context, ev events.SQSEvent) (failed []string, err error)
 }
 
-// poller feeds one queue to one function, as one event source mapping does:
+// Poller feeds one queue to one function, as one event source mapping does:
 // several workers, each receiving a batch, invoking the function with it and
 // deleting what succeeded, independently of the others, so that a slow batch
 // holds up only its own messages.
-type poller struct {
-	sqs       sqsAPI
-	fn        function
-	queueURL  string
-	queueARN  string
-	region    string
-	batchSize int32
-	wait      time.Duration
-	log       *slog.Logger
-	now       func() time.Time
-	// maxConcurrency bounds the workers, and so the invocations in flight,
-	// as ScalingConfig.MaximumConcurrency bounds a mapping's.
-	maxConcurrency int
+type Poller struct {
+	sqs      sqsAPI
+	fn       Function
+	queueURL string
+	queueARN string
+	region   string
+	// BatchSize is the most messages per batch (the mapping's BatchSize,
+	// 1 to 10; 10 unless set).
+	BatchSize int32
+	// Wait is the long-poll wait of each receive (0 to 20 s; 20 s unless set).
+	Wait time.Duration
+	// VisibilityTimeout, when not 0, is the visibility timeout (seconds) of
+	// the messages a receive takes, instead of the queue's. Tests set a
+	// short one: a receive whose answer the SDK lost and retried (goaws
+	// under load) has hidden its messages, and they must come back within
+	// the test's time.
+	VisibilityTimeout int32
+	// FinishBatches, when set, lets a received batch's invocation and its
+	// deletes run to their end after ctx ends, as Lambda finishes an
+	// invocation it started (a benchmark stops polling while batches may
+	// still run). Unset, they end with ctx, so a stopped event source stops
+	// at once.
+	FinishBatches bool
+	log               *slog.Logger
+	now               func() time.Time
+	// MaxConcurrency bounds the workers, and so the invocations in flight,
+	// as ScalingConfig.MaximumConcurrency bounds a mapping's
+	// (DefaultMaxConcurrency unless set).
+	MaxConcurrency int
 
 	mu sync.Mutex
 	// workers is how many workers run now.
@@ -71,10 +88,13 @@ const forgetAfter = 24 * time.Hour
 // with five pollers.
 const initialWorkers = 5
 
-// defaultMaxConcurrency is the workers' bound unless set.
-const defaultMaxConcurrency = 10
+// DefaultMaxConcurrency is the workers' bound unless set.
+const DefaultMaxConcurrency = 10
 
-func newPoller(ctx context.Context, c sqsAPI, queueURL, region string, fn function, log *slog.Logger) (*poller, error) {
+// New returns a Poller of the queue at queueURL (its ARN, which the events
+// carry as eventSourceARN, is read from the queue) invoking fn, logging to
+// log. Set its exported fields before Run or PollOnce.
+func New(ctx context.Context, c sqsAPI, queueURL, region string, fn Function, log *slog.Logger) (*Poller, error) {
 	out, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
 		QueueUrl:       aws.String(queueURL),
 		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameQueueArn},
@@ -86,31 +106,31 @@ func newPoller(ctx context.Context, c sqsAPI, queueURL, region string, fn functi
 	if arn == "" {
 		return nil, fmt.Errorf("queue %s: no QueueArn attribute", queueURL)
 	}
-	return &poller{
+	return &Poller{
 		sqs: c, fn: fn, queueURL: queueURL, queueARN: arn, region: region,
-		batchSize: 10, wait: 20 * time.Second, maxConcurrency: defaultMaxConcurrency,
+		BatchSize: 10, Wait: 20 * time.Second, MaxConcurrency: DefaultMaxConcurrency,
 		log: log.With("queue", queueURL), now: time.Now,
 		receives: map[string]receiveCount{},
 	}, nil
 }
 
-// run polls until ctx ends, scaling with the backlog as Lambda does: it
-// starts initialWorkers workers (fewer if maxConcurrency is lower), adds one
-// each time a worker receives messages, up to maxConcurrency, and lets a
+// Run polls until ctx ends, scaling with the backlog as Lambda does: it
+// starts initialWorkers workers (fewer if MaxConcurrency is lower), adds one
+// each time a worker receives messages, up to MaxConcurrency, and lets a
 // worker beyond the initial ones go when its receive comes back empty.
-func (p *poller) run(ctx context.Context) {
+func (p *Poller) Run(ctx context.Context) {
 	var wg sync.WaitGroup
-	for range min(initialWorkers, p.maxConcurrency) {
+	for range min(initialWorkers, p.MaxConcurrency) {
 		p.grow(ctx, &wg)
 	}
 	wg.Wait()
 }
 
-// grow starts one more worker unless maxConcurrency already run.
-func (p *poller) grow(ctx context.Context, wg *sync.WaitGroup) {
+// grow starts one more worker unless MaxConcurrency already run.
+func (p *Poller) grow(ctx context.Context, wg *sync.WaitGroup) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.workers >= p.maxConcurrency {
+	if p.workers >= p.MaxConcurrency {
 		return
 	}
 	p.workers++
@@ -119,10 +139,10 @@ func (p *poller) grow(ctx context.Context, wg *sync.WaitGroup) {
 
 // shrink counts the calling worker out, which must then return, if more
 // than the initial ones run.
-func (p *poller) shrink() bool {
+func (p *Poller) shrink() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.workers <= min(initialWorkers, p.maxConcurrency) {
+	if p.workers <= min(initialWorkers, p.MaxConcurrency) {
 		return false
 	}
 	p.workers--
@@ -130,7 +150,7 @@ func (p *poller) shrink() bool {
 }
 
 // running is how many workers run now.
-func (p *poller) running() int {
+func (p *Poller) running() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.workers
@@ -145,10 +165,10 @@ const maxBackoff = 30 * time.Second
 // and scales down when the function fails, so a function that is down or
 // failing does not burn the receive count (and the redrive budget) of the
 // whole backlog in a moment.
-func (p *poller) work(ctx context.Context, wg *sync.WaitGroup) {
+func (p *Poller) work(ctx context.Context, wg *sync.WaitGroup) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		res, err := p.pollOnce(ctx)
+		res, err := p.PollOnce(ctx)
 		if err == nil && !res.Failed {
 			backoff = time.Second
 			if res.Received > 0 {
@@ -177,34 +197,38 @@ func (p *poller) work(ctx context.Context, wg *sync.WaitGroup) {
 	p.mu.Unlock()
 }
 
-// batchResult says what became of one received batch.
-type batchResult struct {
+// BatchResult says what became of one received batch.
+type BatchResult struct {
 	Failed   bool // the invocation failed: the whole batch was left
 	Received int
 	Deleted  []string // message ids
 	Left     []string // message ids left to reappear
 }
 
-// pollOnce receives at most one batch, invokes the function with it and
+// PollOnce receives at most one batch, invokes the function with it and
 // deletes what succeeded. An invocation failure is not an error of the
 // poller: the batch is left, as Lambda leaves it.
-func (p *poller) pollOnce(ctx context.Context) (batchResult, error) {
+func (p *Poller) PollOnce(ctx context.Context) (BatchResult, error) {
 	out, err := p.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 		QueueUrl:                    aws.String(p.queueURL),
-		MaxNumberOfMessages:         p.batchSize,
-		WaitTimeSeconds:             int32(p.wait / time.Second),
+		MaxNumberOfMessages:         p.BatchSize,
+		WaitTimeSeconds:             int32(p.Wait / time.Second),
+		VisibilityTimeout:           p.VisibilityTimeout,
 		MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameAll},
 		MessageAttributeNames:       []string{"All"},
 	})
 	if err != nil {
-		return batchResult{}, fmt.Errorf("receive: %w", err)
+		return BatchResult{}, fmt.Errorf("receive: %w", err)
 	}
 	if len(out.Messages) == 0 {
-		return batchResult{}, nil
+		return BatchResult{}, nil
 	}
 	ev := p.event(out.Messages)
-	res := batchResult{Received: len(ev.Records)}
+	res := BatchResult{Received: len(ev.Records)}
 	start := p.now()
+	if p.FinishBatches {
+		ctx = context.WithoutCancel(ctx)
+	}
 	failed, err := p.fn.Invoke(ctx, ev)
 	if err == nil {
 		err = checkFailures(ev, failed)
@@ -247,8 +271,8 @@ func (p *poller) pollOnce(ctx context.Context) (batchResult, error) {
 	return res, nil
 }
 
-// errBadResponse marks a batch response Lambda would reject as a whole.
-var errBadResponse = errors.New("invalid batchItemFailures")
+// ErrBadResponse marks a batch response Lambda would reject as a whole.
+var ErrBadResponse = errors.New("invalid batchItemFailures")
 
 // checkFailures applies Lambda's rule: an empty or unknown itemIdentifier
 // fails the whole batch.
@@ -259,14 +283,14 @@ func checkFailures(ev events.SQSEvent, failed []string) error {
 	}
 	for _, id := range failed {
 		if !inBatch[id] {
-			return fmt.Errorf("%w: itemIdentifier %q is not a messageId of the batch", errBadResponse, id)
+			return fmt.Errorf("%w: itemIdentifier %q is not a messageId of the batch", ErrBadResponse, id)
 		}
 	}
 	return nil
 }
 
 // event builds the SQS event Lambda would pass for these messages.
-func (p *poller) event(msgs []types.Message) events.SQSEvent {
+func (p *Poller) event(msgs []types.Message) events.SQSEvent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
@@ -318,10 +342,34 @@ func (p *poller) event(msgs []types.Message) events.SQSEvent {
 	return ev
 }
 
-func (p *poller) forget(ids []string) {
+func (p *Poller) forget(ids []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, id := range ids {
 		delete(p.receives, id)
 	}
+}
+
+// Handler makes a Function of a handler run in process, such as a
+// function's handle method: the ids it reports in batchItemFailures are the
+// failed records, and an error fails the invocation.
+func Handler(h func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)) Function {
+	return handlerFunc(h)
+}
+
+type handlerFunc func(context.Context, events.SQSEvent) (events.SQSEventResponse, error)
+
+func (h handlerFunc) Invoke(ctx context.Context, ev events.SQSEvent) ([]string, error) {
+	resp, err := h(ctx, ev)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrFunction, err)
+	}
+	ids := make([]string, 0, len(resp.BatchItemFailures))
+	for _, f := range resp.BatchItemFailures {
+		if f.ItemIdentifier == "" {
+			return nil, fmt.Errorf("%w: empty itemIdentifier", ErrBadResponse)
+		}
+		ids = append(ids, f.ItemIdentifier)
+	}
+	return ids, nil
 }

@@ -1,4 +1,4 @@
-package main
+package eventsource
 
 import (
 	"errors"
@@ -22,13 +22,13 @@ func TestParseResponse(t *testing.T) {
 		{"no response", 200, ``, nil, nil},
 		{"null response", 200, `null`, nil, nil},
 		{"partial failure", 200, `{"batchItemFailures":[{"itemIdentifier":"m1"},{"itemIdentifier":"m3"}]}`, []string{"m1", "m3"}, nil},
-		{"returned error", 200, `{"errorMessage":"boom","errorType":"errorString"}`, nil, errFunction},
-		{"panic", 502, `{"errorMessage":"kaboom","errorType":"string","stackTrace":[]}`, nil, errFunction},
-		{"timeout", 200, `Task timed out after 3.00 seconds`, nil, errFunction},
-		{"not json", 200, `hello`, nil, errFunction},
-		{"wrong shape", 200, `{"batchItemFailures":"m1"}`, nil, errFunction},
-		{"empty identifier", 200, `{"batchItemFailures":[{"itemIdentifier":""}]}`, nil, errBadResponse},
-		{"emulator busy", 400, ``, nil, errFunction},
+		{"returned error", 200, `{"errorMessage":"boom","errorType":"errorString"}`, nil, ErrFunction},
+		{"panic", 502, `{"errorMessage":"kaboom","errorType":"string","stackTrace":[]}`, nil, ErrFunction},
+		{"timeout", 200, `Task timed out after 3.00 seconds`, nil, ErrFunction},
+		{"not json", 200, `hello`, nil, ErrFunction},
+		{"wrong shape", 200, `{"batchItemFailures":"m1"}`, nil, ErrFunction},
+		{"empty identifier", 200, `{"batchItemFailures":[{"itemIdentifier":""}]}`, nil, ErrBadResponse},
+		{"emulator busy", 400, ``, nil, ErrFunction},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

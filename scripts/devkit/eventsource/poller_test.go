@@ -1,4 +1,4 @@
-package main
+package eventsource
 
 import (
 	"context"
@@ -66,7 +66,7 @@ func (f *fakeFunction) lastEvent(t *testing.T) events.SQSEvent {
 
 // setup returns a poller on a fresh notifications queue (visibility timeout
 // 1 s so left messages come back quickly), its SQS client and the queues.
-func setup(t *testing.T) (*poller, *sqs.Client, devstack.Queues, *fakeFunction) {
+func setup(t *testing.T) (*Poller, *sqs.Client, devstack.Queues, *fakeFunction) {
 	t.Helper()
 	client, q := devstack.SQS(t)
 	ctx := context.Background()
@@ -79,12 +79,12 @@ func setup(t *testing.T) (*poller, *sqs.Client, devstack.Queues, *fakeFunction) 
 	fn := &fakeFunction{}
 	srv := httptest.NewServer(fn)
 	t.Cleanup(srv.Close)
-	inv := &invoker{url: srv.URL, client: srv.Client()}
-	p, err := newPoller(ctx, client, q.Notifications, devstack.Region, inv, slog.New(slog.DiscardHandler))
+	inv := &Invoker{URL: srv.URL, Client: srv.Client()}
+	p, err := New(ctx, client, q.Notifications, devstack.Region, inv, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.wait = time.Second
+	p.Wait = time.Second
 	return p, client, q, fn
 }
 
@@ -108,11 +108,11 @@ func send(t *testing.T, c *sqs.Client, queueURL string, bodies ...string) map[st
 }
 
 // pollUntil polls until a batch arrives or the deadline passes.
-func pollUntil(t *testing.T, p *poller, d time.Duration) batchResult {
+func pollUntil(t *testing.T, p *Poller, d time.Duration) BatchResult {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		res, err := p.pollOnce(context.Background())
+		res, err := p.PollOnce(context.Background())
 		if err != nil {
 			t.Fatalf("pollOnce: %v", err)
 		}
@@ -123,7 +123,7 @@ func pollUntil(t *testing.T, p *poller, d time.Duration) batchResult {
 		}
 	}
 	t.Fatalf("no batch within %s", d)
-	return batchResult{}
+	return BatchResult{}
 }
 
 func queueDepth(t *testing.T, c *sqs.Client, url string) int {
@@ -150,7 +150,7 @@ func TestEventShape(t *testing.T) {
 	ids := send(t, client, q.Notifications, `{"client_id":1}`)
 
 	res := pollUntil(t, p, 5*time.Second)
-	if diff := cmp.Diff(res, batchResult{Received: 1, Deleted: []string{ids[`{"client_id":1}`]}}); diff != "" {
+	if diff := cmp.Diff(res, BatchResult{Received: 1, Deleted: []string{ids[`{"client_id":1}`]}}); diff != "" {
 		t.Errorf("batch (-got +want):\n%s", diff)
 	}
 	rec := fn.lastEvent(t).Records[0]
@@ -202,7 +202,7 @@ func TestPartialFailureAndRedelivery(t *testing.T) {
 
 	// The reported failure comes back after the visibility timeout, counted.
 	res := pollUntil(t, p, 10*time.Second)
-	if diff := cmp.Diff(res, batchResult{Received: 1, Left: []string{ids["fail"]}}); diff != "" {
+	if diff := cmp.Diff(res, BatchResult{Received: 1, Left: []string{ids["fail"]}}); diff != "" {
 		t.Errorf("redelivered batch (-got +want):\n%s", diff)
 	}
 	if got := fn.lastEvent(t).Records[0].Attributes["ApproximateReceiveCount"]; got != "2" {
@@ -215,11 +215,11 @@ func TestInvocationErrorLeavesWholeBatch(t *testing.T) {
 	ids := send(t, client, q.Notifications, "error")
 
 	res := pollUntil(t, p, 5*time.Second)
-	if diff := cmp.Diff(res, batchResult{Failed: true, Received: 1, Left: []string{ids["error"]}}); diff != "" {
+	if diff := cmp.Diff(res, BatchResult{Failed: true, Received: 1, Left: []string{ids["error"]}}); diff != "" {
 		t.Errorf("batch (-got +want):\n%s", diff)
 	}
 	res = pollUntil(t, p, 10*time.Second)
-	if diff := cmp.Diff(res, batchResult{Failed: true, Received: 1, Left: []string{ids["error"]}}); diff != "" {
+	if diff := cmp.Diff(res, BatchResult{Failed: true, Received: 1, Left: []string{ids["error"]}}); diff != "" {
 		t.Errorf("redelivered batch (-got +want):\n%s", diff)
 	}
 }
@@ -236,7 +236,7 @@ func TestRedriveToDLQ(t *testing.T) {
 
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if _, err := p.pollOnce(context.Background()); err != nil {
+		if _, err := p.PollOnce(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 		out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.NotificationsDLQ), MaxNumberOfMessages: 10})

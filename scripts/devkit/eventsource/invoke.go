@@ -1,4 +1,4 @@
-package main
+package eventsource
 
 import (
 	"bytes"
@@ -13,29 +13,29 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 )
 
-// errFunction is an invocation that ran and failed: a returned error, a
+// ErrFunction is an invocation that ran and failed: a returned error, a
 // panic, a timeout or a response that is not a batch response.
-var errFunction = errors.New("function error")
+var ErrFunction = errors.New("function error")
 
-// invoker posts events to an invoke URL (a scripts/devkit/cmd/riepool, or one
+// Invoker posts events to an invoke URL (a scripts/devkit/cmd/riepool, or one
 // aws-lambda-rie), as many at once as the pollers send.
-type invoker struct {
-	url    string
-	client *http.Client
+type Invoker struct {
+	URL    string
+	Client *http.Client
 }
 
-// Invoke implements function.
-func (v *invoker) Invoke(ctx context.Context, ev events.SQSEvent) ([]string, error) {
+// Invoke implements Function.
+func (v *Invoker) Invoke(ctx context.Context, ev events.SQSEvent) ([]string, error) {
 	payload, err := json.Marshal(ev)
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.url, bytes.NewReader(payload))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.URL, bytes.NewReader(payload))
 	if err != nil {
 		return nil, fmt.Errorf("invoke: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := v.client.Do(req)
+	resp, err := v.Client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("invoke: %w", err)
 	}
@@ -53,33 +53,33 @@ func (v *invoker) Invoke(ctx context.Context, ev events.SQSEvent) ([]string, err
 // timeout (body "Task timed out after N.00 seconds"), 502 for a crash.
 func parseResponse(status int, body []byte) ([]string, error) {
 	if status != http.StatusOK {
-		return nil, fmt.Errorf("%w: emulator status %d: %s", errFunction, status, snippet(body))
+		return nil, fmt.Errorf("%w: emulator status %d: %s", ErrFunction, status, snippet(body))
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || string(trimmed) == "null" {
 		return nil, nil // no response: every record succeeded
 	}
 	if bytes.HasPrefix(trimmed, []byte("Task timed out")) {
-		return nil, fmt.Errorf("%w: %s", errFunction, snippet(trimmed))
+		return nil, fmt.Errorf("%w: %s", ErrFunction, snippet(trimmed))
 	}
 	var probe struct {
 		ErrorType    *string `json:"errorType"`
 		ErrorMessage *string `json:"errorMessage"`
 	}
 	if err := json.Unmarshal(trimmed, &probe); err != nil {
-		return nil, fmt.Errorf("%w: response is not JSON: %s", errFunction, snippet(trimmed))
+		return nil, fmt.Errorf("%w: response is not JSON: %s", ErrFunction, snippet(trimmed))
 	}
 	if probe.ErrorType != nil || probe.ErrorMessage != nil {
-		return nil, fmt.Errorf("%w: %s", errFunction, snippet(trimmed))
+		return nil, fmt.Errorf("%w: %s", ErrFunction, snippet(trimmed))
 	}
 	var r events.SQSEventResponse
 	if err := json.Unmarshal(trimmed, &r); err != nil {
-		return nil, fmt.Errorf("%w: response is not a batch response: %s", errFunction, snippet(trimmed))
+		return nil, fmt.Errorf("%w: response is not a batch response: %s", ErrFunction, snippet(trimmed))
 	}
 	ids := make([]string, 0, len(r.BatchItemFailures))
 	for _, f := range r.BatchItemFailures {
 		if f.ItemIdentifier == "" {
-			return nil, fmt.Errorf("%w: empty itemIdentifier", errBadResponse)
+			return nil, fmt.Errorf("%w: empty itemIdentifier", ErrBadResponse)
 		}
 		ids = append(ids, f.ItemIdentifier)
 	}
