@@ -38,6 +38,7 @@ import (
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/eventsource"
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
@@ -549,8 +550,9 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 	var pollers sync.WaitGroup
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
+	p := e.poller(b)
 	for range e2ePollers {
-		pollers.Go(func() { batches.Add(int64(e.poll(pollCtx, b))) })
+		pollers.Go(func() { batches.Add(int64(e.poll(pollCtx, b, p))) })
 	}
 
 	b.ResetTimer()
@@ -601,52 +603,49 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 	return int(batches.Load())
 }
 
-// poll is Lambda's SQS event source: receive up to 10, invoke, delete
-// what succeeded. It returns the number of batches handed over.
-func (e e2eRun) poll(ctx context.Context, b *testing.B) int {
+// poll is Lambda's SQS event source (the dev kit's, in process): receive
+// up to 10, invoke, delete what succeeded. It returns the number of batches
+// handed over.
+func (e e2eRun) poll(ctx context.Context, b *testing.B, p *eventsource.Poller) int {
 	n := 0
 	for ctx.Err() == nil {
-		// A short visibility timeout: a receive whose answer is lost on the
-		// way (goaws under load drops one now and then) comes back within
-		// the run instead of after the queue's 360 s.
-		out, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queueURL), MaxNumberOfMessages: 10,
-			WaitTimeSeconds: 1, VisibilityTimeout: 15})
-		if err != nil {
+		res, err := p.PollOnce(ctx)
+		switch {
+		case err != nil && res.Received > 0:
+			b.Errorf("poll: %v", err) // the batch ran; deleting it failed
+		case err != nil:
 			if ctx.Err() != nil {
 				return n
 			}
 			b.Logf("receive: %v", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
+		case res.Failed:
+			b.Errorf("invocation failed: batch of %d left", res.Received)
 		}
-		if len(out.Messages) == 0 {
-			continue
-		}
-		n++
-		var ev events.SQSEvent
-		for _, m := range out.Messages {
-			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-				Body: aws.ToString(m.Body), EventSourceARN: loadsARN})
-		}
-		// An invocation runs to its end even when polling stops.
-		resp := e.consume(context.WithoutCancel(ctx), ev)
-		failed := map[string]bool{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier] = true
-		}
-		var del []sqstypes.DeleteMessageBatchRequestEntry
-		for i, m := range out.Messages {
-			if !failed[aws.ToString(m.MessageId)] {
-				del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
-			}
-		}
-		if len(del) > 0 {
-			if _, err := e.sqs.DeleteMessageBatch(context.WithoutCancel(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(e.queueURL), Entries: del}); err != nil {
-				b.Errorf("delete: %v", err)
-			}
+		if res.Received > 0 {
+			n++
 		}
 	}
 	return n
+}
+
+// poller is the event source of the run's queue: batches of 10 with a 1 s
+// long poll and a short visibility timeout (a receive whose answer is lost on
+// the way, as goaws under load drops one now and then, comes back within the
+// run instead of after the queue's 360 s); an invocation runs to its end
+// even when polling stops.
+func (e e2eRun) poller(b *testing.B) *eventsource.Poller {
+	b.Helper()
+	fn := eventsource.Handler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		return e.consume(ctx, ev), nil
+	})
+	p, err := eventsource.New(context.Background(), e.sqs, e.queueURL, devstack.Region, fn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.Wait, p.VisibilityTimeout, p.FinishBatches = time.Second, 15, true
+	return p
 }
 
 func BenchmarkEndToEnd(b *testing.B) {
@@ -691,7 +690,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 		counter := &opCounter{ops: map[string]int{}}
 		cfg := awsCfg.Copy()
 		cfg.APIOptions = append(cfg.APIOptions, counter.middleware("DynamoDB"))
-		h, err := newHandler(benchConfig(b, table, rcv.caFile, queues), cfg, testLogger(io.Discard), io.Discard)
+		hcfg := benchConfig(b, table, rcv.caFile, queues)
+		hcfg.NotificationsQueueARN = queues.NotificationsARN // the event source reads it from the queue
+		h, err := newHandler(hcfg, cfg, testLogger(io.Discard), io.Discard)
 		if err != nil {
 			b.Fatal(err)
 		}
