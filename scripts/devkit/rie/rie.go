@@ -5,9 +5,11 @@
 // env-vars file give the function, the event posted to the emulator's invoke
 // API, and the emulator's REPORT line kept.
 //
-// It is a development tool used by scripts/invoke and scripts/check-events. It
-// does not emulate API Gateway or event sources (scripts/devkit/cmd/eventsource does the SQS
-// one) and it never talks to AWS.
+// It is the dev kit's one runner of the emulator: scripts/invoke,
+// scripts/check-events, the cold starts of scripts/bench, and (through Pool
+// and the riepool command) scripts/dev and scripts/chaos use it. It does
+// not emulate API Gateway or event sources (package eventsource does the
+// SQS one) and it never talks to AWS.
 package rie
 
 import (
@@ -27,6 +29,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/proc"
 )
 
 // Module is the pinned emulator (SPEC section 8).
@@ -97,15 +101,6 @@ type Emulator struct {
 	stopped sync.Once
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // Start runs the emulator rie on two free loopback ports (its invoke API and
 // the Runtime API the bootstrap talks to) in the bootstrap's folder, as
 // Lambda runs it in /var/task, in its own process group, with exactly env as
@@ -121,11 +116,11 @@ func start(ctx context.Context, rie, bootstrap string, env []string, logs io.Wri
 	if _, err := os.Stat(bootstrap); err != nil {
 		return nil, err
 	}
-	invokePort, err := freePort()
+	invokePort, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	apiPort, err := freePort()
+	apiPort, err := proc.FreePort()
 	if err != nil {
 		return nil, err
 	}

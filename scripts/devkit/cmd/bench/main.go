@@ -22,10 +22,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"regexp"
@@ -41,6 +39,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/proc"
+	"github.com/postloadhooks/hooks/scripts/devkit/rie"
 	"github.com/postloadhooks/hooks/shared/hook"
 )
 
@@ -198,10 +198,7 @@ type coldResult struct {
 	err      error
 }
 
-var (
-	initReportRE = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
-	reportInitRE = regexp.MustCompile(`^REPORT RequestId:.*Init Duration: ([0-9.]+) ms`)
-)
+var initReportRE = regexp.MustCompile(`INIT REPORT\(durationMs: ([0-9.]+)\)`)
 
 // functionEnv is the least each function's loadConfig accepts; the values
 // are never used (no invocation reaches AWS).
@@ -274,93 +271,62 @@ func median(v []float64) float64 {
 	return s[len(s)/2]
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// coldStart runs one fresh aws-lambda-rie with the bootstrap, invokes it
-// once and returns the init durations it reports.
-func coldStart(ctx context.Context, rie, bootstrap, name string) (initMs, reportMs float64, err error) {
+// coldStart runs one fresh aws-lambda-rie with the bootstrap (package rie,
+// as scripts/invoke runs it), invokes it once and returns the init
+// durations it reports: rapid's INIT REPORT line and the REPORT line's Init
+// Duration.
+func coldStart(ctx context.Context, rieBin, bootstrap, name string) (initMs, reportMs float64, err error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	invokePort, err := freePort()
+	var init initReport
+	em, err := rie.Start(ctx, rieBin, bootstrap, append(awsEnv(), functionEnv(name)...), &init)
 	if err != nil {
 		return 0, 0, err
 	}
-	apiPort, err := freePort()
+	defer em.Stop()
+	if _, err := em.Invoke(ctx, []byte(coldEvent(name)), 30*time.Second); err != nil {
+		return 0, 0, err
+	}
+	deadline, _ := ctx.Deadline()
+	rep, err := em.Report(time.Until(deadline))
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("%w within 30s", err)
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(invokePort)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort), bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.Env = append(awsEnv(), functionEnv(name)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pipe, err := cmd.StdoutPipe()
+	if rep.InitDuration == "" {
+		return 0, 0, fmt.Errorf("no Init Duration in %q", rep.Line)
+	}
+	reportMs, err = strconv.ParseFloat(strings.TrimSuffix(rep.InitDuration, " ms"), 64)
 	if err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("the REPORT line's Init Duration %q: %w", rep.InitDuration, err)
 	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return 0, 0, err
+	// The INIT REPORT line comes before the REPORT line, in the same stream.
+	if initMs = init.get(); initMs == 0 {
+		return 0, 0, errors.New("no INIT REPORT line")
 	}
-	defer stopGroup(cmd)
-	var mu sync.Mutex
-	var initVal, reportVal float64
-	var haveReport bool
-	lines := make(chan struct{})
-	go func() {
-		defer close(lines)
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			line := sc.Text()
-			mu.Lock()
-			if m := initReportRE.FindStringSubmatch(line); m != nil {
-				initVal, _ = strconv.ParseFloat(m[1], 64)
-			}
-			if m := reportInitRE.FindStringSubmatch(line); m != nil {
-				reportVal, _ = strconv.ParseFloat(m[1], 64)
-				haveReport = true
-			}
-			mu.Unlock()
-		}
-	}()
-	if err := waitListening(ctx, addr); err != nil {
-		return 0, 0, err
+	return initMs, reportMs, nil
+}
+
+// initReport takes the emulator's output, a line per write, and keeps the
+// duration of rapid's INIT REPORT line.
+type initReport struct {
+	mu sync.Mutex
+	ms float64
+}
+
+func (r *initReport) Write(line []byte) (int, error) {
+	if m := initReportRE.FindSubmatch(line); m != nil {
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		r.mu.Lock()
+		r.ms = v
+		r.mu.Unlock()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+addr+"/2015-03-31/functions/function/invocations", strings.NewReader(coldEvent(name)))
-	if err != nil {
-		return 0, 0, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, 0, fmt.Errorf("invoke: %w", err)
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	for {
-		mu.Lock()
-		done := haveReport
-		i, r := initVal, reportVal
-		mu.Unlock()
-		if done {
-			if i == 0 {
-				return 0, 0, errors.New("no INIT REPORT line")
-			}
-			return i, r, nil
-		}
-		select {
-		case <-ctx.Done():
-			return 0, 0, errors.New("no REPORT line within 30s")
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
+	return len(line), nil
+}
+
+func (r *initReport) get() float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ms
 }
 
 // awsEnv is the caller's environment without what would make a function
@@ -375,36 +341,6 @@ func awsEnv() []string {
 		env = append(env, kv)
 	}
 	return env
-}
-
-func waitListening(ctx context.Context, addr string) error {
-	for {
-		c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("nothing listens on %s", addr)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-// stopGroup ends the process group cmd leads (the emulator and the
-// bootstrap it started).
-func stopGroup(cmd *exec.Cmd) {
-	pgid := cmd.Process.Pid
-	_ = syscall.Kill(-pgid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Second):
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
-		<-done
-	}
 }
 
 // ---- API load ------------------------------------------------------------------
@@ -443,21 +379,20 @@ func apiLoad(ctx context.Context, o options, logs io.Writer) (apiResult, error) 
 		_, _ = db.DeleteTable(context.WithoutCancel(ctx), &dynamodb.DeleteTableInput{TableName: aws.String(table)})
 	}()
 
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return apiResult{}, err
 	}
 	base := "http://127.0.0.1:" + strconv.Itoa(port)
 	admin := "bench-" + randomHex(16)
-	cmd := exec.Command(filepath.Join(o.hostDir, "api", "bootstrap"))
-	cmd.Env = append(awsEnv(), "HOOKS_TABLE="+table, "HOOKS_API_ADDR=127.0.0.1:"+strconv.Itoa(port), "HOOKS_ADMIN_TOKEN="+admin)
-	cmd.Stdout = io.Discard // request logs
-	cmd.Stderr = logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	var procs proc.Group
+	api, err := procs.Start(proc.Cmd{Name: "api", Argv: []string{filepath.Join(o.hostDir, "api", "bootstrap")},
+		Env:    append(awsEnv(), "HOOKS_TABLE="+table, "HOOKS_API_ADDR=127.0.0.1:"+strconv.Itoa(port), "HOOKS_ADMIN_TOKEN="+admin),
+		Stderr: logs}) // its request logs (stdout) are dropped
+	if err != nil {
 		return apiResult{}, err
 	}
-	defer stopGroup(cmd)
+	defer procs.Stop(api, 3*time.Second)
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = waitHealthy(wctx, base)
 	cancel()
@@ -508,11 +443,11 @@ func apiLoad(ctx context.Context, o options, logs io.Writer) (apiResult, error) 
 
 	// The floor: a plain net/http server in its own process answering the
 	// same bodies, from the same load generator.
-	floor, floorURL, err := startFloor(ctx, listBody, createResp, logs)
+	floor, floorURL, err := startFloor(ctx, &procs, listBody, createResp, logs)
 	if err != nil {
 		return apiResult{}, err
 	}
-	defer stopGroup(floor)
+	defer procs.Stop(floor, 3*time.Second)
 	res.floorList = load(ctx, o, func(int) error {
 		_, err := call(ctx, client, http.MethodGet, floorURL+hooksPath, listToken, "", http.StatusOK)
 		return err
@@ -659,7 +594,7 @@ func load(ctx context.Context, o options, f func(i int) error) latencyResult {
 }
 
 // startFloor starts this binary's floor-server in a child process.
-func startFloor(ctx context.Context, listBody, createBody []byte, logs io.Writer) (*exec.Cmd, string, error) {
+func startFloor(ctx context.Context, procs *proc.Group, listBody, createBody []byte, logs io.Writer) (*proc.Proc, string, error) {
 	dir, err := os.MkdirTemp("", "bench-floor")
 	if err != nil {
 		return nil, "", err
@@ -672,7 +607,7 @@ func startFloor(ctx context.Context, listBody, createBody []byte, logs io.Writer
 	if err := os.WriteFile(create, createBody, 0o600); err != nil {
 		return nil, "", err
 	}
-	port, err := freePort()
+	port, err := proc.FreePort()
 	if err != nil {
 		return nil, "", err
 	}
@@ -681,19 +616,17 @@ func startFloor(ctx context.Context, listBody, createBody []byte, logs io.Writer
 	if err != nil {
 		return nil, "", err
 	}
-	cmd := exec.Command(self, "floor-server", addr, list, create)
-	cmd.Stderr = logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	p, err := procs.Start(proc.Cmd{Name: "floor-server", Argv: []string{self, "floor-server", addr, list, create}, Stderr: logs})
+	if err != nil {
 		return nil, "", err
 	}
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := waitHealthy(wctx, "http://"+addr); err != nil {
-		stopGroup(cmd)
+		_ = procs.Stop(p, 3*time.Second)
 		return nil, "", err
 	}
-	return cmd, "http://" + addr, nil
+	return p, "http://" + addr, nil
 }
 
 // serveFloor is the API floor: net/http answering GET with the list body

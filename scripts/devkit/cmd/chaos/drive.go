@@ -190,7 +190,7 @@ func (c *chaos) killDispatcher(ctx context.Context) error {
 	}
 	mid := c.rec.inflightHang.Load() > 0
 	at := time.Now()
-	if err := c.procs.kill(c.dispatcher, syscall.SIGKILL, 5*time.Second); err != nil {
+	if err := c.procs.Kill(c.dispatcher, syscall.SIGKILL, 5*time.Second); err != nil {
 		return err
 	}
 	if mid {

@@ -29,6 +29,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -41,6 +42,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/proc"
 	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/delivery"
 )
@@ -152,11 +154,11 @@ type chaos struct {
 	t0    time.Time
 	db    *dynamodb.Client
 	sqs   *sqs.Client
-	procs *procs
+	procs *proc.Group
 	rec   *recorder
 	recv  map[string]*receiver // flaky, down, hang
 
-	dispatcher *proc
+	dispatcher *proc.Proc
 	commonEnv  []string // the functions' settings
 	world      world
 	faults     faults
@@ -179,7 +181,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) (bool, 
 	c := &chaos{
 		settings: s, t0: time.Now(),
 		db: devstack.NewDynamoDB(awsCfg), sqs: sqs.NewFromConfig(awsCfg),
-		procs: &procs{pidFile: filepath.Join(s.work, "pids")},
+		procs: &proc.Group{PidFile: filepath.Join(s.work, "pids")},
 		rec:   newRecorder(s.seed, 30, 4*s.attemptTimeout),
 	}
 	defer c.stop()
@@ -202,7 +204,9 @@ func run(ctx context.Context, args []string, getenv func(string) string) (bool, 
 }
 
 func (c *chaos) stop() {
-	c.procs.stopAll()
+	if err := c.procs.StopAll(); err != nil {
+		fmt.Fprintln(os.Stderr, "chaos:", err)
+	}
 	for _, r := range c.recv {
 		r.stop()
 	}
@@ -269,14 +273,14 @@ func (c *chaos) setup(ctx context.Context) error {
 		return fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", port)
 	}
 	concurrency := strconv.Itoa(pollerConcurrency)
-	if _, err := c.procs.start("eventsource-alerter", c.work, filepath.Join(c.work, "eventsource-alerter.log"), nil,
-		c.eventsource, "-name", "AlerterFunction", "-function-timeout", "15s", "-function-url", invoke(c.riePort+2),
-		"-max-concurrency", concurrency, "-queue", c.alerts); err != nil {
+	if _, err := c.procs.Start(proc.Cmd{Name: "eventsource-alerter", Dir: c.work, Log: filepath.Join(c.work, "eventsource-alerter.log"), Argv: []string{
+		c.eventsource, "-name", "AlerterFunction", "-function-timeout", "15s", "-function-url", invoke(c.riePort + 2),
+		"-max-concurrency", concurrency, "-queue", c.alerts}}); err != nil {
 		return err
 	}
-	if _, err := c.procs.start("eventsource-dispatcher", c.work, filepath.Join(c.work, "eventsource-dispatcher.log"), nil,
-		c.eventsource, "-name", "DispatcherFunction", "-function-timeout", strconv.Itoa(dispatcherTimeout)+"s", "-function-url", invoke(c.riePort),
-		"-max-concurrency", concurrency, "-queue", c.notifications, "-queue", c.retries); err != nil {
+	if _, err := c.procs.Start(proc.Cmd{Name: "eventsource-dispatcher", Dir: c.work, Log: filepath.Join(c.work, "eventsource-dispatcher.log"), Argv: []string{
+		c.eventsource, "-name", "DispatcherFunction", "-function-timeout", strconv.Itoa(dispatcherTimeout) + "s", "-function-url", invoke(c.riePort),
+		"-max-concurrency", concurrency, "-queue", c.notifications, "-queue", c.retries}}); err != nil {
 		return err
 	}
 	return nil
@@ -295,14 +299,14 @@ const pollerConcurrency = 5
 // invocation of the function in flight, as a crash of its execution
 // environments would.
 func (c *chaos) startFunction(name, logical string, port, timeout, queues int, env []string) error {
-	p, err := c.procs.start(name, filepath.Join(c.bin, name), filepath.Join(c.work, name+".log"),
-		append([]string{"AWS_LAMBDA_FUNCTION_NAME=" + logical, "AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(timeout)}, env...),
-		c.riepool, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-size", strconv.Itoa(queues*pollerConcurrency),
-		"-rie", c.rie, filepath.Join(c.bin, name, "bootstrap"))
+	p, err := c.procs.Start(proc.Cmd{Name: name, Dir: filepath.Join(c.bin, name), Log: filepath.Join(c.work, name+".log"),
+		Env: slices.Concat(os.Environ(), []string{"AWS_LAMBDA_FUNCTION_NAME=" + logical, "AWS_LAMBDA_FUNCTION_TIMEOUT=" + strconv.Itoa(timeout)}, env),
+		Argv: []string{c.riepool, "-addr", fmt.Sprintf("127.0.0.1:%d", port), "-size", strconv.Itoa(queues * pollerConcurrency),
+			"-rie", c.rie, filepath.Join(c.bin, name, "bootstrap")}})
 	if err != nil {
 		return err
 	}
-	if err := waitPort(p, fmt.Sprintf("127.0.0.1:%d", port), 15*time.Second); err != nil {
+	if err := proc.WaitPort(p, fmt.Sprintf("127.0.0.1:%d", port), 15*time.Second); err != nil {
 		return fmt.Errorf("%w (see %s)", err, filepath.Join(c.work, name+".log"))
 	}
 	if name == "dispatcher" {
