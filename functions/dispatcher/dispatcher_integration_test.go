@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/pem"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/scripts/devkit/eventsource"
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -32,11 +31,13 @@ import (
 // the handler, delete what succeeded). Retry delays are real: 1 s (2 s in the delay test). Each test
 // owns its resources and runs in parallel with the others.
 
-// receiver is a TLS webhook endpoint answering with the next status of its
-// script (the last one repeats), recording every request.
+// receiver is the dev kit's TLS webhook receiver answering with the next
+// status of its script (the last one repeats), recording every request as
+// it arrives.
 type receiver struct {
 	mu       sync.Mutex
-	srv      *httptest.Server
+	url      string // https://127.0.0.1:port
+	ca       []byte // its CA certificate, PEM
 	statuses []int
 	got      []received
 }
@@ -49,16 +50,24 @@ type received struct {
 
 func newReceiver(t *testing.T, statuses ...int) *receiver {
 	t.Helper()
-	r := &receiver{statuses: statuses}
-	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
+	cfg, ca, err := kit.NewTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{ca: ca, statuses: statuses}
+	srv := kit.New()
+	srv.Handle("", kit.Route{Respond: func(d kit.Delivery) kit.Answer {
 		r.mu.Lock()
-		r.got = append(r.got, received{time.Now(), req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), b})
-		status := r.statuses[min(len(r.got), len(r.statuses))-1]
-		r.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(r.srv.Close)
+		defer r.mu.Unlock()
+		r.got = append(r.got, received{d.At, d.Header.Get("webhook-id"), d.Header.Get("webhook-timestamp"), d.Header.Get("webhook-signature"), []byte(d.Body)})
+		return kit.Answer{Status: r.statuses[min(len(r.got), len(r.statuses))-1]}
+	}})
+	l, err := kit.Serve("127.0.0.1:0", srv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Down)
+	r.url = l.URL()
 	return r
 }
 
@@ -68,12 +77,11 @@ func (r *receiver) requests() []received {
 	return append([]received(nil), r.got...)
 }
 
-// caFile writes the receiver's certificate as a PEM file (HOOKS_EXTRA_CA_FILE).
+// caFile writes the receiver's CA certificate as a PEM file (HOOKS_EXTRA_CA_FILE).
 func (r *receiver) caFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
-	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+	if err := os.WriteFile(path, r.ca, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -268,7 +276,7 @@ func TestDispatcherExhaustsThenAlerts(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusServiceUnavailable)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	_, hk := s.seed(t, 501, rcv.srv.URL+"/hook")
+	_, hk := s.seed(t, 501, rcv.url+"/hook")
 	s.send(t, load(501, "exhaust-1"))
 
 	var alerts []delivery.AlertMessage
@@ -319,7 +327,7 @@ func TestDispatcherRetryThenSuccess(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusInternalServerError, http.StatusNoContent)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	_, hk := s.seed(t, 502, rcv.srv.URL+"/hook")
+	_, hk := s.seed(t, 502, rcv.url+"/hook")
 	s.send(t, load(502, "retry-1"))
 	s.drive(t, 30*time.Second, func() bool { return len(rcv.requests()) >= 2 })
 	s.settle(t, 2500*time.Millisecond)
@@ -336,7 +344,7 @@ func TestDispatcherDuplicateLoadDeliversOnce(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusOK)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	s.seed(t, 503, rcv.srv.URL+"/hook")
+	s.seed(t, 503, rcv.url+"/hook")
 	s.send(t, load(503, "dup-1"))
 	s.send(t, load(503, "dup-1"))
 	s.drive(t, 20*time.Second, func() bool { return len(rcv.requests()) >= 1 })
@@ -352,7 +360,7 @@ func TestDispatcherDisableDuringRetriesEndsQuietly(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusBadGateway)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	p, hk := s.seed(t, 504, rcv.srv.URL+"/hook")
+	p, hk := s.seed(t, 504, rcv.url+"/hook")
 	s.send(t, load(504, "disable-1"))
 	// Only the load queue first, so the retry (due 1 s later) cannot run
 	// before the hook is disabled.
@@ -386,7 +394,7 @@ func TestDispatcherRetryWaitsForItsDelay(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusServiceUnavailable, http.StatusNoContent)
 	s := newStack(t, rcv.caFile(t), "2s") // jitter ±20 % still rounds to 2 s
-	_, hk := s.seed(t, 505, rcv.srv.URL+"/hook")
+	_, hk := s.seed(t, 505, rcv.url+"/hook")
 	s.send(t, load(505, "delay-1"))
 
 	// Attempt 1, from the load queue; it fails and queues the retry.

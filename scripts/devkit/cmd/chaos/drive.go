@@ -140,9 +140,9 @@ func (c *chaos) injectFaults(ctx context.Context) error {
 	if err := c.sleepUntil(ctx, downAt); err != nil {
 		return err
 	}
-	c.recv["down"].stop()
+	c.recv["down"].Down()
 	down := window{Name: "receiver down", From: time.Now()}
-	c.say("receiver %s down", c.recv["down"].addr)
+	c.say("receiver %s down", c.recv["down"].Addr())
 
 	if err := c.sleepUntil(ctx, firstKillAt); err != nil {
 		return err
@@ -154,12 +154,12 @@ func (c *chaos) injectFaults(ctx context.Context) error {
 	if err := c.sleepUntil(ctx, downAt+downFor); err != nil {
 		return err
 	}
-	if err := c.recv["down"].start(); err != nil {
+	if err := c.recv["down"].Up(); err != nil {
 		return err
 	}
 	down.Till = time.Now()
 	c.faults.DownWindow = &down
-	c.say("receiver %s up again", c.recv["down"].addr)
+	c.say("receiver %s up again", c.recv["down"].Addr())
 
 	if err := c.sleepUntil(ctx, dbRestartAt); err != nil {
 		return err

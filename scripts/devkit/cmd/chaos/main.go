@@ -156,7 +156,7 @@ type chaos struct {
 	sqs   *sqs.Client
 	procs *proc.Group
 	rec   *recorder
-	recv  map[string]*receiver // flaky, down, hang
+	recv  map[string]*kit.Listener // flaky, down, hang
 
 	dispatcher *proc.Proc
 	commonEnv  []string // the functions' settings
@@ -208,7 +208,7 @@ func (c *chaos) stop() {
 		fmt.Fprintln(os.Stderr, "chaos:", err)
 	}
 	for _, r := range c.recv {
-		r.stop()
+		r.Down()
 	}
 }
 
@@ -236,10 +236,10 @@ func (c *chaos) setup(ctx context.Context) error {
 	if err := os.WriteFile(caFile, caPEM, 0o644); err != nil {
 		return err
 	}
-	c.recv = map[string]*receiver{}
+	c.recv = map[string]*kit.Listener{}
 	for i, name := range []string{"flaky", "down", "hang"} {
-		r := &receiver{addr: fmt.Sprintf("127.0.0.1:%d", c.receiverPort+i), handler: c.rec, tls: tlsCfg}
-		if err := r.start(); err != nil {
+		r, err := kit.Serve(fmt.Sprintf("127.0.0.1:%d", c.receiverPort+i), c.rec, tlsCfg)
+		if err != nil {
 			return err
 		}
 		c.recv[name] = r

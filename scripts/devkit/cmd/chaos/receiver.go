@@ -2,24 +2,21 @@ package main
 
 import (
 	"crypto/sha256"
-	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash/fnv"
-	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/postloadhooks/hooks/shared/webhook"
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 )
 
-// Receivers: HTTPS servers on loopback that play the customers' endpoints.
-// Each hook has its own path /r/<slot>; what a slot does is its behavior.
+// Receivers: HTTPS listeners of the kit's receiver on loopback that play
+// the customers' endpoints. Each hook has its own path /r/<slot>; what a
+// slot does is its behavior.
 
 type behavior int
 
@@ -29,36 +26,39 @@ const (
 	broken                 // always 500 (only with -break lost-pair)
 )
 
-// recorder answers every receiver's requests and keeps what it saw.
+// recorder decides what every receiver answers and keeps what it saw: one
+// route of the kit's receiver per hook, on the Server all the receivers
+// serve.
 type recorder struct {
 	seed       uint64
 	percent5xx int
 	hangFor    time.Duration
 	now        func() time.Time
+	srv        *kit.Server
 
 	inflightHang atomic.Int64
 
 	mu        sync.Mutex
-	behaviors map[string]behavior
-	secrets   map[string]string // slot -> the hook's secret
-	counts    map[string]int    // requests per webhook-id
+	counts    map[string]int // requests per webhook-id
 	receipts  []receipt
 	served5xx int
 }
 
 func newRecorder(seed uint64, percent5xx int, hangFor time.Duration) *recorder {
-	return &recorder{
-		seed: seed, percent5xx: percent5xx, hangFor: hangFor, now: time.Now,
-		behaviors: map[string]behavior{}, secrets: map[string]string{}, counts: map[string]int{},
-	}
+	rc := &recorder{seed: seed, percent5xx: percent5xx, hangFor: hangFor, now: time.Now, srv: kit.New(), counts: map[string]int{}}
+	// A path under /r/ that no hook has is recorded (as a flaky slot with
+	// no secret, so its signature does not verify); any other is not found.
+	rc.srv.Handle("", rc.route("", flaky))
+	return rc
 }
 
-// setSlot registers a hook's path, its behavior and its secret.
+func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) { rc.srv.ServeHTTP(w, r) }
+
+// setSlot registers a hook's path /r/<slot>, its behavior and its secret.
 func (rc *recorder) setSlot(slot string, b behavior, secret string) {
-	rc.mu.Lock()
-	defer rc.mu.Unlock()
-	rc.behaviors[slot] = b
-	rc.secrets[slot] = secret
+	r := rc.route(slot, b)
+	r.Secret = secret
+	rc.srv.Handle("/r/"+slot, r)
 }
 
 // fails5xx decides, deterministically from the seed, whether the nth request
@@ -69,52 +69,53 @@ func fails5xx(seed uint64, percent int, webhookID string, n int) bool {
 	return int(h.Sum64()%100) < percent
 }
 
-func (rc *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	slot, ok := strings.CutPrefix(r.URL.Path, "/r/")
-	if !ok || r.Method != http.MethodPost {
-		http.NotFound(w, r)
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		return
-	}
-	sum := sha256.Sum256(body)
-	id := r.Header.Get("webhook-id")
-	rc.mu.Lock()
-	rc.counts[id]++
-	n := rc.counts[id]
-	b, secret := rc.behaviors[slot], rc.secrets[slot]
-	rc.mu.Unlock()
-	rec := receipt{
-		Slot: slot, WebhookID: id, BodyHash: hex.EncodeToString(sum[:]),
-		SigOK: webhook.Verify(secret, id, r.Header.Get("webhook-timestamp"), r.Header.Get("webhook-signature"), body) == nil,
-	}
-
-	switch b {
-	case hang:
-		rc.inflightHang.Add(1)
-		select {
-		case <-r.Context().Done():
-		case <-time.After(rc.hangFor):
+// route answers as behavior b and records a receipt per request; slot ""
+// takes the slot from the path.
+func (rc *recorder) route(slot string, b behavior) kit.Route {
+	slotOf := func(d kit.Delivery) (string, bool) {
+		if slot != "" {
+			return slot, true
 		}
-		rc.inflightHang.Add(-1)
-		rec.At = rc.now()
-		rc.add(rec)
-		w.WriteHeader(http.StatusGatewayTimeout) // long after the client gave up
-		return
-	case broken:
-		rec.Status = http.StatusInternalServerError
-	default:
-		rec.Status = http.StatusOK
-		if fails5xx(rc.seed, rc.percent5xx, id, n) {
-			rec.Status = http.StatusServiceUnavailable
-		}
+		return strings.CutPrefix(d.Path, "/r/")
 	}
-	rec.At = rc.now()
-	rc.add(rec)
-	w.WriteHeader(rec.Status)
-	fmt.Fprintf(w, `{"status":%d}`, rec.Status)
+	return kit.Route{
+		Respond: func(d kit.Delivery) kit.Answer {
+			if _, ok := slotOf(d); !ok {
+				return kit.Answer{Status: http.StatusNotFound}
+			}
+			id := d.Header.Get("webhook-id")
+			rc.mu.Lock()
+			rc.counts[id]++
+			n := rc.counts[id]
+			rc.mu.Unlock()
+			switch {
+			case b == hang:
+				rc.inflightHang.Add(1)
+				return kit.Answer{Status: http.StatusGatewayTimeout, Delay: rc.hangFor} // long after the client gave up
+			case b == broken:
+				return kit.Answer{Status: http.StatusInternalServerError}
+			case fails5xx(rc.seed, rc.percent5xx, id, n):
+				return kit.Answer{Status: http.StatusServiceUnavailable}
+			}
+			return kit.Answer{Status: http.StatusOK}
+		},
+		OnDelivery: func(d kit.Delivery) {
+			s, ok := slotOf(d)
+			if !ok {
+				return
+			}
+			sum := sha256.Sum256([]byte(d.Body))
+			rec := receipt{Slot: s, WebhookID: d.Header.Get("webhook-id"), BodyHash: hex.EncodeToString(sum[:]),
+				SigOK: d.Verified, Status: d.Answer.Status, At: rc.now()}
+			if b == hang {
+				rec.Status = 0 // it hung until the client gave up
+			}
+			rc.add(rec)
+			if b == hang {
+				rc.inflightHang.Add(-1)
+			}
+		},
+	}
 }
 
 func (rc *recorder) add(r receipt) {
@@ -131,46 +132,4 @@ func (rc *recorder) snapshot() ([]receipt, int) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	return append([]receipt(nil), rc.receipts...), rc.served5xx
-}
-
-// receiver is one HTTPS listener that can go down and come back on the same
-// address.
-type receiver struct {
-	addr    string
-	handler http.Handler
-	tls     *tls.Config
-
-	mu  sync.Mutex
-	srv *http.Server
-}
-
-func (s *receiver) start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		return nil
-	}
-	ln, err := net.Listen("tcp", s.addr)
-	if err != nil {
-		return fmt.Errorf("receiver %s: %w", s.addr, err)
-	}
-	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 5 * time.Second}
-	s.srv = srv
-	go func() {
-		if err := srv.Serve(tls.NewListener(ln, s.tls)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			fmt.Printf("chaos: receiver %s stopped: %v\n", s.addr, err)
-		}
-	}()
-	return nil
-}
-
-// stop closes the listener and every connection, idle or active: clients
-// then see refused or reset connections.
-func (s *receiver) stop() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.srv != nil {
-		_ = s.srv.Close()
-		s.srv = nil
-	}
 }

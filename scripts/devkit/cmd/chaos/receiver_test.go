@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -88,22 +87,17 @@ func TestReceiver(t *testing.T) {
 	if !pool.AppendCertsFromPEM(caPEM) {
 		t.Fatal("CA PEM does not parse")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
 	rc := newRecorder(1, 30, 2*time.Second)
 	secret := hook.NewSecret()
 	rc.setSlot("flaky-2", flaky, secret)
 	rc.setSlot("hang-1", hang, secret)
 	rc.setSlot("lost-0", broken, secret)
-	r := &receiver{addr: addr, handler: rc, tls: tlsCfg}
-	if err := r.start(); err != nil {
+	r, err := kit.Serve("127.0.0.1:0", rc, tlsCfg)
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.stop)
+	t.Cleanup(r.Down)
+	addr := r.Addr()
 	client := &http.Client{Timeout: 500 * time.Millisecond, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
 
 	post := func(slot, id string) (int, error) {
@@ -168,11 +162,11 @@ func TestReceiver(t *testing.T) {
 		t.Errorf("hang receipt = %+v, want slot hang-1 with status 0", last)
 	}
 
-	r.stop()
+	r.Down()
 	if _, err := post("flaky-2", "msg_down"); err == nil {
 		t.Error("a stopped receiver answered")
 	}
-	if err := r.start(); err != nil {
+	if err := r.Up(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := post("flaky-2", "msg_up"); err != nil {

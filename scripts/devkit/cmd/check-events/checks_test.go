@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
@@ -63,7 +64,18 @@ func TestCheckWebhook(t *testing.T) {
 			for k, v := range tt.headers {
 				req.Header.Set(k, v)
 			}
-			got := checkWebhook(req, body, tt.secret, tt.known)
+			// The receiver verifies with the path's secret, then checkWebhook judges.
+			var d kit.Delivery
+			srv, path := kit.New(), ""
+			if tt.known {
+				path = "/catch/1"
+			}
+			srv.Handle(path, kit.Route{Secret: tt.secret, OnDelivery: func(got kit.Delivery) { d = got }})
+			srv.ServeHTTP(httptest.NewRecorder(), req)
+			if d.Path != "/catch/1" {
+				t.Fatalf("the receiver took no delivery")
+			}
+			got := checkWebhook(d, tt.known)
 			if tt.want == "" {
 				if len(got) != 0 {
 					t.Errorf("problems %q, want none", got)

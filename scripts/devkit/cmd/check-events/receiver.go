@@ -1,12 +1,8 @@
 package main
 
 import (
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,20 +10,21 @@ import (
 	"sync"
 	"time"
 
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
-// receiver is the hook target of the dispatcher events: an HTTPS server on
-// loopback with its own certificate (written as a CA file for
+// receiver is the hook target of the dispatcher events: the kit's HTTPS
+// receiver on loopback with its own CA (written as a CA file for
 // HOOKS_EXTRA_CA_FILE). It answers 204 and records each request's
 // webhook-id, and what is wrong with the request (headers, signature
 // checked with the secret seeded for its URL).
 type receiver struct {
-	srv     *httptest.Server
-	caFile  string
-	mu      sync.Mutex
-	secrets map[string]string // path -> secret
-	got     []received
+	srv    *kit.Server
+	l      *kit.Listener
+	caFile string
+	mu     sync.Mutex
+	got    []received
 }
 
 type received struct {
@@ -35,74 +32,67 @@ type received struct {
 	problems  []string
 }
 
-// startReceiver starts the server and writes its certificate to dir.
+// startReceiver starts the server and writes its CA certificate to dir.
 func startReceiver(dir string) (*receiver, error) {
-	r := &receiver{secrets: map[string]string{}}
-	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
-	r.srv.StartTLS()
-	r.caFile = filepath.Join(dir, "hook-receiver-ca.pem")
-	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
-	if err := os.WriteFile(r.caFile, block, 0o600); err != nil {
-		r.srv.Close()
+	cfg, ca, err := kit.NewTLS()
+	if err != nil {
+		return nil, err
+	}
+	r := &receiver{srv: kit.New(), caFile: filepath.Join(dir, "hook-receiver-ca.pem")}
+	if err := os.WriteFile(r.caFile, ca, 0o600); err != nil {
+		return nil, err
+	}
+	r.srv.Handle("", r.route("", false)) // a path no seeded hook has
+	if r.l, err = kit.Serve("127.0.0.1:0", r.srv, cfg); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
-func (r *receiver) url() string { return r.srv.URL }
+func (r *receiver) url() string { return r.l.URL() }
 
-func (r *receiver) close() { r.srv.Close() }
+func (r *receiver) close() { r.l.Down() }
 
 // expectSecret registers the secret of the hook at url.
 func (r *receiver) expectSecret(url, secret string) {
-	path := strings.TrimPrefix(url, r.srv.URL)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.secrets[path] = secret
+	r.srv.Handle(strings.TrimPrefix(url, r.l.URL()), r.route(secret, true))
 }
 
-func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-	rec := received{webhookID: req.Header.Get("webhook-id")}
-	if err != nil {
-		rec.problems = append(rec.problems, "read body: "+err.Error())
-	}
-	r.mu.Lock()
-	secret, known := r.secrets[req.URL.Path]
-	r.mu.Unlock()
-	rec.problems = append(rec.problems, checkWebhook(req, body, secret, known)...)
-	r.mu.Lock()
-	r.got = append(r.got, rec)
-	r.mu.Unlock()
-	w.WriteHeader(http.StatusNoContent)
+// route answers 204 and records what is wrong with each request.
+func (r *receiver) route(secret string, known bool) kit.Route {
+	return kit.Route{Secret: secret, Answer: kit.Answer{Status: http.StatusNoContent}, OnDelivery: func(d kit.Delivery) {
+		rec := received{webhookID: d.Header.Get("webhook-id"), problems: checkWebhook(d, known)}
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.got = append(r.got, rec)
+	}}
 }
 
-// checkWebhook lists what is wrong with one webhook request (SPEC 6).
-func checkWebhook(req *http.Request, body []byte, secret string, known bool) []string {
+// checkWebhook lists what is wrong with one webhook request (the receiver
+// took only POSTs and verified the signature with the secret of its path).
+func checkWebhook(d kit.Delivery, known bool) []string {
 	var p []string
-	if req.Method != http.MethodPost {
-		p = append(p, "method "+req.Method+", want POST")
-	}
 	if !known {
-		return append(p, "request to "+req.URL.Path+", which no seeded hook has")
+		return append(p, "request to "+d.Path+", which no seeded hook has")
 	}
 	for k, want := range map[string]string{"Content-Type": "application/json", "User-Agent": "StitchLoadingWebhook"} {
-		if got := req.Header.Get(k); got != want {
+		if got := d.Header.Get(k); got != want {
 			p = append(p, fmt.Sprintf("header %s %q, want %q", k, got, want))
 		}
 	}
-	id, tsRaw := req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp")
+	tsRaw := d.Header.Get("webhook-timestamp")
 	ts, err := strconv.ParseInt(tsRaw, 10, 64)
 	if err != nil {
 		return append(p, fmt.Sprintf("webhook-timestamp %q is not Unix seconds", tsRaw))
 	}
-	if d := time.Since(time.Unix(ts, 0)); d > 5*time.Minute || d < -5*time.Minute {
-		p = append(p, fmt.Sprintf("webhook-timestamp %d is %s away from now", ts, d))
+	if age := time.Since(time.Unix(ts, 0)); age > 5*time.Minute || age < -5*time.Minute {
+		p = append(p, fmt.Sprintf("webhook-timestamp %d is %s away from now", ts, age))
 	}
-	switch err := webhook.Verify(secret, id, tsRaw, req.Header.Get("webhook-signature"), body); {
-	case errors.Is(err, webhook.ErrSecret):
-		p = append(p, "sign: "+err.Error())
-	case err != nil:
+	switch {
+	case d.Verified:
+	case d.Problem == webhook.ErrSecret.Error():
+		p = append(p, "sign: "+d.Problem)
+	default:
 		p = append(p, "webhook-signature does not verify with the hook's secret")
 	}
 	return p

@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/receiver"
 )
@@ -39,18 +35,12 @@ func runReceiver(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := os.WriteFile(*caFile, ca, 0o644); err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	l, err := receiver.Serve(*addr, receiver.New(), cfg)
 	if err != nil {
-		return fmt.Errorf("receiver: %w", err)
+		return err
 	}
-	srv := &http.Server{Handler: receiver.New(), ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	fmt.Fprintf(stderr, "receiver: listening on https://%s (CA %s)\n", ln.Addr(), *caFile)
-	if err := srv.Serve(tls.NewListener(ln, cfg)); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("receiver: %w", err)
-	}
+	fmt.Fprintf(stderr, "receiver: listening on %s (CA %s)\n", l.URL(), *caFile)
+	<-ctx.Done()
+	l.Down()
 	return nil
 }
