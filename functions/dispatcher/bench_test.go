@@ -5,16 +5,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,6 +36,7 @@ import (
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/scripts/devkit/eventsource"
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
@@ -82,8 +80,9 @@ func benchLoad(cid int64, loadID string) string {
 // ---- the receiver, in a child process --------------------------------------
 
 // TestBenchReceiverProcess is not a test: it is the webhook receiver the
-// benchmarks start as a child process (the os/exec helper-process pattern).
-// It serves HTTPS on a loopback port, writes its certificate to
+// benchmarks start as a child process (the os/exec helper-process pattern):
+// the dev kit's receiver, answering 204 to any path. It serves HTTPS on a
+// loopback port, writes its certificate to
 // $HOOKS_BENCH_RECEIVER_DIR/ca.pem, prints its URL on stdout, and with
 // HOOKS_BENCH_RECEIPTS=1 prints "R <webhook-id> <unix nanos>" per request;
 // it prints "+conn" per accepted connection. It exits when its stdin closes.
@@ -95,26 +94,29 @@ func TestBenchReceiverProcess(t *testing.T) {
 	out := bufio.NewWriter(os.Stdout)
 	receipts := make(chan string, 4096)
 	logReceipts := os.Getenv("HOOKS_BENCH_RECEIPTS") == "1"
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if logReceipts {
-			receipts <- "R " + r.Header.Get("webhook-id") + " " + strconv.FormatInt(time.Now().UnixNano(), 10)
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			receipts <- "+conn"
-		}
-	}
-	srv.StartTLS()
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), pemBytes, 0o600); err != nil {
+	cfg, ca, err := kit.NewTLS()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Fprintln(out, srv.URL)
+	srv := kit.New()
+	srv.Handle("", kit.Route{Respond: func(d kit.Delivery) kit.Answer {
+		if logReceipts {
+			receipts <- "R " + d.Header.Get("webhook-id") + " " + strconv.FormatInt(d.At.UnixNano(), 10)
+		}
+		return kit.Answer{Status: http.StatusNoContent}
+	}})
+	l := kit.NewListener("127.0.0.1:0", srv, cfg)
+	l.OnConn = func() { receipts <- "+conn" }
+	if err := l.Up(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(out, l.URL())
 	out.Flush()
 	go func() {
 		for line := range receipts {

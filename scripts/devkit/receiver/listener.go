@@ -18,6 +18,9 @@ import (
 // same address, as a customer's endpoint does, and it counts the
 // connections it accepted.
 type Listener struct {
+	// OnConn, when set (before Up), is called for each connection accepted.
+	OnConn func()
+
 	addr    string
 	handler http.Handler
 	tls     *tls.Config
@@ -30,11 +33,16 @@ type Listener struct {
 // Serve serves h over TLS with cfg (NewTLS makes one) on addr, for
 // example 127.0.0.1:0 for a free port, which is then kept for Up.
 func Serve(addr string, h http.Handler, cfg *tls.Config) (*Listener, error) {
-	l := &Listener{addr: addr, handler: h, tls: cfg}
+	l := NewListener(addr, h, cfg)
 	if err := l.Up(); err != nil {
 		return nil, err
 	}
 	return l, nil
+}
+
+// NewListener is Serve without serving yet: set OnConn, then call Up.
+func NewListener(addr string, h http.Handler, cfg *tls.Config) *Listener {
+	return &Listener{addr: addr, handler: h, tls: cfg}
 }
 
 // Addr is the address served (host:port).
@@ -69,6 +77,9 @@ func (l *Listener) Up() error {
 		ConnState: func(_ net.Conn, s http.ConnState) {
 			if s == http.StateNew {
 				l.conns.Add(1)
+				if l.OnConn != nil {
+					l.OnConn()
+				}
 			}
 		},
 	}
