@@ -54,7 +54,7 @@ func main() {
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		if !errors.Is(err, errFailed) { // failures are already reported
-			fmt.Fprintln(os.Stderr, "invoke-all:", err)
+			fmt.Fprintln(os.Stderr, "check-events:", err)
 		}
 		os.Exit(1)
 	}
@@ -64,7 +64,7 @@ func main() {
 var errFailed = errors.New("some events failed")
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("invoke-all", flag.ContinueOnError)
+	fs := flag.NewFlagSet("check-events", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	verbose := fs.Bool("v", false, "print every invocation's output, not only a failed one's")
 	expectPath := fs.String("expect", "", "expectations file (default events/expect.json)")
@@ -199,7 +199,7 @@ func newRunner(ctx context.Context, root string, clientID int64, getenv func(str
 		return nil, err
 	}
 	id := hex.EncodeToString(b)
-	names := devstack.Names{Table: "invoke-all-" + id, QueueSuffix: "-ia" + id}
+	names := devstack.Names{Table: "check-events-" + id, QueueSuffix: "-ce" + id}
 	// Record the names first: close deletes whatever part was created.
 	r.res.Table = names.Table
 	setupCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
@@ -217,7 +217,7 @@ func newRunner(ctx context.Context, root string, clientID int64, getenv func(str
 	}
 	r.res = res
 
-	r.tmp, err = os.MkdirTemp("", "invoke-all-")
+	r.tmp, err = os.MkdirTemp("", "check-events-")
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +263,7 @@ func (r *runner) close() {
 		if _, err := r.db.DeleteTable(ctx, &dynamodb.DeleteTableInput{TableName: aws.String(r.res.Table)}); err != nil {
 			var nf interface{ ErrorCode() string }
 			if !errors.As(err, &nf) || nf.ErrorCode() != "ResourceNotFoundException" {
-				fmt.Fprintf(r.logs, "invoke-all: delete table %s: %v\n", r.res.Table, err)
+				fmt.Fprintf(r.logs, "check-events: delete table %s: %v\n", r.res.Table, err)
 			}
 		}
 	}
@@ -273,7 +273,7 @@ func (r *runner) close() {
 			continue // never created
 		}
 		if _, err := r.sqs.DeleteQueue(ctx, &sqs.DeleteQueueInput{QueueUrl: out.QueueUrl}); err != nil {
-			fmt.Fprintf(r.logs, "invoke-all: delete queue %s: %v\n", name, err)
+			fmt.Fprintf(r.logs, "check-events: delete queue %s: %v\n", name, err)
 		}
 	}
 }
