@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -47,20 +46,11 @@ const templateFile = "template.yaml"
 // TemplatePath finds template.yaml by walking up from the working directory
 // to the directory holding go.mod (the repository root).
 func TemplatePath() (string, error) {
-	dir, err := os.Getwd()
+	root, err := samtemplate.Root()
 	if err != nil {
 		return "", fmt.Errorf("find %s: %w", templateFile, err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return filepath.Join(dir, templateFile), nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("find %s: no go.mod above the working directory", templateFile)
-		}
-		dir = parent
-	}
+	return filepath.Join(root, templateFile), nil
 }
 
 // QueueDef is one AWS::SQS::Queue of the template, resolved for local use.

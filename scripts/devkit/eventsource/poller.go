@@ -58,8 +58,8 @@ type Poller struct {
 	// still run). Unset, they end with ctx, so a stopped event source stops
 	// at once.
 	FinishBatches bool
-	log               *slog.Logger
-	now               func() time.Time
+	log           *slog.Logger
+	now           func() time.Time
 	// MaxConcurrency bounds the workers, and so the invocations in flight,
 	// as ScalingConfig.MaximumConcurrency bounds a mapping's
 	// (DefaultMaxConcurrency unless set).

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/samtemplate"
 )
 
 // module is the module path of go.mod.
@@ -20,23 +22,14 @@ var (
 	buildTags = "lambda.norpc"
 )
 
-// repoRoot is the folder holding go.mod above the working directory.
+// repoRoot is the repository root.
 func repoRoot(t *testing.T) string {
 	t.Helper()
-	dir, err := os.Getwd()
+	root, err := samtemplate.Root()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return root
 }
 
 // deps lists the import paths pkg (relative to root, like ./functions/api)

@@ -2,10 +2,8 @@ package rie
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -117,18 +115,5 @@ func RepoRoot(getenv func(string) string) (string, error) {
 	if r := getenv("HOOKS_REPO_ROOT"); r != "" {
 		return r, nil
 	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("no go.mod above the working directory")
-		}
-		dir = parent
-	}
+	return samtemplate.Root()
 }
