@@ -76,6 +76,12 @@ func parseResponse(status int, body []byte) ([]string, error) {
 	if err := json.Unmarshal(trimmed, &r); err != nil {
 		return nil, fmt.Errorf("%w: response is not a batch response: %s", ErrFunction, snippet(trimmed))
 	}
+	return failedIDs(r)
+}
+
+// failedIDs returns the itemIdentifiers of a batch response; an empty one
+// fails the whole batch.
+func failedIDs(r events.SQSEventResponse) ([]string, error) {
 	ids := make([]string, 0, len(r.BatchItemFailures))
 	for _, f := range r.BatchItemFailures {
 		if f.ItemIdentifier == "" {

@@ -364,12 +364,5 @@ func (h handlerFunc) Invoke(ctx context.Context, ev events.SQSEvent) ([]string, 
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrFunction, err)
 	}
-	ids := make([]string, 0, len(resp.BatchItemFailures))
-	for _, f := range resp.BatchItemFailures {
-		if f.ItemIdentifier == "" {
-			return nil, fmt.Errorf("%w: empty itemIdentifier", ErrBadResponse)
-		}
-		ids = append(ids, f.ItemIdentifier)
-	}
-	return ids, nil
+	return failedIDs(resp)
 }
