@@ -265,11 +265,16 @@ func (p *Poller) PollOnce(ctx context.Context) (BatchResult, error) {
 		return res, fmt.Errorf("delete: %w", err)
 	}
 	if len(dout.Failed) > 0 {
-		return res, fmt.Errorf("delete: %d of %d entries failed (first: %s)", len(dout.Failed), len(del), aws.ToString(dout.Failed[0].Message))
+		return res, fmt.Errorf("delete: %w: %d of %d entries (first: %s)", ErrNotDeleted, len(dout.Failed), len(del), aws.ToString(dout.Failed[0].Message))
 	}
 	p.forget(res.Deleted)
 	return res, nil
 }
+
+// ErrNotDeleted marks a batch whose delete the queue refused for some
+// entries (a receipt handle gone stale because the message became visible
+// and was received again): those messages come back, as in Lambda.
+var ErrNotDeleted = errors.New("messages not deleted")
 
 // ErrBadResponse marks a batch response Lambda would reject as a whole.
 var ErrBadResponse = errors.New("invalid batchItemFailures")
