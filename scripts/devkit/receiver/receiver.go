@@ -201,7 +201,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-time.After(d.Answer.Delay):
 		case <-r.Context().Done():
+			// Nobody is left to answer: the connection is dropped without a
+			// response (a late answer could still reach a client that is
+			// closing the connection, as if it had come in time).
 			d.Problem = strings.TrimPrefix(d.Problem+"; ", "; ") + "the sender gave up before the answer"
+			if route.OnDelivery != nil {
+				route.OnDelivery(d)
+			}
+			panic(http.ErrAbortHandler)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
