@@ -8,25 +8,21 @@ import (
 	"errors"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	dbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
 	"github.com/postloadhooks/hooks/shared/delivery"
-	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
@@ -35,46 +31,14 @@ import (
 // aws-ses-v2-local emulator. The emulator keeps one mailbox for everyone, so
 // every test uses its own random addresses and reads only their mail.
 
-// sesMail is one email as GET <emulator>/store lists it.
-type sesMail struct {
-	MessageID   string `json:"messageId"`
-	From        string `json:"from"`
-	Destination struct {
-		To  []string `json:"to"`
-		Cc  []string `json:"cc"`
-		Bcc []string `json:"bcc"`
-	} `json:"destination"`
-	Subject string `json:"subject"`
-	Body    struct {
-		Text string `json:"text"`
-		HTML string `json:"html"`
-	} `json:"body"`
-}
-
 // mailTo returns the emails in the emulator addressed to rcpt.
-func mailTo(t *testing.T, baseURL, rcpt string) []sesMail {
+func mailTo(t *testing.T, baseURL, rcpt string) []inbox.Mail {
 	t.Helper()
-	resp, err := http.Get(baseURL + "/store")
+	got, err := inbox.New(baseURL).To(context.Background(), rcpt)
 	if err != nil {
-		t.Fatalf("GET /store: %v", err)
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /store: status %d", resp.StatusCode)
-	}
-	var st struct {
-		Emails []sesMail `json:"emails"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		t.Fatalf("decode /store: %v", err)
-	}
-	var out []sesMail
-	for _, m := range st.Emails {
-		if slices.Contains(m.Destination.To, rcpt) || slices.Contains(m.Destination.Cc, rcpt) || slices.Contains(m.Destination.Bcc, rcpt) {
-			out = append(out, m)
-		}
-	}
-	return out
+	return got
 }
 
 // uniqueAddress is an address no other test uses.
@@ -85,8 +49,6 @@ func uniqueAddress(name string) string {
 type liveFixture struct {
 	h       *handler
 	store   *store.Store
-	db      *dynamodb.Client
-	table   string
 	sesURL  string
 	emails  []string
 	logs    *bytes.Buffer
@@ -100,7 +62,7 @@ func newLiveFixture(t *testing.T) *liveFixture {
 	db, table := devstack.DynamoDB(t)
 	ses, sesURL := devstack.SESv2(t)
 	st := store.New(db, table, time.Now)
-	f := &liveFixture{store: st, db: db, table: table, sesURL: sesURL, logs: &bytes.Buffer{},
+	f := &liveFixture{store: st, sesURL: sesURL, logs: &bytes.Buffer{},
 		emails: []string{uniqueAddress("ops"), uniqueAddress("data")}}
 	acct, err := st.CreateAccount(context.Background(), hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: f.emails})
 	if err != nil {
@@ -115,26 +77,11 @@ func newLiveFixture(t *testing.T) *liveFixture {
 
 func (f *liveFixture) alertStatus(t *testing.T, loadID string, hookID int64) string {
 	t.Helper()
-	out, err := f.db.GetItem(context.Background(), &dynamodb.GetItemInput{
-		TableName: aws.String(f.table),
-		Key: map[string]dbtypes.AttributeValue{
-			"pk": &dbtypes.AttributeValueMemberS{Value: "ALERT#116078#" + loadID},
-			"sk": &dbtypes.AttributeValueMemberS{Value: "HOOK#" + padID(hookID)},
-		},
-		ConsistentRead: aws.Bool(true),
-	})
+	status, err := f.store.AlertStatus(context.Background(), 116078, loadID, hookID)
 	if err != nil {
-		t.Fatalf("GetItem: %v", err)
+		t.Fatalf("AlertStatus: %v", err)
 	}
-	if s, ok := out.Item["status"].(*dbtypes.AttributeValueMemberS); ok {
-		return s.Value
-	}
-	return ""
-}
-
-func padID(id int64) string {
-	s := strconv.FormatInt(id, 10)
-	return strings.Repeat("0", 10-len(s)) + s
+	return status
 }
 
 // loadEvent reads an events/ fixture.

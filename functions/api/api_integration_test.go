@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/postloadhooks/hooks/shared/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )

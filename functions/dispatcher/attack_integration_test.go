@@ -39,7 +39,7 @@ func TestDispatcherHugeNotificationIsAlerted(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t, http.StatusInternalServerError)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	_, hk := s.seed(t, 511, rcv.srv.URL+"/hook?api_key=s3cret-api-key")
+	_, hk := s.seed(t, 511, rcv.url+"/hook?api_key=s3cret-api-key")
 	msg, table := hugeLoad(511, "huge-1")
 	s.send(t, msg)
 
@@ -50,11 +50,8 @@ func TestDispatcherHugeNotificationIsAlerted(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("no alert within 120 s: the pair is neither delivered nor alerted (receiver saw %d attempts)", len(rcv.requests()))
 		}
-		if msgs := s.receive(t, s.queues.Retry); len(msgs) > 0 {
-			for _, m := range msgs {
-				retries = append(retries, aws.ToString(m.Body))
-			}
-			s.invoke(t, s.queues.Retry, msgs)
+		for _, r := range s.pollOnce(t, s.queues.Retry).Records {
+			retries = append(retries, r.Body)
 		}
 		if s.pump(t, s.queues.Notifications) == 0 {
 			time.Sleep(200 * time.Millisecond)
@@ -94,7 +91,7 @@ func TestDispatcherForgedRetryDoesNoHarm(t *testing.T) {
 	t.Parallel()
 	rcv := newReceiver(t, http.StatusServiceUnavailable)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	_, hk := s.seed(t, 512, rcv.srv.URL+"/hook")
+	_, hk := s.seed(t, 512, rcv.url+"/hook")
 	s.send(t, load(512, "forge-1"))
 	for len(rcv.requests()) == 0 {
 		if s.pump(t, s.queues.Notifications) == 0 {

@@ -5,16 +5,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
 	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,8 +35,10 @@ import (
 	"github.com/aws/smithy-go/logging"
 	"github.com/aws/smithy-go/middleware"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/eventsource"
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/coldstart"
-	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -83,8 +83,9 @@ func benchLoad(cid int64, loadID string) string {
 // ---- the receiver, in a child process --------------------------------------
 
 // TestBenchReceiverProcess is not a test: it is the webhook receiver the
-// benchmarks start as a child process (the os/exec helper-process pattern).
-// It serves HTTPS on a loopback port, writes its certificate to
+// benchmarks start as a child process (the os/exec helper-process pattern):
+// the dev kit's receiver, answering 204 to any path. It serves HTTPS on a
+// loopback port, writes its certificate to
 // $HOOKS_BENCH_RECEIVER_DIR/ca.pem, prints its URL on stdout, and with
 // HOOKS_BENCH_RECEIPTS=1 prints "R <webhook-id> <unix nanos>" per request;
 // it prints "+conn" per accepted connection. It exits when its stdin closes.
@@ -96,26 +97,29 @@ func TestBenchReceiverProcess(t *testing.T) {
 	out := bufio.NewWriter(os.Stdout)
 	receipts := make(chan string, 4096)
 	logReceipts := os.Getenv("HOOKS_BENCH_RECEIPTS") == "1"
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		if logReceipts {
-			receipts <- "R " + r.Header.Get("webhook-id") + " " + strconv.FormatInt(time.Now().UnixNano(), 10)
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			receipts <- "+conn"
-		}
-	}
-	srv.StartTLS()
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
-	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), pemBytes, 0o600); err != nil {
+	cfg, ca, err := kit.NewTLS()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	fmt.Fprintln(out, srv.URL)
+	srv := kit.New()
+	srv.Handle("", kit.Route{Respond: func(d kit.Delivery) kit.Answer {
+		if logReceipts {
+			receipts <- "R " + d.Header.Get("webhook-id") + " " + strconv.FormatInt(d.At.UnixNano(), 10)
+		}
+		return kit.Answer{Status: http.StatusNoContent}
+	}})
+	l := kit.NewListener("127.0.0.1:0", srv, cfg)
+	l.OnConn = func() { receipts <- "+conn" }
+	if err := l.Up(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Fprintln(out, l.URL())
 	out.Flush()
 	go func() {
 		for line := range receipts {
@@ -550,8 +554,9 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 	var pollers sync.WaitGroup
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
+	p := e.poller(b)
 	for range e2ePollers {
-		pollers.Go(func() { batches.Add(int64(e.poll(pollCtx, b))) })
+		pollers.Go(func() { batches.Add(int64(e.poll(pollCtx, b, p))) })
 	}
 
 	b.ResetTimer()
@@ -602,52 +607,51 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 	return int(batches.Load())
 }
 
-// poll is Lambda's SQS event source: receive up to 10, invoke, delete
-// what succeeded. It returns the number of batches handed over.
-func (e e2eRun) poll(ctx context.Context, b *testing.B) int {
+// poll is Lambda's SQS event source (the dev kit's, in process): receive
+// up to 10, invoke, delete what succeeded. It returns the number of batches
+// handed over.
+func (e e2eRun) poll(ctx context.Context, b *testing.B, p *eventsource.Poller) int {
 	n := 0
 	for ctx.Err() == nil {
-		// A short visibility timeout: a receive whose answer is lost on the
-		// way (goaws under load drops one now and then) comes back within
-		// the run instead of after the queue's 360 s.
-		out, err := e.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.queueURL), MaxNumberOfMessages: 10,
-			WaitTimeSeconds: 1, VisibilityTimeout: 15})
-		if err != nil {
+		res, err := p.PollOnce(ctx)
+		switch {
+		case errors.Is(err, eventsource.ErrNotDeleted):
+			b.Logf("poll: %v", err) // a stale receipt handle: the message was received again
+		case err != nil && res.Received > 0:
+			b.Errorf("poll: %v", err) // the batch ran; deleting it failed
+		case err != nil:
 			if ctx.Err() != nil {
 				return n
 			}
 			b.Logf("receive: %v", err)
 			time.Sleep(100 * time.Millisecond)
 			continue
+		case res.Failed:
+			b.Errorf("invocation failed: batch of %d left", res.Received)
 		}
-		if len(out.Messages) == 0 {
-			continue
-		}
-		n++
-		var ev events.SQSEvent
-		for _, m := range out.Messages {
-			ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-				Body: aws.ToString(m.Body), EventSourceARN: loadsARN})
-		}
-		// An invocation runs to its end even when polling stops.
-		resp := e.consume(context.WithoutCancel(ctx), ev)
-		failed := map[string]bool{}
-		for _, f := range resp.BatchItemFailures {
-			failed[f.ItemIdentifier] = true
-		}
-		var del []sqstypes.DeleteMessageBatchRequestEntry
-		for i, m := range out.Messages {
-			if !failed[aws.ToString(m.MessageId)] {
-				del = append(del, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
-			}
-		}
-		if len(del) > 0 {
-			if _, err := e.sqs.DeleteMessageBatch(context.WithoutCancel(ctx), &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(e.queueURL), Entries: del}); err != nil {
-				b.Errorf("delete: %v", err)
-			}
+		if res.Received > 0 {
+			n++
 		}
 	}
 	return n
+}
+
+// poller is the event source of the run's queue: batches of 10 with a 1 s
+// long poll and a short visibility timeout (a receive whose answer is lost on
+// the way, as goaws under load drops one now and then, comes back within the
+// run instead of after the queue's 360 s); an invocation runs to its end
+// even when polling stops.
+func (e e2eRun) poller(b *testing.B) *eventsource.Poller {
+	b.Helper()
+	fn := eventsource.Handler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		return e.consume(ctx, ev), nil
+	})
+	p, err := eventsource.New(context.Background(), e.sqs, e.queueURL, devstack.Region, fn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.Wait, p.VisibilityTimeout, p.FinishBatches = time.Second, 15, true
+	return p
 }
 
 func BenchmarkEndToEnd(b *testing.B) {
@@ -692,7 +696,9 @@ func BenchmarkEndToEnd(b *testing.B) {
 		counter := &opCounter{ops: map[string]int{}}
 		cfg := awsCfg.Copy()
 		cfg.APIOptions = append(cfg.APIOptions, counter.middleware("DynamoDB"))
-		h, err := newHandler(benchConfig(b, table, rcv.caFile, queues), cfg, testLogger(io.Discard), io.Discard)
+		hcfg := benchConfig(b, table, rcv.caFile, queues)
+		hcfg.NotificationsQueueARN = queues.NotificationsARN // the event source reads it from the queue
+		h, err := newHandler(hcfg, cfg, testLogger(io.Discard), io.Discard)
 		if err != nil {
 			b.Fatal(err)
 		}

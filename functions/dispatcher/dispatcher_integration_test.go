@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/pem"
-	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,26 +15,29 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/eventsource"
+	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/delivery"
-	"github.com/postloadhooks/hooks/shared/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
 // The dispatcher end to end on the emulators: DynamoDB Local (seeded through
-// the real store), goaws queues, a local TLS receiver, and the test acting
-// as Lambda's SQS event source (receive a batch, invoke, delete what
-// succeeded). Retry delays are real: 1 s (2 s in the delay test). Each test
+// the real store), goaws queues, a local TLS receiver, and the dev kit's
+// SQS event source in process, stepped by the test (receive a batch, invoke
+// the handler, delete what succeeded). Retry delays are real: 1 s (2 s in the delay test). Each test
 // owns its resources and runs in parallel with the others.
 
-// receiver is a TLS webhook endpoint answering with the next status of its
-// script (the last one repeats), recording every request.
+// receiver is the dev kit's TLS webhook receiver answering with the next
+// status of its script (the last one repeats), recording every request as
+// it arrives.
 type receiver struct {
 	mu       sync.Mutex
-	srv      *httptest.Server
+	url      string // https://127.0.0.1:port
+	ca       []byte // its CA certificate, PEM
 	statuses []int
 	got      []received
 }
@@ -48,16 +50,24 @@ type received struct {
 
 func newReceiver(t *testing.T, statuses ...int) *receiver {
 	t.Helper()
-	r := &receiver{statuses: statuses}
-	r.srv = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		b, _ := io.ReadAll(req.Body)
+	cfg, ca, err := kit.NewTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &receiver{ca: ca, statuses: statuses}
+	srv := kit.New()
+	srv.Handle("", kit.Route{Respond: func(d kit.Delivery) kit.Answer {
 		r.mu.Lock()
-		r.got = append(r.got, received{time.Now(), req.Header.Get("webhook-id"), req.Header.Get("webhook-timestamp"), req.Header.Get("webhook-signature"), b})
-		status := r.statuses[min(len(r.got), len(r.statuses))-1]
-		r.mu.Unlock()
-		w.WriteHeader(status)
-	}))
-	t.Cleanup(r.srv.Close)
+		defer r.mu.Unlock()
+		r.got = append(r.got, received{d.At, d.Header.Get("webhook-id"), d.Header.Get("webhook-timestamp"), d.Header.Get("webhook-signature"), []byte(d.Body)})
+		return kit.Answer{Status: r.statuses[min(len(r.got), len(r.statuses))-1]}
+	}})
+	l, err := kit.Serve("127.0.0.1:0", srv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Down)
+	r.url = l.URL()
 	return r
 }
 
@@ -67,12 +77,11 @@ func (r *receiver) requests() []received {
 	return append([]received(nil), r.got...)
 }
 
-// caFile writes the receiver's certificate as a PEM file (HOOKS_EXTRA_CA_FILE).
+// caFile writes the receiver's CA certificate as a PEM file (HOOKS_EXTRA_CA_FILE).
 func (r *receiver) caFile(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ca.pem")
-	pemBytes := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: r.srv.Certificate().Raw})
-	if err := os.WriteFile(path, pemBytes, 0o600); err != nil {
+	if err := os.WriteFile(path, r.ca, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -83,7 +92,12 @@ type stack struct {
 	sqs       *sqs.Client
 	queues    devstack.Queues
 	h         *handler
-	rawAlerts []string // the bodies of the alert messages alerts received
+	pollers   map[string]*eventsource.Poller // by queue URL: the notifications and retry queues
+	rawAlerts []string                       // the bodies of the alert messages alerts received
+
+	// What the handler got and answered in the last pollOnce.
+	lastEvent events.SQSEvent
+	lastErr   error
 }
 
 // testDelays is the retry schedule of the integration tests: real delays,
@@ -121,7 +135,16 @@ func newStack(t *testing.T, ca, delays string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &stack{st: store.New(db, table, time.Now), sqs: client, queues: queues, h: h}
+	s := &stack{st: store.New(db, table, time.Now), sqs: client, queues: queues, h: h, pollers: map[string]*eventsource.Poller{}}
+	for _, q := range []string{queues.Notifications, queues.Retry} {
+		p, err := eventsource.New(context.Background(), client, q, awsCfg.Region, eventsource.Handler(s.handle), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Wait, p.VisibilityTimeout = 0, receiveVisibility
+		s.pollers[q] = p
+	}
+	return s
 }
 
 // seed makes an account with the feature and one hook on url.
@@ -150,42 +173,34 @@ func (s *stack) send(t *testing.T, body string) {
 	}
 }
 
-// receive takes up to 10 visible messages from queue, without waiting. The
+// handle is the function the event sources invoke: the real handler,
+// remembered for pollOnce.
+func (s *stack) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+	resp, err := s.h.handle(ctx, ev)
+	s.lastEvent, s.lastErr = ev, err
+	return resp, err
+}
+
+// pollOnce runs queue's event source once: at most one batch of up to 10
+// visible messages, without waiting, through the handler, deleting what
+// succeeded. It returns the event the handler got (no records when the
+// queue had nothing visible) and fails the test on any item failure. The
 // messages stay invisible for receiveVisibility rather than the queue's
-// minutes: a receive whose answer the SDK lost and retried (seen on a loaded
-// machine with goaws) has made its messages invisible, and they must come
-// back within a test's time, as they do in Lambda after the queue's timeout.
-func (s *stack) receive(t *testing.T, queue string) []types.Message {
+// minutes: a receive whose answer the SDK lost and retried (seen on a
+// loaded machine with goaws) has made its messages invisible, and they must
+// come back within a test's time, as they do in Lambda after the queue's
+// timeout.
+func (s *stack) pollOnce(t *testing.T, queue string) events.SQSEvent {
 	t.Helper()
-	out, err := s.sqs.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{QueueUrl: aws.String(queue), MaxNumberOfMessages: 10,
-		WaitTimeSeconds: 0, VisibilityTimeout: receiveVisibility})
+	s.lastEvent, s.lastErr = events.SQSEvent{}, nil
+	res, err := s.pollers[queue].PollOnce(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.Messages
-}
-
-// invoke hands msgs received from queue to the handler as one batch, as
-// Lambda's SQS event source does, and deletes them. It fails the test on any
-// item failure.
-func (s *stack) invoke(t *testing.T, queue string, msgs []types.Message) {
-	t.Helper()
-	ctx := context.Background()
-	arn := map[string]string{s.queues.Notifications: s.queues.NotificationsARN, s.queues.Retry: s.queues.RetryARN}[queue]
-	var ev events.SQSEvent
-	for _, m := range msgs {
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: aws.ToString(m.MessageId), ReceiptHandle: aws.ToString(m.ReceiptHandle),
-			Body: aws.ToString(m.Body), EventSourceARN: arn})
+	if res.Failed || len(res.Left) != 0 {
+		t.Fatalf("handle: %v, failures %v", s.lastErr, res.Left)
 	}
-	resp, err := s.h.handle(ctx, ev)
-	if err != nil || len(resp.BatchItemFailures) != 0 {
-		t.Fatalf("handle: %v, failures %v", err, resp.BatchItemFailures)
-	}
-	for _, m := range msgs {
-		if _, err := s.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(queue), ReceiptHandle: m.ReceiptHandle}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return s.lastEvent
 }
 
 // pump acts as the SQS event source once: one batch from each source queue
@@ -198,10 +213,7 @@ func (s *stack) pump(t *testing.T, queues ...string) int {
 		queues = []string{s.queues.Notifications, s.queues.Retry}
 	}
 	for _, q := range queues {
-		if msgs := s.receive(t, q); len(msgs) > 0 {
-			s.invoke(t, q, msgs)
-			handled += len(msgs)
-		}
+		handled += len(s.pollOnce(t, q).Records)
 	}
 	return handled
 }
@@ -264,7 +276,7 @@ func TestDispatcherExhaustsThenAlerts(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusServiceUnavailable)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	_, hk := s.seed(t, 501, rcv.srv.URL+"/hook")
+	_, hk := s.seed(t, 501, rcv.url+"/hook")
 	s.send(t, load(501, "exhaust-1"))
 
 	var alerts []delivery.AlertMessage
@@ -289,10 +301,8 @@ func TestDispatcherExhaustsThenAlerts(t *testing.T) {
 		if r.id != wantID || string(r.body) != canonicalBody {
 			t.Errorf("attempt %d: id %s body %s; want %s and the canonical body", i+1, r.id, r.body, wantID)
 		}
-		var ts int64
-		fmt.Sscan(r.ts, &ts)
-		if sig, _ := webhook.Sign(hk.Secret, r.id, time.Unix(ts, 0), r.body); sig != r.sig {
-			t.Errorf("attempt %d: signature %s, want %s", i+1, r.sig, sig)
+		if err := webhook.Verify(hk.Secret, r.id, r.ts, r.sig, r.body); err != nil || len(strings.Fields(r.sig)) != 1 {
+			t.Errorf("attempt %d: signature %q: %v; want one signature made with the hook's secret", i+1, r.sig, err)
 		}
 	}
 	if len(alerts) != 1 {
@@ -317,7 +327,7 @@ func TestDispatcherRetryThenSuccess(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusInternalServerError, http.StatusNoContent)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	_, hk := s.seed(t, 502, rcv.srv.URL+"/hook")
+	_, hk := s.seed(t, 502, rcv.url+"/hook")
 	s.send(t, load(502, "retry-1"))
 	s.drive(t, 30*time.Second, func() bool { return len(rcv.requests()) >= 2 })
 	s.settle(t, 2500*time.Millisecond)
@@ -334,7 +344,7 @@ func TestDispatcherDuplicateLoadDeliversOnce(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusOK)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	s.seed(t, 503, rcv.srv.URL+"/hook")
+	s.seed(t, 503, rcv.url+"/hook")
 	s.send(t, load(503, "dup-1"))
 	s.send(t, load(503, "dup-1"))
 	s.drive(t, 20*time.Second, func() bool { return len(rcv.requests()) >= 1 })
@@ -350,7 +360,7 @@ func TestDispatcherDisableDuringRetriesEndsQuietly(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusBadGateway)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	p, hk := s.seed(t, 504, rcv.srv.URL+"/hook")
+	p, hk := s.seed(t, 504, rcv.url+"/hook")
 	s.send(t, load(504, "disable-1"))
 	// Only the load queue first, so the retry (due 1 s later) cannot run
 	// before the hook is disabled.
@@ -384,7 +394,7 @@ func TestDispatcherRetryWaitsForItsDelay(t *testing.T) {
 	t.Parallel() // own table, queues and receiver; mostly waiting on delays
 	rcv := newReceiver(t, http.StatusServiceUnavailable, http.StatusNoContent)
 	s := newStack(t, rcv.caFile(t), "2s") // jitter ±20 % still rounds to 2 s
-	_, hk := s.seed(t, 505, rcv.srv.URL+"/hook")
+	_, hk := s.seed(t, 505, rcv.url+"/hook")
 	s.send(t, load(505, "delay-1"))
 
 	// Attempt 1, from the load queue; it fails and queues the retry.
@@ -403,24 +413,25 @@ func TestDispatcherRetryWaitsForItsDelay(t *testing.T) {
 	// Not receivable before its delay: at once, and again at 1.5 s.
 	for _, at := range []time.Duration{0, 1500 * time.Millisecond} {
 		time.Sleep(time.Until(queued.Add(at)))
-		if msgs := s.receive(t, s.queues.Retry); len(msgs) != 0 {
+		if ev := s.pollOnce(t, s.queues.Retry); len(ev.Records) != 0 {
 			t.Fatalf("retry received %v after it was queued, want nothing before its 2 s delay", time.Since(queued))
 		}
 	}
 
 	// Receivable after it: from 2.5 s on (bounded at 5 s).
 	time.Sleep(time.Until(queued.Add(2500 * time.Millisecond)))
-	var msgs []types.Message
-	for msgs = s.receive(t, s.queues.Retry); len(msgs) == 0; msgs = s.receive(t, s.queues.Retry) {
+	// The retry runs as attempt 2 and succeeds.
+	var ev events.SQSEvent
+	for ev = s.pollOnce(t, s.queues.Retry); len(ev.Records) == 0; ev = s.pollOnce(t, s.queues.Retry) {
 		if time.Since(queued) > 5*time.Second {
 			t.Fatal("retry not received within 5 s of being queued, want it after about 2 s")
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	if len(msgs) != 1 {
-		t.Fatalf("received %d retry messages, want 1", len(msgs))
+	if len(ev.Records) != 1 {
+		t.Fatalf("received %d retry messages, want 1", len(ev.Records))
 	}
-	m, err := delivery.DecodeRetry([]byte(aws.ToString(msgs[0].Body)))
+	m, err := delivery.DecodeRetry([]byte(ev.Records[0].Body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,8 +441,6 @@ func TestDispatcherRetryWaitsForItsDelay(t *testing.T) {
 		t.Fatalf("retry message = %+v, want attempt 2 of the pair with the canonical body", m)
 	}
 
-	// The retry runs as attempt 2 and succeeds.
-	s.invoke(t, s.queues.Retry, msgs)
 	got := rcv.requests()
 	if len(got) != 2 || got[1].id != wantID {
 		t.Fatalf("receiver saw %+v, want a second attempt with webhook id %s", got, wantID)

@@ -78,7 +78,7 @@ stack_down() {
 }
 
 # RIE_MODULE is the pinned AWS Lambda Runtime Interface Emulator (see
-# scripts/README.md). scripts/rieinvoke/rie.Module names the same version (a test
+# scripts/README.md). scripts/devkit/rie.Module names the same version (a test
 # checks), and installs it into the same folder.
 RIE_MODULE=github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
 

@@ -8,7 +8,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/deadletter"
-	"github.com/postloadhooks/hooks/shared/devstack"
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 )
 
 // TestSendKeepsBodyAndReason on goaws: the message reaches the queue byte

@@ -8,7 +8,12 @@
 // scripts/dev runs one (devkit receiver) and scripts/listen subscribes to it
 // over its listen route (Listen): the subscriber names a session, and
 // deliveries to /hooks/<session> stream back to it as JSON lines while it
-// stays connected. Tests and tools can use Server in process instead.
+// stays connected. Tests, benchmarks and tools use Server in process, each
+// route with its own answer (Route.Respond: scripted statuses, seeded 5xx,
+// a hang) and its own record of what came (Route.OnDelivery), served by a
+// Listener that can go down and come back on its address. It is the one
+// receiver of the kit: scripts/dev, scripts/check-events, scripts/chaos,
+// the dispatcher's integration tests and its benchmarks use it.
 //
 // It is a development tool: it never runs in Lambda, it keeps nothing on
 // disk but the CA file it is told to write, and it does not judge a
@@ -123,8 +128,11 @@ type Delivery struct {
 
 // Route is what one registered path does.
 type Route struct {
-	Secret string // the hook's signing secret, to verify with
+	Secret string // the hook's signing secret, to verify with ("": nothing is verified)
 	Answer Answer // Status 0 means 200
+	// Respond, when set, decides the answer to each delivery as it arrives
+	// (the Delivery holds all but its answer), instead of Answer.
+	Respond func(Delivery) Answer
 	// OnDelivery, when set, gets each delivery once answered.
 	OnDelivery func(Delivery)
 }
@@ -140,7 +148,8 @@ type Server struct {
 // New returns a Server with no routes.
 func New() *Server { return &Server{now: time.Now, routes: map[string]Route{}} }
 
-// Handle registers path; the returned function removes it again.
+// Handle registers path; the returned function removes it again. The route
+// of path "" answers every path that has no route of its own.
 func (s *Server) Handle(path string, r Route) (remove func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -159,6 +168,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	route, ok := s.routes[r.URL.Path]
+	if !ok {
+		route, ok = s.routes[""]
+	}
 	s.mu.Unlock()
 	if !ok || r.Method != http.MethodPost {
 		http.NotFound(w, r)
@@ -169,21 +181,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "read body", http.StatusBadRequest)
 		return
 	}
-	d := Delivery{At: s.now().UTC(), Path: r.URL.Path, Header: r.Header.Clone(), Body: string(body), Answer: route.Answer}
-	if d.Answer.Status == 0 {
-		d.Answer.Status = http.StatusOK
-	}
-	if err := webhook.Verify(route.Secret, r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
+	d := Delivery{At: s.now().UTC(), Path: r.URL.Path, Header: r.Header.Clone(), Body: string(body)}
+	if route.Secret == "" {
+		d.Problem = "no secret to verify with"
+	} else if err := webhook.Verify(route.Secret, r.Header.Get("webhook-id"), r.Header.Get("webhook-timestamp"),
 		r.Header.Get("webhook-signature"), body); err != nil {
 		d.Problem = err.Error()
 	} else {
 		d.Verified = true
 	}
+	d.Answer = route.Answer
+	if route.Respond != nil {
+		d.Answer = route.Respond(d)
+	}
+	if d.Answer.Status == 0 {
+		d.Answer.Status = http.StatusOK
+	}
 	if d.Answer.Delay > 0 {
 		select {
 		case <-time.After(d.Answer.Delay):
 		case <-r.Context().Done():
+			// Nobody is left to answer: the connection is dropped without a
+			// response (a late answer could still reach a client that is
+			// closing the connection, as if it had come in time).
 			d.Problem = strings.TrimPrefix(d.Problem+"; ", "; ") + "the sender gave up before the answer"
+			if route.OnDelivery != nil {
+				route.OnDelivery(d)
+			}
+			panic(http.ErrAbortHandler)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")

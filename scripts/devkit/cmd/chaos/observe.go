@@ -1,0 +1,174 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// quietFor is how long nothing may change for the run to count as done: it
+// is longer than the longest retry delay with jitter plus an attempt.
+const quietFor = 8 * time.Second
+
+// quiesce waits until the main queues are empty and neither receipts nor
+// emails changed for quietFor, at most until the run's time limit.
+func (c *chaos) quiesce(ctx context.Context) bool {
+	deadline := c.t0.Add(c.limit)
+	last, lastChange := "", time.Now()
+	lastReport := time.Now()
+	for time.Now().Before(deadline) {
+		busy := false
+		var parts []string
+		for _, q := range []string{c.notifications, c.retries, c.alerts} {
+			n, err := c.queueDepth(ctx, q)
+			if err != nil {
+				n = -1 // unknown counts as busy
+			}
+			busy = busy || n != 0
+			parts = append(parts, strconv.Itoa(n))
+		}
+		receipts, _ := c.rec.snapshot()
+		mails, _ := c.emails(ctx)
+		sig := fmt.Sprintf("queues=%s receipts=%d emails=%d", strings.Join(parts, "/"), len(receipts), len(mails))
+		if sig != last {
+			last, lastChange = sig, time.Now()
+		}
+		if !busy && time.Since(lastChange) >= quietFor {
+			c.say("quiescent: %s", sig)
+			return true
+		}
+		if time.Since(lastReport) >= 10*time.Second {
+			c.say("waiting: %s", sig)
+			lastReport = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(time.Second):
+		}
+	}
+	c.say("not quiescent after %s: %s", c.limit, last)
+	return false
+}
+
+// webhookIDLine finds the pair of an alert in its text body.
+var webhookIDLine = regexp.MustCompile(`(?m)^Webhook ID:\s+(msg_[0-9a-f]+)`)
+
+// emails lists the alert emails in the SES emulator addressed to this run's
+// accounts.
+func (c *chaos) emails(ctx context.Context) ([]email, error) {
+	ours := map[string]bool{}
+	for _, p := range c.world.pairs {
+		for _, a := range p.AlertTo {
+			ours[strings.ToLower(a)] = true
+		}
+	}
+	mails, err := inbox.New(c.sesURL).List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []email
+	for _, m := range mails {
+		var to []string
+		for _, a := range m.Recipients() {
+			if ours[strings.ToLower(a)] {
+				to = append(to, a)
+			}
+		}
+		if len(to) == 0 {
+			continue
+		}
+		e := email{To: to, WebhookID: "(none)"}
+		if g := webhookIDLine.FindStringSubmatch(m.Body.Text); g != nil {
+			e.WebhookID = g[1]
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// records reads every delivery record of the run's loads.
+func (c *chaos) records(ctx context.Context) (map[string]*record, error) {
+	st := store.New(c.db, c.table, time.Now)
+	out := map[string]*record{}
+	for _, l := range c.world.loads {
+		recs, err := st.LoadDeliveries(ctx, l.clientID, l.id)
+		if err != nil {
+			return nil, fmt.Errorf("read delivery records of %s: %w", l.id, err)
+		}
+		for _, d := range recs {
+			rec := &record{Status: d.Status, Attempt: d.Attempt}
+			for _, a := range d.Attempts {
+				if a.Outcome == delivery.OutcomeSuccess {
+					rec.Successes++
+				}
+			}
+			out[hook.WebhookID(l.clientID, l.id, d.HookID)] = rec
+		}
+	}
+	return out, nil
+}
+
+// drain receives every message of a DLQ (at most 100) and returns the bodies.
+func (c *chaos) drain(ctx context.Context, url string) ([]string, error) {
+	var bodies []string
+	for range 10 {
+		out, err := c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 300, WaitTimeSeconds: 0,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", url, err)
+		}
+		if len(out.Messages) == 0 {
+			break
+		}
+		for _, m := range out.Messages {
+			bodies = append(bodies, aws.ToString(m.Body))
+		}
+	}
+	return bodies, nil
+}
+
+// observe gathers everything the checks need.
+func (c *chaos) observe(ctx context.Context, quiescent bool) (observed, error) {
+	receipts, served5xx := c.rec.snapshot()
+	c.faults.Served5xx = served5xx
+	o := observed{
+		Pairs: c.world.pairs, DisabledSlots: c.world.disabledSlots, Receipts: receipts,
+		MainQueued: map[string]int{}, DLQBodies: map[string][]string{},
+		WantDLQ:     map[string][]string{"post-load-notifications-dlq": c.wantDLQ, "post-load-retries-dlq": nil, "post-load-alerts-dlq": nil},
+		Quiescent:   quiescent,
+		MaxAttempts: c.maxAttempts(),
+		CrashMargin: dispatcherTimeout * time.Second,
+		Faults:      c.faults,
+	}
+	var err error
+	if o.Records, err = c.records(ctx); err != nil {
+		return o, err
+	}
+	if o.Emails, err = c.emails(ctx); err != nil {
+		return o, err
+	}
+	for name, url := range map[string]string{"post-load-notifications": c.notifications, "post-load-retries": c.retries, "post-load-alerts": c.alerts} {
+		if o.MainQueued[name], err = c.queueDepth(ctx, url); err != nil {
+			return o, err
+		}
+	}
+	for name, url := range map[string]string{"post-load-notifications-dlq": c.notificationsDLQ, "post-load-retries-dlq": c.retryDLQ, "post-load-alerts-dlq": c.alertsDLQ} {
+		if o.DLQBodies[name], err = c.drain(ctx, url); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}

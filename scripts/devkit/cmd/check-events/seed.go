@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// seeder writes a seed step's data into the run's table.
+type seeder struct {
+	store    *store.Store
+	clientID int64
+	receiver *receiver
+	member   hook.Principal // set by the member seed
+}
+
+// apply writes s: member, hooks, deliveries, deleted hooks, hook sequence,
+// in that order.
+func (sd *seeder) apply(ctx context.Context, s seed) error {
+	if m := s.Member; m != nil {
+		if err := sd.putMember(ctx, *m); err != nil {
+			return err
+		}
+		sd.member = hook.Principal{ClientID: sd.clientID, MemberID: m.MemberID}
+	}
+	for _, h := range s.Hooks {
+		url := strings.ReplaceAll(h.URL, "{{receiver}}", sd.receiver.url())
+		got, err := sd.store.CreateHook(ctx, sd.member, h.DestinationID, url, h.Secret)
+		if err != nil {
+			return fmt.Errorf("seed hook %d: %w", h.ID, err)
+		}
+		if got.ID != h.ID {
+			return fmt.Errorf("seed hook: got id %d, want %d (seed the hooks in id order on a fresh account)", got.ID, h.ID)
+		}
+		sd.receiver.expectSecret(url, h.Secret)
+	}
+	for _, d := range s.Deliveries {
+		if err := sd.failFirstAttempt(ctx, d); err != nil {
+			return err
+		}
+	}
+	for _, id := range s.DeleteHooks {
+		if _, err := sd.store.DeleteHook(ctx, sd.member, id); err != nil {
+			return fmt.Errorf("seed: delete hook %d: %w", id, err)
+		}
+	}
+	if n := s.HookSequence; n != nil {
+		if err := sd.advanceHookSequence(ctx, *n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putMember adds the seed's member with its fixed token (the one the
+// sample events carry) through the store, which keeps only its hash.
+func (sd *seeder) putMember(ctx context.Context, m seedMember) error {
+	member := hook.Member{ID: m.MemberID, ClientID: sd.clientID, Email: m.Email}
+	if err := sd.store.ImportMember(ctx, member, m.Token); err != nil {
+		return fmt.Errorf("seed member: %w", err)
+	}
+	return nil
+}
+
+// advanceHookSequence makes n the account's last hook id, as if the member
+// had created (and deleted) hooks up to n, so the next create gets n+1: it
+// creates and deletes placeholder hooks through the store until the
+// sequence reaches n.
+func (sd *seeder) advanceHookSequence(ctx context.Context, n int64) error {
+	acct, err := sd.store.Account(ctx, sd.clientID)
+	if err != nil {
+		return fmt.Errorf("seed hook sequence: %w", err)
+	}
+	if len(acct.Destinations) == 0 {
+		return fmt.Errorf("seed hook sequence: account %d has no destination", sd.clientID)
+	}
+	for i := 0; ; i++ {
+		h, err := sd.store.CreateHook(ctx, sd.member, acct.Destinations[0].ID, fmt.Sprintf("https://placeholder.example.com/sequence/%d", i), hook.NewSecret())
+		if err != nil {
+			return fmt.Errorf("seed hook sequence: %w", err)
+		}
+		if _, err := sd.store.DeleteHook(ctx, sd.member, h.ID); err != nil {
+			return fmt.Errorf("seed hook sequence: %w", err)
+		}
+		switch {
+		case h.ID == n:
+			return nil
+		case h.ID > n:
+			return fmt.Errorf("seed hook sequence: the account's hook ids are already past %d (at %d)", n, h.ID)
+		}
+	}
+}
+
+// failFirstAttempt records attempt 1 of a (load, hook) pair as failed with
+// HTTP 503, through the dispatcher's own store calls, so attempt 2 is due.
+func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
+	k := delivery.Key{ClientID: sd.clientID, LoadID: d.LoadID, HookID: d.HookID}
+	c := delivery.NewClaim(k, 1)
+	claimed, _, err := sd.store.ClaimAttempt(ctx, c, d.WebhookID, d.BodyDigest, time.Minute)
+	if err != nil {
+		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
+	}
+	if !claimed {
+		return fmt.Errorf("seed delivery %s: attempt 1 already claimed", d.LoadID)
+	}
+	a := delivery.Attempt{At: time.Now().UTC(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503, LatencyMs: 12}
+	if _, err := sd.store.RecordAttempt(ctx, c, a, delivery.StatusWaiting); err != nil {
+		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
+	}
+	return nil
+}
