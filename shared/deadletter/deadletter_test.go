@@ -7,8 +7,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/postloadhooks/hooks/shared/deadletter"
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/shared/deadletter"
 )
 
 // TestSendKeepsBodyAndReason on goaws: the message reaches the queue byte
