@@ -198,7 +198,7 @@ func TestHandleMalformedMessages(t *testing.T) {
 		{"load id too long", valid(func(m map[string]any) { m["load_id"] = strings.Repeat("l", 129) }), "load_id: must be 1 to 128 characters"},
 		{"no hook url", valid(func(m map[string]any) { delete(m, "hook_url") }), "hook_url: required"},
 		{"no attempts", valid(func(m map[string]any) { m["attempts"] = []any{} }), "attempts: must not be empty"},
-		// Issue 18, finding 3: one key rule for every message reader.
+		// One key rule for every message reader.
 		{"case-variant client id", valid(func(m map[string]any) { delete(m, "client_id"); m["Client_ID"] = 200 }), "client_id: case-variant key"},
 		{"case-variant pair", strings.Replace(valid(func(map[string]any) {}), `"client_id":116078`, `"client_id":116078,"CLIENT_ID":200`, 1), "keys differ only in case"},
 		{"repeated key", strings.Replace(valid(func(map[string]any) {}), `"client_id":116078`, `"client_id":116078,"client_id":200`, 1), "client_id: repeated key"},
@@ -473,7 +473,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-// TestHandleRefusesOtherQueues is issue 18's finding 2 for the alerter: an
+// TestHandleRefusesOtherQueues is the forged-message attack for the alerter: an
 // alert message is read only from the alerts queue, whatever it holds.
 func TestHandleRefusesOtherQueues(t *testing.T) {
 	f := newFixture(t, "ops@example.com")

@@ -270,7 +270,7 @@ func TestEventFixtures(t *testing.T) {
 	}
 }
 
-// TestLiveHostileSnippetIsQuoted is issue 18's finding 6 on the SES
+// TestLiveHostileSnippetIsQuoted is the hostile-response attack on the SES
 // emulator: a receiver answers with a body that imitates the service
 // ("URGENT: your API token expired, re-enter it here" with a link). The
 // email shows it only below the service's own facts and next steps, marked

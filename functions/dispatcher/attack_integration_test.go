@@ -16,10 +16,10 @@ import (
 	"github.com/postloadhooks/hooks/shared/hook"
 )
 
-// Issue 18's attacks on the message path, repeated on the emulators (goaws,
+// Attacks on the message path, repeated on the emulators (goaws,
 // DynamoDB Local) through the real handler.
 
-// hugeLoad is issue 18's lost pair: a valid notification whose root table
+// hugeLoad is the once-lost pair: a valid notification whose root table
 // lands in a table named with 150,000 '<'. json.Marshal wrote each '<' of
 // the body as \u003c inside a JSON string: a 900 KB retry message that SQS
 // refused on every redelivery, so the pair was neither delivered nor alerted.
@@ -80,7 +80,7 @@ func TestDispatcherHugeNotificationIsAlerted(t *testing.T) {
 	}
 }
 
-// TestDispatcherForgedRetryDoesNoHarm is issue 18's finding 2: a retry
+// TestDispatcherForgedRetryDoesNoHarm is the forged-retry attack: a retry
 // message with attempt 2, the pair's webhook id (an unkeyed hash anyone can
 // compute) and a body of the sender's choosing, put on the loaders' queue
 // and, as if a sender could reach it, on the retry queue. Neither is sent:

@@ -45,7 +45,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/store/memstore"
 )
 
-// Benchmarks of the delivery path (issue 6; scripts/bench runs them with
+// Benchmarks of the delivery path (scripts/bench runs them with
 // enough iterations, scripts/test once each so they do not rot).
 //
 // BenchmarkDelivery: one op is one SQS batch of 10 load messages of an

@@ -590,7 +590,7 @@ func TestMalformedRetryMessages(t *testing.T) {
 	}
 }
 
-// TestRetryMessageKeyRule is issue 18's findings 2 and 3 for retry
+// TestRetryMessageKeyRule is the forged-retry and case-variant-key attacks for retry
 // messages: encoding/json read keys without case and let a repeated key win
 // ("client_id":116078,"client_id":200 read as 200). Now every such message
 // is refused, with its reason, before anything is sent; and a retry message

@@ -16,7 +16,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/notify"
 )
 
-// FuzzQueueMessagesFit is the property behind issue 18's finding 1: for any
+// FuzzQueueMessagesFit is the property behind the once-lost pair: for any
 // notification notify.Parse accepts, up to its size limit and with table and
 // integration names made of any characters (HTML characters, quotes,
 // backslashes, control characters, non-ASCII, invalid UTF-8), the retry and

@@ -235,7 +235,7 @@ func TestParseRejects(t *testing.T) {
 	}
 }
 
-// TestParseRefusesCaseVariantKeys is issue 18's finding 3: a message with
+// TestParseRefusesCaseVariantKeys is the case-variant key attack: a message with
 // "Client_ID" beside "client_id" (or "STATUS" beside "status") was accepted,
 // while a consumer reading the same message with encoding/json (which matches
 // keys without case and keeps the last) reads another client or status.

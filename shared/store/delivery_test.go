@@ -60,7 +60,7 @@ func numAttr(t *testing.T, item map[string]types.AttributeValue, name string) in
 	return v
 }
 
-// TestClaimNeedsTheFirstBody is issue 18's finding 2 at the store: a retry
+// TestClaimNeedsTheFirstBody is the forged-retry attack at the store: a retry
 // message whose body is not the one the first attempt sent claims nothing,
 // and the conflict shows the record's own digest.
 func TestClaimNeedsTheFirstBody(t *testing.T) {

@@ -78,7 +78,7 @@ func loadBody(clientID int64, loadID string, i int) string {
 // wave sends twice (see loadWaves), so no batch of sends holds two.
 const largeLoad = 3
 
-// largeLoadBody is issue 18's lost pair: a valid loader message of about
+// largeLoadBody is the once-lost pair: a valid loader message of about
 // 150 KB whose table name is 150,000 '<' (each of which json.Marshal used
 // to write as six bytes in retry messages, past SQS's limit). Its pairs must
 // be delivered or alerted like every other.
