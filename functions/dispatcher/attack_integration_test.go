@@ -45,10 +45,12 @@ func TestDispatcherHugeNotificationIsAlerted(t *testing.T) {
 
 	var retries []string
 	var alerts []delivery.AlertMessage
-	deadline := time.Now().Add(120 * time.Second)
+	// A bound on a hang, not a timing assertion: six attempts of a 150 KB
+	// body under -race on a loaded machine have taken over 120 s.
+	deadline := time.Now().Add(300 * time.Second)
 	for len(alerts) == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("no alert within 120 s: the pair is neither delivered nor alerted (receiver saw %d attempts)", len(rcv.requests()))
+			t.Fatalf("no alert within 300 s: the pair is neither delivered nor alerted (receiver saw %d attempts)", len(rcv.requests()))
 		}
 		for _, r := range s.pollOnce(t, s.queues.Retry).Records {
 			retries = append(retries, r.Body)
