@@ -82,9 +82,13 @@ func benchLoad(cid int64, loadID string) string {
 
 // ---- the receiver, in a child process --------------------------------------
 
+// flakyPrefix is the receiver's path under which the first attempt of each
+// webhook id is answered 503 and every later one 204 (the retry path).
+const flakyPrefix = "/flaky/"
+
 // TestBenchReceiverProcess is not a test: it is the webhook receiver the
 // benchmarks start as a child process (the os/exec helper-process pattern):
-// the dev kit's receiver, answering 204 to any path. It serves HTTPS on a
+// the dev kit's receiver, answering 204 to any path (but see flakyPrefix). It serves HTTPS on a
 // loopback port, writes its certificate to
 // $HOOKS_BENCH_RECEIVER_DIR/ca.pem, prints its URL on stdout, and with
 // HOOKS_BENCH_RECEIPTS=1 prints "R <webhook-id> <unix nanos>" per request;
@@ -103,9 +107,15 @@ func TestBenchReceiverProcess(t *testing.T) {
 		os.Exit(1)
 	}
 	srv := kit.New()
+	var failed sync.Map // webhook ids a flaky path has failed once
 	srv.Handle("", kit.Route{Respond: func(d kit.Delivery) kit.Answer {
 		if logReceipts {
 			receipts <- "R " + d.Header.Get("webhook-id") + " " + strconv.FormatInt(d.At.UnixNano(), 10)
+		}
+		if strings.HasPrefix(d.Path, flakyPrefix) {
+			if _, again := failed.LoadOrStore(d.Header.Get("webhook-id"), true); !again {
+				return kit.Answer{Status: http.StatusServiceUnavailable}
+			}
 		}
 		return kit.Answer{Status: http.StatusNoContent}
 	}})
@@ -331,11 +341,14 @@ func fakeQueues() devstack.Queues {
 }
 
 // benchBatch is batch i of the benchmark: 10 fresh loads.
-func benchBatch(prefix string, i int) events.SQSEvent {
+func benchBatch(prefix string, i int) events.SQSEvent { return benchBatchOf(benchClient, prefix, i) }
+
+// benchBatchOf is batch i of 10 fresh loads of account cid.
+func benchBatchOf(cid int64, prefix string, i int) events.SQSEvent {
 	var ev events.SQSEvent
 	for r := range benchRecords {
 		id := fmt.Sprintf("%s-%d-%d", prefix, i, r)
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: benchLoad(benchClient, id), EventSourceARN: loadsARN})
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: benchLoad(cid, id), EventSourceARN: loadsARN})
 	}
 	return ev
 }
@@ -454,6 +467,16 @@ func quietAWSConfig(tb testing.TB) aws.Config {
 // seedBenchAccount creates an account with the feature and 10 hooks on rcv.
 func seedBenchAccount(tb testing.TB, st *store.Store, cid int64, rcv *benchReceiver) {
 	tb.Helper()
+	var urls []string
+	for i := range benchHooks {
+		urls = append(urls, rcv.hookURL(i+1))
+	}
+	seedAccount(tb, st, cid, urls)
+}
+
+// seedAccount creates an account with the feature and one hook per URL.
+func seedAccount(tb testing.TB, st *store.Store, cid int64, urls []string) {
+	tb.Helper()
 	ctx := context.Background()
 	if _, err := st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}, Destinations: []hook.Destination{{ID: testDest, Type: "s3"}}}); err != nil {
 		tb.Fatal(err)
@@ -462,8 +485,8 @@ func seedBenchAccount(tb testing.TB, st *store.Store, cid int64, rcv *benchRecei
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for i := range benchHooks {
-		if _, err := st.CreateHook(ctx, hook.Principal{ClientID: cid, MemberID: m.ID}, testDest, rcv.hookURL(i+1), hook.NewSecret()); err != nil {
+	for _, u := range urls {
+		if _, err := st.CreateHook(ctx, hook.Principal{ClientID: cid, MemberID: m.ID}, testDest, u, hook.NewSecret()); err != nil {
 			tb.Fatal(err)
 		}
 	}
