@@ -60,8 +60,8 @@ func TestDynamoDBCapacity(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	put("small", 100)  // 1 WCU
-	put("big", 2500)   // about 2.5 KiB: 3 WCU
+	put("small", 100) // 1 WCU
+	put("big", 2500)  // about 2.5 KiB: 3 WCU
 	got := m.Snapshot()
 	if got.WriteUnits != 4 || got.ReadUnits != 0 || got.Requests["DynamoDB.PutItem"] != 2 || got.Unreported != 0 {
 		t.Fatalf("after two puts: %+v", got)
