@@ -72,7 +72,7 @@ const (
 
 // Store is the DynamoDB-backed store. It is safe for concurrent use.
 type Store struct {
-	db    *dynamodb.Client
+	db    operations
 	table string
 	now   func() time.Time
 }
@@ -82,7 +82,37 @@ func New(db *dynamodb.Client, table string, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, table: table, now: now}
+	return &Store{db: operations{
+		GetItem:            db.GetItem,
+		PutItem:            db.PutItem,
+		UpdateItem:         db.UpdateItem,
+		DeleteItem:         db.DeleteItem,
+		TransactWriteItems: db.TransactWriteItems,
+		Query:              queryFunc(db.Query),
+	}, table: table, now: now}
+}
+
+// operations are the DynamoDB operations the store calls: method values
+// of the client, not the client. A function that links text/template or
+// html/template (their reflect MethodByName) keeps every exported method
+// of every type that can reach an interface value, and a *Store reaches
+// many; holding *dynamodb.Client would keep every DynamoDB operation, with
+// its serializers and types, in that function's bootstrap.
+type operations struct {
+	GetItem            func(context.Context, *dynamodb.GetItemInput, ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem            func(context.Context, *dynamodb.PutItemInput, ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem         func(context.Context, *dynamodb.UpdateItemInput, ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem         func(context.Context, *dynamodb.DeleteItemInput, ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	TransactWriteItems func(context.Context, *dynamodb.TransactWriteItemsInput, ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+	Query              queryFunc
+}
+
+// queryFunc is the client's Query as a dynamodb.QueryAPIClient (for the
+// query paginator).
+type queryFunc func(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+
+func (f queryFunc) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return f(ctx, in, opts...)
 }
 
 // Conditions on whether the item a write names exists.
