@@ -62,6 +62,10 @@ func TestDynamoDBCapacity(t *testing.T) {
 	}
 	put("small", 100) // 1 WCU
 	put("big", 2500)  // about 2.5 KiB: 3 WCU
+	// The documented size rule gives what DynamoDB Local reports.
+	if u := awsmeter.WriteUnits(awsmeter.ItemSize(item("big", 2500))) + awsmeter.WriteUnits(awsmeter.ItemSize(item("small", 100))); u != 4 {
+		t.Errorf("item sizes give %d write units, want 4", u)
+	}
 	got := m.Snapshot()
 	if got.WriteUnits != 4 || got.ReadUnits != 0 || got.Requests["DynamoDB.PutItem"] != 2 || got.Unreported != 0 {
 		t.Fatalf("after two puts: %+v", got)
@@ -93,5 +97,25 @@ func TestSQSRequests(t *testing.T) {
 	// The 100 KiB body is two chunks, the small one one.
 	if got.Requests["SQS.SendMessage"] != 2 || got.Service("SQS") != 2 || got.SQSChunks != 3 || got.WriteUnits != 0 {
 		t.Fatalf("counts = %+v", got)
+	}
+}
+
+func TestItemSize(t *testing.T) {
+	s := func(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+	n := func(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+	item := map[string]types.AttributeValue{
+		"pk":  s("abc"),                                                                            // 2 + 3
+		"num": n("1234567"),                                                                        // 3 + (7 digits: 4) + 1
+		"ok":  &types.AttributeValueMemberBOOL{Value: true},                                        // 2 + 1
+		"l":   &types.AttributeValueMemberL{Value: []types.AttributeValue{s("xy"), n("10")}},       // 1 + 3 + 2 + 2 + (1 digit: 1+1)
+		"m":   &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"a": s("bcd")}}, // 1 + 3 + 1 + 1 + 3
+	}
+	if got, want := awsmeter.ItemSize(item), 5+8+3+10+9; got != want {
+		t.Errorf("ItemSize = %d, want %d", got, want)
+	}
+	for size, want := range map[int]int{0: 1, 1024: 1, 1025: 2, 3000: 3} {
+		if got := awsmeter.WriteUnits(size); got != want {
+			t.Errorf("WriteUnits(%d) = %d, want %d", size, got, want)
+		}
 	}
 }
