@@ -114,8 +114,8 @@ func renderCost(row func(...string), b benchResults, o options) {
 			}
 			return fmt.Sprintf(format, x)
 		}
-		row(c.name+": DynamoDB requests per delivery", v("ddb-req/delivery", "%.3f"), "", "goal ≤ 0.3 (before: 2)")
-		row(c.name+": DynamoDB write / read units per delivery", v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", "goal ≤ 0.5 write units (issue: about 3)")
+		row(c.name+": DynamoDB requests per delivery", v("ddb-req/delivery", "%.3f"), "", "goal ≤ 0.3")
+		row(c.name+": DynamoDB write / read units per delivery", v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", "goal ≤ 0.5 write units")
 		u, ok := deliveryUsage(b, c.name, c.hooks, o.memoryMB)
 		if !ok {
 			row(c.name+": cost per million deliveries", "n/a", "", "goal ≤ $0.40")

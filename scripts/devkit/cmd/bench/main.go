@@ -726,7 +726,6 @@ func render(b benchResults, cold []coldResult, api apiResult, o options) string 
 	row("DynamoDB reads per batch (loads per batch)", val(e2e, "ddb-reads/batch", "%.2f")+" ("+val(e2e, "loads/batch", "%.1f")+")", "1 per account", "goal: 1 per account per batch")
 	row("DynamoDB reads per load notification", val(e2e, "ddb-reads/load", "%.3f"), "0.1 (10 loads of 1 account per batch)", "no per-hook reads")
 	row("DynamoDB writes per delivery (UpdateItem)", val(e2e, "ddb-writes/delivery", "%.2f")+" ("+val(e2e, "ddb-updateitem/delivery", "%.2f")+")", "2 (claim + result)", "")
-	renderCost(row, b, o)
 	row("**3. Cold start** (stripped arm64 size; init under aws-lambda-rie, host build, median of "+strconv.Itoa(o.coldRuns)+")", "", "", "")
 	var fl coldResult
 	for _, c := range cold {
@@ -755,6 +754,7 @@ func render(b benchResults, cold []coldResult, api apiResult, o options) string 
 	}
 	row(fmt.Sprintf("GET hooks (10 hooks; %d requests)", api.list.requests), lat(api.list), lat(api.floorList), "")
 	row(fmt.Sprintf("POST hooks (a new account every 10; %d requests)", api.create.requests), lat(api.create), lat(api.floorCreate), "")
+	renderCost(row, b, o)
 	return w.String()
 }
 
