@@ -110,7 +110,10 @@ func TestItemSize(t *testing.T) {
 		"l":   &types.AttributeValueMemberL{Value: []types.AttributeValue{s("xy"), n("10")}},       // 1 + 3 + 2 + 2 + (1 digit: 1+1)
 		"m":   &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{"a": s("bcd")}}, // 1 + 3 + 1 + 1 + 3
 	}
-	if got, want := awsmeter.ItemSize(item), 5+8+3+10+9; got != want {
+	item["ss"] = &types.AttributeValueMemberSS{Value: []string{"a", "bc"}}           // 2 + 3
+	item["ns"] = &types.AttributeValueMemberNS{Value: []string{"1", "-0.25", "3e5"}} // 2 + 2 + 2 + 2
+	item["bs"] = &types.AttributeValueMemberBS{Value: [][]byte{{1, 2, 3}}}           // 2 + 3
+	if got, want := awsmeter.ItemSize(item), 5+8+3+10+9+5+8+5; got != want {
 		t.Errorf("ItemSize = %d, want %d", got, want)
 	}
 	for size, want := range map[int]int{0: 1, 1024: 1, 1025: 2, 3000: 3} {

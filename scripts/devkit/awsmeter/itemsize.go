@@ -36,29 +36,13 @@ func valueSize(v types.AttributeValue) int {
 	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
 		return 1
 	case *types.AttributeValueMemberSS:
-		n := 0
-		for _, s := range v.Value {
-			n += len(s)
-		}
-		return n
+		return sum(v.Value, func(s string) int { return len(s) })
 	case *types.AttributeValueMemberNS:
-		n := 0
-		for _, s := range v.Value {
-			n += numberSize(s)
-		}
-		return n
+		return sum(v.Value, numberSize)
 	case *types.AttributeValueMemberBS:
-		n := 0
-		for _, b := range v.Value {
-			n += len(b)
-		}
-		return n
+		return sum(v.Value, func(b []byte) int { return len(b) })
 	case *types.AttributeValueMemberL:
-		n := 3 + len(v.Value)
-		for _, e := range v.Value {
-			n += valueSize(e)
-		}
-		return n
+		return 3 + len(v.Value) + sum(v.Value, valueSize)
 	case *types.AttributeValueMemberM:
 		return 3 + len(v.Value) + ItemSize(v.Value)
 	}
@@ -73,4 +57,12 @@ func numberSize(s string) int {
 	}
 	digits := strings.Trim(strings.Replace(s, ".", "", 1), "0")
 	return (len(digits)+1)/2 + 1
+}
+
+func sum[E any](elems []E, size func(E) int) int {
+	n := 0
+	for _, e := range elems {
+		n += size(e)
+	}
+	return n
 }
