@@ -65,7 +65,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now)
 	web := webConfig{from: cfg.signInFrom, appURL: cfg.appURL}
 	if cfg.signInFrom != "" {
-		web.mail = sesv2.NewFromConfig(awsCfg)
+		web.mail = sendEmailFunc(sesv2.NewFromConfig(awsCfg).SendEmail)
 	}
 
 	if cfg.lambda {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -28,13 +27,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/logging"
-	"github.com/aws/smithy-go/middleware"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/awsmeter"
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/scripts/devkit/eventsource"
 	kit "github.com/postloadhooks/hooks/scripts/devkit/receiver"
@@ -82,9 +80,13 @@ func benchLoad(cid int64, loadID string) string {
 
 // ---- the receiver, in a child process --------------------------------------
 
+// flakyPrefix is the receiver's path under which the first attempt of each
+// webhook id is answered 503 and every later one 204 (the retry path).
+const flakyPrefix = "/flaky/"
+
 // TestBenchReceiverProcess is not a test: it is the webhook receiver the
 // benchmarks start as a child process (the os/exec helper-process pattern):
-// the dev kit's receiver, answering 204 to any path. It serves HTTPS on a
+// the dev kit's receiver, answering 204 to any path (but see flakyPrefix). It serves HTTPS on a
 // loopback port, writes its certificate to
 // $HOOKS_BENCH_RECEIVER_DIR/ca.pem, prints its URL on stdout, and with
 // HOOKS_BENCH_RECEIPTS=1 prints "R <webhook-id> <unix nanos>" per request;
@@ -103,9 +105,15 @@ func TestBenchReceiverProcess(t *testing.T) {
 		os.Exit(1)
 	}
 	srv := kit.New()
+	var failed sync.Map // webhook ids a flaky path has failed once
 	srv.Handle("", kit.Route{Respond: func(d kit.Delivery) kit.Answer {
 		if logReceipts {
 			receipts <- "R " + d.Header.Get("webhook-id") + " " + strconv.FormatInt(d.At.UnixNano(), 10)
+		}
+		if strings.HasPrefix(d.Path, flakyPrefix) {
+			if _, again := failed.LoadOrStore(d.Header.Get("webhook-id"), true); !again {
+				return kit.Answer{Status: http.StatusServiceUnavailable}
+			}
 		}
 		return kit.Answer{Status: http.StatusNoContent}
 	}})
@@ -331,11 +339,14 @@ func fakeQueues() devstack.Queues {
 }
 
 // benchBatch is batch i of the benchmark: 10 fresh loads.
-func benchBatch(prefix string, i int) events.SQSEvent {
+func benchBatch(prefix string, i int) events.SQSEvent { return benchBatchOf(benchClient, prefix, i) }
+
+// benchBatchOf is batch i of 10 fresh loads of account cid.
+func benchBatchOf(cid int64, prefix string, i int) events.SQSEvent {
 	var ev events.SQSEvent
 	for r := range benchRecords {
 		id := fmt.Sprintf("%s-%d-%d", prefix, i, r)
-		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: benchLoad(benchClient, id), EventSourceARN: loadsARN})
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: id, Body: benchLoad(cid, id), EventSourceARN: loadsARN})
 	}
 	return ev
 }
@@ -454,6 +465,16 @@ func quietAWSConfig(tb testing.TB) aws.Config {
 // seedBenchAccount creates an account with the feature and 10 hooks on rcv.
 func seedBenchAccount(tb testing.TB, st *store.Store, cid int64, rcv *benchReceiver) {
 	tb.Helper()
+	var urls []string
+	for i := range benchHooks {
+		urls = append(urls, rcv.hookURL(i+1))
+	}
+	seedAccount(tb, st, cid, urls)
+}
+
+// seedAccount creates an account with the feature and one hook per URL.
+func seedAccount(tb testing.TB, st *store.Store, cid int64, urls []string) {
+	tb.Helper()
 	ctx := context.Background()
 	if _, err := st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}, Destinations: []hook.Destination{{ID: testDest, Type: "s3"}}}); err != nil {
 		tb.Fatal(err)
@@ -462,8 +483,8 @@ func seedBenchAccount(tb testing.TB, st *store.Store, cid int64, rcv *benchRecei
 	if err != nil {
 		tb.Fatal(err)
 	}
-	for i := range benchHooks {
-		if _, err := st.CreateHook(ctx, hook.Principal{ClientID: cid, MemberID: m.ID}, testDest, rcv.hookURL(i+1), hook.NewSecret()); err != nil {
+	for _, u := range urls {
+		if _, err := st.CreateHook(ctx, hook.Principal{ClientID: cid, MemberID: m.ID}, testDest, u, hook.NewSecret()); err != nil {
 			tb.Fatal(err)
 		}
 	}
@@ -478,32 +499,6 @@ const e2eTimeout = 3 * time.Minute
 // starts with five; two keep this 2-core machine's emulators from being
 // the only thing measured).
 const e2ePollers = 2
-
-// opCounter counts SDK operations of one service by name.
-type opCounter struct {
-	mu  sync.Mutex
-	ops map[string]int
-}
-
-func (c *opCounter) middleware(service string) func(*middleware.Stack) error {
-	return func(s *middleware.Stack) error {
-		return s.Initialize.Add(middleware.InitializeMiddlewareFunc("benchOpCounter",
-			func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
-				if awsmiddleware.GetServiceID(ctx) == service {
-					c.mu.Lock()
-					c.ops[awsmiddleware.GetOperationName(ctx)]++
-					c.mu.Unlock()
-				}
-				return next.HandleInitialize(ctx, in)
-			}), middleware.After)
-	}
-}
-
-func (c *opCounter) snapshot() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return maps.Clone(c.ops)
-}
 
 // e2eRun is one end-to-end run: b.N loads enqueued, consumed by consume.
 type e2eRun struct {
@@ -657,7 +652,10 @@ func (e e2eRun) poller(b *testing.B) *eventsource.Poller {
 func BenchmarkEndToEnd(b *testing.B) {
 	awsCfg := quietAWSConfig(b)
 	_, queues := devstack.SQS(b)
-	sqsClient := sqs.NewFromConfig(awsCfg)
+	// One meter for every client: the producer, the event source and the
+	// handler.
+	meter := awsmeter.New()
+	sqsClient := sqs.NewFromConfig(awsCfg, func(o *sqs.Options) { o.APIOptions = append(o.APIOptions, meter.Middleware) })
 	rcv := startBenchReceiver(b, true)
 	run := 0 // b.Run calls a function more than once; queue names stay unique via prefixes
 
@@ -693,9 +691,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 		db, table := devstack.DynamoDB(b)
 		cid := benchClient
 		seedBenchAccount(b, store.New(db, table, time.Now), cid, rcv)
-		counter := &opCounter{ops: map[string]int{}}
 		cfg := awsCfg.Copy()
-		cfg.APIOptions = append(cfg.APIOptions, counter.middleware("DynamoDB"))
+		cfg.APIOptions = append(cfg.APIOptions, meter.Middleware)
 		hcfg := benchConfig(b, table, rcv.caFile, queues)
 		hcfg.NotificationsQueueARN = queues.NotificationsARN // the event source reads it from the queue
 		h, err := newHandler(hcfg, cfg, testLogger(io.Discard), io.Discard)
@@ -710,17 +707,19 @@ func BenchmarkEndToEnd(b *testing.B) {
 				}
 				return resp
 			}}
-		before := counter.snapshot()
+		before := meter.Snapshot()
 		batches := e.run(b, fmt.Sprintf("e2e%d-%d", run, rand.Int64()))
-		after := counter.snapshot()
-		ops := func(name string) float64 { return float64(after[name] - before[name]) }
+		got := meter.Snapshot().Sub(before)
+		ops := func(name string) float64 { return float64(got.Requests[name]) }
 		var reads, writes float64
-		for name := range after {
+		for name, n := range got.Requests {
 			switch name {
-			case "Query", "GetItem", "BatchGetItem", "Scan":
-				reads += ops(name)
+			case "DynamoDB.Query", "DynamoDB.GetItem", "DynamoDB.BatchGetItem", "DynamoDB.Scan":
+				reads += float64(n)
 			default:
-				writes += ops(name)
+				if strings.HasPrefix(name, "DynamoDB.") {
+					writes += float64(n)
+				}
 			}
 		}
 		deliveries := float64(b.N * benchHooks)
@@ -728,6 +727,17 @@ func BenchmarkEndToEnd(b *testing.B) {
 		b.ReportMetric(reads/float64(batches), "ddb-reads/batch")
 		b.ReportMetric(float64(b.N)/float64(batches), "loads/batch")
 		b.ReportMetric(writes/deliveries, "ddb-writes/delivery")
-		b.ReportMetric(ops("UpdateItem")/deliveries, "ddb-updateitem/delivery")
+		b.ReportMetric(ops("DynamoDB.UpdateItem")/deliveries, "ddb-updateitem/delivery")
+		b.ReportMetric(got.WriteUnits/deliveries, "ddb-wcu/delivery")
+		b.ReportMetric(float64(got.Service("DynamoDB"))/deliveries, "ddb-req/delivery")
+		// SQS: the producer's sends of the loads, and the event source's
+		// receives and deletes (Lambda's polling is billed to the account
+		// too), per load message it carried; the empty receives of the
+		// pollers between batches are in it.
+		producer := ops("SQS.SendMessageBatch") + ops("SQS.SendMessage")
+		b.ReportMetric(producer/float64(b.N), "sqs-producer-req/load")
+		b.ReportMetric((float64(got.Service("SQS"))-producer)/float64(b.N), "sqs-poll-req/record")
+		b.ReportMetric(float64(got.SQSChunks)/deliveries, "sqs-chunks/delivery")
+		b.ReportMetric(float64(got.Service("SQS"))/deliveries, "sqs-req/delivery")
 	})
 }

@@ -168,7 +168,7 @@ func (s *Store) updateAccountItem(ctx context.Context, clientID int64, u Account
 		if len(remove) > 0 {
 			expr += " REMOVE " + strings.Join(remove, ", ")
 		}
-		out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(clientID), skAccount),
 			UpdateExpression:                    aws.String(expr),
@@ -287,7 +287,7 @@ func (s *Store) queryClient(ctx context.Context, clientID int64, skCond string, 
 // queryAll runs a Query to its last page and returns every item.
 func (s *Store) queryAll(ctx context.Context, in *dynamodb.QueryInput) ([]map[string]types.AttributeValue, error) {
 	var items []map[string]types.AttributeValue
-	p := dynamodb.NewQueryPaginator(s.db, in)
+	p := dynamodb.NewQueryPaginator(queryFunc(s.dynamo().Query), in)
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {

@@ -108,7 +108,7 @@ func RecipientKey(address string) string {
 func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, hookID int64, lease time.Duration) (AlertClaim, error) {
 	now := s.now()
 	c := AlertClaim{ClientID: clientID, LoadID: loadID, HookID: hookID, Token: rand.Text()}
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table,
 		Key:       key(alertPK(clientID, loadID), hookSK(hookID)),
 		ConditionExpression: aws.String(condNew + " OR #status = :failed OR " +
@@ -224,7 +224,7 @@ func (s *Store) updateClaimed(ctx context.Context, c AlertClaim, ends, update st
 	for k, val := range vals {
 		v[k] = val
 	}
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                           &s.table,
 		Key:                                 key(alertPK(c.ClientID, c.LoadID), hookSK(c.HookID)),
 		ConditionExpression:                 aws.String("#status = :sending AND #claim = :claim"),

@@ -80,7 +80,7 @@ func (s *Store) ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID, b
 		cond = "attribute_not_exists(#pk) OR " + cond
 		names["#pk"] = attrPK
 	}
-	_, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
 		Key:       key(deliveryPK(k.ClientID, k.LoadID), hookSK(k.HookID)),
 		UpdateExpression: aws.String("SET #status = :attempting, #attempt = :n, #lease = :lease, #claim = :claim, #webhook = :webhook, " +
@@ -149,7 +149,7 @@ func (s *Store) RecordAttempt(ctx context.Context, c delivery.Claim, a delivery.
 	k, n := c.Key, c.Attempt
 	names := deliveryNames()
 	names["#attempts"] = delAttempts
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: aws.String(s.table),
 		Key:       key(deliveryPK(k.ClientID, k.LoadID), hookSK(k.HookID)),
 		UpdateExpression: aws.String("SET #status = :status, #attempts = list_append(if_not_exists(#attempts, :empty), :attempt), " +
@@ -193,7 +193,7 @@ func (s *Store) RecordAttempt(ctx context.Context, c delivery.Claim, a delivery.
 func (s *Store) Cancel(ctx context.Context, c delivery.Claim) error {
 	now := s.now().UTC()
 	k, n := c.Key, c.Attempt
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                aws.String(s.table),
 		Key:                      key(deliveryPK(k.ClientID, k.LoadID), hookSK(k.HookID)),
 		UpdateExpression:         aws.String("SET #status = :cancelled, #expires = :expires, #modified = :nowt REMOVE #lease"),

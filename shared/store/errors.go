@@ -138,7 +138,7 @@ func retryConflicts(ctx context.Context, write func() error) error {
 // cancellation's reasons from the returned error with cancellationReasons.
 func (s *Store) transactWrite(ctx context.Context, items []types.TransactWriteItem) error {
 	return retryConflicts(ctx, func() error {
-		_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		_, err := s.dynamo().TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 		return err
 	})
 }

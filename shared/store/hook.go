@@ -105,7 +105,7 @@ func (s *Store) CreateHook(ctx context.Context, p hook.Principal, destinationID 
 // grow; an id taken by a create that then fails is never used (gaps are
 // allowed), so an id is never reused even after its hook is deleted.
 func (s *Store) nextHookID(ctx context.Context, clientID int64) (int64, error) {
-	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       key(clientPK(clientID), skHookSeq),
 		UpdateExpression:          aws.String("ADD #next :one"),
@@ -219,7 +219,7 @@ func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action 
 	var out *dynamodb.UpdateItemOutput
 	err := retryConflicts(ctx, func() error {
 		var err error
-		out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		out, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(clientID), hookSK(id)),
 			UpdateExpression:                    aws.String("SET #disabled = :now, #modified = :now, #audit = list_append(#audit, :change)"),

@@ -87,7 +87,7 @@ func (s *Store) CreateSignInLink(ctx context.Context, email string) (string, err
 	now := s.now()
 	ek := signin.EmailKey(email)
 	window := signin.RateBucket(now)
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       key("RATE#"+ek, "LINKS#"+strconv.FormatInt(window, 10)),
 		UpdateExpression:          aws.String("ADD #n :one SET #exp = :exp"),
@@ -102,7 +102,7 @@ func (s *Store) CreateSignInLink(ctx context.Context, email string) (string, err
 		return "", fmt.Errorf("create sign-in link: count: %w", err)
 	}
 	token := signin.NewLinkToken()
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err = s.dynamo().PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table,
 		Item: map[string]types.AttributeValue{
 			attrPK:        attrS("SIGNIN#" + signin.Hash(token)),
@@ -122,7 +122,7 @@ func (s *Store) CreateSignInLink(ctx context.Context, email string) (string, err
 // two concurrent uses cannot both succeed. It returns signin.ErrLinkInvalid
 // for an unknown, used or expired link.
 func (s *Store) UseSignInLink(ctx context.Context, token string) (string, error) {
-	out, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	out, err := s.dynamo().DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName:                 &s.table,
 		Key:                       key("SIGNIN#"+signin.Hash(token), skLink),
 		ConditionExpression:       aws.String("attribute_exists(pk) AND #exp > :now"),
@@ -176,7 +176,7 @@ func (s *Store) putSession(ctx context.Context, sess signin.Session, existing bo
 	if existing {
 		in.ConditionExpression = aws.String(condExists)
 	}
-	_, err := s.db.PutItem(ctx, in)
+	_, err := s.dynamo().PutItem(ctx, in)
 	if isConditionFailed(err) {
 		return signin.ErrNoSession
 	}
@@ -240,7 +240,7 @@ func (s *Store) BindSession(ctx context.Context, sess signin.Session, p hook.Pri
 // DeleteSession ends a session (sign-out). Ending one that is gone already
 // is not an error.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+	_, err := s.dynamo().DeleteItem(ctx, &dynamodb.DeleteItemInput{
 		TableName: &s.table,
 		Key:       key("SESSION#"+signin.Hash(id), skSession),
 	})

@@ -72,17 +72,38 @@ const (
 
 // Store is the DynamoDB-backed store. It is safe for concurrent use.
 type Store struct {
-	db    *dynamodb.Client
+	db    *client
 	table string
 	now   func() time.Time
 }
+
+// client is the DynamoDB client's struct without its methods: the store
+// calls the client through dynamo(), never holding *dynamodb.Client
+// itself. A function that links text/template or html/template (their
+// reflect MethodByName) keeps every exported method of every type that can
+// reach an interface value, and a *Store reaches many; were the client's
+// type among its fields, every DynamoDB operation, with its serializers
+// and types, would stay in that function's bootstrap. As it is, each
+// function links the operations its code calls.
+type client dynamodb.Client
 
 // New returns a Store on table. now is the clock (time.Now in production).
 func New(db *dynamodb.Client, table string, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: db, table: table, now: now}
+	return &Store{db: (*client)(db), table: table, now: now}
+}
+
+// dynamo is the DynamoDB client.
+func (s *Store) dynamo() *dynamodb.Client { return (*dynamodb.Client)(s.db) }
+
+// queryFunc is the client's Query as a dynamodb.QueryAPIClient (for the
+// query paginator), so the client itself never becomes an interface value.
+type queryFunc func(context.Context, *dynamodb.QueryInput, ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+
+func (f queryFunc) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	return f(ctx, in, opts...)
 }
 
 // Conditions on whether the item a write names exists.
@@ -94,7 +115,7 @@ const (
 // getItem reads one item with a strongly consistent read. The item is nil
 // when there is none.
 func (s *Store) getItem(ctx context.Context, pk, sk string) (map[string]types.AttributeValue, error) {
-	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+	out, err := s.dynamo().GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      &s.table,
 		Key:            key(pk, sk),
 		ConsistentRead: aws.Bool(true),
@@ -116,7 +137,7 @@ func (s *Store) putIfNew(ctx context.Context, item map[string]types.AttributeVal
 	token := rand.Text()
 	item = maps.Clone(item)
 	item[attrWriteToken] = attrS(token)
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{
+	_, err = s.dynamo().PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                           &s.table,
 		Item:                                item,
 		ConditionExpression:                 aws.String(condNew),

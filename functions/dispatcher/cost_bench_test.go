@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/awsmeter"
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/store"
+)
+
+// BenchmarkDeliveryCost counts what a successful delivery is billed for,
+// on DynamoDB Local, through the real handler (issue 13). One op is one SQS
+// batch of 10 load messages:
+//
+//   - hooks=10: an account with 10 hooks, every first attempt succeeds;
+//   - hooks=1: an account with 1 hook;
+//   - retry: 10 hooks on the receiver's flaky path, so every delivery fails
+//     once (a result, a retry message) and succeeds on its retry, which the
+//     benchmark hands back to the handler in batches of 10 as the retry
+//     queue's event source would.
+//
+// DynamoDB requests and capacity units are counted by the dev kit's SDK
+// meter (awsmeter, which asks for ReturnConsumedCapacity); retry messages by
+// the fake queue, whose payloads the meter's 64 KiB rule turns into chunks.
+// The handler's duration, its log bytes (the production logger and metric
+// lines) and its invocations are measured per successful delivery, for the
+// Lambda and CloudWatch Logs parts of the cost (scripts/devkit/cmd/bench).
+// No CPU is reported: BenchmarkDelivery measures that without the meter.
+func BenchmarkDeliveryCost(b *testing.B) {
+	rcv := startBenchReceiver(b, false)
+	db, table := devstack.DynamoDB(b)
+	st := store.New(db, table, time.Now)
+	urls := func(prefix string, n int) []string {
+		var out []string
+		for i := range n {
+			out = append(out, fmt.Sprintf("%s%s%d", rcv.url, prefix, i+1))
+		}
+		return out
+	}
+	cases := []struct {
+		name  string
+		cid   int64
+		urls  []string
+		retry bool
+	}{
+		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false},
+		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false},
+		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true},
+	}
+	calls := 0 // b.Run may call a case more than once: load ids stay unique
+	for _, c := range cases {
+		seedAccount(b, st, c.cid, c.urls)
+		b.Run(c.name, func(b *testing.B) {
+			calls++
+			meter := awsmeter.New()
+			awsCfg := quietAWSConfig(b)
+			awsCfg.APIOptions = append(awsCfg.APIOptions, meter.Middleware)
+			var logs byteCounter
+			h, err := newHandler(benchConfig(b, table, rcv.caFile, fakeQueues()), awsCfg,
+				coldstart.NewLogger(func(string) string { return "" }, &logs), &logs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			q := &fakeQueue{}
+			h.queue = q
+			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry}
+			r.batch(fmt.Sprintf("cost%d-warm", calls), 0) // opens the connections
+			before, logs0, sent0 := meter.Snapshot(), logs.n.Load(), len(q.all())
+			r.invocations, r.records, r.busy = 0, 0, 0
+			b.ResetTimer()
+			for i := range b.N {
+				r.batch(fmt.Sprintf("cost%d", calls), i)
+			}
+			b.StopTimer()
+			got := meter.Snapshot().Sub(before)
+			deliveries := float64(b.N * benchRecords * len(c.urls))
+			chunks := 0
+			for _, m := range q.all()[sent0:] {
+				chunks += awsmeter.Chunks(int64(len(m.Body)))
+			}
+			b.ReportMetric(float64(got.Service("DynamoDB"))/deliveries, "ddb-req/delivery")
+			b.ReportMetric(got.WriteUnits/deliveries, "ddb-wcu/delivery")
+			b.ReportMetric(got.ReadUnits/deliveries, "ddb-rcu/delivery")
+			b.ReportMetric(float64(got.Unreported)/deliveries, "ddb-unreported/delivery")
+			b.ReportMetric(float64(len(q.all())-sent0)/deliveries, "sqs-sends/delivery")
+			b.ReportMetric(float64(chunks)/deliveries, "sqs-send-chunks/delivery")
+			b.ReportMetric(float64(r.records)/deliveries, "records/delivery")
+			b.ReportMetric(float64(r.invocations)/deliveries, "invocations/delivery")
+			b.ReportMetric(float64(r.busy.Microseconds())/1000/deliveries, "lambda-ms/delivery")
+			b.ReportMetric(float64(logs.n.Load()-logs0)/deliveries, "log-bytes/delivery")
+		})
+	}
+}
+
+// costRun hands batches to the handler and keeps the invocation figures.
+type costRun struct {
+	b           *testing.B
+	h           *handler
+	q           *fakeQueue
+	cid         int64
+	hooks       int // of the account
+	retry       bool
+	seen        int // messages of q already handed back
+	invocations int
+	records     int
+	busy        time.Duration // the handler's time in its invocations
+}
+
+// batch handles batch i of 10 loads and, on the retry path, the retry
+// messages it left (every delivery must leave exactly one); nothing else
+// may be sent.
+func (r *costRun) batch(prefix string, i int) {
+	ev := benchBatchOf(r.cid, prefix, i)
+	r.invoke(ev)
+	deliveries := len(ev.Records) * r.hooks
+	msgs := r.q.all()
+	var retries []events.SQSMessage
+	for _, m := range msgs[r.seen:] {
+		if m.Queue != retryURL {
+			r.b.Fatalf("batch %d: a message to %s: %s", i, m.Queue, m.Body)
+		}
+		retries = append(retries, events.SQSMessage{MessageId: fmt.Sprintf("retry-%d", len(retries)), Body: m.Body, EventSourceARN: retriesARN})
+	}
+	r.seen = len(msgs)
+	if !r.retry {
+		if len(retries) > 0 {
+			r.b.Fatalf("batch %d: %d retries on the success path", i, len(retries))
+		}
+		return
+	}
+	if len(retries) != deliveries {
+		r.b.Fatalf("batch %d: %d retry messages for %d failed deliveries", i, len(retries), deliveries)
+	}
+	for len(retries) > 0 {
+		n := min(benchRecords, len(retries))
+		r.invoke(events.SQSEvent{Records: retries[:n]})
+		retries = retries[n:]
+	}
+	if n := len(r.q.all()); n != r.seen {
+		r.b.Fatalf("batch %d: the retries sent %d more messages", i, n-r.seen)
+	}
+}
+
+// invoke is one invocation; it must succeed for every record.
+func (r *costRun) invoke(ev events.SQSEvent) {
+	t0 := time.Now()
+	resp, err := r.h.handle(context.Background(), ev)
+	r.busy += time.Since(t0)
+	r.invocations++
+	r.records += len(ev.Records)
+	if err != nil || len(resp.BatchItemFailures) > 0 {
+		r.b.Fatalf("invocation: %v %v", err, resp.BatchItemFailures)
+	}
+}
+
+// byteCounter is an io.Writer that counts and drops what it is given.
+type byteCounter struct{ n atomic.Int64 }
+
+func (c *byteCounter) Write(p []byte) (int, error) {
+	c.n.Add(int64(len(p)))
+	return len(p), nil
+}

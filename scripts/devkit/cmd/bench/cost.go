@@ -1,0 +1,134 @@
+package main
+
+import "fmt"
+
+// The cost of a successful delivery at AWS on-demand list prices, from what
+// the benchmarks counted (BenchmarkDeliveryCost, BenchmarkEndToEnd).
+
+// priceRegion and priceDate say which list prices these are: us-east-1,
+// on-demand, as known to the author on 2026-12-02, not fetched from AWS.
+// Check them against AWS's pricing pages before relying on the figure.
+const (
+	priceRegion = "us-east-1"
+	priceDate   = "2026-12-02"
+)
+
+// prices are dollars per unit.
+type prices struct {
+	writeRequestUnit float64 // DynamoDB on-demand write request unit (standard table class)
+	readRequestUnit  float64 // DynamoDB on-demand read request unit
+	sqsRequest       float64 // SQS standard queue request (a 64 KiB chunk), beyond the free tier
+	lambdaGBSecond   float64 // Lambda arm64 duration, first tier
+	lambdaRequest    float64 // Lambda request
+	logsIngestByte   float64 // CloudWatch Logs standard ingestion, per byte (1 GB = 10^9 bytes)
+}
+
+var listPrices = prices{
+	writeRequestUnit: 0.625 / 1e6,
+	readRequestUnit:  0.125 / 1e6,
+	sqsRequest:       0.40 / 1e6,
+	lambdaGBSecond:   0.0000133334,
+	lambdaRequest:    0.20 / 1e6,
+	logsIngestByte:   0.50 / 1e9,
+}
+
+// usage is what one successful delivery uses, on average.
+type usage struct {
+	writeUnits  float64 // DynamoDB write capacity units
+	readUnits   float64 // DynamoDB read capacity units
+	sqsRequests float64 // SQS requests, in 64 KiB chunks
+	lambdaMs    float64 // handler milliseconds (billed duration, before rounding up)
+	memoryMB    int     // the function's configured memory
+	invocations float64 // Lambda invocations
+	logBytes    float64 // bytes written to CloudWatch Logs
+}
+
+// cost is dollars per million successful deliveries, by service.
+type cost struct {
+	dynamoDB, sqs, lambda, logs float64
+}
+
+func (c cost) total() float64 { return c.dynamoDB + c.sqs + c.lambda + c.logs }
+
+// perMillion prices a million deliveries of u. Free tiers, storage (items
+// until their TTL, logs after ingestion), CloudWatch metrics and data
+// transfer are not counted, nor is the rounding of each invocation's
+// duration up to the next millisecond.
+func (p prices) perMillion(u usage) cost {
+	const m = 1e6
+	gbSeconds := u.lambdaMs / 1000 * float64(u.memoryMB) / 1024
+	return cost{
+		dynamoDB: m * (u.writeUnits*p.writeRequestUnit + u.readUnits*p.readRequestUnit),
+		sqs:      m * u.sqsRequests * p.sqsRequest,
+		lambda:   m * (gbSeconds*p.lambdaGBSecond + u.invocations*p.lambdaRequest),
+		logs:     m * u.logBytes * p.logsIngestByte,
+	}
+}
+
+// costCases are BenchmarkDeliveryCost's cases and the hooks of their account.
+var costCases = []struct {
+	name  string
+	hooks float64
+}{{"hooks=10", 10}, {"hooks=1", 1}, {"retry", 10}}
+
+// deliveryUsage is the usage of one case of BenchmarkDeliveryCost. SQS
+// requests are the handler's sends (counted in 64 KiB chunks), plus, per
+// record it handled, the event source's receives and deletes, plus the
+// producer's send of the load (both per request, from the end-to-end run,
+// where every request was one chunk).
+func deliveryUsage(b benchResults, name string, hooks float64, memoryMB int) (usage, bool) {
+	const e2e = "BenchmarkEndToEnd/handler/store=dynamodb"
+	get := func(bench, unit string, ok *bool) float64 {
+		v, found := b.get(bench, unit)
+		*ok = *ok && found
+		return v
+	}
+	ok := true
+	bench := "BenchmarkDeliveryCost/" + name
+	u := usage{
+		writeUnits: get(bench, "ddb-wcu/delivery", &ok),
+		readUnits:  get(bench, "ddb-rcu/delivery", &ok),
+		sqsRequests: get(bench, "sqs-send-chunks/delivery", &ok) +
+			get(bench, "records/delivery", &ok)*get(e2e, "sqs-poll-req/record", &ok) +
+			get(e2e, "sqs-producer-req/load", &ok)/hooks,
+		lambdaMs:    get(bench, "lambda-ms/delivery", &ok),
+		memoryMB:    memoryMB,
+		invocations: get(bench, "invocations/delivery", &ok),
+		logBytes:    get(bench, "log-bytes/delivery", &ok),
+	}
+	return u, ok
+}
+
+// renderCost is section 5 of the table.
+func renderCost(row func(...string), b benchResults, o options) {
+	row(fmt.Sprintf("**5. Cost per successful delivery** (DynamoDB Local, units as it reports them with ReturnConsumedCapacity; %s on-demand list prices as known on %s, to be checked; dispatcher memory %d MB from the template)", priceRegion, priceDate, o.memoryMB), "", "", "")
+	money := func(c cost) string {
+		return fmt.Sprintf("$%.3f (DynamoDB %.3f, SQS %.3f, Lambda %.3f, Logs %.3f)", c.total(), c.dynamoDB, c.sqs, c.lambda, c.logs)
+	}
+	for _, c := range costCases {
+		bench := "BenchmarkDeliveryCost/" + c.name
+		v := func(unit, format string) string {
+			x, ok := b.get(bench, unit)
+			if !ok {
+				return "n/a"
+			}
+			return fmt.Sprintf(format, x)
+		}
+		row(c.name+": DynamoDB requests per delivery", v("ddb-req/delivery", "%.3f"), "", "goal ≤ 0.3")
+		row(c.name+": DynamoDB write / read units per delivery", v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", "goal ≤ 0.5 write units")
+		u, ok := deliveryUsage(b, c.name, c.hooks, o.memoryMB)
+		if !ok {
+			row(c.name+": cost per million deliveries", "n/a", "", "goal ≤ $0.40")
+			continue
+		}
+		row(c.name+": SQS requests (64 KiB chunks) / invocations per delivery", fmt.Sprintf("%.3f / %.3f", u.sqsRequests, u.invocations), "", "")
+		row(c.name+": handler ms / log bytes per delivery", fmt.Sprintf("%.2f / %.0f", u.lambdaMs, u.logBytes), "", "handler ms: wall time on DynamoDB Local")
+		row(c.name+": $ per million deliveries, Lambda at the handler's wall time", money(listPrices.perMillion(u)), "", "goal ≤ $0.40")
+		if c.name == "hooks=10" {
+			if cpu, ok := b.get("BenchmarkDelivery/handler/store=dynamodb", "cpu-µs/delivery"); ok {
+				u.lambdaMs = cpu / 1000
+				row(c.name+": $ per million deliveries, Lambda at the CPU time (section 1)", money(listPrices.perMillion(u)), "", "goal ≤ $0.40")
+			}
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
+
+// A known mix gives a known figure: each line of the sum by hand.
+func TestPerMillion(t *testing.T) {
+	u := usage{
+		writeUnits:  2,    // 2 x 0.625 = 1.25 $/M
+		readUnits:   0.1,  // 0.1 x 0.125 = 0.0125 $/M
+		sqsRequests: 0.25, // 0.25 x 0.40 = 0.10 $/M
+		lambdaMs:    1,    // 0.001 s x 0.25 GB = 0.00025 GB-s x 0.0000133334 x 10^6 = 0.00333335 $/M
+		memoryMB:    256,
+		invocations: 0.01, // 0.01 x 0.20 = 0.002 $/M
+		logBytes:    250,  // 250e6 bytes = 0.25 GB: 0.125 $/M
+	}
+	c := listPrices.perMillion(u)
+	for _, f := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"dynamodb", c.dynamoDB, 1.2625},
+		{"sqs", c.sqs, 0.10},
+		{"lambda", c.lambda, 0.00333335 + 0.002},
+		{"logs", c.logs, 0.125},
+		{"total", c.total(), 1.2625 + 0.10 + 0.00533335 + 0.125},
+	} {
+		if !near(f.got, f.want) {
+			t.Errorf("%s = %.9f $/M, want %.9f", f.name, f.got, f.want)
+		}
+	}
+}
+
+func TestPerMillionNothing(t *testing.T) {
+	if c := listPrices.perMillion(usage{memoryMB: 256}); c.total() != 0 {
+		t.Errorf("no usage costs %+v", c)
+	}
+}
+
+// From go test output to the printed figure: 2 write units, 0.01 read
+// units, 0.1 records and 0.01 invocations per delivery, 0.2 poll requests
+// per record and 1 producer request per 10 loads.
+func TestRenderCost(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gobench.txt")
+	out := "BenchmarkDeliveryCost/hooks=10-2 10 1 ns/op 0.01 ddb-rcu/delivery 2.01 ddb-req/delivery 2 ddb-wcu/delivery " +
+		"0.01 invocations/delivery 1 lambda-ms/delivery 250 log-bytes/delivery 0.1 records/delivery 0 sqs-send-chunks/delivery\n" +
+		"BenchmarkEndToEnd/handler/store=dynamodb-2 30 1 ns/op 0.2 sqs-poll-req/record 0.1 sqs-producer-req/load\n"
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := parseGoBench(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, ok := deliveryUsage(b, "hooks=10", 10, 256)
+	// SQS: 0 sends + 0.1 records x 0.2 + 0.1 / 10 hooks = 0.03 per delivery.
+	want := usage{writeUnits: 2, readUnits: 0.01, sqsRequests: 0.03, lambdaMs: 1, memoryMB: 256, invocations: 0.01, logBytes: 250}
+	if !ok || !near(u.sqsRequests, want.sqsRequests) {
+		t.Fatalf("usage = %+v (%v), want %+v", u, ok, want)
+	}
+	u.sqsRequests = want.sqsRequests
+	if u != want {
+		t.Fatalf("usage = %+v, want %+v", u, want)
+	}
+	var rows []string
+	renderCost(func(cells ...string) { rows = append(rows, strings.Join(cells, " | ")) }, b, options{memoryMB: 256})
+	// 1.25 + 0.00125 (DynamoDB) + 0.012 (SQS) + 0.0053 (Lambda) + 0.125 (Logs) = 1.394
+	wantRow := "hooks=10: $ per million deliveries, Lambda at the handler's wall time | $1.394 (DynamoDB 1.251, SQS 0.012, Lambda 0.005, Logs 0.125) |  | goal ≤ $0.40"
+	if !slices.Contains(rows, wantRow) {
+		t.Errorf("no row %q in\n%s", wantRow, strings.Join(rows, "\n"))
+	}
+	if _, ok := deliveryUsage(b, "retry", 10, 256); ok {
+		t.Error("a case the output does not hold has a usage")
+	}
+}
