@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkDeliveryCost counts what a successful delivery is billed for,
-// on DynamoDB Local, through the real handler (issue 13). One op is one SQS
+// on DynamoDB Local, through the real handler. One op is one SQS
 // batch of 10 load messages:
 //
 //   - hooks=10: an account with 10 hooks, every first attempt succeeds;
