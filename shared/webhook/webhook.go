@@ -81,7 +81,30 @@ type Request struct {
 	URL       string
 	WebhookID string
 	Secret    string // "whsec_" + base64
-	Body      []byte
+	// PreviousSecret, when set, is a secret that a rotation replaced: it
+	// signs the attempt too (after Secret) when the attempt is made before
+	// PreviousSecretExpiresAt, so a receiver still holding it keeps
+	// verifying requests while it switches.
+	PreviousSecret          string
+	PreviousSecretExpiresAt time.Time
+	Body                    []byte
+}
+
+// signature is the webhook-signature value of an attempt made at at: the
+// signature with Secret, then, while PreviousSecret is live, a space and
+// the signature with it ("v1,<new> v1,<old>"), as Standard Webhooks allows
+// during a rotation (a receiver accepts the request when any entry
+// matches the secret it holds).
+func (r Request) signature(at time.Time) (string, error) {
+	sig, err := Sign(r.Secret, r.WebhookID, at, r.Body)
+	if err != nil || r.PreviousSecret == "" || !at.Before(r.PreviousSecretExpiresAt) {
+		return sig, err
+	}
+	old, err := Sign(r.PreviousSecret, r.WebhookID, at, r.Body)
+	if err != nil {
+		return "", err
+	}
+	return sig + " " + old, nil
 }
 
 // NewClient builds a Client. It fails when ExtraCAFile cannot be read or
@@ -173,7 +196,7 @@ func (c *Client) Deliver(ctx context.Context, r Request) delivery.Attempt {
 }
 
 func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.Attempt {
-	sig, err := Sign(r.Secret, r.WebhookID, at, r.Body)
+	sig, err := r.signature(at)
 	if err != nil {
 		return delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "malformed signing secret"}
 	}
