@@ -53,7 +53,7 @@ func newAdvStack(t *testing.T) *advStack {
 	t.Helper()
 	db, table := devstack.DynamoDB(t)
 	st := store.New(db, table, time.Now)
-	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), false))
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), hooksConfig{}))
 	t.Cleanup(srv.Close)
 	s := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}, db: db, table: table}
 

@@ -94,7 +94,7 @@ func newBrowserStack(t *testing.T) *browserStack {
 	st := store.New(db, table, time.Now)
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	srv.Config.Handler = routes(discardLogger(), st, tokenAdmin(adminToken), false, webConfig{mail: ses, from: "hooks@example.com", appURL: base})
+	srv.Config.Handler = routes(discardLogger(), st, tokenAdmin(adminToken), hooksConfig{}, webConfig{mail: ses, from: "hooks@example.com", appURL: base})
 	srv.Start()
 	t.Cleanup(srv.Close)
 	b := &browserStack{url: srv.URL, sesURL: sesURL, store: st, clientID: time.Now().UnixNano() % 1_000_000_000}

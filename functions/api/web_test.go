@@ -69,7 +69,7 @@ func newWebTest(t *testing.T) *webTest {
 	wt.store.seedAccount(clientB, "advanced", "memberb", tokenB)
 	wt.store.seedAccount(clientStd, "standard", "memberstd", tokenStd)
 	log := slog.New(slog.NewJSONHandler(wt.logs, nil))
-	wt.handler = routes(log, wt.store, tokenAdmin(adminToken), false, webConfig{mail: wt.mail, from: "hooks@example.com", appURL: appOrigin})
+	wt.handler = routes(log, wt.store, tokenAdmin(adminToken), hooksConfig{}, webConfig{mail: wt.mail, from: "hooks@example.com", appURL: appOrigin})
 	return wt
 }
 
@@ -709,7 +709,7 @@ func TestWebStaticAndRedirects(t *testing.T) {
 // Gateway domain to take the origin from, every state change is refused,
 // with or without an Origin header.
 func TestWebUnknownOriginRefusesChanges(t *testing.T) {
-	h := routes(discardLogger(), newTestStore(func() time.Time { return testNow }), tokenAdmin(adminToken), false, webConfig{})
+	h := routes(discardLogger(), newTestStore(func() time.Time { return testNow }), tokenAdmin(adminToken), hooksConfig{}, webConfig{})
 	for _, origin := range []string{"", "http://example.com"} {
 		req := httptest.NewRequest("POST", signInPath, strings.NewReader("email=a%40example.com"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")

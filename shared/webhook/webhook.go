@@ -77,8 +77,11 @@ type Client struct {
 type Request struct {
 	// ClientID is the account the attempt is made for. Attempts of
 	// different accounts never share a connection.
-	ClientID  int64
-	URL       string
+	ClientID int64
+	URL      string
+	// LoadID, when set, is sent as the webhook-load-id header (a test
+	// notification's "test-..." id).
+	LoadID    string
 	WebhookID string
 	Secret    string // "whsec_" + base64
 	// PreviousSecret, when set, is a secret that a rotation replaced: it
@@ -211,6 +214,9 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 	req.Header.Set("webhook-id", r.WebhookID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
 	req.Header.Set("webhook-signature", sig)
+	if r.LoadID != "" {
+		req.Header.Set("webhook-load-id", r.LoadID)
+	}
 
 	p := c.pools.acquire(r.ClientID)
 	defer c.pools.release(p)
