@@ -53,12 +53,11 @@ func (c hooksConfig) overlap() time.Duration {
 // routes builds the whole API and the web app: every route is registered
 // here (the web app's through registerWeb).
 func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, web webConfig) http.Handler {
-	allowPrivate := hooks.allowPrivate
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /openapi.json", handleOpenAPI())
 
-	mux.Handle("POST "+hooksPath, handleCreateHook(log, s, allowPrivate))
+	mux.Handle("POST "+hooksPath, handleCreateHook(log, s, hooks.allowPrivate))
 	mux.Handle("GET "+hooksPath, handleListHooks(log, s))
 	mux.Handle("GET "+hooksPath+"/{id}", handleGetHook(log, s))
 	mux.Handle("PUT "+hooksPath+"/{id}", handleSetHookEnabled(log, s))
@@ -78,7 +77,7 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	// security headers, securedPost adds the origin checks of a state
 	// change, withSession the session (and the CSRF token of a POST),
 	// withMember a session bound to one account.
-	app := newWebApp(log, s, web, allowPrivate)
+	app := newWebApp(log, s, web, hooks)
 	mux.Handle("GET "+staticPath, app.secured(http.StripPrefix(staticPath, staticFiles(staticAssets()))))
 	mux.Handle("GET "+appPath, app.secured(http.RedirectHandler(settingsPath, http.StatusSeeOther)))
 	mux.Handle("GET "+signInPath, app.secured(app.handleSignInPage()))
