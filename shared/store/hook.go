@@ -332,7 +332,9 @@ func (s *Store) GetHook(ctx context.Context, clientID, id int64) (hook.Hook, err
 // previous secret from an earlier rotation is dropped: at most two secrets
 // sign a request. It returns the hook, or hook.ErrNotFound when the account
 // has no such hook. It works whatever the plan and whether the hook is
-// enabled or not, so a leaked secret can always be replaced.
+// enabled or not, so a leaked secret can always be replaced. A retry of a
+// rotation already applied (its answer lost) returns the hook as that
+// rotation left it.
 func (s *Store) RotateHookSecret(ctx context.Context, p hook.Principal, id int64, secret string, overlap time.Duration) (hook.Hook, error) {
 	now := s.now().UTC()
 	names := hookChangeNames()
@@ -348,15 +350,23 @@ func (s *Store) RotateHookSecret(ctx context.Context, p hook.Principal, id int64
 			Key:       key(clientPK(p.ClientID), hookSK(id)),
 			// Every operand is read from the item as it was before the
 			// update, so #prev takes the secret being replaced.
-			UpdateExpression:          aws.String("SET #prev = #secret, #secret = :secret, #prevUntil = :until, #modified = :now, #audit = list_append(#audit, :change)"),
-			ConditionExpression:       aws.String(condExists),
-			ExpressionAttributeNames:  names,
-			ExpressionAttributeValues: vals,
-			ReturnValues:              types.ReturnValueAllNew,
+			UpdateExpression: aws.String("SET #prev = #secret, #secret = :secret, #prevUntil = :until, #modified = :now, #audit = list_append(#audit, :change)"),
+			// A new secret is 256 random bits: a hook already holding it
+			// is this rotation applied by a try whose answer was lost, and
+			// must not rotate again (that would make the new secret the
+			// previous one too and drop the old secret at once).
+			ConditionExpression:                 aws.String(condExists + " AND #secret <> :secret"),
+			ExpressionAttributeNames:            names,
+			ExpressionAttributeValues:           vals,
+			ReturnValues:                        types.ReturnValueAllNew,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		})
 		return err
 	})
 	if isConditionFailed(err) {
+		if old := conditionFailedItem(err); old != nil {
+			return decodeHook(old) // our own rotation, already applied
+		}
 		err = hook.ErrNotFound
 	}
 	if err != nil {
