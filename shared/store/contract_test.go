@@ -578,6 +578,13 @@ func contractHookRotate(t *testing.T, c contract) {
 		t.Errorf("ListHooks after the rotation = %+v", listed)
 	}
 
+	// Rotating to the secret the hook already holds is a retry of an
+	// applied rotation: nothing changes.
+	c.clock.Advance(time.Minute)
+	if again, err := c.s.RotateHookSecret(ctx, p, h.ID, first, 24*time.Hour); err != nil || !cmp.Equal(again, want) {
+		t.Errorf("repeated rotation = %+v, %v; want the hook unchanged", again, err)
+	}
+
 	// A second rotation keeps only the secret it replaces: the first
 	// hook secret no longer signs.
 	t2 := c.clock.Advance(time.Hour)

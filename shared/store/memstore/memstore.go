@@ -516,6 +516,9 @@ func (s *Store) RotateHookSecret(_ context.Context, p hook.Principal, id int64, 
 	if i < 0 {
 		return hook.Hook{}, fmt.Errorf("rotate secret of hook %d: %w", id, hook.ErrNotFound)
 	}
+	if h.Secret == secret {
+		return cloneHook(*h), nil // a retried rotation, already applied
+	}
 	now := s.utcNow()
 	h.PreviousSecret, h.Secret = h.Secret, secret
 	h.PreviousSecretExpiresAt = now.Add(overlap)
