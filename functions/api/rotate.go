@@ -24,14 +24,7 @@ func handleRotateSecret(log *slog.Logger, s interface {
 	memberAuth
 	secretRotator
 }, overlap time.Duration) http.Handler {
-	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return err
-		}
-		if err := readNoBody(w, r); err != nil {
-			return err
-		}
+	return onHookWithoutBody(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) error {
 		h, err := rotateSecret(r.Context(), s, p, id, overlap)
 		if err != nil {
 			return err
@@ -56,4 +49,20 @@ type rotatedSecretJSON struct {
 
 func newRotatedSecretJSON(h hook.Hook) rotatedSecretJSON {
 	return rotatedSecretJSON{Secret: h.Secret, PreviousSecretExpiresAt: formatTime(h.PreviousSecretExpiresAt)}
+}
+
+// onHookWithoutBody serves a body-less POST on one hook (rotate, test) for
+// the token's member: the hook id (404 unless canonical), then no body
+// (Invalid POST body, 413 when oversized), then h.
+func onHookWithoutBody(log *slog.Logger, auth memberAuth, h func(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) error) http.Handler {
+	return asMember(log, auth, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		if err := readNoBody(w, r); err != nil {
+			return err
+		}
+		return h(w, r, p, id)
+	})
 }

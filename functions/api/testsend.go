@@ -49,14 +49,7 @@ func handleTestSend(log *slog.Logger, s interface {
 	memberAuth
 	testSender
 }, send webhookSender) http.Handler {
-	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
-		id, err := pathID(r, "id")
-		if err != nil {
-			return err
-		}
-		if err := readNoBody(w, r); err != nil {
-			return err
-		}
+	return onHookWithoutBody(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) error {
 		a, err := sendTest(r.Context(), s, send, p.ClientID, id)
 		if err != nil {
 			return err

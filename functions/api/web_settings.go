@@ -242,24 +242,31 @@ func (a *webApp) handleHookAction() http.Handler {
 // once, and when the old one stops signing.
 func (a *webApp) rotateSecret(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) {
 	h, err := rotateSecret(r.Context(), a.store, p, id, a.hooks.overlap())
-	if err != nil {
-		a.hookActionFailed(w, r, err)
-		return
-	}
-	page, err := a.loadSettings(r)
-	if err != nil {
-		a.failed(w, r, err)
-		return
-	}
-	until := h.PreviousSecretExpiresAt.UTC().Truncate(time.Second)
-	page.Secret = &newSecret{URL: h.URL, Value: h.Secret, PreviousUntil: &until}
-	a.render(w, r, http.StatusOK, "settings", page)
+	a.answerWithPage(w, r, err, func(page *settingsPage) {
+		until := h.PreviousSecretExpiresAt.UTC().Truncate(time.Second)
+		page.Secret = &newSecret{URL: h.URL, Value: h.Secret, PreviousUntil: &until}
+	})
 }
 
 // sendTest is Send test: one test notification now, and the page with its
 // attempt.
 func (a *webApp) sendTest(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) {
 	at, err := sendTest(r.Context(), a.store, a.hooks.sender, p.ClientID, id)
+	a.answerWithPage(w, r, err, func(page *settingsPage) {
+		page.Test = &testResult{Outcome: at.Outcome, Success: at.Outcome == delivery.OutcomeSuccess, Status: at.StatusCode,
+			LatencyMs: at.LatencyMs, Snippet: at.Snippet}
+		for _, row := range page.Hooks {
+			if row.ID == id {
+				page.Test.URL = row.URL
+			}
+		}
+	})
+}
+
+// answerWithPage answers an action whose result the page itself shows (in
+// no URL): the API's message when err is set, else the page with what show
+// adds.
+func (a *webApp) answerWithPage(w http.ResponseWriter, r *http.Request, err error, show func(page *settingsPage)) {
 	if err != nil {
 		a.hookActionFailed(w, r, err)
 		return
@@ -269,13 +276,7 @@ func (a *webApp) sendTest(w http.ResponseWriter, r *http.Request, p hook.Princip
 		a.failed(w, r, err)
 		return
 	}
-	res := &testResult{Outcome: at.Outcome, Success: at.Outcome == delivery.OutcomeSuccess, Status: at.StatusCode, LatencyMs: at.LatencyMs, Snippet: at.Snippet}
-	for _, row := range page.Hooks {
-		if row.ID == id {
-			res.URL = row.URL
-		}
-	}
-	page.Test = res
+	show(&page)
 	a.render(w, r, http.StatusOK, "settings", page)
 }
 
