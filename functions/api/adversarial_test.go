@@ -43,6 +43,8 @@ type advStack struct {
 	db    *dynamodb.Client
 	table string
 
+	sender *fakeSender // test notifications' attempts (no request leaves the machine)
+
 	tokA, tokB string  // members of A and B
 	hooksA     []int64 // A's hook ids; the last one is disabled
 	memberA2   string  // a second member of A (for revocation)
@@ -53,9 +55,10 @@ func newAdvStack(t *testing.T) *advStack {
 	t.Helper()
 	db, table := devstack.DynamoDB(t)
 	st := store.New(db, table, time.Now)
-	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), false))
+	sender := &fakeSender{}
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), hooksConfig{sender: sender}))
 	t.Cleanup(srv.Close)
-	s := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}, db: db, table: table}
+	s := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}, db: db, table: table, sender: sender}
 
 	s.tokA = s.newMember(t, advClientA, "advanced")
 	s.tokB = s.newMember(t, advClientB, "premium")
@@ -223,6 +226,9 @@ func (s *advStack) mutatingCalls() []routeCall {
 		calls = append(calls,
 			routeCall{"PUT", hookPath(id), `{"enable":false}`},
 			routeCall{"PUT", hookPath(id), `{"enable":true}`},
+			routeCall{"GET", hookPath(id), ""},
+			routeCall{"POST", hookPath(id) + "/secret/rotate", ""},
+			routeCall{"POST", hookPath(id) + "/test", ""},
 			routeCall{"DELETE", hookPath(id), ""},
 		)
 	}
@@ -248,6 +254,13 @@ func TestAdversarialOtherAccountToken(t *testing.T) {
 			// so they name the same id, still out of B's reach.
 			{"PUT", hooksPath + "/" + pctEncode(id), `{"enable":false}`},
 			{"DELETE", hooksPath + "/" + pctEncode(id), ""},
+			{"GET", hookPath(id), ""},
+			{"GET", hooksPath + "/" + pctEncode(id), ""},
+			{"POST", hookPath(id) + "/secret/rotate", ""},
+			{"POST", hookPath(id) + "/secret/rotate?client_id=116078", ""},
+			{"POST", hooksPath + "/" + pctEncode(id) + "/secret/rotate", ""},
+			{"POST", hookPath(id) + "/test", ""},
+			{"POST", hooksPath + "/" + pctEncode(id) + "/test", ""},
 		} {
 			t.Run(c.method+" "+c.path, func(t *testing.T) {
 				req := s.request(t, c.method, c.path, c.body, bearer(s.tokB))
@@ -257,6 +270,9 @@ func TestAdversarialOtherAccountToken(t *testing.T) {
 				s.unchanged(t, before)
 			})
 		}
+	}
+	if n := len(s.sender.sent()); n != 0 {
+		t.Errorf("B's requests sent %d test notifications to A's hooks", n)
 	}
 
 	// B creating a hook, even one with A's URL and A named in the query,
@@ -677,6 +693,9 @@ func TestAdversarialBodySize(t *testing.T) {
 		{"POST hooks", "POST", hooksPath, s.tokA,
 			hookBody("https://hooks.example.com/fits-%s"), hookBody("https://hooks.example.com/over-%s"), http.StatusOK},
 		{"PUT hook", "PUT", hookPath(s.hooksA[0]), s.tokA, `{"enable":true}`, `{"enable":false}`, http.StatusOK},
+		// The body-less routes: a body that fits is refused as a body.
+		{"POST rotate", "POST", hookPath(s.hooksA[0]) + "/secret/rotate", s.tokA, ``, ``, http.StatusBadRequest},
+		{"POST test", "POST", hookPath(s.hooksA[0]) + "/test", s.tokA, ``, ``, http.StatusBadRequest},
 		{"POST accounts", "POST", "/admin/v1/accounts", adminToken,
 			`{"client_id":%s,"plan":"advanced"}`, `{"client_id":9%s,"plan":"advanced"}`, http.StatusCreated},
 		{"PATCH account", "PATCH", fmt.Sprintf("/admin/v1/accounts/%d", advClientA), adminToken,
@@ -840,7 +859,8 @@ func TestAdversarialHookIDs(t *testing.T) {
 		"1/", "1/x", "%2F1", "1%2F",
 	}
 	for _, id := range ids {
-		for _, c := range []routeCall{{"PUT", hooksPath + "/" + id, `{"enable":false}`}, {"DELETE", hooksPath + "/" + id, ""}} {
+		for _, c := range []routeCall{{"PUT", hooksPath + "/" + id, `{"enable":false}`}, {"DELETE", hooksPath + "/" + id, ""},
+			{"GET", hooksPath + "/" + id, ""}, {"POST", hooksPath + "/" + id + "/secret/rotate", ""}, {"POST", hooksPath + "/" + id + "/test", ""}} {
 			t.Run(c.method+" "+id, func(t *testing.T) {
 				status, body := s.do(t, c.method, c.path, s.tokA, c.body)
 				checkResponse(t, status, body, http.StatusNotFound, bodyNotFound)

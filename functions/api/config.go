@@ -1,9 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/hook"
 )
 
 // config is the api function's configuration, read from the environment.
@@ -30,6 +33,13 @@ type config struct {
 	// (ALERT_FROM_ADDRESS, the alerter's sender). Unset: no sign-in email
 	// is sent (each request is logged as not sent).
 	signInFrom string
+	// secretOverlap is how long a rotated-out signing secret still signs
+	// every request (HOOKS_SECRET_OVERLAP, default 24h; tests and local
+	// runs shorten it).
+	secretOverlap time.Duration
+	// extraCAFile names a PEM file of roots a test notification trusts
+	// besides the system's (HOOKS_EXTRA_CA_FILE; local runs and tests only).
+	extraCAFile string
 }
 
 const defaultAPIAddr = "127.0.0.1:3000"
@@ -43,7 +53,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 		lambda:       env.String("AWS_LAMBDA_RUNTIME_API", "") != "",
 		appURL:       strings.TrimRight(env.String("HOOKS_APP_URL", ""), "/"),
 		signInFrom:   env.String("ALERT_FROM_ADDRESS", ""),
+		extraCAFile:  env.String("HOOKS_EXTRA_CA_FILE", ""),
 	}
+	overlap, err := time.ParseDuration(env.String("HOOKS_SECRET_OVERLAP", hook.SecretOverlap.String()))
+	if err != nil || overlap <= 0 {
+		env.Invalid("HOOKS_SECRET_OVERLAP", fmt.Errorf("want a positive duration such as 24h"))
+	}
+	c.secretOverlap = overlap
 	if !c.lambda {
 		c.addr = env.String("HOOKS_API_ADDR", defaultAPIAddr)
 		c.adminToken = env.String("HOOKS_ADMIN_TOKEN", "")

@@ -35,6 +35,7 @@ const (
 	bodyConflict           = `{"error":{"message":"Account already exists"}}`
 	bodyMethodNotAllowed   = `{"error":"MethodNotAllowed"}`
 	bodyInternal           = `{"error":{"message":"Internal server error"}}`
+	bodyHookDisabled       = `{"error":{"message":"Hook is disabled."}}`
 )
 
 // errorResponse is the one place that maps an error to what the client
@@ -58,6 +59,8 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 		return http.StatusBadRequest, []byte(bodyNoAccess), true
 	case errors.Is(err, hook.ErrNoAPIAccess):
 		return http.StatusForbidden, []byte(bodyNoAPIAccess), true
+	case errors.Is(err, hook.ErrDisabled):
+		return http.StatusBadRequest, []byte(bodyHookDisabled), true
 	case errors.Is(err, hook.ErrLimit):
 		return http.StatusBadRequest, []byte(bodyLimit), true
 	case errors.Is(err, errInvalidPutBody):

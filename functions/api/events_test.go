@@ -86,7 +86,7 @@ func TestEventFixtures(t *testing.T) {
 			if tt.seed.hook {
 				st.seedHookID(116078, 8, "https://hooks.example.com/catch/abc", tt.seed.hookDisabled)
 			}
-			h := testRoutes(t, discardLogger(), st, iamAdmin, false)
+			h := testRoutes(t, discardLogger(), st, iamAdmin, hooksConfig{})
 
 			res, err := apigw.Wrap(h)(context.Background(), ev)
 			if err != nil {

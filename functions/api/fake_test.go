@@ -1,7 +1,14 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"slices"
+	"sync"
 	"time"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/webhook"
 
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -67,4 +74,30 @@ func (s *testStore) hook(clientID, id int64) (hook.Hook, bool) { return s.Hook(c
 func (s *testStore) account(clientID int64) hook.Account {
 	a, _ := s.StoredAccount(clientID)
 	return a
+}
+
+// fakeSender records the webhook requests of test notifications and
+// answers each with attempt (its At set to testNow), by default a 204.
+type fakeSender struct {
+	mu       sync.Mutex
+	requests []webhook.Request
+	attempt  delivery.Attempt
+}
+
+func (f *fakeSender) Deliver(_ context.Context, r webhook.Request) delivery.Attempt {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, r)
+	a := f.attempt
+	if a.Outcome == "" {
+		a = delivery.Attempt{Outcome: delivery.OutcomeSuccess, StatusCode: http.StatusNoContent, LatencyMs: 5}
+	}
+	a.At = testNow
+	return a
+}
+
+func (f *fakeSender) sent() []webhook.Request {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.requests)
 }

@@ -48,6 +48,7 @@ type testAPI struct {
 	store   *testStore
 	handler http.Handler
 	logs    *syncBuffer
+	sender  *fakeSender
 }
 
 // newTestAPI serves routes over a fake store seeded with clientA, clientB
@@ -65,7 +66,8 @@ func newTestAPIWith(t *testing.T, admin adminCheck) *testAPI {
 	st.seedAccount(clientStd, "standard", "memberstd", tokenStd)
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
-	return &testAPI{store: st, handler: testRoutes(t, log, st, admin, false), logs: logs}
+	sender := &fakeSender{}
+	return &testAPI{store: st, handler: testRoutes(t, log, st, admin, hooksConfig{sender: sender}), logs: logs, sender: sender}
 }
 
 func bearer(token string) string { return "Bearer " + token }

@@ -28,6 +28,10 @@ type (
 		memberAuth
 		SetHookEnabled(ctx context.Context, p hook.Principal, id int64, enable bool) (hook.Hook, error)
 	}
+	hookGetter interface {
+		memberAuth
+		GetHook(ctx context.Context, clientID, id int64) (hook.Hook, error)
+	}
 	hookDeleter interface {
 		memberAuth
 		DeleteHook(ctx context.Context, p hook.Principal, id int64) (hook.Hook, error)
@@ -135,6 +139,23 @@ func writeHookList(w http.ResponseWriter, r *http.Request, s hooksReader, client
 	}
 	writeJSON(w, http.StatusOK, newHookListJSON(hooks))
 	return nil
+}
+
+// handleGetHook serves GET .../hooks/{id}: 200 with the hook as the list
+// shows it (no secret). Allowed on any plan.
+func handleGetHook(log *slog.Logger, s hookGetter) http.Handler {
+	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		h, err := s.GetHook(r.Context(), p.ClientID, id)
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, newHookJSON(h))
+		return nil
+	})
 }
 
 // handleSetHookEnabled serves PUT .../hooks/{id}: body exactly

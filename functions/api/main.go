@@ -28,6 +28,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/apigw"
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/store"
+	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
 func main() {
@@ -67,9 +68,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.signInFrom != "" {
 		web.mail = sendEmailFunc(sesv2.NewFromConfig(awsCfg).SendEmail)
 	}
+	// Test notifications go through the dispatcher's webhook client.
+	sender, err := webhook.NewClient(webhook.Options{Timeout: testSendTimeout, AllowPrivate: cfg.allowPrivate,
+		ExtraCAFile: cfg.extraCAFile, MaxIdleConnsPerHost: 1})
+	if err != nil {
+		return err
+	}
+	hooks := hooksConfig{allowPrivate: cfg.allowPrivate, secretOverlap: cfg.secretOverlap, sender: sender}
 
 	if cfg.lambda {
-		h := routes(log, st, iamAdmin, cfg.allowPrivate, web)
+		h := routes(log, st, iamAdmin, hooks, web)
 		lambda.StartHandlerFunc(apigw.Wrap(h), lambda.WithContext(ctx))
 		return nil // not reached: the Lambda runtime loop never returns
 	}
@@ -77,7 +85,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.adminToken == "" {
 		log.Warn("admin api disabled", slog.String("reason", "HOOKS_ADMIN_TOKEN is empty"))
 	}
-	return serve(ctx, log, cfg.addr, routes(log, st, tokenAdmin(cfg.adminToken), cfg.allowPrivate, web))
+	return serve(ctx, log, cfg.addr, routes(log, st, tokenAdmin(cfg.adminToken), hooks, web))
 }
 
 // serve runs an HTTP server on addr until ctx ends or the process gets

@@ -215,9 +215,9 @@ func checked(t testing.TB, c *docChecker, h http.Handler) http.Handler {
 
 // testRoutes is routes as every test of this package serves it: each
 // response checked against openapi.json.
-func testRoutes(t testing.TB, log *slog.Logger, s storage, admin adminCheck, allowPrivate bool) http.Handler {
+func testRoutes(t testing.TB, log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig) http.Handler {
 	t.Helper()
-	return checked(t, theDocChecker(t), routes(log, s, admin, allowPrivate, webConfig{}))
+	return checked(t, theDocChecker(t), routes(log, s, admin, hooks, webConfig{}))
 }
 
 // checkReceived checks one response a test received from a server of the

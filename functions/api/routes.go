@@ -6,6 +6,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/postloadhooks/hooks/shared/hook"
 )
@@ -17,6 +18,8 @@ type storage interface {
 	hookLister
 	hookSwitcher
 	hookDeleter
+	hookGetter
+	secretRotator
 	accountCreator
 	accountGetter
 	accountUpdater
@@ -28,17 +31,39 @@ type storage interface {
 
 const hooksPath = hook.APIPath
 
+// hooksConfig is what the hooks routes need besides the store.
+type hooksConfig struct {
+	// allowPrivate accepts loopback and private hook targets
+	// (HOOKS_ALLOW_PRIVATE_TARGETS; local runs and tests only).
+	allowPrivate bool
+	// secretOverlap is how long a rotated-out secret still signs
+	// (HOOKS_SECRET_OVERLAP); zero means hook.SecretOverlap.
+	secretOverlap time.Duration
+	// sender makes a test notification's one attempt.
+	sender webhookSender
+}
+
+func (c hooksConfig) overlap() time.Duration {
+	if c.secretOverlap <= 0 {
+		return hook.SecretOverlap
+	}
+	return c.secretOverlap
+}
+
 // routes builds the whole API and the web app: every route is registered
 // here (the web app's through registerWeb).
-func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool, web webConfig) http.Handler {
+func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, web webConfig) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /openapi.json", handleOpenAPI())
 
-	mux.Handle("POST "+hooksPath, handleCreateHook(log, s, allowPrivate))
+	mux.Handle("POST "+hooksPath, handleCreateHook(log, s, hooks.allowPrivate))
 	mux.Handle("GET "+hooksPath, handleListHooks(log, s))
+	mux.Handle("GET "+hooksPath+"/{id}", handleGetHook(log, s))
 	mux.Handle("PUT "+hooksPath+"/{id}", handleSetHookEnabled(log, s))
 	mux.Handle("DELETE "+hooksPath+"/{id}", handleDeleteHook(log, s))
+	mux.Handle("POST "+hooksPath+"/{id}/secret/rotate", handleRotateSecret(log, s, hooks.overlap()))
+	mux.Handle("POST "+hooksPath+"/{id}/test", handleTestSend(log, s, hooks.sender))
 
 	mux.Handle("POST /admin/v1/accounts", handleCreateAccount(log, admin, s))
 	mux.Handle("GET /admin/v1/accounts/{client_id}", handleGetAccount(log, admin, s))
@@ -52,7 +77,7 @@ func routes(log *slog.Logger, s storage, admin adminCheck, allowPrivate bool, we
 	// security headers, securedPost adds the origin checks of a state
 	// change, withSession the session (and the CSRF token of a POST),
 	// withMember a session bound to one account.
-	app := newWebApp(log, s, web, allowPrivate)
+	app := newWebApp(log, s, web, hooks)
 	mux.Handle("GET "+staticPath, app.secured(http.StripPrefix(staticPath, staticFiles(staticAssets()))))
 	mux.Handle("GET "+appPath, app.secured(http.RedirectHandler(settingsPath, http.StatusSeeOther)))
 	mux.Handle("GET "+signInPath, app.secured(app.handleSignInPage()))

@@ -35,3 +35,17 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// readNoBody is nil when the request has no body (or an empty one), as the
+// body-less POST routes require; errInvalidPostBody when it has one
+// (errBodyTooLarge for an oversized one).
+func readNoBody(w http.ResponseWriter, r *http.Request) error {
+	b, err := readBody(w, r)
+	if err != nil {
+		return err
+	}
+	if len(b) != 0 {
+		return errInvalidPostBody
+	}
+	return nil
+}

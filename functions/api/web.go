@@ -91,15 +91,15 @@ const (
 
 // webApp holds the web app's dependencies; its methods are the handlers.
 type webApp struct {
-	log          *slog.Logger
-	store        storage
-	cfg          webConfig
-	allowPrivate bool
-	pages        map[string]*template.Template
+	log   *slog.Logger
+	store storage
+	cfg   webConfig
+	hooks hooksConfig
+	pages map[string]*template.Template
 }
 
-func newWebApp(log *slog.Logger, s storage, cfg webConfig, allowPrivate bool) *webApp {
-	return &webApp{log: log, store: s, cfg: cfg, allowPrivate: allowPrivate, pages: parsePages()}
+func newWebApp(log *slog.Logger, s storage, cfg webConfig, hooks hooksConfig) *webApp {
+	return &webApp{log: log, store: s, cfg: cfg, hooks: hooks, pages: parsePages()}
 }
 
 // staticAssets is the embedded web/static folder.

@@ -27,6 +27,7 @@ import (
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
+	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
 // The browser test: headless Chromium, driven with chromedp, goes through
@@ -82,6 +83,7 @@ func axeSource(t *testing.T) string {
 // browserStack is the app on the emulators, one account with one member.
 type browserStack struct {
 	url, sesURL string
+	receiver    *testReceiver // where Send test goes, on loopback
 	clientID    int64
 	email       string
 	store       *store.Store
@@ -92,12 +94,18 @@ func newBrowserStack(t *testing.T) *browserStack {
 	db, table := devstack.DynamoDB(t)
 	ses, sesURL := devstack.SESv2(t)
 	st := store.New(db, table, time.Now)
+	rc := newTestReceiver(t)
+	sender, err := webhook.NewClient(webhook.Options{Timeout: testSendTimeout, AllowPrivate: true, ExtraCAFile: rc.caFile})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	srv.Config.Handler = routes(discardLogger(), st, tokenAdmin(adminToken), false, webConfig{mail: ses, from: "hooks@example.com", appURL: base})
+	srv.Config.Handler = routes(discardLogger(), st, tokenAdmin(adminToken), hooksConfig{allowPrivate: true, sender: sender},
+		webConfig{mail: ses, from: "hooks@example.com", appURL: base})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	b := &browserStack{url: srv.URL, sesURL: sesURL, store: st, clientID: time.Now().UnixNano() % 1_000_000_000}
+	b := &browserStack{url: srv.URL, sesURL: sesURL, receiver: rc, store: st, clientID: time.Now().UnixNano() % 1_000_000_000}
 	b.email = fmt.Sprintf("ana+%d@example.com", b.clientID)
 	b.admin(t, "POST", "/admin/v1/accounts", fmt.Sprintf(`{"client_id":%d,"plan":"advanced","alert_emails":[],"destinations":[{"id":12345,"type":"s3"}]}`, b.clientID), http.StatusCreated, nil)
 	b.admin(t, "POST", fmt.Sprintf("/admin/v1/accounts/%d/members", b.clientID), `{"email":"`+b.email+`"}`, http.StatusCreated, nil)
@@ -517,6 +525,45 @@ func TestWebBrowser(t *testing.T) {
 	br.navigate("Delete", "//p[.='Webhook deleted.']", chromedp.Click("//div[@id='confirm']//button[.='Delete']"))
 	br.expectHooks(b)
 
+	// Send test and Rotate secret, on a hook at the loopback receiver.
+	br.navigate("Add Webhook", "#url", chromedp.Click("//a[.='Add Webhook']"))
+	br.do("type the receiver's URL", chromedp.SendKeys(chromedp.ID("url"), b.receiver.URL+"/catch"))
+	br.navigate("save it", "#secret", chromedp.Click("//button[.='Save Webhook']"))
+	first := get(br, "read the secret", chromedp.Value(chromedp.ID("secret")))
+	testID := b.apiHooks(t)[0].ID
+	br.menu(testID, "Send test", "#test-result")
+	if s := br.text(); !strings.Contains(s, "success, HTTP 204") || !strings.Contains(s, "not retried") {
+		t.Errorf("Send test result not shown: %s", s)
+	}
+	br.state("test-sent")
+	reqs, bodies := b.receiver.seen()
+	if len(reqs) != 1 || libraryVerify(t, first, bodies[0], reqs[0].Header) != nil || bodies[0] != exampleNotification {
+		t.Fatalf("receiver saw %d requests, want one example notification signed with the secret", len(reqs))
+	}
+	br.menu(testID, "Rotate secret", "#secret")
+	second := get(br, "read the new secret", chromedp.Value(chromedp.ID("secret")))
+	if !strings.HasPrefix(second, hook.SecretPrefix) || second == first || !strings.Contains(br.text(), "two signatures") {
+		t.Errorf("rotation showed %q (first %q)", second, first)
+	}
+	br.state("rotated")
+	b.receiver.answer(http.StatusServiceUnavailable, "maintenance")
+	br.menu(testID, "Send test", "#test-result")
+	if s := br.text(); !strings.Contains(s, "http_status, HTTP 503") || !strings.Contains(s, "maintenance") {
+		t.Errorf("failed Send test not shown: %s", s)
+	}
+	reqs, bodies = b.receiver.seen()
+	if len(reqs) != 2 {
+		t.Fatalf("receiver saw %d requests, want 2", len(reqs))
+	}
+	for _, secret := range []string{second, first} {
+		if err := libraryVerify(t, secret, bodies[1], reqs[1].Header); err != nil {
+			t.Errorf("after the rotation the library refuses a secret of the overlap: %v", err)
+		}
+	}
+	br.menu(testID, "Delete this webhook", "//h3[.='Delete this webhook?']")
+	br.navigate("Delete", "//p[.='Webhook deleted.']", chromedp.Click("//div[@id='confirm']//button[.='Delete']"))
+	br.expectHooks(b)
+
 	// 10 hooks (made through the API by another member): Add Webhook is
 	// unavailable and says why.
 	var m memberJSON
@@ -568,8 +615,8 @@ func TestWebBrowser(t *testing.T) {
 	if size > 100<<10 {
 		t.Errorf("the page with its assets is %d bytes, over 100 KB", size)
 	}
-	first := b.apiHooks(t)[0].ID
-	br.menu(first, "Re-enable this webhook", "//p[.='Webhook re-enabled.']")
+	firstID := b.apiHooks(t)[0].ID
+	br.menu(firstID, "Re-enable this webhook", "//p[.='Webhook re-enabled.']")
 	statuses[0] = "Enabled"
 	br.expectHooks(b, statuses...)
 

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
@@ -25,8 +26,11 @@ type settingsPage struct {
 	ShowForm     bool
 	Form         hookForm
 	Destinations []hook.Destination
-	// Secret is the new hook's signing secret, shown this once.
-	Secret        *newSecret
+	// Secret is the new hook's signing secret, shown this once (after
+	// Save Webhook or Rotate secret).
+	Secret *newSecret
+	// Test is the attempt of the test notification just sent.
+	Test          *testResult
 	ConfirmDelete *hookRow
 	Notice        string
 	AlertEmails   []string
@@ -51,7 +55,22 @@ type hookForm struct {
 	Error         string
 }
 
-type newSecret struct{ URL, Value string }
+// newSecret is a signing secret shown once. PreviousUntil is set after a
+// rotation: until then the replaced secret signs every request too.
+type newSecret struct {
+	URL, Value    string
+	PreviousUntil *time.Time
+}
+
+// testResult is a test notification's attempt as the page shows it.
+type testResult struct {
+	URL       string
+	Outcome   string // the API's outcome class
+	Success   bool
+	Status    int // 0 when no response came
+	LatencyMs int64
+	Snippet   string
+}
 
 type alertForm struct{ Email, Error string }
 
@@ -157,7 +176,7 @@ func (a *webApp) handleAddHook() http.Handler {
 		s := sessionOf(r)
 		rawURL := r.PostForm.Get("url")
 		destID, _ := parsePositiveID(r.PostForm.Get("destination_id"))
-		h, secret, createErr := createHook(r.Context(), a.store, s.principal(), destID, rawURL, a.allowPrivate)
+		h, secret, createErr := createHook(r.Context(), a.store, s.principal(), destID, rawURL, a.hooks.allowPrivate)
 		p, err := a.loadSettings(r)
 		if err != nil {
 			a.failed(w, r, err)
@@ -179,9 +198,12 @@ func (a *webApp) handleAddHook() http.Handler {
 	})
 }
 
-// handleHookAction serves POST .../hooks/{id}/{disable,enable,delete}: the
-// same store calls as the JSON API's PUT and DELETE, for the session's
-// account only (another account's id is not found, as in the API).
+// handleHookAction serves POST
+// .../hooks/{id}/{disable,enable,delete,rotate-secret,test}: the same
+// calls as the JSON API's PUT, DELETE, secret/rotate and test, for the
+// session's account only (another account's id is not found, as in the
+// API). Rotate secret and Send test answer with the page itself, which
+// shows the new secret (this once, in no URL) or the attempt.
 func (a *webApp) handleHookAction() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := sessionOf(r).principal()
@@ -189,6 +211,12 @@ func (a *webApp) handleHookAction() http.Handler {
 		var notice string
 		if err == nil {
 			switch r.PathValue("action") {
+			case "rotate-secret":
+				a.rotateSecret(w, r, p, id)
+				return
+			case "test":
+				a.sendTest(w, r, p, id)
+				return
 			case "disable":
 				notice = "disabled"
 				_, err = a.store.SetHookEnabled(r.Context(), p, id, false)
@@ -208,6 +236,48 @@ func (a *webApp) handleHookAction() http.Handler {
 		}
 		http.Redirect(w, r, settingsPath+"?notice="+notice, http.StatusSeeOther)
 	})
+}
+
+// rotateSecret is Rotate secret: the page with the new secret, shown this
+// once, and when the old one stops signing.
+func (a *webApp) rotateSecret(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) {
+	h, err := rotateSecret(r.Context(), a.store, p, id, a.hooks.overlap())
+	a.answerWithPage(w, r, err, func(page *settingsPage) {
+		until := h.PreviousSecretExpiresAt.UTC().Truncate(time.Second)
+		page.Secret = &newSecret{URL: h.URL, Value: h.Secret, PreviousUntil: &until}
+	})
+}
+
+// sendTest is Send test: one test notification now, and the page with its
+// attempt.
+func (a *webApp) sendTest(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) {
+	at, err := sendTest(r.Context(), a.store, a.hooks.sender, p.ClientID, id)
+	a.answerWithPage(w, r, err, func(page *settingsPage) {
+		page.Test = &testResult{Outcome: at.Outcome, Success: at.Outcome == delivery.OutcomeSuccess, Status: at.StatusCode,
+			LatencyMs: at.LatencyMs, Snippet: at.Snippet}
+		for _, row := range page.Hooks {
+			if row.ID == id {
+				page.Test.URL = row.URL
+			}
+		}
+	})
+}
+
+// answerWithPage answers an action whose result the page itself shows (in
+// no URL): the API's message when err is set, else the page with what show
+// adds.
+func (a *webApp) answerWithPage(w http.ResponseWriter, r *http.Request, err error, show func(page *settingsPage)) {
+	if err != nil {
+		a.hookActionFailed(w, r, err)
+		return
+	}
+	page, err := a.loadSettings(r)
+	if err != nil {
+		a.failed(w, r, err)
+		return
+	}
+	show(&page)
+	a.render(w, r, http.StatusOK, "settings", page)
 }
 
 // hookActionFailed shows the page with the API's message for a failed

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/signin"
 	"github.com/postloadhooks/hooks/shared/store"
@@ -54,6 +55,7 @@ func (m *fakeMail) to(rcpt string) []string {
 
 type webTest struct {
 	store   *testStore
+	sender  *fakeSender
 	mail    *fakeMail
 	handler http.Handler
 	logs    *syncBuffer
@@ -63,13 +65,13 @@ type webTest struct {
 
 func newWebTest(t *testing.T) *webTest {
 	t.Helper()
-	wt := &webTest{mail: &fakeMail{}, logs: &syncBuffer{}, now: testNow}
+	wt := &webTest{mail: &fakeMail{}, logs: &syncBuffer{}, now: testNow, sender: &fakeSender{}}
 	wt.store = newTestStore(wt.clock)
 	wt.store.seedAccount(clientA, "advanced", memberA, tokenA)
 	wt.store.seedAccount(clientB, "advanced", "memberb", tokenB)
 	wt.store.seedAccount(clientStd, "standard", "memberstd", tokenStd)
 	log := slog.New(slog.NewJSONHandler(wt.logs, nil))
-	wt.handler = routes(log, wt.store, tokenAdmin(adminToken), false, webConfig{mail: wt.mail, from: "hooks@example.com", appURL: appOrigin})
+	wt.handler = routes(log, wt.store, tokenAdmin(adminToken), hooksConfig{sender: wt.sender}, webConfig{mail: wt.mail, from: "hooks@example.com", appURL: appOrigin})
 	return wt
 }
 
@@ -412,6 +414,8 @@ func TestWebStateChangesNeedOriginAndCSRF(t *testing.T) {
 		{settingsHooks, url.Values{"url": {"https://example.com/new"}, "destination_id": {"12345"}}},
 		{settingsHooks + "/1/disable", url.Values{}},
 		{settingsHooks + "/1/delete", url.Values{}},
+		{settingsHooks + "/1/rotate-secret", url.Values{}},
+		{settingsHooks + "/1/test", url.Values{}},
 		{settingsAlerts, url.Values{"email": {"x@example.com"}}},
 		{signOutPath, url.Values{}},
 	}
@@ -437,8 +441,8 @@ func TestWebStateChangesNeedOriginAndCSRF(t *testing.T) {
 	got, _ := wt.store.hook(clientA, h.ID)
 	hooks, _ := wt.store.ListHooks(context.Background(), clientA)
 	acct, _ := wt.store.Account(context.Background(), clientA)
-	if !got.Enabled() || len(hooks) != 1 || len(acct.AlertEmails) != 0 {
-		t.Errorf("a refused request changed something: hook %+v, %d hooks, alerts %v", got, len(hooks), acct.AlertEmails)
+	if !got.Enabled() || got.Secret != h.Secret || len(hooks) != 1 || len(acct.AlertEmails) != 0 || len(wt.sender.sent()) != 0 {
+		t.Errorf("a refused request changed something: hook %+v, %d hooks, alerts %v, %d tests sent", got, len(hooks), acct.AlertEmails, len(wt.sender.sent()))
 	}
 	wt.settings(t, c, "") // not signed out
 }
@@ -456,14 +460,14 @@ func TestWebCrossAccountHookIDs(t *testing.T) {
 	wt := newWebTest(t)
 	theirs := wt.store.seedHook(clientB, "https://b.example.com/theirs", false)
 	c := wt.signIn(t, emailA)
-	for _, action := range []string{"disable", "enable", "delete"} {
+	for _, action := range []string{"disable", "enable", "delete", "rotate-secret", "test"} {
 		rec := wt.post(t, c, settingsHooks+"/"+itoa(theirs.ID)+"/"+action, nil)
 		if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "theirs") {
 			t.Errorf("%s another account's hook: %d, want 404 without it", action, rec.Code)
 		}
 	}
-	if h, ok := wt.store.hook(clientB, theirs.ID); !ok || !h.Enabled() {
-		t.Errorf("another account's hook changed: %+v %v", h, ok)
+	if h, ok := wt.store.hook(clientB, theirs.ID); !ok || !h.Enabled() || h.Secret != theirs.Secret || len(wt.sender.sent()) != 0 {
+		t.Errorf("another account's hook changed or was sent a test: %+v %v", h, ok)
 	}
 	if body := wt.settings(t, c, "?delete="+itoa(theirs.ID)); strings.Contains(body, "theirs") {
 		t.Errorf("confirmation page shows another account's hook")
@@ -709,7 +713,7 @@ func TestWebStaticAndRedirects(t *testing.T) {
 // Gateway domain to take the origin from, every state change is refused,
 // with or without an Origin header.
 func TestWebUnknownOriginRefusesChanges(t *testing.T) {
-	h := routes(discardLogger(), newTestStore(func() time.Time { return testNow }), tokenAdmin(adminToken), false, webConfig{})
+	h := routes(discardLogger(), newTestStore(func() time.Time { return testNow }), tokenAdmin(adminToken), hooksConfig{}, webConfig{})
 	for _, origin := range []string{"", "http://example.com"} {
 		req := httptest.NewRequest("POST", signInPath, strings.NewReader("email=a%40example.com"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -721,5 +725,91 @@ func TestWebUnknownOriginRefusesChanges(t *testing.T) {
 		if rec.Code != http.StatusForbidden {
 			t.Errorf("Origin %q: %d, want 403", origin, rec.Code)
 		}
+	}
+}
+
+// TestWebRotateSecret: Rotate secret shows the new secret once, says until
+// when the old one still signs, and changes the stored secret; the page
+// never shows it again.
+func TestWebRotateSecret(t *testing.T) {
+	wt := newWebTest(t)
+	old := wt.store.seedHook(clientA, "https://hooks.example.com/a", false)
+	c := wt.signIn(t, emailA)
+	if body := wt.settings(t, c, ""); !strings.Contains(body, `action="/app/settings/notifications/hooks/1/rotate-secret#secret-box"`) {
+		t.Fatal("no Rotate secret action")
+	}
+	rec := wt.post(t, c, settingsHooks+"/1/rotate-secret", nil)
+	h, _ := wt.store.hook(clientA, 1)
+	page := html.UnescapeString(rec.Body.String())
+	if rec.Code != http.StatusOK || h.Secret == old.Secret || h.PreviousSecret != old.Secret || !strings.Contains(page, `value="`+h.Secret+`"`) {
+		t.Fatalf("rotate: %d, new secret shown: %v", rec.Code, strings.Contains(page, h.Secret))
+	}
+	until := testNow.Add(24 * time.Hour).Truncate(time.Second).Format("2006-01-02T15:04:05Z07:00")
+	for _, want := range []string{"New signing secret", `<time datetime="` + until + `">Jul 17, 2026 16:47 UTC</time>`, "two signatures"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("rotation page lacks %q", want)
+		}
+	}
+	if strings.Contains(page, old.Secret) {
+		t.Error("rotation page shows the old secret")
+	}
+	if got := html.UnescapeString(wt.settings(t, c, "")); strings.Contains(got, h.Secret) {
+		t.Error("new secret shown again")
+	}
+	// A disabled hook, on a plan without the feature, still rotates.
+	if _, _, err := wt.store.UpdateAccount(context.Background(), clientA, store.AccountUpdate{Plan: new("standard")}); err != nil {
+		t.Fatal(err)
+	}
+	if rec := wt.post(t, c, settingsHooks+"/1/rotate-secret", nil); rec.Code != http.StatusOK {
+		t.Errorf("rotate after a downgrade: %d", rec.Code)
+	}
+}
+
+// TestWebSendTest: Send test sends one test notification and shows its
+// attempt; a disabled hook and a plan without the feature are refused in
+// the API's words, sending nothing.
+func TestWebSendTest(t *testing.T) {
+	wt := newWebTest(t)
+	wt.store.seedHook(clientA, "https://hooks.example.com/a", false)
+	c := wt.signIn(t, emailA)
+	if body := wt.settings(t, c, ""); !strings.Contains(body, `action="/app/settings/notifications/hooks/1/test#test-result"`) {
+		t.Fatal("no Send test action")
+	}
+	wt.sender.attempt = delivery.Attempt{Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503, LatencyMs: 42, Snippet: `<b>down</b>`}
+	rec := wt.post(t, c, settingsHooks+"/1/test", nil)
+	body := rec.Body.String()
+	for _, want := range []string{`id="test-result"`, `<strong class="status off">http_status</strong>, HTTP 503, in 42 ms`, `<pre class="snippet">&lt;b&gt;down&lt;/b&gt;</pre>`, "not retried"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("test page lacks %q", want)
+		}
+	}
+	if rec.Code != http.StatusOK || len(wt.sender.sent()) != 1 || wt.sender.sent()[0].URL != "https://hooks.example.com/a" {
+		t.Fatalf("test: %d, %d sent", rec.Code, len(wt.sender.sent()))
+	}
+
+	wt.sender.attempt = delivery.Attempt{Outcome: delivery.OutcomeConnection, LatencyMs: 3}
+	if body := wt.post(t, c, settingsHooks+"/1/test", nil).Body.String(); !strings.Contains(body, "connection_error</strong>, no response, in 3 ms") {
+		t.Error("no-response attempt not shown")
+	}
+
+	if rec := wt.post(t, c, settingsHooks+"/1/disable", nil); rec.Code != http.StatusSeeOther {
+		t.Fatal(rec.Code)
+	}
+	if body := wt.settings(t, c, ""); strings.Contains(body, "/1/test") {
+		t.Error("Send test offered on a disabled hook")
+	}
+	rec = wt.post(t, c, settingsHooks+"/1/test", nil)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "Hook is disabled.") {
+		t.Errorf("test of a disabled hook: %d", rec.Code)
+	}
+	if _, _, err := wt.store.UpdateAccount(context.Background(), clientA, store.AccountUpdate{Plan: new("standard")}); err != nil {
+		t.Fatal(err)
+	}
+	rec = wt.post(t, c, settingsHooks+"/1/test", nil)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "Client does not have access to hooks.") {
+		t.Errorf("test on a plan without the feature: %d", rec.Code)
+	}
+	if n := len(wt.sender.sent()); n != 2 {
+		t.Errorf("%d tests sent, want the 2 allowed ones", n)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/scripts/devkit/eventsource"
@@ -89,6 +90,7 @@ func (r *receiver) caFile(t *testing.T) string {
 
 type stack struct {
 	st        *store.Store
+	dayAgo    *store.Store // the same table on a clock 24 h 1 min behind
 	sqs       *sqs.Client
 	queues    devstack.Queues
 	h         *handler
@@ -135,7 +137,8 @@ func newStack(t *testing.T, ca, delays string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{st: store.New(db, table, time.Now), sqs: client, queues: queues, h: h, pollers: map[string]*eventsource.Poller{}}
+	dayAgo := func() time.Time { return time.Now().Add(-24*time.Hour - time.Minute) }
+	s := &stack{st: store.New(db, table, time.Now), dayAgo: store.New(db, table, dayAgo), sqs: client, queues: queues, h: h, pollers: map[string]*eventsource.Poller{}}
 	for _, q := range []string{queues.Notifications, queues.Retry} {
 		p, err := eventsource.New(context.Background(), client, q, awsCfg.Region, eventsource.Handler(s.handle), slog.New(slog.DiscardHandler))
 		if err != nil {
@@ -448,4 +451,64 @@ func TestDispatcherRetryWaitsForItsDelay(t *testing.T) {
 	if gap := got[1].at.Sub(got[0].at); gap < 2*time.Second {
 		t.Errorf("second attempt %v after the first, want at least the 2 s delay", gap)
 	}
+}
+
+// TestDispatcherSignsWithBothSecretsDuringRotation: after a rotation every
+// request carries "v1,<new> v1,<old>" and the official Standard Webhooks
+// library verifies it with either secret; once the overlap has ended
+// (here: a rotation made 24 h 1 min ago) only the new secret signs.
+func TestDispatcherSignsWithBothSecretsDuringRotation(t *testing.T) {
+	t.Parallel() // own table, queues and receiver
+	rcv := newReceiver(t, http.StatusNoContent)
+	s := newStack(t, rcv.caFile(t), testDelays)
+	p, hk := s.seed(t, 506, rcv.url+"/hook")
+	ctx := context.Background()
+
+	second := hook.NewSecret()
+	rotated, err := s.st.RotateHookSecret(ctx, p, hk.ID, second, hook.SecretOverlap)
+	if err != nil || rotated.PreviousSecret != hk.Secret {
+		t.Fatalf("rotate = %+v, %v", rotated, err)
+	}
+	s.send(t, load(506, "rotate-1"))
+	s.drive(t, 20*time.Second, func() bool { return len(rcv.requests()) >= 1 })
+	during := rcv.requests()[0]
+	if sigs := strings.Fields(during.sig); len(sigs) != 2 ||
+		webhook.Verify(second, during.id, during.ts, sigs[0], during.body) != nil ||
+		webhook.Verify(hk.Secret, during.id, during.ts, sigs[1], during.body) != nil {
+		t.Errorf("signature during the overlap = %q, want v1,<new> v1,<old>", during.sig)
+	}
+	for _, secret := range []string{second, hk.Secret} {
+		if err := libraryVerify(t, secret, during); err != nil {
+			t.Errorf("the library refuses a secret during the overlap: %v", err)
+		}
+	}
+
+	third := hook.NewSecret()
+	if _, err := s.dayAgo.RotateHookSecret(ctx, p, hk.ID, third, hook.SecretOverlap); err != nil {
+		t.Fatal(err)
+	}
+	s.send(t, load(506, "rotate-2"))
+	s.drive(t, 20*time.Second, func() bool { return len(rcv.requests()) >= 2 })
+	after := rcv.requests()[1]
+	if len(strings.Fields(after.sig)) != 1 || libraryVerify(t, third, after) != nil {
+		t.Errorf("signature after the overlap = %q, want one, with the new secret", after.sig)
+	}
+	if err := libraryVerify(t, second, after); err == nil {
+		t.Error("the library accepts the replaced secret after the overlap")
+	}
+}
+
+// libraryVerify verifies a received request with the official Standard
+// Webhooks library.
+func libraryVerify(t *testing.T, secret string, r received) error {
+	t.Helper()
+	wh, err := standardwebhooks.NewWebhook(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := http.Header{}
+	h.Set("webhook-id", r.id)
+	h.Set("webhook-timestamp", r.ts)
+	h.Set("webhook-signature", r.sig)
+	return wh.Verify(r.body, h)
 }

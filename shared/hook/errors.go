@@ -32,6 +32,9 @@ var (
 	// ErrInvalidDestination: the destination named is not one of the
 	// account's.
 	ErrInvalidDestination = errors.New("not a destination of the account")
+	// ErrDisabled: the hook is disabled, so nothing may be sent to it on
+	// request (a test notification).
+	ErrDisabled = errors.New("hook is disabled")
 )
 
 // DestinationInUseError refuses the removal of a destination that still has

@@ -115,10 +115,15 @@ type Hook struct {
 	DestinationID int64
 	URL           string
 	Secret        string // "whsec_" + base64 of 32 random bytes
-	CreatedAt     time.Time
-	ModifiedAt    time.Time
-	DisabledAt    *time.Time // nil while enabled
-	Audit         []Change
+	// PreviousSecret is the secret a rotation replaced, which still signs
+	// every request (besides Secret) until PreviousSecretExpiresAt. Both
+	// are zero when the hook was never rotated.
+	PreviousSecret          string
+	PreviousSecretExpiresAt time.Time
+	CreatedAt               time.Time
+	ModifiedAt              time.Time
+	DisabledAt              *time.Time // nil while enabled
+	Audit                   []Change
 }
 
 // Enabled reports whether the hook receives notifications.
@@ -137,11 +142,28 @@ func (h Hook) DisabledReason() string {
 	if h.Enabled() {
 		return ""
 	}
-	if n := len(h.Audit); n > 0 && h.Audit[n-1].Action == ActionPlanDowngraded {
-		return DisabledByPlan
+	// The last change of the hook's state says why; a rotation of its
+	// secret changes nothing about it.
+	for i := len(h.Audit) - 1; i >= 0; i-- {
+		if h.Audit[i].Action == ActionSecretRotated {
+			continue
+		}
+		if h.Audit[i].Action == ActionPlanDowngraded {
+			return DisabledByPlan
+		}
+		break
 	}
 	return DisabledByMember
 }
+
+// ActionSecretRotated is the audit action of a rotation of the hook's
+// signing secret.
+const ActionSecretRotated = "secret_rotated"
+
+// SecretOverlap is how long, by default, a rotated-out secret still signs
+// every request beside the new one, so receivers can switch to the new
+// secret without refusing a single request.
+const SecretOverlap = 24 * time.Hour
 
 // ActionPlanDowngraded is the audit action of a hook disabled by a plan
 // downgrade.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestWebhookID(t *testing.T) {
@@ -102,5 +103,37 @@ func TestPlans(t *testing.T) {
 		if !PlanHasHooks(p) {
 			t.Errorf("FeaturePlans() lists %q, which PlanHasHooks refuses", p)
 		}
+	}
+}
+
+func TestDisabledReason(t *testing.T) {
+	at := time.Date(2026, 7, 16, 0, 0, 0, 0, time.UTC)
+	change := func(action string) Change { return Change{At: at, By: "m1", Action: action} }
+	tests := []struct {
+		name     string
+		disabled bool
+		audit    []string
+		want     string
+	}{
+		{"enabled", false, []string{"created", ActionSecretRotated}, ""},
+		{"by a member", true, []string{"created", "disabled"}, DisabledByMember},
+		{"by the plan", true, []string{"created", ActionPlanDowngraded}, DisabledByPlan},
+		{"by the plan, then rotated", true, []string{"created", ActionPlanDowngraded, ActionSecretRotated, ActionSecretRotated}, DisabledByPlan},
+		{"by a member, then rotated", true, []string{"created", ActionPlanDowngraded, "enabled", "disabled", ActionSecretRotated}, DisabledByMember},
+		{"no trail", true, nil, DisabledByMember},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := Hook{ID: 1}
+			if tt.disabled {
+				h.DisabledAt = &at
+			}
+			for _, a := range tt.audit {
+				h.Audit = append(h.Audit, change(a))
+			}
+			if got := h.DisabledReason(); got != tt.want {
+				t.Errorf("DisabledReason = %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

@@ -36,6 +36,8 @@ type contractStore interface {
 	ListHooks(ctx context.Context, clientID int64) ([]hook.Hook, error)
 	SetHookEnabled(ctx context.Context, p hook.Principal, id int64, enable bool) (hook.Hook, error)
 	DeleteHook(ctx context.Context, p hook.Principal, id int64) (hook.Hook, error)
+	GetHook(ctx context.Context, clientID, id int64) (hook.Hook, error)
+	RotateHookSecret(ctx context.Context, p hook.Principal, id int64, secret string, overlap time.Duration) (hook.Hook, error)
 
 	CreateMember(ctx context.Context, clientID int64, email string) (hook.Member, string, error)
 	DeleteMember(ctx context.Context, clientID int64, memberID string) error
@@ -106,6 +108,8 @@ var contractTests = []struct {
 	{"HookIDsNeverReused", contractHookIDs},
 	{"HookLimitUnderConcurrency", contractHookLimitConcurrent},
 	{"HookEnableDisable", contractHookEnableDisable},
+	{"HookGet", contractHookGet},
+	{"HookSecretRotation", contractHookRotate},
 	{"TenantIsolation", contractTenantIsolation},
 	{"Members", contractMembers},
 	{"DeliveryLifecycle", contractDeliveryLifecycle},
@@ -525,6 +529,84 @@ func contractHookEnableDisable(t *testing.T, c contract) {
 	}
 }
 
+func contractHookGet(t *testing.T, c contract) {
+	c.account(t, cClient, "advanced")
+	p := member(cClient)
+	h := c.hook(t, p, "https://a.example.com/")
+	c.hook(t, p, "https://b.example.com/")
+	got, err := c.s.GetHook(ctx, cClient, h.ID)
+	if err != nil || !cmp.Equal(got, h) {
+		t.Fatalf("GetHook = %+v, %v; want %+v", got, err, h)
+	}
+	// A downgrade leaves the hook readable, disabled.
+	if _, _, err := c.s.UpdateAccount(ctx, cClient, store.AccountUpdate{Plan: ptr("standard")}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.s.GetHook(ctx, cClient, h.ID); err != nil || got.Enabled() || got.DisabledReason() != hook.DisabledByPlan {
+		t.Errorf("GetHook after a downgrade = %+v, %v", got, err)
+	}
+	_, err = c.s.GetHook(ctx, cClient, 99)
+	wantIs(t, "get unknown", err, hook.ErrNotFound)
+	_, err = c.s.GetHook(ctx, cStd, h.ID)
+	wantIs(t, "get in an unknown account", err, hook.ErrNotFound)
+	if _, err := c.s.DeleteHook(ctx, p, h.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.s.GetHook(ctx, cClient, h.ID)
+	wantIs(t, "get deleted", err, hook.ErrNotFound)
+}
+
+func contractHookRotate(t *testing.T, c contract) {
+	c.account(t, cClient, "advanced")
+	p := member(cClient)
+	h := c.hook(t, p, "https://a.example.com/")
+	first, second := hook.NewSecret(), hook.NewSecret()
+
+	t1 := c.clock.Advance(time.Minute)
+	got, err := c.s.RotateHookSecret(ctx, p, h.ID, first, 24*time.Hour)
+	want := h
+	want.Secret, want.PreviousSecret, want.PreviousSecretExpiresAt = first, h.Secret, t1.Add(24*time.Hour)
+	want.ModifiedAt = t1
+	want.Audit = append(want.Audit, hook.Change{At: t1, By: "m1", Action: hook.ActionSecretRotated})
+	if err != nil || !cmp.Equal(got, want) {
+		t.Fatalf("RotateHookSecret = %+v, %v\nwant %+v", got, err, want)
+	}
+	if stored, err := c.s.GetHook(ctx, cClient, h.ID); err != nil || !cmp.Equal(stored, want) {
+		t.Errorf("GetHook after the rotation = %+v, %v", stored, err)
+	}
+	if listed := c.hooks(t, cClient); !cmp.Equal(listed, []hook.Hook{want}) {
+		t.Errorf("ListHooks after the rotation = %+v", listed)
+	}
+
+	// Rotating to the secret the hook already holds is a retry of an
+	// applied rotation: nothing changes.
+	c.clock.Advance(time.Minute)
+	if again, err := c.s.RotateHookSecret(ctx, p, h.ID, first, 24*time.Hour); err != nil || !cmp.Equal(again, want) {
+		t.Errorf("repeated rotation = %+v, %v; want the hook unchanged", again, err)
+	}
+
+	// A second rotation keeps only the secret it replaces: the first
+	// hook secret no longer signs.
+	t2 := c.clock.Advance(time.Hour)
+	got, err = c.s.RotateHookSecret(ctx, hook.Principal{ClientID: cClient}, h.ID, second, time.Hour)
+	if err != nil || got.Secret != second || got.PreviousSecret != first || !got.PreviousSecretExpiresAt.Equal(t2.Add(time.Hour)) ||
+		got.Audit[len(got.Audit)-1] != (hook.Change{At: t2, By: hook.Operator, Action: hook.ActionSecretRotated}) {
+		t.Fatalf("second rotation = %+v, %v", got, err)
+	}
+
+	// Any plan, enabled or not; a rotation does not hide why a hook is
+	// disabled.
+	if _, _, err := c.s.UpdateAccount(ctx, cClient, store.AccountUpdate{Plan: ptr("standard")}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = c.s.RotateHookSecret(ctx, p, h.ID, first, time.Hour)
+	if err != nil || got.Secret != first || got.DisabledReason() != hook.DisabledByPlan {
+		t.Errorf("rotation on a plan without hooks = %+v, %v", got, err)
+	}
+	_, err = c.s.RotateHookSecret(ctx, p, 99, first, time.Hour)
+	wantIs(t, "rotate unknown", err, hook.ErrNotFound)
+}
+
 func contractTenantIsolation(t *testing.T, c contract) {
 	c.account(t, cClient, "advanced")
 	c.account(t, cOther, "advanced")
@@ -534,6 +616,10 @@ func contractTenantIsolation(t *testing.T, c contract) {
 	wantIs(t, "disable another account's hook", err, hook.ErrNotFound)
 	_, err = c.s.DeleteHook(ctx, other, h.ID)
 	wantIs(t, "delete another account's hook", err, hook.ErrNotFound)
+	_, err = c.s.GetHook(ctx, cOther, h.ID)
+	wantIs(t, "get another account's hook", err, hook.ErrNotFound)
+	_, err = c.s.RotateHookSecret(ctx, other, h.ID, hook.NewSecret(), time.Hour)
+	wantIs(t, "rotate another account's secret", err, hook.ErrNotFound)
 	if hs := c.hooks(t, cOther); len(hs) != 0 {
 		t.Errorf("the other account lists %d hooks", len(hs))
 	}

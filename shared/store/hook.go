@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -20,6 +21,8 @@ const (
 	attrHookDestID = "destination_id"
 	attrURL        = "url"
 	attrSecret     = "secret"
+	attrPrevSecret = "previous_secret"
+	attrPrevUntil  = "previous_secret_expires_at"
 	attrDisabledAt = "disabled_at"
 	attrAudit      = "audit"
 	attrAuditAt    = "at"
@@ -316,6 +319,62 @@ func (s *Store) DeleteHook(ctx context.Context, p hook.Principal, id int64) (hoo
 	return h, nil
 }
 
+// GetHook returns hook id of account clientID, or hook.ErrNotFound when the
+// account has no such hook (another account's hook included). It works
+// whatever the plan.
+func (s *Store) GetHook(ctx context.Context, clientID, id int64) (hook.Hook, error) {
+	return s.getHook(ctx, clientID, id)
+}
+
+// RotateHookSecret makes secret the signing secret of a hook of the
+// principal's account and keeps the secret it replaces as the hook's
+// previous secret until overlap from now, with one conditional write. A
+// previous secret from an earlier rotation is dropped: at most two secrets
+// sign a request. It returns the hook, or hook.ErrNotFound when the account
+// has no such hook. It works whatever the plan and whether the hook is
+// enabled or not, so a leaked secret can always be replaced. A retry of a
+// rotation already applied (its answer lost) returns the hook as that
+// rotation left it.
+func (s *Store) RotateHookSecret(ctx context.Context, p hook.Principal, id int64, secret string, overlap time.Duration) (hook.Hook, error) {
+	now := s.now().UTC()
+	names := hookChangeNames()
+	delete(names, "#disabled")
+	names["#secret"], names["#prev"], names["#prevUntil"] = attrSecret, attrPrevSecret, attrPrevUntil
+	vals := hookChangeValues(hook.Change{At: now, By: auditBy(p), Action: hook.ActionSecretRotated})
+	vals[":secret"], vals[":until"] = attrS(secret), attrTime(now.Add(overlap))
+	var out *dynamodb.UpdateItemOutput
+	err := retryConflicts(ctx, func() error {
+		var err error
+		out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: &s.table,
+			Key:       key(clientPK(p.ClientID), hookSK(id)),
+			// Every operand is read from the item as it was before the
+			// update, so #prev takes the secret being replaced.
+			UpdateExpression: aws.String("SET #prev = #secret, #secret = :secret, #prevUntil = :until, #modified = :now, #audit = list_append(#audit, :change)"),
+			// A new secret is 256 random bits: a hook already holding it
+			// is this rotation applied by a try whose answer was lost, and
+			// must not rotate again (that would make the new secret the
+			// previous one too and drop the old secret at once).
+			ConditionExpression:                 aws.String(condExists + " AND #secret <> :secret"),
+			ExpressionAttributeNames:            names,
+			ExpressionAttributeValues:           vals,
+			ReturnValues:                        types.ReturnValueAllNew,
+			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		})
+		return err
+	})
+	if isConditionFailed(err) {
+		if old := conditionFailedItem(err); old != nil {
+			return decodeHook(old) // our own rotation, already applied
+		}
+		err = hook.ErrNotFound
+	}
+	if err != nil {
+		return hook.Hook{}, fmt.Errorf("rotate secret of hook %d: %w", id, err)
+	}
+	return decodeHook(out.Attributes)
+}
+
 // getHook reads one hook with a consistent read, or returns hook.ErrNotFound.
 func (s *Store) getHook(ctx context.Context, clientID, id int64) (hook.Hook, error) {
 	item, err := s.getItem(ctx, clientPK(clientID), hookSK(id))
@@ -379,6 +438,10 @@ func encodeHook(h hook.Hook) map[string]types.AttributeValue {
 	if h.DestinationID != 0 {
 		item[attrHookDestID] = attrN(h.DestinationID)
 	}
+	if h.PreviousSecret != "" {
+		item[attrPrevSecret] = attrS(h.PreviousSecret)
+		item[attrPrevUntil] = attrTime(h.PreviousSecretExpiresAt)
+	}
 	return item
 }
 
@@ -393,6 +456,10 @@ func decodeHook(item map[string]types.AttributeValue) (hook.Hook, error) {
 		CreatedAt:     d.time(attrCreatedAt),
 		ModifiedAt:    d.time(attrModifiedAt),
 		DisabledAt:    d.optTime(attrDisabledAt),
+	}
+	if d.has(attrPrevSecret) {
+		h.PreviousSecret = d.str(attrPrevSecret)
+		h.PreviousSecretExpiresAt = d.time(attrPrevUntil)
 	}
 	for _, v := range d.list(attrAudit) {
 		m, ok := v.(*types.AttributeValueMemberM)

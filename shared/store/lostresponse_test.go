@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -178,6 +179,18 @@ func TestLostResponseAccountHookMember(t *testing.T) {
 			t.Fatalf("SetHookEnabled(true) = %+v, %v", got, err)
 		}
 	})
+	// A rotation retried after its answer was lost must not rotate twice:
+	// the secret it replaced stays the previous one.
+	rotated := hook.NewSecret()
+	mustLose(t, l, "RotateHookSecret", func() {
+		got, err := s.RotateHookSecret(ctx, p, h.ID, rotated, time.Hour)
+		if err != nil || got.Secret != rotated || got.PreviousSecret != h.Secret {
+			t.Fatalf("RotateHookSecret = %+v, %v; want the new secret and %q as the previous one", got, err, h.Secret)
+		}
+	})
+	if got, err := f.store.GetHook(ctx, 7, h.ID); err != nil || got.Secret != rotated || got.PreviousSecret != h.Secret {
+		t.Errorf("stored after the rotation: %+v, %v", got, err)
+	}
 	mustLose(t, l, "DeleteHook", func() {
 		if _, err := s.DeleteHook(ctx, p, h.ID); err != nil {
 			t.Fatalf("DeleteHook: %v", err)

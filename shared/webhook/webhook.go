@@ -77,11 +77,37 @@ type Client struct {
 type Request struct {
 	// ClientID is the account the attempt is made for. Attempts of
 	// different accounts never share a connection.
-	ClientID  int64
-	URL       string
+	ClientID int64
+	URL      string
+	// LoadID, when set, is sent as the webhook-load-id header (a test
+	// notification's "test-..." id).
+	LoadID    string
 	WebhookID string
 	Secret    string // "whsec_" + base64
-	Body      []byte
+	// PreviousSecret, when set, is a secret that a rotation replaced: it
+	// signs the attempt too (after Secret) when the attempt is made before
+	// PreviousSecretExpiresAt, so a receiver still holding it keeps
+	// verifying requests while it switches.
+	PreviousSecret          string
+	PreviousSecretExpiresAt time.Time
+	Body                    []byte
+}
+
+// signature is the webhook-signature value of an attempt made at at: the
+// signature with Secret, then, while PreviousSecret is live, a space and
+// the signature with it ("v1,<new> v1,<old>"), as Standard Webhooks allows
+// during a rotation (a receiver accepts the request when any entry
+// matches the secret it holds).
+func (r Request) signature(at time.Time) (string, error) {
+	sig, err := Sign(r.Secret, r.WebhookID, at, r.Body)
+	if err != nil || r.PreviousSecret == "" || !at.Before(r.PreviousSecretExpiresAt) {
+		return sig, err
+	}
+	old, err := Sign(r.PreviousSecret, r.WebhookID, at, r.Body)
+	if err != nil {
+		return "", err
+	}
+	return sig + " " + old, nil
 }
 
 // NewClient builds a Client. It fails when ExtraCAFile cannot be read or
@@ -173,7 +199,7 @@ func (c *Client) Deliver(ctx context.Context, r Request) delivery.Attempt {
 }
 
 func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.Attempt {
-	sig, err := Sign(r.Secret, r.WebhookID, at, r.Body)
+	sig, err := r.signature(at)
 	if err != nil {
 		return delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "malformed signing secret"}
 	}
@@ -188,6 +214,9 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 	req.Header.Set("webhook-id", r.WebhookID)
 	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
 	req.Header.Set("webhook-signature", sig)
+	if r.LoadID != "" {
+		req.Header.Set("webhook-load-id", r.LoadID)
+	}
 
 	p := c.pools.acquire(r.ClientID)
 	defer c.pools.release(p)

@@ -490,6 +490,43 @@ func (s *Store) DeleteHook(_ context.Context, p hook.Principal, id int64) (hook.
 	return gone, nil
 }
 
+// GetHook is store.Store.GetHook.
+func (s *Store) GetHook(_ context.Context, clientID, id int64) (hook.Hook, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("GetHook"); err != nil {
+		return hook.Hook{}, err
+	}
+	h, i := s.hookAt(clientID, id)
+	if i < 0 {
+		return hook.Hook{}, fmt.Errorf("get hook %d: %w", id, hook.ErrNotFound)
+	}
+	return cloneHook(*h), nil
+}
+
+// RotateHookSecret is store.Store.RotateHookSecret: the replaced secret
+// signs too until overlap from now, on any plan and enabled or not.
+func (s *Store) RotateHookSecret(_ context.Context, p hook.Principal, id int64, secret string, overlap time.Duration) (hook.Hook, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("RotateHookSecret"); err != nil {
+		return hook.Hook{}, err
+	}
+	h, i := s.hookAt(p.ClientID, id)
+	if i < 0 {
+		return hook.Hook{}, fmt.Errorf("rotate secret of hook %d: %w", id, hook.ErrNotFound)
+	}
+	if h.Secret == secret {
+		return cloneHook(*h), nil // a retried rotation, already applied
+	}
+	now := s.utcNow()
+	h.PreviousSecret, h.Secret = h.Secret, secret
+	h.PreviousSecretExpiresAt = now.Add(overlap)
+	h.ModifiedAt = now
+	h.Audit = append(slices.Clone(h.Audit), hook.Change{At: now, By: auditBy(p), Action: hook.ActionSecretRotated})
+	return cloneHook(*h), nil
+}
+
 // hookAt returns hook id of clientID and its index, -1 when there is none.
 // The caller holds s.mu.
 func (s *Store) hookAt(clientID, id int64) (*hook.Hook, int) {
