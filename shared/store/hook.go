@@ -345,7 +345,7 @@ func (s *Store) RotateHookSecret(ctx context.Context, p hook.Principal, id int64
 	var out *dynamodb.UpdateItemOutput
 	err := retryConflicts(ctx, func() error {
 		var err error
-		out, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		out, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName: &s.table,
 			Key:       key(clientPK(p.ClientID), hookSK(id)),
 			// Every operand is read from the item as it was before the
