@@ -30,6 +30,7 @@ type Template struct {
 	FormatVersion string
 	Transform     string
 	Parameters    map[string]map[string]any
+	Conditions    map[string]any
 	Globals       map[string]any
 	Resources     map[string]Resource
 	// ResourceOrder is the logical ids of Resources in file order.
@@ -40,6 +41,7 @@ type Template struct {
 // Resource is one entry of Resources.
 type Resource struct {
 	Type       string
+	Condition  string // the name of the condition it is created under; "" for always
 	Properties map[string]any
 	Metadata   map[string]any
 }
@@ -56,7 +58,9 @@ type Function struct {
 	MemorySize    int // MB; SAM's default is 128
 	BuildMethod   string
 	// Environment is Environment.Variables, values in long intrinsic form.
-	Environment   map[string]any
+	Environment map[string]any
+	// LoggingConfig is the global one with the function's keys over it
+	// (SAM merges maps of Globals).
 	LoggingConfig map[string]any
 	Policies      []any
 	Events        map[string]Event
@@ -106,6 +110,7 @@ func Parse(raw []byte) (*Template, error) {
 	t.FormatVersion, _ = top["AWSTemplateFormatVersion"].(string)
 	t.Transform, _ = top["Transform"].(string)
 	t.Globals, _ = top["Globals"].(map[string]any)
+	t.Conditions, _ = top["Conditions"].(map[string]any)
 	for name, p := range asMap(top["Parameters"]) {
 		t.Parameters[name] = asMap(p)
 	}
@@ -125,7 +130,8 @@ func Parse(raw []byte) (*Template, error) {
 		if typ == "" {
 			return nil, fmt.Errorf("%w: resource %s has no Type", ErrInvalid, id)
 		}
-		t.Resources[id] = Resource{Type: typ, Properties: asMap(m["Properties"]), Metadata: asMap(m["Metadata"])}
+		cond, _ := m["Condition"].(string)
+		t.Resources[id] = Resource{Type: typ, Condition: cond, Properties: asMap(m["Properties"]), Metadata: asMap(m["Metadata"])}
 	}
 	t.ResourceOrder = keysInOrder(doc.Content[0], "Resources")
 	return t, nil
@@ -248,11 +254,17 @@ func (t *Template) Functions() []Function {
 			MemorySize:    intOr(p("MemorySize"), 128),
 			BuildMethod:   str(r.Metadata["BuildMethod"]),
 			Environment:   map[string]any{},
-			LoggingConfig: asMap(p("LoggingConfig")),
+			LoggingConfig: map[string]any{},
 			Events:        map[string]Event{},
 		}
 		for _, a := range asSlice(p("Architectures")) {
 			f.Architectures = append(f.Architectures, str(a))
+		}
+		for k, v := range asMap(global["LoggingConfig"]) {
+			f.LoggingConfig[k] = v
+		}
+		for k, v := range asMap(r.Properties["LoggingConfig"]) {
+			f.LoggingConfig[k] = v
 		}
 		// SAM merges Globals' variables with the function's own.
 		for k, v := range asMap(asMap(global["Environment"])["Variables"]) {

@@ -194,6 +194,9 @@ Globals:
     Timeout: 7
     Environment:
       Variables: {A: "1"}
+    LoggingConfig: {LogFormat: JSON}
+Conditions:
+  Always: !Equals [a, a]
 Resources:
   Q:
     Type: AWS::SQS::Queue
@@ -203,10 +206,12 @@ Resources:
         deadLetterTargetArn: !GetAtt D.Arn
   D:
     Type: AWS::SQS::Queue
+    Condition: Always
   F:
     Type: AWS::Serverless::Function
     Properties:
       CodeUri: functions/f
+      LoggingConfig: {LogGroup: !Ref D}
       Environment:
         Variables:
           B: !Ref Q
@@ -227,10 +232,14 @@ Resources:
 			"B": map[string]any{"Ref": "Q"},
 			"C": map[string]any{"Fn::GetAtt": []any{"D", "Arn"}},
 		},
-		Events: map[string]Event{},
+		LoggingConfig: map[string]any{"LogFormat": "JSON", "LogGroup": map[string]any{"Ref": "D"}},
+		Events:        map[string]Event{},
 	}
 	if diff := cmp.Diff(f, want); diff != "" {
 		t.Errorf("Function (-got +want):\n%s", diff)
+	}
+	if c := tp.Resources["D"].Condition; c != "Always" || tp.Conditions["Always"] == nil {
+		t.Errorf("D's Condition = %q, Conditions = %v, want Always and its definition", c, tp.Conditions)
 	}
 	if diff := cmp.Diff(tp.ResourceOrder, []string{"Q", "D", "F"}); diff != "" {
 		t.Errorf("ResourceOrder (-got +want):\n%s", diff)

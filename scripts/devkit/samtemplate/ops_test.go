@@ -1,0 +1,709 @@
+package samtemplate
+
+import (
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"maps"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+)
+
+// The operations checks: operators are alerted (alarms to the topic of
+// AlarmTopicArn, or to one the stack makes), see the service on one
+// dashboard, keep logs for a bounded time, and no SQS event source can take
+// the account's whole Lambda concurrency.
+
+const (
+	alarmType        = "AWS::CloudWatch::Alarm"
+	logGroupType     = "AWS::Logs::LogGroup"
+	metricFilterType = "AWS::Logs::MetricFilter"
+	queueType        = "AWS::SQS::Queue"
+	topicParameter   = "AlarmTopicArn"
+)
+
+// retentionDays are the values CloudWatch Logs accepts for RetentionInDays
+// (never-expire is leaving it out, which the checks refuse).
+var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// logMessageKey is the key of a log line's message: the functions' loggers
+// (shared/coldstart.NewLogger) write slog's message under it, as Lambda's
+// JSON log format does.
+const logMessageKey = "message"
+
+// dlqs returns the logical ids of the queues some queue dead-letters to.
+func dlqs(t *Template) []string {
+	var out []string
+	for _, id := range slices.Sorted(maps.Keys(t.Resources)) {
+		r := t.Resources[id]
+		if r.Type != queueType {
+			continue
+		}
+		if target, _, ok := GetAtt(asMap(r.Properties["RedrivePolicy"])["deadLetterTargetArn"]); ok && !slices.Contains(out, target) {
+			out = append(out, target)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// notificationsQueue is the queue loaders write to: the one the output
+// NotificationsQueueUrl names.
+func notificationsQueue(t *Template) (string, bool) {
+	q, ok := Ref(t.Outputs["NotificationsQueueUrl"]["Value"])
+	return q, ok && t.Resources[q].Type == queueType
+}
+
+// ofType returns the logical ids of the resources of type typ, sorted.
+func ofType(t *Template, typ string) []string {
+	var out []string
+	for id, r := range t.Resources {
+		if r.Type == typ {
+			out = append(out, id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// alarmTarget returns the value every alarm action must be: the topic of
+// the parameter, or the stack's own topic when the parameter is empty
+// ({"Fn::If": [cond, {"Ref": topic}, {"Ref": AlarmTopicArn}]}), and the
+// problems that keep it from being one.
+func alarmTarget(t *Template) (any, []string) {
+	var p []string
+	param, ok := t.Parameters[topicParameter]
+	if !ok {
+		return nil, []string{"no parameter " + topicParameter}
+	}
+	if d, ok := param["Default"]; !ok || d != "" {
+		p = append(p, fmt.Sprintf("parameter %s: Default %v, want \"\" (deployable without a topic)", topicParameter, param["Default"]))
+	}
+	var cond string
+	for _, name := range slices.Sorted(maps.Keys(t.Conditions)) {
+		eq := asSlice(asMap(t.Conditions[name])["Fn::Equals"])
+		if len(eq) != 2 {
+			continue
+		}
+		for i := range 2 {
+			if r, ok := Ref(eq[i]); ok && r == topicParameter && eq[1-i] == "" {
+				cond = name
+			}
+		}
+	}
+	if cond == "" {
+		return nil, append(p, fmt.Sprintf("no condition !Equals [!Ref %s, \"\"]", topicParameter))
+	}
+	var topics []string
+	for _, id := range ofType(t, "AWS::SNS::Topic") {
+		if t.Resources[id].Condition == cond {
+			topics = append(topics, id)
+		} else {
+			p = append(p, fmt.Sprintf("%s: SNS topic made whether or not %s is given (want Condition %s)", id, topicParameter, cond))
+		}
+	}
+	if len(topics) != 1 {
+		return nil, append(p, fmt.Sprintf("%d SNS topics under condition %s, want 1", len(topics), cond))
+	}
+	return map[string]any{"Fn::If": []any{cond, map[string]any{"Ref": topics[0]}, map[string]any{"Ref": topicParameter}}}, p
+}
+
+// checkAlarmTopic: every alarm notifies the alarm topic, going off and
+// coming back to OK.
+func checkAlarmTopic(t *Template, _ string) []string {
+	target, p := alarmTarget(t)
+	if target == nil {
+		return p
+	}
+	alarms := ofType(t, alarmType)
+	if len(alarms) == 0 {
+		p = append(p, "no alarm")
+	}
+	for _, id := range alarms {
+		props := t.Resources[id].Properties
+		for _, k := range []string{"AlarmActions", "OKActions"} {
+			if a := asSlice(props[k]); len(a) != 1 || !reflect.DeepEqual(a[0], target) {
+				p = append(p, fmt.Sprintf("%s: %s %v, want [%v]", id, k, props[k], target))
+			}
+		}
+	}
+	return p
+}
+
+// alarmWant is an alarm the checks require.
+type alarmWant struct {
+	what         string
+	namespace    string
+	metric       string
+	dimension    string // its one dimension's name
+	value        any    // and value
+	statistic    string
+	fires, quiet float64 // a value that must set it off, and one that must not
+}
+
+// fires reports whether an alarm's comparison is breached by value v.
+func fires(props map[string]any, v float64) bool {
+	th, ok := number(props["Threshold"])
+	if !ok {
+		return false
+	}
+	switch props["ComparisonOperator"] {
+	case "GreaterThanThreshold":
+		return v > th
+	case "GreaterThanOrEqualToThreshold":
+		return v >= th
+	case "LessThanThreshold":
+		return v < th
+	case "LessThanOrEqualToThreshold":
+		return v <= th
+	}
+	return false
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// matches reports whether alarm props is w, and why not.
+func (w alarmWant) matches(props map[string]any) (bool, string) {
+	if props["Namespace"] != w.namespace || props["MetricName"] != w.metric {
+		return false, ""
+	}
+	dims := asSlice(props["Dimensions"])
+	if len(dims) != 1 || asMap(dims[0])["Name"] != w.dimension || !reflect.DeepEqual(asMap(dims[0])["Value"], w.value) {
+		return false, ""
+	}
+	switch {
+	case props["Statistic"] != w.statistic:
+		return true, fmt.Sprintf("Statistic %v, want %s", props["Statistic"], w.statistic)
+	case intOr(props["EvaluationPeriods"], 0) != 1 || (props["DatapointsToAlarm"] != nil && intOr(props["DatapointsToAlarm"], 0) != 1):
+		return true, "want one evaluation period of one data point (alarm at once)"
+	case intOr(props["Period"], 0) <= 0 || intOr(props["Period"], 0) > 300:
+		return true, fmt.Sprintf("Period %v, want at most 300 s", props["Period"])
+	case !fires(props, w.fires) || fires(props, w.quiet):
+		return true, fmt.Sprintf("%v %v: want it set off at %v and quiet at %v", props["ComparisonOperator"], props["Threshold"], w.fires, w.quiet)
+	}
+	return true, ""
+}
+
+// wantedAlarms: a message in any DLQ; the notifications queue's oldest
+// message past 5 minutes; any error or throttle of any function.
+func wantedAlarms(t *Template) ([]alarmWant, []string) {
+	var want []alarmWant
+	var p []string
+	for _, q := range dlqs(t) {
+		want = append(want, alarmWant{what: "a message in " + q, namespace: "AWS/SQS", metric: "ApproximateNumberOfMessagesVisible",
+			dimension: "QueueName", value: map[string]any{"Fn::GetAtt": []any{q, "QueueName"}}, statistic: "Maximum", fires: 1, quiet: 0})
+	}
+	if q, ok := notificationsQueue(t); ok {
+		want = append(want, alarmWant{what: "a message older than 5 minutes in " + q, namespace: "AWS/SQS", metric: "ApproximateAgeOfOldestMessage",
+			dimension: "QueueName", value: map[string]any{"Fn::GetAtt": []any{q, "QueueName"}}, statistic: "Maximum", fires: 301, quiet: 299})
+	} else {
+		p = append(p, "Outputs.NotificationsQueueUrl names no queue: cannot tell the notifications queue")
+	}
+	for _, f := range t.Functions() {
+		for _, m := range []string{"Errors", "Throttles"} {
+			want = append(want, alarmWant{what: m + " of " + f.LogicalID, namespace: "AWS/Lambda", metric: m,
+				dimension: "FunctionName", value: map[string]any{"Ref": f.LogicalID}, statistic: "Sum", fires: 1, quiet: 0})
+		}
+	}
+	return want, p
+}
+
+// checkAlarms: each wanted alarm exists once and goes off when it should.
+func checkAlarms(t *Template, _ string) []string {
+	want, p := wantedAlarms(t)
+	alarms := ofType(t, alarmType)
+	for _, w := range want {
+		found := 0
+		for _, id := range alarms {
+			ok, why := w.matches(t.Resources[id].Properties)
+			if !ok {
+				continue
+			}
+			found++
+			if why != "" {
+				p = append(p, fmt.Sprintf("%s (alarm on %s): %s", id, w.what, why))
+			}
+		}
+		if found != 1 {
+			p = append(p, fmt.Sprintf("%d alarms on %s, want 1", found, w.what))
+		}
+	}
+	return p
+}
+
+// checkLogRetention: every function logs to a log group of the template,
+// its own, and every log group of the template expires its events.
+func checkLogRetention(t *Template, _ string) []string {
+	var p []string
+	owner := map[string]string{}
+	for _, f := range t.Functions() {
+		g, ok := Ref(f.LoggingConfig["LogGroup"])
+		if !ok || t.Resources[g].Type != logGroupType {
+			p = append(p, fmt.Sprintf("%s: LoggingConfig.LogGroup %v, want !Ref <log group of this template> (Lambda's own group never expires)", f.LogicalID, f.LoggingConfig["LogGroup"]))
+			continue
+		}
+		if o, dup := owner[g]; dup {
+			p = append(p, fmt.Sprintf("%s and %s log to the same group %s", o, f.LogicalID, g))
+		}
+		owner[g] = f.LogicalID
+	}
+	groups := ofType(t, logGroupType)
+	if len(groups) == 0 {
+		p = append(p, "no log group")
+	}
+	for _, id := range groups {
+		d := t.Resources[id].Properties["RetentionInDays"]
+		if n := intOr(d, 0); !slices.Contains(retentionDays, n) {
+			p = append(p, fmt.Sprintf("%s: RetentionInDays %v, want one of %v", id, d, retentionDays))
+		}
+	}
+	return p
+}
+
+// checkMaximumConcurrency: every SQS event source has a
+// ScalingConfig.MaximumConcurrency (2 to 1000, Lambda's bounds).
+func checkMaximumConcurrency(t *Template, _ string) []string {
+	var p []string
+	for _, f := range t.Functions() {
+		for _, name := range slices.Sorted(maps.Keys(f.Events)) {
+			e := f.Events[name]
+			if e.Type != "SQS" {
+				continue
+			}
+			v := asMap(e.Properties["ScalingConfig"])["MaximumConcurrency"]
+			if n := intOr(v, 0); n < 2 || n > 1000 {
+				p = append(p, fmt.Sprintf("%s: SQS event %s: ScalingConfig.MaximumConcurrency %v, want 2 to 1000", f.LogicalID, name, v))
+			}
+		}
+	}
+	return p
+}
+
+// stringLiterals returns the string constants in the non-test Go files of
+// dir (the texts of a function's log lines, keys and metric names).
+func stringLiterals(dir string) (map[string]bool, error) {
+	out := map[string]bool{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	fset := token.NewFileSet()
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(e.Name(), ".go") || strings.HasSuffix(e.Name(), "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(dir, e.Name()), nil, parser.SkipObjectResolution)
+		if err != nil {
+			return nil, err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if b, ok := n.(*ast.BasicLit); ok && b.Kind == token.STRING {
+				if s, err := strconv.Unquote(b.Value); err == nil {
+					out[s] = true
+				}
+			}
+			return true
+		})
+	}
+	return out, nil
+}
+
+var (
+	patternMessage = regexp.MustCompile(`^\{\s*\$\.(\w+)\s*=\s*"([^"]+)"\s*\}$`)
+	jsonField      = regexp.MustCompile(`^\$\.(\w+)$`)
+)
+
+// checkMetricFilters: each metric filter reads the log group of a function
+// of the template and matches a log line that function's code writes, with
+// fields its code logs (so a renamed message or key cannot silently empty
+// the dashboard).
+func checkMetricFilters(t *Template, root string) []string {
+	var p []string
+	byGroup := map[string]Function{}
+	for _, f := range t.Functions() {
+		if g, ok := Ref(f.LoggingConfig["LogGroup"]); ok {
+			byGroup[g] = f
+		}
+	}
+	filters := ofType(t, metricFilterType)
+	if len(filters) == 0 {
+		p = append(p, "no metric filter: nothing turns delivery attempts into metrics")
+	}
+	for _, id := range filters {
+		props := t.Resources[id].Properties
+		g, _ := Ref(props["LogGroupName"])
+		f, ok := byGroup[g]
+		if !ok {
+			p = append(p, fmt.Sprintf("%s: LogGroupName %v is not the log group of a function", id, props["LogGroupName"]))
+			continue
+		}
+		lits, err := stringLiterals(filepath.Join(root, f.CodeURI))
+		if err != nil {
+			p = append(p, fmt.Sprintf("%s: %v", id, err))
+			continue
+		}
+		m := patternMessage.FindStringSubmatch(str(props["FilterPattern"]))
+		if m == nil || m[1] != logMessageKey {
+			p = append(p, fmt.Sprintf("%s: FilterPattern %q, want { $.%s = \"<a log message>\" }", id, props["FilterPattern"], logMessageKey))
+		} else if !lits[m[2]] {
+			p = append(p, fmt.Sprintf("%s: matches the log message %q, which %s never writes", id, m[2], f.CodeURI))
+		}
+		mts := asSlice(props["MetricTransformations"])
+		if len(mts) != 1 {
+			p = append(p, fmt.Sprintf("%s: %d MetricTransformations, want 1", id, len(mts)))
+			continue
+		}
+		mt := asMap(mts[0])
+		fields := []any{mt["MetricValue"]}
+		for _, d := range asSlice(mt["Dimensions"]) {
+			fields = append(fields, asMap(d)["Value"])
+		}
+		for _, v := range fields {
+			if fm := jsonField.FindStringSubmatch(str(v)); fm != nil && !lits[fm[1]] {
+				p = append(p, fmt.Sprintf("%s: reads the log field %s, which %s never logs", id, fm[1], f.CodeURI))
+			}
+		}
+	}
+	return p
+}
+
+// dashboardMetric is one metric line of a dashboard widget: namespace,
+// metric name, then dimension name/value pairs (options dropped).
+type dashboardMetric []string
+
+func (m dashboardMetric) is(namespace, name string, dims ...string) bool {
+	return len(m) == 2+len(dims) && m[0] == namespace && m[1] == name && slices.Equal(m[2:], dims)
+}
+
+var subVariable = regexp.MustCompile(`\$\{([^}!]+)\}`)
+
+// dashboardMetrics parses the dashboard's body (a !Sub of JSON) and
+// returns its metric lines, checking every ${...} names a parameter, a
+// resource (attribute) or a pseudo parameter of the template.
+func dashboardMetrics(t *Template) ([]dashboardMetric, []string) {
+	var p []string
+	boards := ofType(t, "AWS::CloudWatch::Dashboard")
+	if len(boards) != 1 {
+		return nil, []string{fmt.Sprintf("%d dashboards, want 1", len(boards))}
+	}
+	body, ok := Sub(t.Resources[boards[0]].Properties["DashboardBody"])
+	if !ok {
+		return nil, []string{boards[0] + ": DashboardBody is not a !Sub of JSON"}
+	}
+	for _, m := range subVariable.FindAllStringSubmatch(body, -1) {
+		name, _, _ := strings.Cut(m[1], ".")
+		_, res := t.Resources[name]
+		_, par := t.Parameters[name]
+		if !res && !par && !strings.HasPrefix(name, "AWS::") {
+			p = append(p, fmt.Sprintf("%s: ${%s} names nothing of the template", boards[0], m[1]))
+		}
+	}
+	var doc struct {
+		Widgets []struct {
+			Properties struct {
+				Metrics [][]any `json:"metrics"`
+			} `json:"properties"`
+		} `json:"widgets"`
+	}
+	if err := json.Unmarshal([]byte(body), &doc); err != nil {
+		return nil, append(p, fmt.Sprintf("%s: DashboardBody is not JSON: %v", boards[0], err))
+	}
+	var out []dashboardMetric
+	for _, w := range doc.Widgets {
+		for _, line := range w.Properties.Metrics {
+			var m dashboardMetric
+			for _, v := range line {
+				if s, ok := v.(string); ok {
+					m = append(m, s)
+				}
+			}
+			out = append(out, m)
+		}
+	}
+	return out, p
+}
+
+// checkDashboard: the dashboard shows deliveries (what followed each
+// attempt), attempt outcomes and latency, the depth of every queue and
+// every DLQ and the notifications queue's oldest message; and every metric
+// of the service it shows is one that a metric filter or a function's code
+// produces.
+func checkDashboard(t *Template, root string) []string {
+	metrics, p := dashboardMetrics(t)
+	if metrics == nil {
+		return p
+	}
+	shows := func(what, ns, name string, dims ...string) {
+		for _, m := range metrics {
+			if m.is(ns, name, dims...) {
+				return
+			}
+		}
+		p = append(p, fmt.Sprintf("dashboard: no %s (%s %s %v)", what, ns, name, dims))
+	}
+	for _, q := range ofType(t, queueType) {
+		shows("depth of "+q, "AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${"+q+".QueueName}")
+	}
+	if q, ok := notificationsQueue(t); ok {
+		shows("age of the oldest notification", "AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "${"+q+".QueueName}")
+	}
+	// The metrics the metric filters make, by role.
+	made := map[[2]string]bool{}
+	role := map[string][2]string{}
+	for _, id := range ofType(t, metricFilterType) {
+		mts := asSlice(t.Resources[id].Properties["MetricTransformations"])
+		if len(mts) != 1 {
+			continue // checkMetricFilters says so
+		}
+		mt := asMap(mts[0])
+		ns, _ := Sub(mt["MetricNamespace"])
+		if ns == "" {
+			ns = str(mt["MetricNamespace"])
+		}
+		key := [2]string{ns, str(mt["MetricName"])}
+		made[key] = true
+		switch dims := asSlice(mt["Dimensions"]); {
+		case len(dims) == 1 && asMap(dims[0])["Value"] == "$.outcome":
+			role["outcome"] = key
+		case len(dims) == 1 && asMap(dims[0])["Value"] == "$.next":
+			role["next"] = key
+		case len(dims) == 0 && mt["MetricValue"] == "$.durationMs":
+			role["latency"] = key
+		}
+	}
+	if k, ok := role["next"]; ok {
+		for _, a := range []delivery.Action{delivery.Delivered, delivery.Retry, delivery.Exhausted} {
+			shows("deliveries "+a.String(), k[0], k[1], "Result", a.String())
+		}
+	} else {
+		p = append(p, "no metric filter counts attempts by what followed ($.next): no deliveries to show")
+	}
+	if k, ok := role["outcome"]; ok {
+		for _, o := range []string{delivery.OutcomeSuccess, delivery.OutcomeHTTPStatus, delivery.OutcomeTimeout, delivery.OutcomeConnection,
+			delivery.OutcomeBlocked, delivery.OutcomeRedirect, delivery.OutcomeTLS} {
+			shows("attempts with outcome "+o, k[0], k[1], "Outcome", o)
+		}
+	} else {
+		p = append(p, "no metric filter counts attempts by outcome ($.outcome)")
+	}
+	if k, ok := role["latency"]; ok {
+		shows("attempt latency", k[0], k[1])
+	} else {
+		p = append(p, "no metric filter measures attempt latency ($.durationMs)")
+	}
+	// The service's own metrics shown must be made by something.
+	code := map[string]bool{}
+	for _, f := range t.Functions() {
+		lits, err := stringLiterals(filepath.Join(root, f.CodeURI))
+		if err != nil {
+			p = append(p, fmt.Sprintf("%s: %v", f.LogicalID, err))
+		}
+		maps.Copy(code, lits)
+	}
+	for _, m := range metrics {
+		if len(m) < 2 || strings.HasPrefix(m[0], "AWS/") {
+			continue
+		}
+		if !made[[2]string{m[0], m[1]}] && !(code[m[0]] && code[m[1]]) {
+			p = append(p, fmt.Sprintf("dashboard shows %s %s, which no metric filter and no function makes", m[0], m[1]))
+		}
+	}
+	return p
+}
+
+var opsChecks = []struct {
+	name  string
+	check check
+}{
+	{"alarms notify the AlarmTopicArn topic, made when it is empty", checkAlarmTopic},
+	{"alarms: every DLQ, notifications age, function errors and throttles", checkAlarms},
+	{"every function's log group has a retention", checkLogRetention},
+	{"every SQS event source has a maximum concurrency", checkMaximumConcurrency},
+	{"metric filters match what the code logs", checkMetricFilters},
+	{"dashboard: deliveries, outcomes, latency, queues, DLQs", checkDashboard},
+}
+
+// TestTemplateOperations runs the operations checks on template.yaml.
+func TestTemplateOperations(t *testing.T) {
+	root := repoRoot(t)
+	tp := loadRepoTemplate(t)
+	for _, c := range opsChecks {
+		t.Run(c.name, func(t *testing.T) {
+			for _, p := range c.check(tp, root) {
+				t.Error(p)
+			}
+		})
+	}
+}
+
+// opsMutation is one mistake and the check that must catch it.
+type opsMutation struct {
+	name   string
+	check  check
+	mutate func(tp *Template)
+}
+
+// opsMutations lists, from the repository's template itself, the removal
+// of each alarm, each log group's retention, each function's log group,
+// each MaximumConcurrency, the dashboard and the topic's condition, with
+// mistakes of other kinds.
+func opsMutations(t *testing.T) []opsMutation {
+	t.Helper()
+	tp := loadRepoTemplate(t)
+	var ms []opsMutation
+	alarms := ofType(tp, alarmType)
+	want, _ := wantedAlarms(tp)
+	if len(alarms) != len(want) || len(alarms) < 10 {
+		t.Fatalf("template has %d alarms, the checks want %d (at least 10): the mutations below would not cover each", len(alarms), len(want))
+	}
+	for _, id := range alarms {
+		ms = append(ms, opsMutation{"alarm " + id + " removed", checkAlarms, func(tp *Template) { delete(tp.Resources, id) }})
+	}
+	groups := ofType(tp, logGroupType)
+	if len(groups) < len(tp.Functions())+1 {
+		t.Fatalf("%d log groups, want one per function and the API's access logs", len(groups))
+	}
+	for _, id := range groups {
+		ms = append(ms, opsMutation{"retention of " + id + " removed", checkLogRetention, func(tp *Template) {
+			delete(tp.Resources[id].Properties, "RetentionInDays")
+		}})
+	}
+	for _, f := range tp.Functions() {
+		ms = append(ms, opsMutation{f.LogicalID + " logs to Lambda's own group", checkLogRetention, func(tp *Template) {
+			delete(asMap(props(tp, f.LogicalID)["LoggingConfig"]), "LogGroup")
+		}})
+		for name, e := range f.Events {
+			if e.Type != "SQS" {
+				continue
+			}
+			ms = append(ms, opsMutation{"MaximumConcurrency of " + f.LogicalID + "." + name + " removed", checkMaximumConcurrency, func(tp *Template) {
+				delete(sqsEvent(tp, f.LogicalID, name), "ScalingConfig")
+			}})
+		}
+	}
+	topics := ofType(tp, "AWS::SNS::Topic")
+	if len(topics) != 1 {
+		t.Fatalf("%d SNS topics, want 1", len(topics))
+	}
+	topic := topics[0]
+	firstAlarm := alarms[0]
+	ms = append(ms,
+		opsMutation{"topic made without its condition", checkAlarmTopic, func(tp *Template) {
+			r := tp.Resources[topic]
+			r.Condition = ""
+			tp.Resources[topic] = r
+		}},
+		opsMutation{"condition removed", checkAlarmTopic, func(tp *Template) { tp.Conditions = nil }},
+		opsMutation{"condition inverted", checkAlarmTopic, func(tp *Template) {
+			for k := range tp.Conditions {
+				tp.Conditions[k] = map[string]any{"Fn::Not": []any{tp.Conditions[k]}}
+			}
+		}},
+		opsMutation{"topic parameter required", checkAlarmTopic, func(tp *Template) { delete(tp.Parameters[topicParameter], "Default") }},
+		opsMutation{"topic parameter removed", checkAlarmTopic, func(tp *Template) { delete(tp.Parameters, topicParameter) }},
+		opsMutation{"an alarm to the parameter only", checkAlarmTopic, func(tp *Template) {
+			props(tp, firstAlarm)["AlarmActions"] = []any{map[string]any{"Ref": topicParameter}}
+		}},
+		opsMutation{"an alarm without OK actions", checkAlarmTopic, func(tp *Template) { delete(props(tp, firstAlarm), "OKActions") }},
+		opsMutation{"DLQ alarm only from 2 messages", checkAlarms, func(tp *Template) {
+			props(tp, alarmOn(t, tp, "ApproximateNumberOfMessagesVisible"))["Threshold"] = 2
+		}},
+		opsMutation{"age alarm at 10 minutes", checkAlarms, func(tp *Template) {
+			props(tp, alarmOn(t, tp, "ApproximateAgeOfOldestMessage"))["Threshold"] = 600
+		}},
+		opsMutation{"errors alarm averaging", checkAlarms, func(tp *Template) {
+			props(tp, alarmOn(t, tp, "Errors"))["Statistic"] = "Average"
+		}},
+		opsMutation{"throttles alarm after 3 periods", checkAlarms, func(tp *Template) {
+			props(tp, alarmOn(t, tp, "Throttles"))["EvaluationPeriods"] = 3
+		}},
+		opsMutation{"dashboard removed", checkDashboard, func(tp *Template) { delete(tp.Resources, "Dashboard") }},
+		opsMutation{"dashboard body not JSON", checkDashboard, func(tp *Template) {
+			props(tp, "Dashboard")["DashboardBody"] = map[string]any{"Fn::Sub": "{widgets"}
+		}},
+		opsMutation{"dashboard names a queue that does not exist", checkDashboard, func(tp *Template) {
+			b, _ := Sub(props(tp, "Dashboard")["DashboardBody"])
+			props(tp, "Dashboard")["DashboardBody"] = map[string]any{"Fn::Sub": strings.Replace(b, "${RetryDLQ.QueueName}", "${RetryDLQX.QueueName}", 1)}
+		}},
+		opsMutation{"a metric filter removed", checkDashboard, func(tp *Template) { delete(tp.Resources, "AttemptLatencyMetric") }},
+		opsMutation{"log message renamed", checkMetricFilters, func(tp *Template) {
+			props(tp, "DeliveryAttemptsMetric")["FilterPattern"] = `{ $.message = "delivery attempted" }`
+		}},
+		opsMutation{"log field renamed", checkMetricFilters, func(tp *Template) {
+			asMap(asSlice(props(tp, "AttemptLatencyMetric")["MetricTransformations"])[0])["MetricValue"] = "$.latencyMs"
+		}},
+		opsMutation{"filter on another function's logs", checkMetricFilters, func(tp *Template) {
+			props(tp, "DeliveryResultsMetric")["LogGroupName"] = map[string]any{"Ref": "AlerterFunctionLogs"}
+		}},
+		opsMutation{"MaximumConcurrency 1", checkMaximumConcurrency, func(tp *Template) {
+			asMap(sqsEvent(tp, "AlerterFunction", "Alerts")["ScalingConfig"])["MaximumConcurrency"] = 1
+		}},
+		opsMutation{"retention never expires", checkLogRetention, func(tp *Template) {
+			props(tp, "DispatcherFunctionLogs")["RetentionInDays"] = 0
+		}},
+	)
+	// Each widget line of the dashboard removed, for the lines the checks
+	// require: a queue's depth, each DLQ's, the latency.
+	for _, cut := range []string{`"${AlertsDLQ.QueueName}"]`, `"${NotificationsQueue.QueueName}"]`, `"AttemptLatency"`, `"Result", "exhausted"]`, `"Outcome", "tls_error"]`} {
+		ms = append(ms, opsMutation{"dashboard line " + cut + " removed", checkDashboard, func(tp *Template) {
+			b, _ := Sub(props(tp, "Dashboard")["DashboardBody"])
+			lines := strings.Split(b, "\n")
+			n := len(lines)
+			lines = slices.DeleteFunc(lines, func(l string) bool { return strings.Contains(l, cut) })
+			if len(lines) == n {
+				t.Fatalf("no dashboard line holds %s", cut)
+			}
+			// The line before may now end with a comma before "]".
+			props(tp, "Dashboard")["DashboardBody"] = map[string]any{"Fn::Sub": regexp.MustCompile(`,\s*\n(\s*\]\}\})`).ReplaceAllString(strings.Join(lines, "\n"), "\n$1")}
+		}})
+	}
+	return ms
+}
+
+// alarmOn returns the first alarm of the template on metric.
+func alarmOn(t *testing.T, tp *Template, metric string) string {
+	t.Helper()
+	for _, id := range ofType(tp, alarmType) {
+		if props(tp, id)["MetricName"] == metric {
+			return id
+		}
+	}
+	t.Fatalf("no alarm on %s", metric)
+	return ""
+}
+
+// TestOperationsChecksCatchMutations feeds each operations check copies of
+// template.yaml with one mistake each and wants the check to notice.
+func TestOperationsChecksCatchMutations(t *testing.T) {
+	root := repoRoot(t)
+	for _, m := range opsMutations(t) {
+		t.Run(m.name, func(t *testing.T) {
+			tp := loadRepoTemplate(t)
+			m.mutate(tp)
+			if p := m.check(tp, root); len(p) == 0 {
+				t.Error("check passed a template with this mistake")
+			}
+		})
+	}
+}
