@@ -76,6 +76,10 @@ type Attempt struct {
 	Error      string    `json:"error,omitempty"`       // error class, never a secret
 	LatencyMs  int64     `json:"latency_ms"`
 	Snippet    string    `json:"response_snippet,omitempty"` // first 1 KiB of the response body
+	// RetryAfter is the wait a 429 or 503 asked for with Retry-After, at
+	// most MaxDelay (zero when none): Schedule.Decide waits at least this
+	// long before the next attempt. It is not stored or sent on.
+	RetryAfter time.Duration `json:"-"`
 }
 
 // Bounded returns a with its texts valid UTF-8 and cut to their bounds: the

@@ -105,7 +105,10 @@ type Decision struct {
 // Decide says what follows attempt number attempt (1-based) whose result is
 // a: delivered on success, otherwise a retry while attempts remain, else
 // exhausted. Every failure outcome is retried the same way (a blocked
-// address may be a transient DNS answer).
+// address may be a transient DNS answer). A retry waits the scheduled delay
+// (Delay) or the receiver's a.RetryAfter, whichever is longer, rounded up to
+// whole seconds and at most MaxDelay; Retry-After never adds an attempt
+// and never saves the last one from being exhausted.
 func (s Schedule) Decide(attempt int, a Attempt, rnd func() float64) Decision {
 	switch {
 	case a.Outcome == OutcomeSuccess:
@@ -113,6 +116,10 @@ func (s Schedule) Decide(attempt int, a Attempt, rnd func() float64) Decision {
 	case attempt >= s.MaxAttempts():
 		return Decision{Action: Exhausted, Status: StatusExhausted}
 	default:
-		return Decision{Action: Retry, Delay: s.Delay(attempt+1, rnd), Status: StatusWaiting}
+		d := s.Delay(attempt+1, rnd)
+		if ra := min(a.RetryAfter, MaxDelay); ra > d {
+			d = (ra + time.Second - 1).Truncate(time.Second)
+		}
+		return Decision{Action: Retry, Delay: d, Status: StatusWaiting}
 	}
 }

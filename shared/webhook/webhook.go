@@ -243,6 +243,9 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 		a.Outcome, a.Error = delivery.OutcomeRedirect, "redirect not followed"
 	default:
 		a.Outcome = delivery.OutcomeHTTPStatus
+		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable {
+			a.RetryAfter = retryAfter(resp.Header, at)
+		}
 	}
 	return a
 }

@@ -107,10 +107,12 @@ func NewTLS() (*tls.Config, []byte, error) {
 	return cfg, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), nil
 }
 
-// Answer is what the receiver answers a delivery: Status after Delay.
+// Answer is what the receiver answers a delivery: Status after Delay, with
+// Header (Retry-After, say) on the response.
 type Answer struct {
 	Status int           `json:"status"`
 	Delay  time.Duration `json:"delayNs"`
+	Header http.Header   `json:"header,omitempty"`
 }
 
 // Delivery is one request the receiver answered.
@@ -209,6 +211,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				route.OnDelivery(d)
 			}
 			panic(http.ErrAbortHandler)
+		}
+	}
+	for k, vs := range d.Answer.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
