@@ -707,3 +707,92 @@ func TestOperationsChecksCatchMutations(t *testing.T) {
 		})
 	}
 }
+
+var (
+	overridesLine = regexp.MustCompile(`(?m)^\s*parameter_overrides\s*=\s*("(?:[^"\\]|\\.)*")\s*$`)
+	overridePair  = regexp.MustCompile(`(\w+)="([^"]*)"`)
+)
+
+// checkSAMConfig: every deploy environment of samconfig.toml gives each
+// parameter without a default, names only parameters of the template, and
+// gives values the template allows.
+func checkSAMConfig(t *Template, config string) []string {
+	var p []string
+	envs := overridesLine.FindAllStringSubmatch(config, -1)
+	if len(envs) == 0 {
+		return []string{"samconfig.toml: no parameter_overrides"}
+	}
+	for i, m := range envs {
+		line, err := strconv.Unquote(m[1])
+		if err != nil {
+			p = append(p, fmt.Sprintf("samconfig.toml: parameter_overrides %d: %v", i+1, err))
+			continue
+		}
+		given := map[string]string{}
+		for _, kv := range overridePair.FindAllStringSubmatch(line, -1) {
+			given[kv[1]] = kv[2]
+		}
+		for _, name := range slices.Sorted(maps.Keys(given)) {
+			par, ok := t.Parameters[name]
+			if !ok {
+				p = append(p, fmt.Sprintf("samconfig.toml: parameter_overrides %d sets %s, which the template does not have", i+1, name))
+				continue
+			}
+			v := given[name]
+			if pat, ok := par["AllowedPattern"].(string); ok && !regexp.MustCompile(pat).MatchString(v) {
+				p = append(p, fmt.Sprintf("samconfig.toml: parameter_overrides %d: %s=%q does not match %s", i+1, name, v, pat))
+			}
+			if allowed := asSlice(par["AllowedValues"]); allowed != nil && !slices.Contains(allowed, any(v)) {
+				p = append(p, fmt.Sprintf("samconfig.toml: parameter_overrides %d: %s=%q is not one of %v", i+1, name, v, allowed))
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(t.Parameters)) {
+			if _, def := t.Parameters[name]["Default"]; !def {
+				if _, ok := given[name]; !ok {
+					p = append(p, fmt.Sprintf("samconfig.toml: parameter_overrides %d lacks %s, which has no default", i+1, name))
+				}
+			}
+		}
+	}
+	return p
+}
+
+func readSAMConfig(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "samconfig.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestSAMConfig: sam deploy with samconfig.toml gets the parameters the
+// template needs, in the forms it allows; each mistake below is caught.
+func TestSAMConfig(t *testing.T) {
+	tp := loadRepoTemplate(t)
+	config := readSAMConfig(t)
+	for _, p := range checkSAMConfig(tp, config) {
+		t.Error(p)
+	}
+	withTopic := strings.Replace(config, `AlarmTopicArn=\"\"`, `AlarmTopicArn=\"arn:aws:sns:us-east-1:123456789012:ops-alarms\"`, 1)
+	if p := checkSAMConfig(tp, withTopic); withTopic == config || len(p) != 0 {
+		t.Errorf("an existing topic's ARN refused (or not found to replace): %v", p)
+	}
+	mistakes := []struct{ name, old, new string }{
+		{"required parameter left out", `AlertFromAddress=\"alerts@example.com\" `, ``},
+		{"unknown parameter", `LogLevel=\"INFO\"`, `LogLevel=\"INFO\" AlarmTopic=\"x\"`},
+		{"topic that is not an SNS ARN", `LogLevel=\"INFO\" AlarmTopicArn=\"\"`, `LogLevel=\"INFO\" AlarmTopicArn=\"alarms\"`},
+		{"log level not allowed", `LogLevel=\"INFO\"`, `LogLevel=\"LOUD\"`},
+	}
+	for _, m := range mistakes {
+		t.Run(m.name, func(t *testing.T) {
+			bad := strings.Replace(config, m.old, m.new, 1)
+			if bad == config {
+				t.Fatalf("samconfig.toml holds no %s", m.old)
+			}
+			if p := checkSAMConfig(tp, bad); len(p) == 0 {
+				t.Error("check passed a samconfig.toml with this mistake")
+			}
+		})
+	}
+}
