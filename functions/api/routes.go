@@ -107,6 +107,7 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("POST "+settingsHooks, app.securedPost(app.withMember(app.handleAddHook())))
 	mux.Handle("POST "+settingsHooks+"/{id}/{action}", app.securedPost(app.withMember(app.handleHookAction())))
 	mux.Handle("POST "+settingsAlerts, app.securedPost(app.withMember(app.handleAlertEmails())))
+	mux.Handle("POST "+settingsFreshness, app.securedPost(app.withMember(app.handleFreshness())))
 
 	mux.Handle("/", handleNoRoute(log, mux))
 	return accessLog(log, recoverPanics(log, cleanPathsOnly(log, mux)))
