@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/postloadhooks/hooks/shared/hook"
 )
@@ -50,7 +51,7 @@ func (f *subscriptionForm) fillChoices() {
 type freshnessRow struct {
 	N                               int // 1-based position
 	Integration, Table, MaxInterval string
-	Since                           string
+	Since                           time.Time
 }
 
 type freshnessForm struct {
@@ -206,7 +207,7 @@ func freshnessRows(rules []hook.FreshnessRule) []freshnessRow {
 	rows := make([]freshnessRow, 0, len(rules))
 	for i, r := range rules {
 		rows = append(rows, freshnessRow{N: i + 1, Integration: r.IntegrationName, Table: r.Table, MaxInterval: r.MaxInterval,
-			Since: r.CreatedAt.UTC().Format("Jan 2, 2006 15:04 UTC")})
+			Since: r.CreatedAt.UTC()})
 	}
 	return rows
 }

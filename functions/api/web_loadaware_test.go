@@ -92,7 +92,7 @@ func TestWebFreshnessRules(t *testing.T) {
 	if len(rules) != 2 || rules[0].MaxInterval != "2h" || rules[1].Table != "customers" {
 		t.Fatalf("rules %+v", rules)
 	}
-	if body := wt.settings(t, c, "?notice=rule-added"); !strings.Contains(body, `<td>orders</td><td class="mono">2h</td>`) {
+	if body := wt.settings(t, c, "?notice=rule-added"); !strings.Contains(body, `<span class="url">shopify / orders</span>`) || !strings.Contains(body, `<td class="mono">2h</td>`) {
 		t.Errorf("rule not listed")
 	}
 	for _, tc := range []struct{ integration, table, interval, id, msg string }{
