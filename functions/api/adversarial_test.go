@@ -227,6 +227,7 @@ func (s *advStack) mutatingCalls() []routeCall {
 			routeCall{"PUT", hookPath(id), `{"enable":false}`},
 			routeCall{"PUT", hookPath(id), `{"enable":true}`},
 			routeCall{"GET", hookPath(id), ""},
+			routeCall{"PATCH", hookPath(id), `{"filter":{"tables":["x"]},"events":["run_completed"]}`},
 			routeCall{"POST", hookPath(id) + "/secret/rotate", ""},
 			routeCall{"POST", hookPath(id) + "/test", ""},
 			routeCall{"DELETE", hookPath(id), ""},
@@ -256,6 +257,8 @@ func TestAdversarialOtherAccountToken(t *testing.T) {
 			{"DELETE", hooksPath + "/" + pctEncode(id), ""},
 			{"GET", hookPath(id), ""},
 			{"GET", hooksPath + "/" + pctEncode(id), ""},
+			{"PATCH", hookPath(id), `{"events":["run_completed"]}`},
+			{"PATCH", hookPath(id) + "?client_id=116078", `{"filter":{"tables":["x"]}}`},
 			{"POST", hookPath(id) + "/secret/rotate", ""},
 			{"POST", hookPath(id) + "/secret/rotate?client_id=116078", ""},
 			{"POST", hooksPath + "/" + pctEncode(id) + "/secret/rotate", ""},
@@ -860,7 +863,8 @@ func TestAdversarialHookIDs(t *testing.T) {
 	}
 	for _, id := range ids {
 		for _, c := range []routeCall{{"PUT", hooksPath + "/" + id, `{"enable":false}`}, {"DELETE", hooksPath + "/" + id, ""},
-			{"GET", hooksPath + "/" + id, ""}, {"POST", hooksPath + "/" + id + "/secret/rotate", ""}, {"POST", hooksPath + "/" + id + "/test", ""}} {
+			{"GET", hooksPath + "/" + id, ""}, {"PATCH", hooksPath + "/" + id, `{"filter":null}`},
+			{"POST", hooksPath + "/" + id + "/secret/rotate", ""}, {"POST", hooksPath + "/" + id + "/test", ""}} {
 			t.Run(c.method+" "+id, func(t *testing.T) {
 				status, body := s.do(t, c.method, c.path, s.tokA, c.body)
 				checkResponse(t, status, body, http.StatusNotFound, bodyNotFound)

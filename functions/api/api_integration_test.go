@@ -84,6 +84,8 @@ type apiHook struct {
 	CreatedAt  string               `json:"created_at"`
 	ModifiedAt string               `json:"modified_at"`
 	DisabledAt *string              `json:"disabled_at"`
+	Filter     *filterJSON          `json:"filter"`
+	Events     []string             `json:"events"`
 	Secret     string               `json:"secret"`
 }
 

@@ -37,6 +37,10 @@ type config struct {
 	// every request (HOOKS_SECRET_OVERLAP, default 24h; tests and local
 	// runs shorten it).
 	secretOverlap time.Duration
+	// freshnessMin is the shortest max_interval a freshness rule may have
+	// (HOOKS_FRESHNESS_MIN_INTERVAL, default 5m; tests and local runs
+	// shorten it).
+	freshnessMin time.Duration
 	// extraCAFile names a PEM file of roots a test notification trusts
 	// besides the system's (HOOKS_EXTRA_CA_FILE; local runs and tests only).
 	extraCAFile string
@@ -60,6 +64,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		env.Invalid("HOOKS_SECRET_OVERLAP", fmt.Errorf("want a positive duration such as 24h"))
 	}
 	c.secretOverlap = overlap
+	fmin, err := time.ParseDuration(env.String("HOOKS_FRESHNESS_MIN_INTERVAL", hook.FormatInterval(hook.FreshnessMinInterval)))
+	if err != nil || fmin <= 0 || fmin > hook.MaxFreshnessInterval {
+		env.Invalid("HOOKS_FRESHNESS_MIN_INTERVAL", fmt.Errorf("want a positive duration up to 168h such as 5m"))
+	}
+	c.freshnessMin = fmin
 	if !c.lambda {
 		c.addr = env.String("HOOKS_API_ADDR", defaultAPIAddr)
 		c.adminToken = env.String("HOOKS_ADMIN_TOKEN", "")

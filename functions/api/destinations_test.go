@@ -82,7 +82,7 @@ func TestReEnableWithoutDestination(t *testing.T) {
 	checkResponse(t, status, body, http.StatusBadRequest, bodyNoDestination)
 	status, body = api.do(t, "GET", hooksPath, bearer(tokenA), "")
 	checkResponse(t, status, body, http.StatusOK, `{"post_load":[{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":null,`+
-		`"config":{"url":"`+urlA+`"},"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":"2026-07-16T16:47:54Z"}]}`)
+		`"config":{"url":"`+urlA+`"},"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":"2026-07-16T16:47:54Z","filter":null,"events":["table_loaded"]}]}`)
 	if got, _ := api.store.hook(clientA, h.ID); got.Enabled() {
 		t.Error("hook enabled by a refused call")
 	}

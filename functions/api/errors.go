@@ -63,6 +63,8 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 		return http.StatusBadRequest, []byte(bodyHookDisabled), true
 	case errors.Is(err, hook.ErrLimit):
 		return http.StatusBadRequest, []byte(bodyLimit), true
+	case errors.Is(err, errInvalidPatchBody):
+		return http.StatusBadRequest, []byte(bodyInvalidPatchBody), true
 	case errors.Is(err, errInvalidPutBody):
 		return http.StatusBadRequest, []byte(bodyInvalidPutBody), true
 	case errors.As(err, &invalid):

@@ -24,7 +24,7 @@ func TestEventFixtures(t *testing.T) {
 	hook8 := func(disabledAt string) string {
 		return `{"id":8,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,` +
 			`"config":{"url":"https://hooks.example.com/catch/abc"},` +
-			`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":` + disabledAt + `}`
+			`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":` + disabledAt + `,"filter":null,"events":["table_loaded"]}`
 	}
 	// seed prepares the fake store: account 116078 (advanced) whose member
 	// holds fixtureToken, and hook 8 when hook is set.
@@ -40,7 +40,7 @@ func TestEventFixtures(t *testing.T) {
 	}{
 		"api-create-hook.json": {seed{account: true}, 200,
 			`{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"https://hooks.example.com/catch/abc"},` +
-				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null,"secret":"<secret>"}`},
+				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null,"filter":null,"events":["table_loaded"],"secret":"<secret>"}`},
 		"api-list-hooks.json":   {seed{account: true, hook: true}, 200, `{"post_load":[` + hook8("null") + "]}"},
 		"api-enable-hook.json":  {seed{account: true, hook: true, hookDisabled: true}, 200, hook8("null")},
 		"api-disable-hook.json": {seed{account: true, hook: true}, 200, hook8(`"2026-07-16T16:47:54Z"`)},

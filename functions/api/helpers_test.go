@@ -60,6 +60,18 @@ func newTestAPI(t *testing.T) *testAPI {
 
 func newTestAPIWith(t *testing.T, admin adminCheck) *testAPI {
 	t.Helper()
+	return newTestAPIConfig(t, admin, hooksConfig{})
+}
+
+// newTestAPIHooks is newTestAPI with the hooks routes configured as hooks
+// says (its sender replaced by the fake).
+func newTestAPIHooks(t *testing.T, hooks hooksConfig) *testAPI {
+	t.Helper()
+	return newTestAPIConfig(t, tokenAdmin(adminToken), hooks)
+}
+
+func newTestAPIConfig(t *testing.T, admin adminCheck, hooks hooksConfig) *testAPI {
+	t.Helper()
 	st := newTestStore(func() time.Time { return testNow })
 	st.seedAccount(clientA, "advanced", memberA, tokenA)
 	st.seedAccount(clientB, "advanced", "memberb", tokenB)
@@ -67,7 +79,8 @@ func newTestAPIWith(t *testing.T, admin adminCheck) *testAPI {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	sender := &fakeSender{}
-	return &testAPI{store: st, handler: testRoutes(t, log, st, admin, hooksConfig{sender: sender}), logs: logs, sender: sender}
+	hooks.sender = sender
+	return &testAPI{store: st, handler: testRoutes(t, log, st, admin, hooks), logs: logs, sender: sender}
 }
 
 func bearer(token string) string { return "Bearer " + token }

@@ -24,6 +24,10 @@ type hookJSON struct {
 	CreatedAt     string         `json:"created_at"`
 	ModifiedAt    string         `json:"modified_at"`
 	DisabledAt    *string        `json:"disabled_at"`
+	// Filter is null while the hook is sent every load; Events is never
+	// empty (["table_loaded"] for a hook that never chose).
+	Filter *filterJSON `json:"filter"`
+	Events []string    `json:"events"`
 	// Secret is set only in the create response.
 	Secret string `json:"secret,omitempty"`
 }
@@ -41,6 +45,8 @@ func newHookJSON(h hook.Hook) hookJSON {
 		Config:     hookConfigJSON{URL: h.URL},
 		CreatedAt:  formatTime(h.CreatedAt),
 		ModifiedAt: formatTime(h.ModifiedAt),
+		Filter:     newFilterJSON(h.Filter),
+		Events:     h.Events(),
 	}
 	if h.DestinationID != 0 {
 		j.DestinationID = &h.DestinationID

@@ -74,7 +74,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	hooks := hooksConfig{allowPrivate: cfg.allowPrivate, secretOverlap: cfg.secretOverlap, sender: sender}
+	hooks := hooksConfig{allowPrivate: cfg.allowPrivate, secretOverlap: cfg.secretOverlap, freshnessMin: cfg.freshnessMin, sender: sender}
 
 	if cfg.lambda {
 		h := routes(log, st, iamAdmin, hooks, web)

@@ -20,6 +20,8 @@ type storage interface {
 	hookDeleter
 	hookGetter
 	secretRotator
+	subscriptionSetter
+	freshnessStore
 	accountCreator
 	accountGetter
 	accountUpdater
@@ -39,8 +41,18 @@ type hooksConfig struct {
 	// secretOverlap is how long a rotated-out secret still signs
 	// (HOOKS_SECRET_OVERLAP); zero means hook.SecretOverlap.
 	secretOverlap time.Duration
+	// freshnessMin is the shortest max_interval of a freshness rule
+	// (HOOKS_FRESHNESS_MIN_INTERVAL); zero means hook.FreshnessMinInterval.
+	freshnessMin time.Duration
 	// sender makes a test notification's one attempt.
 	sender webhookSender
+}
+
+func (c hooksConfig) minInterval() time.Duration {
+	if c.freshnessMin <= 0 {
+		return hook.FreshnessMinInterval
+	}
+	return c.freshnessMin
 }
 
 func (c hooksConfig) overlap() time.Duration {
@@ -61,9 +73,13 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("GET "+hooksPath, handleListHooks(log, s))
 	mux.Handle("GET "+hooksPath+"/{id}", handleGetHook(log, s))
 	mux.Handle("PUT "+hooksPath+"/{id}", handleSetHookEnabled(log, s))
+	mux.Handle("PATCH "+hooksPath+"/{id}", handleSetHookSubscription(log, s))
 	mux.Handle("DELETE "+hooksPath+"/{id}", handleDeleteHook(log, s))
 	mux.Handle("POST "+hooksPath+"/{id}/secret/rotate", handleRotateSecret(log, s, hooks.overlap()))
 	mux.Handle("POST "+hooksPath+"/{id}/test", handleTestSend(log, s, hooks.sender))
+
+	mux.Handle("GET "+hook.FreshnessPath, handleGetFreshness(log, s))
+	mux.Handle("PUT "+hook.FreshnessPath, handlePutFreshness(log, s, hooks.minInterval()))
 
 	mux.Handle("POST /admin/v1/accounts", handleCreateAccount(log, admin, s))
 	mux.Handle("GET /admin/v1/accounts/{client_id}", handleGetAccount(log, admin, s))
@@ -91,6 +107,7 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("POST "+settingsHooks, app.securedPost(app.withMember(app.handleAddHook())))
 	mux.Handle("POST "+settingsHooks+"/{id}/{action}", app.securedPost(app.withMember(app.handleHookAction())))
 	mux.Handle("POST "+settingsAlerts, app.securedPost(app.withMember(app.handleAlertEmails())))
+	mux.Handle("POST "+settingsFreshness, app.securedPost(app.withMember(app.handleFreshness())))
 
 	mux.Handle("/", handleNoRoute(log, mux))
 	return accessLog(log, recoverPanics(log, cleanPathsOnly(log, mux)))

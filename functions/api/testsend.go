@@ -80,7 +80,7 @@ func sendTest(ctx context.Context, s testSender, send webhookSender, clientID, i
 	}
 	loadID := testLoadPrefix + rand.Text()
 	return send.Deliver(ctx, webhook.Request{
-		ClientID: clientID, URL: h.URL, LoadID: loadID, WebhookID: hook.WebhookID(clientID, loadID, h.ID),
+		ClientID: clientID, URL: h.URL, LoadID: loadID, Event: hook.EventTableLoaded, WebhookID: hook.WebhookID(clientID, loadID, h.ID),
 		Secret: h.Secret, PreviousSecret: h.PreviousSecret, PreviousSecretExpiresAt: h.PreviousSecretExpiresAt,
 		Body: []byte(exampleNotification),
 	}).Bounded(), nil

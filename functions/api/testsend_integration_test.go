@@ -112,7 +112,8 @@ func TestTestSendEndToEnd(t *testing.T) {
 	}
 	h := reqs[0].Header
 	if bodies[0] != exampleNotification || !strings.HasPrefix(h.Get("webhook-load-id"), "test-") ||
-		h.Get("User-Agent") != webhook.UserAgent || h.Get("Content-Type") != "application/json" {
+		h.Get("User-Agent") != webhook.UserAgent || h.Get("Content-Type") != "application/json" ||
+		h.Get("webhook-event") != "table_loaded" {
 		t.Errorf("request headers %v body %s", h, bodies[0])
 	}
 	if err := libraryVerify(t, created.Secret, bodies[0], h); err != nil {

@@ -560,6 +560,49 @@ func TestWebBrowser(t *testing.T) {
 			t.Errorf("after the rotation the library refuses a secret of the overlap: %v", err)
 		}
 	}
+
+	// Filter and events: the form, an error beside its field, the saved
+	// values as the API shows them.
+	br.menu(testID, "Edit filter and events", "#edit")
+	br.state("edit-filter")
+	br.do("type the tables", chromedp.SendKeys(chromedp.ID("f-tables"), "orders, orders__*"))
+	br.do("choose run completed", chromedp.Click(chromedp.ID("f-event-run_completed")))
+	br.navigate("save it", "//p[.='Webhook filter and events saved.']", chromedp.Click("//button[.='Save filter and events']"))
+	if h := b.apiHooks(t)[0]; h.Filter == nil || !slices.Equal(h.Filter.Tables, []string{"orders", "orders__*"}) || h.Filter.Integrations != nil ||
+		!slices.Equal(h.Events, []string{"table_loaded", "run_completed"}) {
+		t.Errorf("saved filter %+v events %v", h.Filter, h.Events)
+	}
+	if s := br.text(); !strings.Contains(s, "Only tables orders, orders__*. Events: Table loaded, Run completed") {
+		t.Errorf("the row does not show the saved filter: %s", s)
+	}
+	br.menu(testID, "Edit filter and events", "#edit")
+	br.do("unchoose every event", chromedp.Click(chromedp.ID("f-event-table_loaded")), chromedp.Click(chromedp.ID("f-event-run_completed")))
+	br.navigate("save it", "#f-events-error", chromedp.Click("//button[.='Save filter and events']"))
+	if s := br.text(); !strings.Contains(s, "Invalid PATCH body: choose at least one event.") {
+		t.Errorf("no error beside the events: %s", s)
+	}
+	br.state("edit-filter-error")
+
+	// Freshness rules: an error beside its field, then a rule as stored.
+	br.do("type a rule", chromedp.SendKeys(chromedp.ID("r-integration"), "shopify"), chromedp.SendKeys(chromedp.ID("r-table"), "orders"),
+		chromedp.SendKeys(chromedp.ID("r-interval"), "1m"))
+	br.navigate("add it", "#r-interval-error", chromedp.Click("//button[.='Add rule']"))
+	if s := br.text(); !strings.Contains(s, "Rule 1: max_interval must be from 5m to 168h") {
+		t.Errorf("no error beside the interval: %s", s)
+	}
+	br.state("freshness-error")
+	br.do("fix the interval", chromedp.Clear(chromedp.ID("r-interval")), chromedp.SendKeys(chromedp.ID("r-interval"), "2h"))
+	br.navigate("add it", "//p[.='Freshness rule added.']", chromedp.Click("//button[.='Add rule']"))
+	rules, err := b.store.FreshnessRules(context.Background(), b.clientID)
+	if err != nil || len(rules) != 1 || rules[0].IntegrationName != "shopify" || rules[0].Table != "orders" || rules[0].MaxInterval != "2h" {
+		t.Errorf("stored rules %+v %v", rules, err)
+	}
+	br.state("freshness")
+	br.navigate("remove it", "//p[.='Freshness rule removed.']", chromedp.Click("//tr[@id='rule-1']//button"))
+	if rules, _ := b.store.FreshnessRules(context.Background(), b.clientID); len(rules) != 0 {
+		t.Errorf("after remove: %+v", rules)
+	}
+
 	br.menu(testID, "Delete this webhook", "//h3[.='Delete this webhook?']")
 	br.navigate("Delete", "//p[.='Webhook deleted.']", chromedp.Click("//div[@id='confirm']//button[.='Delete']"))
 	br.expectHooks(b)

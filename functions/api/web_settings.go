@@ -35,6 +35,10 @@ type settingsPage struct {
 	Notice        string
 	AlertEmails   []string
 	AlertForm     alertForm
+	// Edit is the filter and events form of one hook (web_loadaware.go).
+	Edit          *subscriptionForm
+	Freshness     []freshnessRow
+	FreshnessForm freshnessForm
 }
 
 type hookRow struct {
@@ -47,6 +51,9 @@ type hookRow struct {
 	// Destination names the hook's destination when the account has
 	// several.
 	Destination string
+	// Filter and Events say which loads and events it is sent.
+	Filter, Events string
+	hook           hook.Hook
 }
 
 type hookForm struct {
@@ -81,6 +88,9 @@ var notices = map[string]string{
 	"deleted":       "Webhook deleted.",
 	"alert-added":   "Alert address added.",
 	"alert-removed": "Alert address removed.",
+	"subscription":  "Webhook filter and events saved.",
+	"rule-added":    "Freshness rule added.",
+	"rule-removed":  "Freshness rule removed.",
 }
 
 // Statuses, as the Status column shows them.
@@ -119,8 +129,15 @@ func (a *webApp) loadSettings(r *http.Request) (settingsPage, error) {
 		if len(acct.Destinations) > 1 {
 			row.Destination = destinationName(acct.Destinations, h.DestinationID)
 		}
+		row.Filter, row.Events = subscriptionSummary(h)
+		row.hook = h
 		p.Hooks = append(p.Hooks, row)
 	}
+	rules, err := a.store.FreshnessRules(r.Context(), s.sess.ClientID)
+	if err != nil {
+		return settingsPage{}, err
+	}
+	p.Freshness = freshnessRows(rules)
 	switch {
 	case !acct.HasHooks():
 		p.AddBlocked = upgradeText
@@ -161,6 +178,11 @@ func (a *webApp) handleSettings() http.Handler {
 			i := slices.IndexFunc(p.Hooks, func(h hookRow) bool { return h.ID == id })
 			if i >= 0 {
 				p.ConfirmDelete = &p.Hooks[i]
+			}
+		}
+		if id, ok := parsePositiveID(q.Get("edit")); ok {
+			if i := slices.IndexFunc(p.Hooks, func(h hookRow) bool { return h.ID == id }); i >= 0 {
+				p.Edit = subscriptionFormOf(p.Hooks[i].hook)
 			}
 		}
 		a.render(w, r, http.StatusOK, "settings", p)
@@ -216,6 +238,9 @@ func (a *webApp) handleHookAction() http.Handler {
 				return
 			case "test":
 				a.sendTest(w, r, p, id)
+				return
+			case "subscription":
+				a.setSubscription(w, r, p, id)
 				return
 			case "disable":
 				notice = "disabled"

@@ -417,6 +417,8 @@ func TestWebStateChangesNeedOriginAndCSRF(t *testing.T) {
 		{settingsHooks + "/1/rotate-secret", url.Values{}},
 		{settingsHooks + "/1/test", url.Values{}},
 		{settingsAlerts, url.Values{"email": {"x@example.com"}}},
+		{settingsHooks + "/1/subscription", url.Values{"events": {"run_completed"}}},
+		{settingsFreshness, url.Values{"integration_name": {"s"}, "table": {"t"}, "max_interval": {"1h"}}},
 		{signOutPath, url.Values{}},
 	}
 	for _, p := range posts {
@@ -441,7 +443,8 @@ func TestWebStateChangesNeedOriginAndCSRF(t *testing.T) {
 	got, _ := wt.store.hook(clientA, h.ID)
 	hooks, _ := wt.store.ListHooks(context.Background(), clientA)
 	acct, _ := wt.store.Account(context.Background(), clientA)
-	if !got.Enabled() || got.Secret != h.Secret || len(hooks) != 1 || len(acct.AlertEmails) != 0 || len(wt.sender.sent()) != 0 {
+	rules, _ := wt.store.FreshnessRules(context.Background(), clientA)
+	if !got.Enabled() || got.Secret != h.Secret || got.EventTypes != nil || len(rules) != 0 || len(hooks) != 1 || len(acct.AlertEmails) != 0 || len(wt.sender.sent()) != 0 {
 		t.Errorf("a refused request changed something: hook %+v, %d hooks, alerts %v, %d tests sent", got, len(hooks), acct.AlertEmails, len(wt.sender.sent()))
 	}
 	wt.settings(t, c, "") // not signed out
@@ -460,7 +463,7 @@ func TestWebCrossAccountHookIDs(t *testing.T) {
 	wt := newWebTest(t)
 	theirs := wt.store.seedHook(clientB, "https://b.example.com/theirs", false)
 	c := wt.signIn(t, emailA)
-	for _, action := range []string{"disable", "enable", "delete", "rotate-secret", "test"} {
+	for _, action := range []string{"disable", "enable", "delete", "rotate-secret", "test", "subscription"} {
 		rec := wt.post(t, c, settingsHooks+"/"+itoa(theirs.ID)+"/"+action, nil)
 		if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "theirs") {
 			t.Errorf("%s another account's hook: %d, want 404 without it", action, rec.Code)

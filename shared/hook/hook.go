@@ -123,7 +123,11 @@ type Hook struct {
 	CreatedAt               time.Time
 	ModifiedAt              time.Time
 	DisabledAt              *time.Time // nil while enabled
-	Audit                   []Change
+	// Filter limits the loads the hook is sent (nil: every load) and
+	// EventTypes the events (nil: DefaultEvents); see filter.go.
+	Filter     *Filter
+	EventTypes []string
+	Audit      []Change
 }
 
 // Enabled reports whether the hook receives notifications.
@@ -143,9 +147,9 @@ func (h Hook) DisabledReason() string {
 		return ""
 	}
 	// The last change of the hook's state says why; a rotation of its
-	// secret changes nothing about it.
+	// secret or a change of its filter changes nothing about it.
 	for i := len(h.Audit) - 1; i >= 0; i-- {
-		if h.Audit[i].Action == ActionSecretRotated {
+		if a := h.Audit[i].Action; a == ActionSecretRotated || a == ActionSubscriptionChanged {
 			continue
 		}
 		if h.Audit[i].Action == ActionPlanDowngraded {

@@ -442,6 +442,7 @@ func encodeHook(h hook.Hook) map[string]types.AttributeValue {
 		item[attrPrevSecret] = attrS(h.PreviousSecret)
 		item[attrPrevUntil] = attrTime(h.PreviousSecretExpiresAt)
 	}
+	encodeSubscription(item, h)
 	return item
 }
 
@@ -461,6 +462,7 @@ func decodeHook(item map[string]types.AttributeValue) (hook.Hook, error) {
 		h.PreviousSecret = d.str(attrPrevSecret)
 		h.PreviousSecretExpiresAt = d.time(attrPrevUntil)
 	}
+	decodeSubscription(&d, &h)
 	for _, v := range d.list(attrAudit) {
 		m, ok := v.(*types.AttributeValueMemberM)
 		if !ok {

@@ -13,6 +13,8 @@
 //	hook id sequence   CLIENT#<client_id>              SEQ#HOOK
 //	hook url (unique)  CLIENT#<client_id>              URL#<sha256 hex of url>
 //	member             CLIENT#<client_id>              MEMBER#<member_id>
+//	freshness rules    CLIENT#<client_id>              RULES#FRESHNESS
+//	freshness registry FRESHNESS#<client_id mod 16>    CLIENT#<client_id>
 //	token              TOKEN#<sha256 hex of token>     TOKEN
 //	delivery           DELIVERY#<client_id>#<load_id>  HOOK#<id, 10 digits>
 //	alert              ALERT#<client_id>#<load_id>     HOOK#<id, 10 digits>

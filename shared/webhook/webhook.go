@@ -79,9 +79,13 @@ type Request struct {
 	// different accounts never share a connection.
 	ClientID int64
 	URL      string
-	// LoadID, when set, is sent as the webhook-load-id header (a test
-	// notification's "test-..." id).
-	LoadID    string
+	// LoadID, when set, is sent as the webhook-load-id header: the
+	// loader's load_id of the load the request is about (a test
+	// notification's "test-..." id). Callers set it on every request.
+	LoadID string
+	// Event is the request's event type, sent as the webhook-event header
+	// (hook.EventTableLoaded, ...). Empty means EventTableLoaded.
+	Event     string
 	WebhookID string
 	Secret    string // "whsec_" + base64
 	// PreviousSecret, when set, is a secret that a rotation replaced: it
@@ -91,6 +95,18 @@ type Request struct {
 	PreviousSecret          string
 	PreviousSecretExpiresAt time.Time
 	Body                    []byte
+}
+
+// EventTableLoaded is the webhook-event of a request whose Event is empty:
+// a table load's notification (the same name as hook.EventTableLoaded).
+const EventTableLoaded = "table_loaded"
+
+// event is the request's webhook-event value.
+func (r Request) event() string {
+	if r.Event == "" {
+		return EventTableLoaded
+	}
+	return r.Event
 }
 
 // signature is the webhook-signature value of an attempt made at at: the
@@ -217,6 +233,7 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 	if r.LoadID != "" {
 		req.Header.Set("webhook-load-id", r.LoadID)
 	}
+	req.Header.Set("webhook-event", r.event())
 
 	p := c.pools.acquire(r.ClientID)
 	defer c.pools.release(p)

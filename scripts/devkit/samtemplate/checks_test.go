@@ -371,6 +371,7 @@ func checkSES(t *Template, _ string) []string {
 var apiRoutes = map[string]bool{
 	"/notifications/public/v1/api/hooks":      false,
 	"/notifications/public/v1/api/hooks/{id}": false,
+	"/notifications/public/v1/api/freshness":  false,
 	"/admin/v1/{proxy+}":                      true,
 	"/healthz":                                false,
 	"/openapi.json":                           false,

@@ -42,7 +42,8 @@ type Store struct {
 	alerts   map[delivery.Key]*alertItem
 	fail     map[string]error
 	calls    map[string]int
-	web      *signinState // sign-in links and sessions (signin.go)
+	web      *signinState                   // sign-in links and sessions (signin.go)
+	fresh    map[int64][]hook.FreshnessRule // freshness rules by account (freshness.go)
 }
 
 type account struct {
@@ -796,6 +797,7 @@ func (s *Store) claimed(c store.AlertClaim, ends string) (*alertItem, error) {
 
 func cloneHook(h hook.Hook) hook.Hook {
 	h.Audit = slices.Clone(h.Audit)
+	h.Filter, h.EventTypes = h.Filter.Clone(), slices.Clone(h.EventTypes)
 	if h.DisabledAt != nil {
 		at := *h.DisabledAt
 		h.DisabledAt = &at
