@@ -69,7 +69,7 @@ func (h *handler) deliver(ctx context.Context, j job) result {
 		return result{}
 	}
 
-	a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: j.key.ClientID, URL: j.hook.URL, WebhookID: j.webhookID, Secret: j.hook.Secret,
+	a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: j.key.ClientID, URL: j.hook.URL, LoadID: j.key.LoadID, WebhookID: j.webhookID, Secret: j.hook.Secret,
 		PreviousSecret: j.hook.PreviousSecret, PreviousSecretExpiresAt: j.hook.PreviousSecretExpiresAt, Body: j.body})
 	d := h.cfg.Schedule.Decide(j.n, a, h.rand)
 	log.at(ctx, slog.LevelInfo, "delivery attempt", slog.String("outcome", a.Outcome), slog.Int("statusCode", a.StatusCode),

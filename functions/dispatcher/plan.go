@@ -71,7 +71,7 @@ func (h *handler) plan(ctx context.Context, records []events.SQSMessage, work []
 			}
 			before := len(jobs)
 			for _, hk := range st.hooks {
-				if !hk.Enabled() || !hk.SendsLoadsOf(m.DestinationID) {
+				if !hk.Enabled() || !hk.SendsLoadsOf(m.DestinationID) || !hk.Wants(m.Notification.IntegrationName, m.Notification.DestinationRootTableName) {
 					continue
 				}
 				jobs = append(jobs, job{
