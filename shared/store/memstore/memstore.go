@@ -40,6 +40,7 @@ type Store struct {
 	tokens   map[string]hook.Principal
 	dels     map[delivery.Key]*deliveryItem
 	alerts   map[delivery.Key]*alertItem
+	loads    map[loadKey]*loadItem // load records (loadrecord.go)
 	fail     map[string]error
 	calls    map[string]int
 	web      *signinState // sign-in links and sessions (signin.go)
@@ -81,6 +82,7 @@ func New(now func() time.Time) *Store {
 		tokens:   map[string]hook.Principal{},
 		dels:     map[delivery.Key]*deliveryItem{},
 		alerts:   map[delivery.Key]*alertItem{},
+		loads:    map[loadKey]*loadItem{},
 		fail:     map[string]error{},
 		calls:    map[string]int{},
 	}
