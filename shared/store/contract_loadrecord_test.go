@@ -73,6 +73,8 @@ func runLoadRecordContract(t *testing.T, open func(t *testing.T) lrContract) {
 		{"Resend", lrResend},
 		{"Exhausted", lrExhausted},
 		{"TestDelivery", lrTest},
+		{"ConcurrentClaimsOneWinsPerHook", lrConcurrent},
+		{"KeptWithinTTL", lrTTL},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })
 	}
@@ -192,12 +194,15 @@ func lrResults(t *testing.T, c lrContract) {
 	recs := c.record(t,
 		delivery.Result{Claim: claims[0], Attempt: ok(c.clock.Now()), Status: delivery.StatusDelivered},
 		delivery.Result{Claim: claims[1], Attempt: fail, Status: delivery.StatusWaiting})
-	wantOK := ok(c.clock.Now())
+	// Attempt times are kept at millisecond precision; a success keeps no
+	// snippet.
+	wantOK, wantFail := ok(c.clock.Now()), fail
 	wantOK.Snippet = ""
+	wantOK.At, wantFail.At = wantOK.At.Truncate(time.Millisecond), wantFail.At.Truncate(time.Millisecond)
 	if diff := cmp.Diff(recs[0].Attempts, []delivery.Attempt{wantOK}); diff != "" || recs[0].Status != delivery.StatusDelivered {
 		t.Errorf("hook 1: status %s, attempts (-got +want):\n%s", recs[0].Status, diff)
 	}
-	if diff := cmp.Diff(recs[1].Attempts, []delivery.Attempt{fail}); diff != "" || recs[1].Status != delivery.StatusWaiting {
+	if diff := cmp.Diff(recs[1].Attempts, []delivery.Attempt{wantFail}); diff != "" || recs[1].Status != delivery.StatusWaiting {
 		t.Errorf("hook 2: status %s, attempts (-got +want):\n%s", recs[1].Status, diff)
 	}
 	// The retry of hook 2.
@@ -476,5 +481,42 @@ func lrTest(t *testing.T, c lrContract) {
 	}
 	if got := c.listAll(t, delivery.ListQuery{ClientID: cClient, HookID: 1, Limit: 10}); !cmp.Equal(got, []string{"test-abc"}) {
 		t.Errorf("history = %v, want the test delivery", got)
+	}
+}
+
+func lrConcurrent(t *testing.T, c lrContract) {
+	ctx := context.Background()
+	type res struct {
+		claims []delivery.Claim
+		err    error
+	}
+	out := make(chan res, 8)
+	for i := range 8 {
+		go func() {
+			claims, _, err := c.s.ClaimLoad(ctx, lrLoad("L1"), []int64{1, 2, 3}, fmt.Sprintf("t%d", i), lrLease)
+			out <- res{claims, err}
+		}()
+	}
+	won := map[int64]int{}
+	for range 8 {
+		r := <-out
+		if r.err != nil {
+			t.Fatalf("ClaimLoad: %v", r.err)
+		}
+		for _, cl := range r.claims {
+			won[cl.HookID]++
+		}
+	}
+	if won[1] != 1 || won[2] != 1 || won[3] != 1 {
+		t.Errorf("claims won per hook = %v, want one each", won)
+	}
+}
+
+func lrTTL(t *testing.T, c lrContract) {
+	claims := c.claimLoad(t, "L1", 1)
+	c.record(t, delivery.Result{Claim: claims[0], Attempt: ok(c.clock.Now()), Status: delivery.StatusDelivered})
+	c.clock.Advance(store.DeliveryTTL - 24*time.Hour)
+	if d, err := c.s.GetDelivery(context.Background(), lrKey("L1", 1)); err != nil || d.Status != delivery.StatusDelivered {
+		t.Errorf("delivery a day before its TTL: %+v, %v", d, err)
 	}
 }

@@ -40,7 +40,7 @@ func (s *Store) ListDeliveries(ctx context.Context, q delivery.ListQuery) (deliv
 	if q.Status != "" {
 		filter = "#h.#e.#s = :status"
 		names["#s"] = entStatus
-		values[":status"] = attrS(q.Status)
+		values[":status"] = statusAttr(q.Status)
 	}
 	in.FilterExpression = aws.String(filter)
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = names, values
@@ -137,14 +137,14 @@ func (s *Store) Resend(ctx context.Context, k delivery.Key) (delivery.RetryMessa
 		_, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:           aws.String(s.table),
 			Key:                 key(deliveryPK(k.ClientID, k.LoadID), skLoad),
-			UpdateExpression:    aws.String("SET #h.#e.#s = :waiting, #h.#e.#n = :zero, #h.#e.#c = :token, #gpk = :gpk, #exp = :exp, #mod = :nowt"),
+			UpdateExpression:    aws.String("SET #h.#e.#s = :waiting, #h.#e.#n = :zero, #h.#e.#c = :token, #gpk = :gpk, #exp = :exp"),
 			ConditionExpression: aws.String("#h.#e.#s = :old AND #h.#e.#n = :n"),
 			ExpressionAttributeNames: map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10),
-				"#s": entStatus, "#n": entN, "#c": entClaim, "#gpk": lrGPK, "#exp": attrExpiresAt, "#mod": attrModifiedAt},
+				"#s": entStatus, "#n": entN, "#c": entClaim, "#gpk": lrGPK, "#exp": attrExpiresAt},
 			ExpressionAttributeValues: map[string]types.AttributeValue{
-				":waiting": attrS(delivery.StatusWaiting), ":zero": attrN(0), ":old": attrS(e.rec.Status), ":token": attrS(token),
+				":waiting": statusAttr(delivery.StatusWaiting), ":zero": attrN(0), ":old": statusAttr(e.rec.Status), ":token": attrS(token),
 				":n": attrN(int64(e.rec.Attempt)), ":gpk": attrS(deliveriesGPK(k.ClientID)),
-				":exp": attrN(now.Add(DeliveryTTL).Unix()), ":nowt": attrTime(now),
+				":exp": attrN(now.Add(DeliveryTTL).Unix()),
 			},
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 			ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
@@ -197,7 +197,7 @@ func (s *Store) ExhaustedDeliveries(ctx context.Context, clientID, hookID int64,
 			// "#" sorts before every character of a load id's time prefix, so
 			// this bound excludes records created at until and after.
 			":until":     attrS(formatTime(until.Add(-time.Nanosecond)) + "#\U0010FFFF"),
-			":exhausted": attrS(delivery.StatusExhausted), ":test": attrS(delivery.TestLoadPrefix),
+			":exhausted": statusAttr(delivery.StatusExhausted), ":test": attrS(delivery.TestLoadPrefix),
 		},
 		ScanIndexForward:       aws.Bool(true),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
@@ -239,15 +239,14 @@ func (s *Store) RecordTest(ctx context.Context, k delivery.Key, body []byte, a d
 		attrPK: attrS(deliveryPK(k.ClientID, k.LoadID)), attrSK: attrS(skLoad),
 		attrClientID: attrN(k.ClientID), lrLoadID: attrS(k.LoadID),
 		lrIntegr: attrS(integration), lrTables: attrStrings(tables),
-		lrBody: &types.AttributeValueMemberB{Value: body}, lrDigest: attrS(delivery.BodyDigest(body)),
+		lrBody: bodyAttr(body), lrDigest: digestAttr(delivery.BodyDigest(body)),
 		lrHooks: &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			strconv.FormatInt(k.HookID, 10): &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-				entStatus: attrS(status), entN: attrN(1),
+				entStatus: statusAttr(status), entN: attrN(1),
 				entAtt: &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(a)}},
 			}},
 		}},
 		lrGPK: attrS(deliveriesGPK(k.ClientID)), lrGSK: attrS(CreatedKey(now, k.LoadID)),
-		attrCreatedAt: attrTime(now), attrModifiedAt: attrTime(now),
 		attrExpiresAt: attrN(now.Add(DeliveryTTL).Unix()),
 	}
 	_, err := s.dynamo().PutItem(ctx, &dynamodb.PutItemInput{

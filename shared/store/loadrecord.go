@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
+	"encoding/base64"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,7 +24,8 @@ import (
 // DELIVERY#<client_id>#<load_id> / LOAD, holding the webhook body once and,
 // in the map h, one entry per hook keyed by the hook id: its status (s),
 // attempt number (n), lease while attempting (l, Unix milliseconds), the
-// token of the claim that took the current attempt (c) and its attempts (a).
+// token of the claim that took the current attempt (c) and its attempts (a,
+// their times at millisecond precision).
 // The names inside the map are short because every write is billed on the
 // item's size.
 //
@@ -44,6 +49,10 @@ import (
 // sk HOOK#<id>) find no entry in a load record: their claim fails and the
 // dispatcher acknowledges them. Let the retry queue drain before upgrading.
 
+// DeliveryTTL is how long a load record is kept after its last write
+// (expires_at, the TTL attribute, in Unix seconds as DynamoDB TTL requires).
+const DeliveryTTL = 30 * 24 * time.Hour
+
 // Sort key and index of load records.
 const (
 	skLoad         = "LOAD"
@@ -53,10 +62,10 @@ const (
 // Attributes of the load record.
 const (
 	lrLoadID  = "load_id"
-	lrIntegr  = "integration_name"
-	lrTables  = "tables"
-	lrBody    = "body"
-	lrDigest  = "body_digest"
+	lrIntegr  = "in"
+	lrTables  = "tb"
+	lrBody    = "b"  // the webhook body, DEFLATE-compressed
+	lrDigest  = "bd" // delivery.BodyDigest of the body, as its 32 bytes
 	lrHooks   = "h"
 	lrGPK     = "gpk"
 	lrGSK     = "gsk"
@@ -123,10 +132,9 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 		attrPK: attrS(deliveryPK(l.ClientID, l.LoadID)), attrSK: attrS(skLoad),
 		attrClientID: attrN(l.ClientID), lrLoadID: attrS(l.LoadID),
 		lrIntegr: attrS(l.IntegrationName), lrTables: attrStrings(l.Tables),
-		lrBody: &types.AttributeValueMemberB{Value: l.Body}, lrDigest: attrS(digest),
+		lrBody: bodyAttr(l.Body), lrDigest: digestAttr(digest),
 		lrHooks:       &types.AttributeValueMemberM{Value: entries},
 		lrGSK:         attrS(CreatedKey(now, l.LoadID)),
-		attrCreatedAt: attrTime(now), attrModifiedAt: attrTime(now),
 		attrExpiresAt: attrN(now.Add(DeliveryTTL).Unix()),
 	}
 	_, err := s.dynamo().PutItem(ctx, &dynamodb.PutItemInput{
@@ -190,11 +198,11 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 // claimEntries claims attempt 1 of the hooks ids of an existing record, with
 // a condition on each hook's path: CanClaim as rec showed it.
 func (s *Store) claimEntries(ctx context.Context, l delivery.Load, rec loadRecord, ids []int64, token, digest string, now time.Time, lease time.Duration) error {
-	names := map[string]string{"#h": lrHooks, "#d": lrDigest, "#exp": attrExpiresAt, "#mod": attrModifiedAt}
+	names := map[string]string{"#h": lrHooks, "#d": lrDigest, "#exp": attrExpiresAt}
 	values := map[string]types.AttributeValue{
-		":d": attrS(digest), ":exp": attrN(now.Add(DeliveryTTL).Unix()), ":nowt": attrTime(now),
+		":d": digestAttr(digest), ":exp": attrN(now.Add(DeliveryTTL).Unix()),
 	}
-	sets := []string{"#exp = :exp", "#mod = :nowt"}
+	sets := []string{"#exp = :exp"}
 	conds := []string{"#d = :d"}
 	for i, id := range ids {
 		e := fmt.Sprintf("#e%d", i)
@@ -205,7 +213,7 @@ func (s *Store) claimEntries(ctx context.Context, l delivery.Load, rec loadRecor
 			history = old.Attempts
 			names["#s"], names["#n"], names["#l"] = entStatus, entN, entLease
 			values[":now"], values[":zero"], values[":one"] = attrN(now.UnixMilli()), attrN(0), attrN(1)
-			values[":attempting"], values[":waiting"] = attrS(delivery.StatusAttempting), attrS(delivery.StatusWaiting)
+			values[":attempting"], values[":waiting"] = statusAttr(delivery.StatusAttempting), statusAttr(delivery.StatusWaiting)
 			conds = append(conds, fmt.Sprintf("((#h.%[1]s.#s = :waiting AND #h.%[1]s.#n = :zero) OR (#h.%[1]s.#s = :attempting AND #h.%[1]s.#n = :one AND #h.%[1]s.#l < :now))", e))
 		} else {
 			conds = append(conds, fmt.Sprintf("attribute_not_exists(#h.%s)", e))
@@ -237,16 +245,16 @@ func (s *Store) ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest stri
 	_, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table),
 		Key:              key(deliveryPK(k.ClientID, k.LoadID), skLoad),
-		UpdateExpression: aws.String("SET #h.#e.#s = :attempting, #h.#e.#n = :n, #h.#e.#l = :lease, #h.#e.#c = :claim, #exp = :exp, #mod = :nowt"),
+		UpdateExpression: aws.String("SET #h.#e.#s = :attempting, #h.#e.#n = :n, #h.#e.#l = :lease, #h.#e.#c = :claim, #exp = :exp"),
 		ConditionExpression: aws.String("#d = :d AND ((#h.#e.#s = :waiting AND #h.#e.#n = :prev) OR " +
 			"(#h.#e.#s = :attempting AND #h.#e.#n = :n AND #h.#e.#l < :now))"),
 		ExpressionAttributeNames: map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10), "#d": lrDigest,
-			"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt, "#mod": attrModifiedAt},
+			"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":attempting": attrS(delivery.StatusAttempting), ":waiting": attrS(delivery.StatusWaiting),
+			":attempting": statusAttr(delivery.StatusAttempting), ":waiting": statusAttr(delivery.StatusWaiting),
 			":n": attrN(int64(n)), ":prev": attrN(int64(n - 1)), ":now": attrN(now.UnixMilli()),
-			":lease": attrN(now.Add(lease).UnixMilli()), ":claim": attrS(c.Token), ":d": attrS(bodyDigest),
-			":exp": attrN(now.Add(DeliveryTTL).Unix()), ":nowt": attrTime(now),
+			":lease": attrN(now.Add(lease).UnixMilli()), ":claim": attrS(c.Token), ":d": digestAttr(bodyDigest),
+			":exp": attrN(now.Add(DeliveryTTL).Unix()),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
@@ -353,17 +361,17 @@ func (s *Store) recordResults(ctx context.Context, rs []delivery.Result) (map[st
 	now := s.now().UTC()
 	k := rs[0].Claim.Key
 	names := map[string]string{"#h": lrHooks, "#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#a": entAtt,
-		"#exp": attrExpiresAt, "#mod": attrModifiedAt, "#gpk": lrGPK}
+		"#exp": attrExpiresAt, "#gpk": lrGPK}
 	values := map[string]types.AttributeValue{
-		":attempting": attrS(delivery.StatusAttempting), ":gpk": attrS(deliveriesGPK(k.ClientID)),
-		":exp": attrN(now.Add(DeliveryTTL).Unix()), ":nowt": attrTime(now),
+		":attempting": statusAttr(delivery.StatusAttempting), ":gpk": attrS(deliveriesGPK(k.ClientID)),
+		":exp": attrN(now.Add(DeliveryTTL).Unix()),
 	}
-	sets := []string{"#exp = :exp", "#mod = :nowt", "#gpk = :gpk"}
+	sets := []string{"#exp = :exp", "#gpk = :gpk"}
 	var removes, conds []string
 	for i, r := range rs {
 		e, p := fmt.Sprintf("#e%d", i), fmt.Sprintf(":%d", i)
 		names[e] = strconv.FormatInt(r.Claim.HookID, 10)
-		values[p+"s"] = attrS(r.Status)
+		values[p+"s"] = statusAttr(r.Status)
 		values[p+"n"] = attrN(int64(r.Claim.Attempt))
 		values[p+"c"] = attrS(r.Claim.Token)
 		values[p+"a"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(r.Attempt)}}
@@ -398,14 +406,14 @@ func (s *Store) CancelHook(ctx context.Context, c delivery.Claim) error {
 	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           aws.String(s.table),
 		Key:                 key(deliveryPK(k.ClientID, k.LoadID), skLoad),
-		UpdateExpression:    aws.String("SET #h.#e.#s = :cancelled, #exp = :exp, #mod = :nowt REMOVE #h.#e.#l"),
+		UpdateExpression:    aws.String("SET #h.#e.#s = :cancelled, #exp = :exp REMOVE #h.#e.#l"),
 		ConditionExpression: aws.String("#h.#e.#s = :attempting AND #h.#e.#n = :n AND #h.#e.#c = :claim"),
 		ExpressionAttributeNames: map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10),
-			"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt, "#mod": attrModifiedAt},
+			"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":cancelled": attrS(delivery.StatusCancelled), ":attempting": attrS(delivery.StatusAttempting),
+			":cancelled": statusAttr(delivery.StatusCancelled), ":attempting": statusAttr(delivery.StatusAttempting),
 			":n": attrN(int64(n)), ":claim": attrS(c.Token),
-			":exp": attrN(now.Add(DeliveryTTL).Unix()), ":nowt": attrTime(now),
+			":exp": attrN(now.Add(DeliveryTTL).Unix()),
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
@@ -434,7 +442,7 @@ func encodeClaimedEntry(n int, lease time.Time, token string, history []delivery
 		a[i] = encodeEntryAttempt(at)
 	}
 	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
-		entStatus: attrS(delivery.StatusAttempting), entN: attrN(int64(n)),
+		entStatus: statusAttr(delivery.StatusAttempting), entN: attrN(int64(n)),
 		entLease: attrN(lease.UnixMilli()), entClaim: attrS(token),
 		entAtt: &types.AttributeValueMemberL{Value: a},
 	}}
@@ -444,7 +452,7 @@ func encodeClaimedEntry(n int, lease time.Time, token string, history []delivery
 // status code and latency; the error class and response snippet only for a
 // failed attempt.
 func encodeEntryAttempt(a delivery.Attempt) types.AttributeValue {
-	m := map[string]types.AttributeValue{"t": attrTime(a.At), "o": attrS(a.Outcome), "ms": attrN(a.LatencyMs)}
+	m := map[string]types.AttributeValue{"t": attrN(a.At.UnixMilli()), "o": attrS(a.Outcome), "ms": attrN(a.LatencyMs)}
 	if a.StatusCode != 0 {
 		m["sc"] = attrN(int64(a.StatusCode))
 	}
@@ -465,7 +473,7 @@ func decodeEntryAttempt(v types.AttributeValue) (delivery.Attempt, error) {
 		return delivery.Attempt{}, fmt.Errorf("want M, got %T", v)
 	}
 	d := itemDecoder{item: m.Value}
-	a := delivery.Attempt{At: d.time("t"), Outcome: d.str("o"), LatencyMs: d.int("ms"), StatusCode: int(d.optInt("sc"))}
+	a := delivery.Attempt{At: time.UnixMilli(d.int("t")).UTC(), Outcome: d.str("o"), LatencyMs: d.int("ms"), StatusCode: int(d.optInt("sc"))}
 	if d.has("e") {
 		a.Error = d.str("e")
 	}
@@ -482,14 +490,12 @@ func decodeLoadRecord(item map[string]types.AttributeValue) (loadRecord, error) 
 			ClientID: d.int(attrClientID), LoadID: d.str(lrLoadID),
 			IntegrationName: d.str(lrIntegr), Tables: d.strings(lrTables),
 		},
-		digest:  d.str(lrDigest),
-		created: d.time(attrCreatedAt),
+		digest:  digestOf(&d),
+		created: createdOf(&d),
 		indexed: d.has(lrGPK),
 		entries: map[int64]entry{},
 	}
-	if b, ok := item[lrBody].(*types.AttributeValueMemberB); ok {
-		r.load.Body = b.Value
-	}
+	r.load.Body = bodyOf(&d)
 	hm, ok := item[lrHooks].(*types.AttributeValueMemberM)
 	if !ok {
 		d.fail(lrHooks, "want M, got %T", item[lrHooks])
@@ -505,7 +511,7 @@ func decodeLoadRecord(item map[string]types.AttributeValue) (loadRecord, error) 
 		ed := itemDecoder{item: m.Value}
 		e := entry{rec: delivery.Record{
 			Key:        delivery.Key{ClientID: r.load.ClientID, LoadID: r.load.LoadID, HookID: id},
-			Status:     ed.str(entStatus),
+			Status:     statusOf(&ed),
 			Attempt:    int(ed.int(entN)),
 			WebhookID:  hook.WebhookID(r.load.ClientID, r.load.LoadID, id),
 			BodyDigest: r.digest,
@@ -551,4 +557,86 @@ func (r *loadRecord) asDelivery(id int64, withBody bool) (delivery.Delivery, boo
 		d.Body = slices.Clone(r.load.Body)
 	}
 	return d, true
+}
+
+// Compact encodings of the load record: every write is billed on the
+// item's size, and the history's index on the size of what it projects.
+
+// statusCodes are the entry statuses as stored, one letter each.
+var statusCodes = map[string]string{
+	delivery.StatusAttempting: "a", delivery.StatusWaiting: "w", delivery.StatusDelivered: "d",
+	delivery.StatusExhausted: "x", delivery.StatusCancelled: "c",
+}
+
+func statusAttr(status string) types.AttributeValue {
+	if c, ok := statusCodes[status]; ok {
+		return attrS(c)
+	}
+	return attrS(status) // not a status: matches nothing stored
+}
+
+func statusOf(d *itemDecoder) string {
+	c := d.str(entStatus)
+	for s, code := range statusCodes {
+		if code == c {
+			return s
+		}
+	}
+	d.fail(entStatus, "unknown status %q", c)
+	return ""
+}
+
+// digestAttr is a body digest (delivery.BodyDigest, base64url) as its bytes.
+func digestAttr(digest string) types.AttributeValue {
+	b, err := base64.RawURLEncoding.DecodeString(digest)
+	if err != nil {
+		b = []byte(digest) // not a digest: matches no stored one
+	}
+	return &types.AttributeValueMemberB{Value: b}
+}
+
+func digestOf(d *itemDecoder) string {
+	b, ok := d.item[lrDigest].(*types.AttributeValueMemberB)
+	if !ok {
+		return "" // not projected in the index
+	}
+	return base64.RawURLEncoding.EncodeToString(b.Value)
+}
+
+// bodyAttr is the webhook body, DEFLATE-compressed (JSON bodies shrink by
+// about half, and the body is most of the item).
+func bodyAttr(body []byte) types.AttributeValue {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression) // the level is valid: no error
+	_, _ = w.Write(body)                                 // a bytes.Buffer does not fail
+	_ = w.Close()
+	return &types.AttributeValueMemberB{Value: buf.Bytes()}
+}
+
+func bodyOf(d *itemDecoder) []byte {
+	b, ok := d.item[lrBody].(*types.AttributeValueMemberB)
+	if !ok {
+		return nil // not projected in the index
+	}
+	body, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b.Value)), delivery.MaxMessageBytes))
+	if err != nil {
+		d.fail(lrBody, "%v", err)
+	}
+	return body
+}
+
+// createdOf is the record's creation time, the first part of its sort key
+// in the index.
+func createdOf(d *itemDecoder) time.Time {
+	s := d.str(lrGSK)
+	i := strings.IndexByte(s, '#')
+	if i < 0 {
+		d.fail(lrGSK, "no load id")
+		return time.Time{}
+	}
+	t, err := parseTime(s[:i])
+	if err != nil {
+		d.fail(lrGSK, "%v", err)
+	}
+	return t
 }

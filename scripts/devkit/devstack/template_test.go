@@ -65,7 +65,7 @@ func TestTableInput(t *testing.T) {
 			},
 			Projection: &types.Projection{
 				ProjectionType:   types.ProjectionTypeInclude,
-				NonKeyAttributes: []string{"client_id", "load_id", "created_at", "integration_name", "tables", "body_digest", "h"},
+				NonKeyAttributes: []string{"client_id", "load_id", "in", "tb", "h"},
 			},
 		}},
 		SSESpecification: &types.SSESpecification{Enabled: aws.Bool(true)},

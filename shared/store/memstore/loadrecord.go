@@ -163,7 +163,7 @@ func (s *Store) RecordResults(_ context.Context, rs []delivery.Result) ([]delive
 			continue
 		}
 		a := r.Attempt
-		a.At = a.At.UTC()
+		a.At = time.UnixMilli(a.At.UnixMilli()).UTC() // stored at millisecond precision
 		if a.Outcome == delivery.OutcomeSuccess {
 			a.Error, a.Snippet = "", ""
 		}
@@ -348,7 +348,7 @@ func (s *Store) RecordTest(_ context.Context, k delivery.Key, body []byte, a del
 		e.rec.Status = delivery.StatusDelivered
 		a.Error, a.Snippet = "", ""
 	}
-	a.At = a.At.UTC()
+	a.At = time.UnixMilli(a.At.UnixMilli()).UTC()
 	a.Snippet = delivery.TruncateUTF8(a.Snippet, delivery.SnippetBytes)
 	e.rec.Attempts = []delivery.Attempt{a}
 	s.loads[loadKey{k.ClientID, k.LoadID}] = l
