@@ -120,7 +120,9 @@ func (r *loadRecord) entryRecord(id int64) *delivery.Record {
 // taken and, for each hook it could not claim, its entry as it was (nil
 // when it has none) for delivery.OnClaimConflict. A hook whose entry already
 // holds this claim (the SDK retried a write whose first try was applied)
-// counts as claimed. A record that keeps another body claims nothing.
+// counts as claimed. A record that keeps another body claims nothing. When
+// other writers change the record under four tries in a row, it returns an
+// error (the caller retries the message later).
 func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64, token string, lease time.Duration) ([]delivery.Claim, map[int64]*delivery.Record, error) {
 	now := s.now().UTC()
 	digest := delivery.BodyDigest(l.Body)
@@ -182,11 +184,14 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 				conflicts[id] = e
 			}
 		}
-		if len(todo) == 0 || try == 3 {
-			for _, id := range todo {
-				conflicts[id] = rec.entryRecord(id)
-			}
+		if len(todo) == 0 {
 			return claimsOf(held), conflicts, nil
+		}
+		if try == 3 {
+			// Other writers kept changing the record: fail, so the message
+			// is delivered again (claims already held run out with their
+			// lease and are taken over then).
+			return nil, nil, fmt.Errorf("claim load %s: the record changed under %d tries", l.LoadID, try+1)
 		}
 		err = s.claimEntries(ctx, l, rec, todo, token, digest, now, lease)
 		if err == nil {
