@@ -102,7 +102,7 @@ func TestDispatcherForgedRetryDoesNoHarm(t *testing.T) {
 	}
 	forgedBody := strings.Replace(canonicalBody, `"integration_name":"shopify"`, `"integration_name":"forged","extra":"x"`, 1)
 	forged := string(delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: 512, LoadID: "forge-1", HookID: hk.ID, Attempt: 2,
-		WebhookID: hook.WebhookID(512, "forge-1", hk.ID), FirstAttemptAt: time.Now().UTC(), Body: []byte(forgedBody)}.Encode())
+		WebhookID: hook.WebhookID(512, "forge-1", hk.ID), Body: []byte(forgedBody)}.Encode())
 	for _, q := range []string{s.queues.Notifications, s.queues.Retry} {
 		if _, err := s.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(q), MessageBody: aws.String(forged)}); err != nil {
 			t.Fatal(err)

@@ -13,18 +13,17 @@ import (
 	"github.com/postloadhooks/hooks/shared/strictjson"
 )
 
-// Step 1: classify every record by the queue it came from (its event source
-// ARN, which SQS sets and no sender can choose): a record of the
-// notifications queue must be a load message from a loader, a record of the
-// retry queue must be a RetryMessage this function queued. Anything else (a
-// retry message put on the notifications queue, a load message on the retry
+// Classifying a record by the queue it came from (its event source ARN,
+// which SQS sets and no sender can choose): a record of the notifications
+// queue must be a load message from a loader, a record of the retry queue
+// must be a RetryMessage this function queued. Anything else (a retry
+// message put on the notifications queue, a load message on the retry
 // queue, a record of another queue, a malformed body) goes to the
 // dead-letter queue with its reason. Loaders can send only to the
 // notifications queue (IAM), so no loader can make a retry message.
 
 // work is one valid record that may lead to deliveries.
 type work struct {
-	src    int             // record index
 	load   *notify.Message // a load message, or
 	retry  *retryWork      // a retry message
 	digest string          // delivery.BodyDigest of the body to send
@@ -42,22 +41,9 @@ func (w work) clientID() int64 {
 	return w.retry.msg.ClientID
 }
 
-func (h *handler) classify(ctx context.Context, records []events.SQSMessage, b *batch) []work {
-	var out []work
-	for i, r := range records {
-		w, reason := h.classifyOne(r.EventSourceARN, []byte(r.Body))
-		if reason != "" {
-			h.deadLetter(ctx, r, reason, i, b)
-			continue
-		}
-		w.src = i
-		if w.load != nil && w.load.Status == notify.StatusFailed {
-			h.skip(ctx, r.MessageId, w.load.ClientID, w.load.LoadID, skipLoadFailed)
-			continue
-		}
-		out = append(out, w)
-	}
-	return out
+// classify returns the record's work, or why it is malformed.
+func (h *handler) classify(r events.SQSMessage) (work, string) {
+	return h.classifyOne(r.EventSourceARN, []byte(r.Body))
 }
 
 // classifyOne returns the record's work, or why it is malformed (a reason
@@ -120,15 +106,16 @@ func parseRetry(body []byte) (*retryWork, string) {
 
 // deadLetter moves a malformed record to the dead-letter queue with its
 // reason, and acknowledges it (package deadletter). If that send fails the
-// record is reported as failed, so SQS redelivers it (and its own redrive
+// record fails (reported true), so SQS redelivers it (and its own redrive
 // policy ends the loop).
-func (h *handler) deadLetter(ctx context.Context, r events.SQSMessage, reason string, i int, b *batch) {
+func (h *handler) deadLetter(ctx context.Context, r events.SQSMessage, reason string) bool {
 	h.log.WarnContext(ctx, "malformed message", "messageId", r.MessageId, "reason", reason)
 	h.metrics.count(metricMalformed, "", "")
 	if err := deadletter.Send(ctx, h.queue, h.cfg.DeadLetterQueueURL, r.Body, reason); err != nil {
 		h.log.ErrorContext(ctx, "dead-letter send failed", "messageId", r.MessageId, "error", err.Error())
-		b.fail(i)
+		return true
 	}
+	return false
 }
 
 // skip acknowledges a record that sends nothing, with a log line and a metric.

@@ -5,16 +5,18 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hookurl"
 )
 
-// Step 4: queue what the deliveries left: retry messages (each with its own
-// DelaySeconds) and alert messages, one SendMessage call per message, at most
-// maxConcurrentSends in flight. A message that could not be queued fails
-// exactly its own source records: SQS redelivers them, their claim then finds
-// the recorded state and queues the message again.
+// Queueing what a record's deliveries leave: retry messages (each with its
+// own DelaySeconds) and alert messages, one SendMessage call per message,
+// concurrently. A message that could not be queued fails its record: SQS
+// redelivers it, its claim then finds the recorded state and queues the
+// message again.
 //
 // Why not SendMessageBatch: the local SQS emulator (goaws v0.5.4) ignores
 // DelaySeconds on batch entries while it honours it on SendMessage, so
@@ -22,50 +24,42 @@ import (
 // be exercised there. Single sends behave the same on AWS and locally, and
 // only the failure path (retries, alerts) sends anything.
 
-// maxConcurrentSends bounds the SendMessage calls in flight at once. A batch
-// leaves at most 100 messages (10 records x 10 hooks).
+// maxConcurrentSends bounds the SendMessage calls of one invocation in
+// flight at once. A batch leaves at most 100 messages (10 records x 10
+// hooks).
 const maxConcurrentSends = 16
 
 // outgoing is one message to queue.
 type outgoing struct {
-	srcs     []int // the records that fail if the message cannot be queued
 	queueURL string
 	queue    string // "retry" or "alert", for the log
 	body     string
 	delay    time.Duration
 }
 
-func (h *handler) enqueue(ctx context.Context, records []events.SQSMessage, results []result, b *batch) {
-	var msgs []outgoing
-	for _, r := range results {
-		if r.failed {
-			b.fail(r.srcs...)
-		}
-		if r.deadLetter != "" {
-			for _, src := range r.srcs {
-				h.deadLetter(ctx, records[src], r.deadLetter, src, b)
-			}
-		}
-		if r.retry != nil {
-			msgs = append(msgs, outgoing{srcs: r.srcs, queueURL: h.cfg.RetryQueueURL, queue: "retry", body: string(r.retry.Encode()), delay: r.delay})
-		}
-		if r.alert != nil {
-			msgs = append(msgs, outgoing{srcs: r.srcs, queueURL: h.cfg.AlertQueueURL, queue: "alert", body: string(r.alert.Encode())})
-		}
+// enqueue queues msgs and reports whether every one was queued.
+func (h *handler) enqueue(ctx context.Context, inv *invocation, messageID string, msgs []outgoing) bool {
+	if len(msgs) == 0 {
+		return true
 	}
-	sem := make(chan struct{}, maxConcurrentSends)
+	sem := inv.sends
 	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok := true
 	for _, m := range msgs {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
 			if err := h.send(ctx, m); err != nil {
-				h.log.ErrorContext(ctx, "enqueue failed", "messageId", records[m.srcs[0]].MessageId, "queue", m.queue, "error", err.Error())
-				b.fail(m.srcs...)
+				h.log.ErrorContext(ctx, "enqueue failed", "messageId", messageID, "queue", m.queue, "error", err.Error())
+				mu.Lock()
+				ok = false
+				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
+	return ok
 }
 
 // send queues one message, with its delay in whole seconds (the delivery
@@ -77,4 +71,34 @@ func (h *handler) send(ctx context.Context, m outgoing) error {
 		DelaySeconds: int32(m.delay / time.Second),
 	})
 	return err
+}
+
+// retryOut is the retry message asking for attempt n of p, after delay.
+func (h *handler) retryOut(p *pair, n int, delay time.Duration) outgoing {
+	m := delivery.RetryMessage{
+		Kind:      delivery.KindRetry,
+		ClientID:  p.key.ClientID,
+		LoadID:    p.key.LoadID,
+		HookID:    p.key.HookID,
+		Attempt:   n,
+		WebhookID: p.webhookID(),
+		Body:      p.body,
+	}
+	return outgoing{queueURL: h.cfg.RetryQueueURL, queue: "retry", body: string(m.Encode()), delay: delay}
+}
+
+// alertOut is the alert message of p's exhausted delivery, rec its record.
+func (h *handler) alertOut(p *pair, rec delivery.Record) outgoing {
+	m := delivery.AlertMessage{
+		Kind:            delivery.KindExhausted,
+		ClientID:        p.key.ClientID,
+		LoadID:          p.key.LoadID,
+		HookID:          p.key.HookID,
+		HookURL:         hookurl.Redact(p.hook.URL),
+		WebhookID:       p.webhookID(),
+		IntegrationName: p.notification.IntegrationName,
+		Tables:          p.notification.TableNames(),
+		Attempts:        delivery.LastAttempts(rec.Attempts),
+	}
+	return outgoing{queueURL: h.cfg.AlertQueueURL, queue: "alert", body: string(m.Encode())}
 }

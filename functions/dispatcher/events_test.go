@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -44,18 +43,11 @@ func TestEventSamples(t *testing.T) {
 		{file: "dispatcher-retry.json", wantRequests: 1, seed: func(t *testing.T, e *env) {
 			// Attempt 1 of the sample's body failed and the record waits for attempt 2.
 			k := key("b2f6c1d0-7a3e-4c51-9f7e-retry", 1)
-			ctx := context.Background()
 			m, err := delivery.DecodeRetry([]byte(readEvent(t, "dispatcher-retry.json").Records[0].Body))
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := delivery.NewClaim(k, 1)
-			if ok, _, err := e.store.ClaimAttempt(ctx, c, "", delivery.BodyDigest(m.Body), 0); !ok || err != nil {
-				panic("seed claim")
-			}
-			if _, err := e.store.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
-				panic(err)
-			}
+			e.waitingWith(t, k, m.Body, 1)
 		}},
 		{file: "dispatcher-retry.json", wantRequests: 0}, // no record waits: stale, acked
 	}

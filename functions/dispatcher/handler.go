@@ -12,35 +12,43 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/notify"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
-// The steps of one batch, in order (one file each):
+// One invocation processes each record of its batch on its own, all at
+// once, and each record's story is told in one place (process):
 //
-//  1. classify.go: every record is a load message, a retry message or
-//     malformed (malformed ones go to the dead-letter queue);
-//  2. plan.go: one Query per account of the batch, then one job per
-//     (load, enabled hook) or per retry message;
-//  3. deliver.go: all jobs at once: claim, re-check the hook and plan, one
-//     HTTP attempt, record the result;
-//  4. enqueue.go: queue the retries (each with its own delay) and the
-//     alerts, one SendMessage per message, concurrently.
+//  1. classify.go: the record is a load message, a retry message, or
+//     malformed (dead-lettered with its reason);
+//  2. accounts.go: its account and hooks, read once per invocation for all
+//     the batch's records of that client;
+//  3. deliver.go: a load message claims attempt 1 of every enabled hook of
+//     its destination in one write of the load's delivery record, makes
+//     those attempts concurrently and records every result in one write; a
+//     retry message claims, attempts and records its one hook;
+//  4. enqueue.go: the retries (each with its own delay) and alerts those
+//     results call for are queued.
 //
-// A record is reported in batchItemFailures when any of its jobs could not
-// finish a step that must not be lost (a store or queue error, or an attempt
-// another invocation is still making); SQS then redelivers it and the
-// delivery records make the replay skip whatever was already done.
+// The record's fate is decided there: acknowledged, reported in
+// batchItemFailures when a step that must not be lost did not finish (a
+// store or queue error, or an attempt another invocation is still making;
+// SQS redelivers it and the delivery record makes the replay skip what was
+// done), or dead-lettered. A record identical to another of the same batch
+// (a duplicate delivery by SQS) shares that record's processing and fate.
 
 // accountReader reads an account and all its hooks in one consistent read.
 type accountReader interface {
 	AccountWithHooks(ctx context.Context, clientID int64) (hook.Account, []hook.Hook, error)
 }
 
-// deliveryStore keeps the delivery records (see package store).
+// deliveryStore keeps the delivery records, one per load (see package
+// store).
 type deliveryStore interface {
-	ClaimAttempt(ctx context.Context, c delivery.Claim, webhookID, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error)
-	RecordAttempt(ctx context.Context, c delivery.Claim, a delivery.Attempt, status string) (delivery.Record, error)
-	Cancel(ctx context.Context, c delivery.Claim) error
+	ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64, token string, lease time.Duration) ([]delivery.Claim, map[int64]*delivery.Record, error)
+	ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error)
+	RecordResults(ctx context.Context, rs []delivery.Result) ([]delivery.Record, []error)
+	CancelHook(ctx context.Context, c delivery.Claim) error
 }
 
 // webhookSender makes one signed HTTP attempt.
@@ -58,7 +66,7 @@ type messageSender interface {
 // the time the store and clock need beyond the HTTP attempt itself.
 const leaseMargin = 5 * time.Second
 
-// maxConcurrentJobs bounds the deliveries run at once. It is the most one
+// maxConcurrentJobs bounds the HTTP attempts run at once. It is the most one
 // batch can hold (10 records x 10 hooks), so every attempt of a batch runs
 // in parallel and a batch of timeouts still ends within one attempt timeout,
 // well inside the function's 60 s.
@@ -80,30 +88,43 @@ type handler struct {
 	rand       func() float64 // in [0, 1), for retry jitter
 }
 
-// batch is the state of one invocation: which records failed.
-type batch struct {
-	mu     sync.Mutex
-	failed map[int]bool // record index -> reported in batchItemFailures
+// invocation is what the records of one batch share: the account cache,
+// the bounds on attempts and sends in flight, and the fate of each distinct record.
+type invocation struct {
+	accounts *accountCache
+	attempts chan struct{}
+	sends    chan struct{}
+	mu       sync.Mutex
+	records  map[recordKey]*fate
 }
 
-func (b *batch) fail(srcs ...int) {
-	b.mu.Lock()
-	for _, i := range srcs {
-		b.failed[i] = true
-	}
-	b.mu.Unlock()
+// recordKey tells identical records apart from others: same queue, same
+// body.
+type recordKey struct{ source, body string }
+
+// fate is the outcome of one distinct record, shared by its duplicates.
+type fate struct {
+	done   chan struct{}
+	failed bool
 }
 
 func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-	b := &batch{failed: map[int]bool{}}
-	work := h.classify(ctx, ev.Records, b)
-	jobs := h.plan(ctx, ev.Records, work, b)
-	results := h.deliverAll(ctx, jobs)
-	h.enqueue(ctx, ev.Records, results, b)
+	inv := &invocation{
+		accounts: newAccountCache(h),
+		attempts: make(chan struct{}, maxConcurrentJobs),
+		sends:    make(chan struct{}, maxConcurrentSends),
+		records:  map[recordKey]*fate{},
+	}
+	failed := make([]bool, len(ev.Records))
+	var wg sync.WaitGroup
+	for i, r := range ev.Records {
+		wg.Go(func() { failed[i] = h.processOnce(ctx, inv, r) })
+	}
+	wg.Wait()
 
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, r := range ev.Records {
-		if b.failed[i] {
+		if failed[i] {
 			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: r.MessageId})
 		}
 	}
@@ -112,4 +133,55 @@ func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		return resp, errNothingProcessed
 	}
 	return resp, nil
+}
+
+// processOnce processes r, or waits for the identical record of the batch
+// that is being processed and takes its fate. It reports whether r failed.
+func (h *handler) processOnce(ctx context.Context, inv *invocation, r events.SQSMessage) bool {
+	k := recordKey{r.EventSourceARN, r.Body}
+	inv.mu.Lock()
+	f, dup := inv.records[k]
+	if !dup {
+		f = &fate{done: make(chan struct{})}
+		inv.records[k] = f
+	}
+	inv.mu.Unlock()
+	if dup {
+		<-f.done
+		return f.failed
+	}
+	f.failed = h.process(ctx, inv, r)
+	close(f.done)
+	return f.failed
+}
+
+// process is one record's story; it reports whether the record failed
+// (SQS redelivers it).
+func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMessage) bool {
+	w, reason := h.classify(r)
+	if reason != "" {
+		return h.deadLetter(ctx, r, reason)
+	}
+	if w.load != nil && w.load.Status == notify.StatusFailed {
+		h.skip(ctx, r.MessageId, w.load.ClientID, w.load.LoadID, skipLoadFailed)
+		return false
+	}
+	st := inv.accounts.get(ctx, w.clientID())
+	if st.err != nil && !errors.Is(st.err, hook.ErrNotFound) {
+		h.log.ErrorContext(ctx, "account read failed", "messageId", r.MessageId, "clientId", w.clientID(), "error", st.err.Error())
+		return true
+	}
+	var out outcome
+	if w.load != nil {
+		out = h.deliverLoad(ctx, inv, r.MessageId, w, st)
+	} else {
+		out = h.deliverRetry(ctx, inv, r.MessageId, w, st)
+	}
+	if out.deadLetter != "" {
+		return h.deadLetter(ctx, r, out.deadLetter)
+	}
+	if !h.enqueue(ctx, inv, r.MessageId, out.msgs) {
+		return true
+	}
+	return out.failed
 }

@@ -34,9 +34,6 @@ const canonicalBody = `{"version":"1.0","integration_name":"shopify","new_versio
 	`"destination_root_table_name":"orders","table_version":0,"tables":[{"source_table_name":"orders",` +
 	`"destination_table_name":"orders","num_rows":100,"num_rows_rejected":0,"bookmark_metadata":null}]}`
 
-// canonicalDigest is the body digest of canonicalBody.
-var canonicalDigest = delivery.BodyDigest([]byte(canonicalBody))
-
 func loadMessage(cid int64, loadID, status string) string {
 	return fmt.Sprintf(`{"client_id":%d,"load_id":%q,"status":%q,"notification":{"integration_name":"shopify","new_version":false,`+
 		`"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,"tables":[{"source_table_name":"orders",`+
@@ -58,7 +55,7 @@ func loadMessageTo(cid, dest int64, loadID string) string {
 func retryMessage(t *testing.T, cid int64, loadID string, hookID int64, n int) string {
 	t.Helper()
 	return string(delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: cid, LoadID: loadID, HookID: hookID, Attempt: n,
-		WebhookID: hook.WebhookID(cid, loadID, hookID), FirstAttemptAt: time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC), Body: json.RawMessage(canonicalBody)}.Encode())
+		WebhookID: hook.WebhookID(cid, loadID, hookID), Body: json.RawMessage(canonicalBody)}.Encode())
 }
 
 // sqsEvent is a batch of bodies, each from the queue it belongs on: the
@@ -125,7 +122,7 @@ func newEnv(t *testing.T) *env {
 
 // record is the delivery record of k (the zero record when there is none).
 func (e *env) record(k delivery.Key) delivery.Record {
-	r, _ := e.store.Delivery(k)
+	r, _ := e.store.LoadEntry(k)
 	return r
 }
 
@@ -223,12 +220,11 @@ func TestFailureQueuesRetryThenAlert(t *testing.T) {
 	e := newEnv(t)
 	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
 	e.failWith(503)
-	t0 := e.clock.now()
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
 
 	wantRetry := func(n int) sent {
 		m := delivery.RetryMessage{Kind: "retry", ClientID: testClient, LoadID: "L1", HookID: 1, Attempt: n,
-			WebhookID: hook.WebhookID(testClient, "L1", 1), FirstAttemptAt: t0, Body: json.RawMessage(canonicalBody)}
+			WebhookID: hook.WebhookID(testClient, "L1", 1), Body: json.RawMessage(canonicalBody)}
 		return sent{Queue: retryURL, Body: string(m.Encode()), Delay: int32(n-1) * 10}
 	}
 	if diff := cmp.Diff(e.queue.on(retryURL), []sent{wantRetry(2)}); diff != "" {
@@ -338,9 +334,7 @@ func TestLiveLeaseIsReportedAndLaterAcked(t *testing.T) {
 	e := newEnv(t)
 	k := key("L1", 1)
 	// Another invocation claimed attempt 1 and is still making it.
-	if ok, _, _ := e.store.ClaimAttempt(context.Background(), delivery.NewClaim(k, 1), "x", canonicalDigest, 35*time.Second); !ok {
-		t.Fatal("setup claim failed")
-	}
+	e.claimFirst(t, k, 35*time.Second)
 	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "succeeded")), "m0")
 	if n := len(e.hooks.calls()); n != 1 {
@@ -382,16 +376,41 @@ func TestEnqueueFailureFailsOnlyItsRecord(t *testing.T) {
 // attempts.
 func (e *env) waitingAt(t *testing.T, k delivery.Key, n int) {
 	t.Helper()
+	e.waitingWith(t, k, []byte(canonicalBody), n)
+}
+
+// waitingWith is waitingAt for a load of body.
+func (e *env) waitingWith(t *testing.T, k delivery.Key, body []byte, n int) {
+	t.Helper()
 	ctx := context.Background()
+	c := e.claimWith(t, k, body, time.Second)
 	for i := 1; i <= n; i++ {
-		c := delivery.NewClaim(k, i)
-		if ok, _, err := e.store.ClaimAttempt(ctx, c, hook.WebhookID(k.ClientID, k.LoadID, k.HookID), canonicalDigest, time.Second); !ok || err != nil {
-			t.Fatalf("claim attempt %d: %v %v", i, ok, err)
+		if i > 1 {
+			c = delivery.NewClaim(k, i)
+			if ok, _, err := e.store.ClaimHook(ctx, c, delivery.BodyDigest(body), time.Second); !ok || err != nil {
+				t.Fatalf("claim attempt %d: %v %v", i, ok, err)
+			}
 		}
-		if _, err := e.store.RecordAttempt(ctx, c, delivery.Attempt{Outcome: "timeout"}, delivery.StatusWaiting); err != nil {
-			t.Fatalf("record attempt %d: %v", i, err)
+		if _, errs := e.store.RecordResults(ctx, []delivery.Result{{Claim: c, Attempt: delivery.Attempt{Outcome: "timeout"}, Status: delivery.StatusWaiting}}); errs[0] != nil {
+			t.Fatalf("record attempt %d: %v", i, errs[0])
 		}
 	}
+}
+
+// claimFirst claims attempt 1 of k, as another invocation would, for lease.
+func (e *env) claimFirst(t *testing.T, k delivery.Key, lease time.Duration) delivery.Claim {
+	t.Helper()
+	return e.claimWith(t, k, []byte(canonicalBody), lease)
+}
+
+func (e *env) claimWith(t *testing.T, k delivery.Key, body []byte, lease time.Duration) delivery.Claim {
+	t.Helper()
+	l := delivery.Load{ClientID: k.ClientID, LoadID: k.LoadID, IntegrationName: "shopify", Tables: []string{"orders"}, Body: body}
+	claims, _, err := e.store.ClaimLoad(context.Background(), l, []int64{k.HookID}, "another", lease)
+	if err != nil || len(claims) != 1 {
+		t.Fatalf("claim attempt 1 of %+v: %v %v", k, claims, err)
+	}
+	return claims[0]
 }
 
 func TestSendFailureFailsExactlyItsRecords(t *testing.T) {
@@ -456,7 +475,6 @@ func TestEveryMessageIsOneBoundedConcurrentSend(t *testing.T) {
 	}
 	e.store.SetHooks(testClient, hooks)
 	e.failWith(500)
-	t0 := e.clock.now()
 
 	// Every send blocks until released: the handler must have exactly
 	// maxConcurrentSends of its 20 sends in flight, never more.
@@ -491,7 +509,7 @@ func TestEveryMessageIsOneBoundedConcurrentSend(t *testing.T) {
 	for _, l := range []string{"L1", "L2"} {
 		for id := int64(1); id <= 10; id++ {
 			m := delivery.RetryMessage{Kind: "retry", ClientID: testClient, LoadID: l, HookID: id, Attempt: 2,
-				WebhookID: hook.WebhookID(testClient, l, id), FirstAttemptAt: t0, Body: json.RawMessage(canonicalBody)}
+				WebhookID: hook.WebhookID(testClient, l, id), Body: json.RawMessage(canonicalBody)}
 			want = append(want, sent{Queue: retryURL, Body: string(m.Encode()), Delay: 10})
 		}
 	}
@@ -548,7 +566,8 @@ func TestPoisonBesideValid(t *testing.T) {
 		{Queue: deadURL, Body: `{"kind":"other"}`, Reason: "kind: a service message is not accepted on the notifications queue"},
 		{Queue: deadURL, Body: `not json`, Reason: "invalid load message: not valid JSON"},
 	}
-	if diff := cmp.Diff(e.queue.on(deadURL), want); diff != "" {
+	// Records are processed concurrently: their sends come in any order.
+	if diff := cmp.Diff(e.queue.on(deadURL), want, cmpopts.SortSlices(func(a, b sent) bool { return a.Body < b.Body })); diff != "" {
 		t.Errorf("dead letters (-got +want):\n%s", diff)
 	}
 	if n := len(e.hooks.calls()); n != 1 {
@@ -573,7 +592,7 @@ func TestMalformedRetryMessages(t *testing.T) {
 		reason string
 	}{
 		{"wrong webhook id", func(m *delivery.RetryMessage) { m.WebhookID = "msg_0" }, "invalid retry message: webhook_id: does not match the pair"},
-		{"attempt 1", func(m *delivery.RetryMessage) { m.Attempt = 1 }, "invalid retry message: attempt: out of range"},
+		{"attempt 0", func(m *delivery.RetryMessage) { m.Attempt = 0 }, "invalid retry message: attempt: out of range"},
 		{"bad body", func(m *delivery.RetryMessage) { m.Body = json.RawMessage("{}") }, "invalid retry message: body: invalid load message: integration_name: required"},
 		{"no hook", func(m *delivery.RetryMessage) { m.HookID = 0 }, "invalid retry message: hook_id: must be a positive integer"},
 	}
@@ -718,12 +737,12 @@ func TestStoreErrors(t *testing.T) {
 	})
 	t.Run("claim fails beside a malformed message", func(t *testing.T) {
 		e := newEnv(t)
-		e.store.Fail("ClaimAttempt", errors.New("throttled"))
+		e.store.Fail("ClaimLoad", errors.New("throttled"))
 		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), `{}`), "m0")
 	})
 	t.Run("result write fails", func(t *testing.T) {
 		e := newEnv(t)
-		e.store.Fail("RecordAttempt", errors.New("throttled"))
+		e.store.Fail("RecordResults", errors.New("throttled"))
 		e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded"), loadMessage(testClient, "L2", "failed")), "m0")
 	})
 	t.Run("dead-letter send fails", func(t *testing.T) {

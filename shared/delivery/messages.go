@@ -91,6 +91,19 @@ func (a Attempt) Bounded() Attempt {
 	return a
 }
 
+// Stored returns a as a delivery record keeps it: its time at millisecond
+// precision, the snippet cut to SnippetBytes, no error class or snippet for
+// a success, and no Retry-After (it only decides the next delay).
+func (a Attempt) Stored() Attempt {
+	a.At = time.UnixMilli(a.At.UnixMilli()).UTC()
+	if a.Outcome == OutcomeSuccess {
+		a.Error, a.Snippet = "", ""
+	}
+	a.Snippet = TruncateUTF8(a.Snippet, SnippetBytes)
+	a.RetryAfter = 0
+	return a
+}
+
 // TruncateUTF8 cuts s to at most n bytes without splitting a character.
 func TruncateUTF8(s string, n int) string {
 	if len(s) <= n {
@@ -113,14 +126,13 @@ func BodyDigest(body []byte) string {
 // RetryMessage asks the dispatcher to make attempt Attempt of one (load,
 // hook) pair. It is put on the retry queue with a per-message delay.
 type RetryMessage struct {
-	Kind           string          `json:"kind"` // KindRetry
-	ClientID       int64           `json:"client_id"`
-	LoadID         string          `json:"load_id"`
-	HookID         int64           `json:"hook_id"`
-	Attempt        int             `json:"attempt"` // 2..MaxRetryAttempt
-	WebhookID      string          `json:"webhook_id"`
-	FirstAttemptAt time.Time       `json:"first_attempt_at"`
-	Body           json.RawMessage `json:"body"` // the exact webhook body, as raw JSON
+	Kind      string          `json:"kind"` // KindRetry
+	ClientID  int64           `json:"client_id"`
+	LoadID    string          `json:"load_id"`
+	HookID    int64           `json:"hook_id"`
+	Attempt   int             `json:"attempt"` // 1 (a resent sequence) or 2..MaxRetryAttempt
+	WebhookID string          `json:"webhook_id"`
+	Body      json.RawMessage `json:"body"` // the exact webhook body, as raw JSON
 }
 
 // AlertMessage tells the alerter that a (load, hook) pair failed its last
@@ -199,15 +211,19 @@ func DecodeRetry(raw []byte) (RetryMessage, error) {
 	if err != nil {
 		return m, err
 	}
-	if n < 2 || n > MaxRetryAttempt {
+	if n < 1 || n > MaxRetryAttempt {
 		return m, &strictjson.Error{Field: "attempt", Reason: "out of range"}
 	}
 	m.Attempt = int(n)
 	if m.WebhookID, err = o.Name("webhook_id"); err != nil {
 		return m, err
 	}
-	if m.FirstAttemptAt, err = o.Time("first_attempt_at"); err != nil {
-		return m, err
+	// Messages queued by earlier versions carry the first attempt's time,
+	// which the delivery record now holds: still checked, then dropped.
+	if _, ok, _ := o.Get("first_attempt_at"); ok {
+		if _, err := o.Time("first_attempt_at"); err != nil {
+			return m, err
+		}
 	}
 	body, err := o.Required("body")
 	if err != nil {

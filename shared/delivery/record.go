@@ -45,7 +45,12 @@ type Claim struct {
 }
 
 // NewClaim returns a claim on attempt n of k with a fresh token.
-func NewClaim(k Key, n int) Claim { return Claim{Key: k, Attempt: n, Token: rand.Text()} }
+func NewClaim(k Key, n int) Claim { return Claim{Key: k, Attempt: n, Token: NewToken()} }
+
+// NewToken returns a fresh claim token: 12 random base32 characters (60
+// bits). A token only has to differ from the other claims of one entry, and
+// every byte of it is stored (and billed) in each hook's entry.
+func NewToken() string { return rand.Text()[:12] }
 
 // Record is the stored state of one (load, hook) delivery.
 type Record struct {

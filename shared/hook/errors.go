@@ -35,6 +35,12 @@ var (
 	// ErrDisabled: the hook is disabled, so nothing may be sent to it on
 	// request (a test notification).
 	ErrDisabled = errors.New("hook is disabled")
+	// ErrInvalidCursor: a delivery listing's cursor does not decode, or
+	// belongs to another client, hook or status filter.
+	ErrInvalidCursor = errors.New("invalid cursor")
+	// ErrDeliveryInProgress: a resend was asked for a delivery that is still
+	// attempting or waiting for a retry.
+	ErrDeliveryInProgress = errors.New("delivery in progress")
 )
 
 // DestinationInUseError refuses the removal of a destination that still has

@@ -2,10 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
@@ -17,25 +19,20 @@ import (
 // message paths do not use them; they exist so that nothing outside this
 // package needs to know how items are keyed.
 
-// LoadDeliveries returns the delivery record of every hook of one load that
-// had an attempt claimed, in hook order; none is not an error.
+// LoadDeliveries returns the entry of every hook of one load that had an
+// attempt claimed, in hook order; none is not an error.
 func (s *Store) LoadDeliveries(ctx context.Context, clientID int64, loadID string) ([]delivery.Record, error) {
-	items, err := s.queryAll(ctx, &dynamodb.QueryInput{
-		TableName:                 &s.table,
-		KeyConditionExpression:    aws.String("pk = :pk"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": attrS(deliveryPK(clientID, loadID))},
-		ConsistentRead:            aws.Bool(true),
-	})
+	rec, err := s.getLoadRecord(ctx, clientID, loadID)
+	if errors.Is(err, hook.ErrNotFound) {
+		return []delivery.Record{}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("deliveries of load %s: %w", loadID, err)
 	}
-	recs := make([]delivery.Record, 0, len(items))
-	for _, item := range items {
-		rec, err := decodeDelivery(item)
-		if err != nil {
-			return nil, fmt.Errorf("deliveries of load %s: %w", loadID, err)
-		}
-		recs = append(recs, rec)
+	ids := slices.Sorted(maps.Keys(rec.entries))
+	recs := make([]delivery.Record, 0, len(ids))
+	for _, id := range ids {
+		recs = append(recs, *rec.entryRecord(id))
 	}
 	return recs, nil
 }

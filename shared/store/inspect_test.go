@@ -19,22 +19,25 @@ func TestLoadDeliveries(t *testing.T) {
 	if err != nil || len(recs) != 0 {
 		t.Fatalf("LoadDeliveries before any claim = %v, %v; want none", recs, err)
 	}
-	var want []delivery.Record
-	for _, hookID := range []int64{12, 3} {
-		c := delivery.NewClaim(delivery.Key{ClientID: 116078, LoadID: "load-1", HookID: hookID}, 1)
-		if claimed, _, err := f.store.ClaimAttempt(ctx, c, hook.WebhookID(116078, "load-1", hookID), "digest", time.Minute); err != nil || !claimed {
-			t.Fatalf("ClaimAttempt hook %d: %v, %v", hookID, claimed, err)
-		}
-		a := delivery.Attempt{At: f.clock.Now(), Outcome: delivery.OutcomeSuccess, StatusCode: 200, LatencyMs: 5}
-		rec, err := f.store.RecordAttempt(ctx, c, a, delivery.StatusDelivered)
-		if err != nil {
-			t.Fatalf("RecordAttempt hook %d: %v", hookID, err)
-		}
-		want = append([]delivery.Record{rec}, want...) // hook order: 3 before 12
+	load := func(cid int64, loadID string) delivery.Load {
+		return delivery.Load{ClientID: cid, LoadID: loadID, IntegrationName: "shopify", Tables: []string{"orders"}, Body: lrBody}
 	}
+	claims, _, err := f.store.ClaimLoad(ctx, load(116078, "load-1"), []int64{12, 3}, "tok", time.Minute)
+	if err != nil || len(claims) != 2 {
+		t.Fatalf("ClaimLoad: %v, %v", claims, err)
+	}
+	var rs []delivery.Result
+	for _, c := range claims {
+		rs = append(rs, delivery.Result{Claim: c, Attempt: delivery.Attempt{At: f.clock.Now(), Outcome: delivery.OutcomeSuccess, StatusCode: 200, LatencyMs: 5}, Status: delivery.StatusDelivered})
+	}
+	recs, errs := f.store.RecordResults(ctx, rs)
+	if errs[0] != nil || errs[1] != nil {
+		t.Fatalf("RecordResults: %v", errs)
+	}
+	want := []delivery.Record{recs[1], recs[0]} // hook order: 3 before 12
 	// Another load of the same account, and the same load id of another account.
-	for _, k := range []delivery.Key{{ClientID: 116078, LoadID: "load-2", HookID: 3}, {ClientID: 116079, LoadID: "load-1", HookID: 3}} {
-		if _, _, err := f.store.ClaimAttempt(ctx, delivery.NewClaim(k, 1), "other", "digest", time.Minute); err != nil {
+	for _, l := range []delivery.Load{load(116078, "load-2"), load(116079, "load-1")} {
+		if _, _, err := f.store.ClaimLoad(ctx, l, []int64{3}, "other", time.Minute); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
@@ -217,50 +216,5 @@ func TestLostResponseAccountHookMember(t *testing.T) {
 	})
 	if _, err := f.store.Authenticate(ctx, token); !errors.Is(err, hook.ErrUnauthorized) {
 		t.Errorf("Authenticate after delete = %v, want ErrUnauthorized", err)
-	}
-}
-
-func TestLostResponseDelivery(t *testing.T) {
-	f := newFixture(t)
-	s, l := f.lossy(t)
-	ctx := context.Background()
-	k := delivery.Key{ClientID: 1, LoadID: "load", HookID: 2}
-
-	c1 := delivery.NewClaim(k, 1)
-	mustLose(t, l, "ClaimAttempt", func() {
-		if claimed, cur, err := s.ClaimAttempt(ctx, c1, "msg_x", testDigest, testLease); err != nil || !claimed {
-			t.Fatalf("ClaimAttempt = %v, %+v, %v; want claimed", claimed, cur, err)
-		}
-	})
-	// Another invocation (a duplicate message) still finds it taken.
-	if cur := claimConflict(t, f, k, 1); cur == nil || cur.Status != delivery.StatusAttempting {
-		t.Fatalf("duplicate claim sees %+v, want the attempt in flight", cur)
-	}
-	a1 := delivery.Attempt{At: f.clock.Now(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503}
-	mustLose(t, l, "RecordAttempt", func() {
-		rec, err := s.RecordAttempt(ctx, c1, a1, delivery.StatusWaiting)
-		if err != nil {
-			// The dispatcher would take this for a lost claim and queue no
-			// retry: the pair would stay waiting for ever.
-			t.Fatalf("RecordAttempt: %v", err)
-		}
-		if rec.Status != delivery.StatusWaiting || len(rec.Attempts) != 1 {
-			t.Fatalf("RecordAttempt = %+v, want waiting with one attempt", rec)
-		}
-	})
-
-	c2 := delivery.NewClaim(k, 2)
-	mustLose(t, l, "ClaimAttempt 2", func() {
-		if claimed, cur, err := s.ClaimAttempt(ctx, c2, "msg_x", testDigest, testLease); err != nil || !claimed {
-			t.Fatalf("ClaimAttempt(2) = %v, %+v, %v; want claimed", claimed, cur, err)
-		}
-	})
-	mustLose(t, l, "Cancel", func() {
-		if err := s.Cancel(ctx, c2); err != nil {
-			t.Fatalf("Cancel: %v", err)
-		}
-	})
-	if cur := claimConflict(t, f, k, 3); cur.Status != delivery.StatusCancelled || len(cur.Attempts) != 1 {
-		t.Errorf("record after cancel = %+v, want cancelled with one attempt", cur)
 	}
 }

@@ -17,6 +17,7 @@
 //	freshness registry FRESHNESS#<client_id mod 16>    CLIENT#<client_id>
 //	token              TOKEN#<sha256 hex of token>     TOKEN
 //	delivery           DELIVERY#<client_id>#<load_id>  HOOK#<id, 10 digits>
+//	load record        DELIVERY#<client_id>#<load_id>  LOAD  (index by_created: gpk, gsk; see loadrecord.go)
 //	alert              ALERT#<client_id>#<load_id>     HOOK#<id, 10 digits>
 //
 // The account item sorts before the hook items and nothing sorts between

@@ -185,6 +185,10 @@ func TableInput(templatePath, name string) (*dynamodb.CreateTableInput, *dynamod
 					KeyType:       types.KeyType(str(asMap(k)["KeyType"])),
 				})
 			}
+		case "GlobalSecondaryIndexes":
+			for _, g := range asSlice(val) {
+				in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, indexInput(asMap(g)))
+			}
 		case "SSESpecification":
 			in.SSESpecification = &types.SSESpecification{Enabled: aws.Bool(str(asMap(val)["SSEEnabled"]) == "true")}
 		case "TimeToLiveSpecification":
@@ -205,6 +209,23 @@ func TableInput(templatePath, name string) (*dynamodb.CreateTableInput, *dynamod
 		return nil, nil, fmt.Errorf("resource %s: no KeySchema or AttributeDefinitions", TableLogicalID)
 	}
 	return in, ttl, nil
+}
+
+// indexInput is a global secondary index of the template's table.
+func indexInput(g map[string]any) types.GlobalSecondaryIndex {
+	idx := types.GlobalSecondaryIndex{IndexName: aws.String(str(g["IndexName"]))}
+	for _, k := range asSlice(g["KeySchema"]) {
+		idx.KeySchema = append(idx.KeySchema, types.KeySchemaElement{
+			AttributeName: aws.String(str(asMap(k)["AttributeName"])),
+			KeyType:       types.KeyType(str(asMap(k)["KeyType"])),
+		})
+	}
+	p := asMap(g["Projection"])
+	idx.Projection = &types.Projection{ProjectionType: types.ProjectionType(str(p["ProjectionType"]))}
+	for _, a := range asSlice(p["NonKeyAttributes"]) {
+		idx.Projection.NonKeyAttributes = append(idx.Projection.NonKeyAttributes, str(a))
+	}
+	return idx
 }
 
 // QueueInputs returns every AWS::SQS::Queue of the template with its name

@@ -16,6 +16,7 @@ import (
 var ignoreSDK = cmpopts.IgnoreUnexported(
 	dynamodb.CreateTableInput{}, dynamodb.UpdateTimeToLiveInput{},
 	types.AttributeDefinition{}, types.KeySchemaElement{}, types.SSESpecification{}, types.TimeToLiveSpecification{},
+	types.GlobalSecondaryIndex{}, types.Projection{},
 )
 
 func repoTemplate(t *testing.T) string {
@@ -49,11 +50,24 @@ func TestTableInput(t *testing.T) {
 		AttributeDefinitions: []types.AttributeDefinition{
 			{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String("sk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("gpk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String("gsk"), AttributeType: types.ScalarAttributeTypeS},
 		},
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash},
 			{AttributeName: aws.String("sk"), KeyType: types.KeyTypeRange},
 		},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{
+			IndexName: aws.String("by_created"),
+			KeySchema: []types.KeySchemaElement{
+				{AttributeName: aws.String("gpk"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String("gsk"), KeyType: types.KeyTypeRange},
+			},
+			Projection: &types.Projection{
+				ProjectionType:   types.ProjectionTypeInclude,
+				NonKeyAttributes: []string{"client_id", "load_id", "in", "tb", "h"},
+			},
+		}},
 		SSESpecification: &types.SSESpecification{Enabled: aws.Bool(true)},
 	}
 	if diff := cmp.Diff(create, wantCreate, ignoreSDK); diff != "" {
@@ -228,8 +242,8 @@ Resources:
     Properties:
       KeySchema: [{AttributeName: pk, KeyType: HASH}]
       AttributeDefinitions: [{AttributeName: pk, AttributeType: S}]
-      GlobalSecondaryIndexes: []
-`, "GlobalSecondaryIndexes is not supported"},
+      StreamSpecification: {}
+`, "StreamSpecification is not supported"},
 		{"no keys", `
 Resources:
   HooksTable:

@@ -11,7 +11,7 @@
 //
 // It is imported only by _test files: it never runs in Lambda, and it does
 // not import package testing. Besides the store's methods it has seeding
-// and inspection methods for tests (Put..., Hooks, Delivery, Alert) that
+// and inspection methods for tests (Put..., Hooks, LoadEntry, Alert) that
 // bypass the store's rules, and Fail and Calls to inject errors and count
 // calls. It is safe for concurrent use.
 package memstore
@@ -38,8 +38,8 @@ type Store struct {
 	accounts map[int64]*account
 	nextID   map[int64]int64 // hook id sequence per client (survives the account, as in DynamoDB)
 	tokens   map[string]hook.Principal
-	dels     map[delivery.Key]*deliveryItem
 	alerts   map[delivery.Key]*alertItem
+	loads    map[loadKey]*loadItem // load records (loadrecord.go)
 	fail     map[string]error
 	calls    map[string]int
 	web      *signinState                   // sign-in links and sessions (signin.go)
@@ -57,6 +57,7 @@ type member struct {
 	tokenHash string
 }
 
+// deliveryItem is one hook's entry of a load record.
 type deliveryItem struct {
 	rec   delivery.Record
 	claim string
@@ -80,8 +81,8 @@ func New(now func() time.Time) *Store {
 		accounts: map[int64]*account{},
 		nextID:   map[int64]int64{},
 		tokens:   map[string]hook.Principal{},
-		dels:     map[delivery.Key]*deliveryItem{},
 		alerts:   map[delivery.Key]*alertItem{},
+		loads:    map[loadKey]*loadItem{},
 		fail:     map[string]error{},
 		calls:    map[string]int{},
 	}
@@ -263,17 +264,6 @@ func (s *Store) Members(clientID int64) []hook.Member {
 		return nil
 	}
 	return ac.memberList()
-}
-
-// Delivery returns the delivery record of k as stored.
-func (s *Store) Delivery(k delivery.Key) (delivery.Record, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	d := s.dels[k]
-	if d == nil {
-		return delivery.Record{}, false
-	}
-	return cloneRecord(d.rec), true
 }
 
 // Alert is the stored state of one alert: its status (delivery.AlertSent,
@@ -631,81 +621,6 @@ func (s *Store) Authenticate(_ context.Context, token string) (hook.Principal, e
 		return hook.Principal{}, fmt.Errorf("authenticate: %w", hook.ErrUnauthorized)
 	}
 	return p, nil
-}
-
-// --- Deliveries ---
-
-// ClaimAttempt is store.Store.ClaimAttempt, deciding with
-// delivery.CanClaim.
-func (s *Store) ClaimAttempt(_ context.Context, c delivery.Claim, webhookID, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.enter("ClaimAttempt"); err != nil {
-		return false, nil, err
-	}
-	now := s.utcNow()
-	d := s.dels[c.Key]
-	var rec *delivery.Record
-	if d != nil {
-		rec = &d.rec
-	}
-	if !delivery.CanClaim(rec, c.Attempt, bodyDigest, now) {
-		if d == nil {
-			return false, nil, nil
-		}
-		if delivery.HeldBy(d.rec, d.claim, c, delivery.StatusAttempting) {
-			return true, nil, nil
-		}
-		cur := cloneRecord(d.rec)
-		return false, &cur, nil
-	}
-	if d == nil {
-		d = &deliveryItem{rec: delivery.Record{Key: c.Key}}
-		s.dels[c.Key] = d
-	}
-	d.rec.Status, d.rec.Attempt = delivery.StatusAttempting, c.Attempt
-	d.rec.LeaseUntil = time.UnixMilli(now.Add(lease).UnixMilli()).UTC()
-	d.rec.WebhookID, d.rec.BodyDigest, d.claim = webhookID, bodyDigest, c.Token
-	return true, nil, nil
-}
-
-// RecordAttempt is store.Store.RecordAttempt.
-func (s *Store) RecordAttempt(_ context.Context, c delivery.Claim, a delivery.Attempt, status string) (delivery.Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.enter("RecordAttempt"); err != nil {
-		return delivery.Record{}, err
-	}
-	d := s.dels[c.Key]
-	if d != nil && status != delivery.StatusAttempting && delivery.HeldBy(d.rec, d.claim, c, status) {
-		return cloneRecord(d.rec), nil // written by an earlier try of this call
-	}
-	if d == nil || !delivery.HeldBy(d.rec, d.claim, c, delivery.StatusAttempting) {
-		return delivery.Record{}, fmt.Errorf("record delivery %s hook %d attempt %d: %w", c.LoadID, c.HookID, c.Attempt, delivery.ErrClaimLost)
-	}
-	a.At = a.At.UTC()
-	a.Snippet = delivery.TruncateUTF8(a.Snippet, delivery.SnippetBytes)
-	d.rec.Status, d.rec.LeaseUntil = status, time.Time{}
-	d.rec.Attempts = append(slices.Clone(d.rec.Attempts), a)
-	return cloneRecord(d.rec), nil
-}
-
-// Cancel is store.Store.Cancel.
-func (s *Store) Cancel(_ context.Context, c delivery.Claim) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if err := s.enter("Cancel"); err != nil {
-		return err
-	}
-	d := s.dels[c.Key]
-	if d != nil && delivery.HeldBy(d.rec, d.claim, c, delivery.StatusCancelled) {
-		return nil // cancelled by an earlier try of this call
-	}
-	if d == nil || !delivery.HeldBy(d.rec, d.claim, c, delivery.StatusAttempting) {
-		return fmt.Errorf("cancel delivery %s hook %d attempt %d: %w", c.LoadID, c.HookID, c.Attempt, delivery.ErrClaimLost)
-	}
-	d.rec.Status, d.rec.LeaseUntil = delivery.StatusCancelled, time.Time{}
-	return nil
 }
 
 // --- Alerts ---

@@ -70,8 +70,8 @@ type seed struct {
 	// Hooks are created with store.CreateHook by Member; "{{receiver}}" in
 	// a URL is the local HTTPS hook receiver. ID is the id it must get.
 	Hooks []seedHook `json:"hooks,omitempty"`
-	// Deliveries are records whose first attempt failed (store.ClaimAttempt
-	// and store.RecordAttempt), so retry attempt 2 is due.
+	// Deliveries are records whose first attempt failed (store.ClaimLoad
+	// and store.RecordResults), so retry attempt 2 is due.
 	Deliveries []seedDelivery `json:"deliveries,omitempty"`
 	// DeleteHooks are deleted with store.DeleteHook by Member.
 	DeleteHooks []int64 `json:"delete_hooks,omitempty"`
@@ -99,6 +99,8 @@ type seedDelivery struct {
 	WebhookID string `json:"webhook_id"`
 	// BodyDigest is delivery.BodyDigest of the body the retry event carries.
 	BodyDigest string `json:"body_digest"`
+	// Event is the retry event (a file of events/) whose body the load sent.
+	Event string `json:"event"`
 }
 
 // loadExpectations reads and checks path strictly: unknown keys are errors,

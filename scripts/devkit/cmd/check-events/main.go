@@ -227,7 +227,7 @@ func newRunner(ctx context.Context, root string, clientID int64, getenv func(str
 	}
 	r.mail = inbox.New(getenv(devstack.EnvSESv2))
 	r.seed = &seeder{
-		clientID: clientID, receiver: r.receiver,
+		clientID: clientID, receiver: r.receiver, eventsDir: filepath.Join(r.root, "events"),
 		store: store.New(r.db, res.Table, time.Now),
 	}
 

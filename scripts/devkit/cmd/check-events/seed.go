@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -13,10 +19,11 @@ import (
 
 // seeder writes a seed step's data into the run's table.
 type seeder struct {
-	store    *store.Store
-	clientID int64
-	receiver *receiver
-	member   hook.Principal // set by the member seed
+	store     *store.Store
+	clientID  int64
+	eventsDir string // where the seed's events are
+	receiver  *receiver
+	member    hook.Principal // set by the member seed
 }
 
 // apply writes s: member, hooks, deliveries, deleted hooks, hook sequence,
@@ -98,19 +105,35 @@ func (sd *seeder) advanceHookSequence(ctx context.Context, n int64) error {
 
 // failFirstAttempt records attempt 1 of a (load, hook) pair as failed with
 // HTTP 503, through the dispatcher's own store calls, so attempt 2 is due.
+// The load's body is the one d's retry event carries.
 func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
-	k := delivery.Key{ClientID: sd.clientID, LoadID: d.LoadID, HookID: d.HookID}
-	c := delivery.NewClaim(k, 1)
-	claimed, _, err := sd.store.ClaimAttempt(ctx, c, d.WebhookID, d.BodyDigest, time.Minute)
+	raw, err := os.ReadFile(filepath.Join(sd.eventsDir, d.Event))
 	if err != nil {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
 	}
-	if !claimed {
+	var ev events.SQSEvent
+	if err := json.Unmarshal(raw, &ev); err != nil || len(ev.Records) == 0 {
+		return fmt.Errorf("seed delivery %s: %s is not an SQS event with a record", d.LoadID, d.Event)
+	}
+	m, err := delivery.DecodeRetry([]byte(ev.Records[0].Body))
+	if err != nil {
+		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
+	}
+	if delivery.BodyDigest(m.Body) != d.BodyDigest || m.WebhookID != d.WebhookID {
+		return fmt.Errorf("seed delivery %s: %s carries another body or webhook id", d.LoadID, d.Event)
+	}
+	integration, tables := delivery.Names(m.Body)
+	l := delivery.Load{ClientID: sd.clientID, LoadID: d.LoadID, IntegrationName: integration, Tables: tables, Body: m.Body}
+	claims, _, err := sd.store.ClaimLoad(ctx, l, []int64{d.HookID}, rand.Text(), time.Minute)
+	if err != nil {
+		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
+	}
+	if len(claims) != 1 {
 		return fmt.Errorf("seed delivery %s: attempt 1 already claimed", d.LoadID)
 	}
 	a := delivery.Attempt{At: time.Now().UTC(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503, LatencyMs: 12}
-	if _, err := sd.store.RecordAttempt(ctx, c, a, delivery.StatusWaiting); err != nil {
-		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
+	if _, errs := sd.store.RecordResults(ctx, []delivery.Result{{Claim: claims[0], Attempt: a, Status: delivery.StatusWaiting}}); errs[0] != nil {
+		return fmt.Errorf("seed delivery %s: %w", d.LoadID, errs[0])
 	}
 	return nil
 }

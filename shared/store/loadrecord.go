@@ -1,0 +1,647 @@
+package store
+
+import (
+	"bytes"
+	"compress/flate"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
+)
+
+// Load records: one item per (client, load), keyed
+// DELIVERY#<client_id>#<load_id> / LOAD, holding the webhook body once and,
+// in the map h, one entry per hook keyed by the hook id: its status (s),
+// attempt number (n), lease while attempting (l, Unix milliseconds), the
+// token of the claim that took the current attempt (c) and its attempts (a,
+// their times at millisecond precision).
+// The names inside the map are short because every write is billed on the
+// item's size.
+//
+// A load message claims attempt 1 of every hook at once (ClaimLoad: a
+// PutItem of a new item, or one UpdateItem with a condition on each hook's
+// path), and the results of those attempts are written by one UpdateItem
+// (RecordResults). A retry claims, records or cancels its own entry
+// (ClaimHook, RecordResults with one result, CancelHook). Every condition
+// is a rule of package delivery (CanClaim, HeldBy) written for DynamoDB, and
+// a failed condition is judged on the item as it was against the caller's
+// claim token, so a write whose answer was lost and that the SDK retried is
+// recognised as the caller's own.
+//
+// The history reads the records through the sparse index by_created
+// (partition gpk = DELIVERIES#<client_id>, sort gsk = created_at#load_id).
+// gsk is written with the claim but gpk only with the first result, so a
+// load whose first attempts are still in flight is not listed yet, and the
+// claim writes no index entry.
+//
+// Retry messages queued by the earlier design (one item per (load, hook),
+// sk HOOK#<id>) find no entry in a load record: their claim fails and the
+// dispatcher acknowledges them. Let the retry queue drain before upgrading.
+
+// DeliveryTTL is how long a load record is kept after its last write
+// (expires_at, the TTL attribute, in Unix seconds as DynamoDB TTL requires).
+const DeliveryTTL = 30 * 24 * time.Hour
+
+// Sort key and index of load records.
+const (
+	skLoad         = "LOAD"
+	IndexByCreated = "by_created"
+)
+
+// Attributes of the load record.
+const (
+	lrLoadID  = "load_id"
+	lrIntegr  = "in"
+	lrTables  = "tb"
+	lrBody    = "b"  // the webhook body, DEFLATE-compressed
+	lrDigest  = "bd" // delivery.BodyDigest of the body, as its 32 bytes
+	lrHooks   = "h"
+	lrGPK     = "gpk"
+	lrGSK     = "gsk"
+	entStatus = "s"
+	entN      = "n"
+	entLease  = "l"
+	entClaim  = "c"
+	entAtt    = "a"
+)
+
+// deliveriesGPK is the index partition of a client's load records.
+func deliveriesGPK(clientID int64) string {
+	return "DELIVERIES#" + strconv.FormatInt(clientID, 10)
+}
+
+// CreatedKey is the index sort key of a load record: its creation time,
+// fixed width, then its load id.
+func CreatedKey(createdAt time.Time, loadID string) string {
+	return formatTime(createdAt) + "#" + loadID
+}
+
+// loadRecord is a decoded load record.
+type loadRecord struct {
+	load    delivery.Load
+	digest  string
+	created time.Time
+	indexed bool
+	entries map[int64]entry
+}
+
+type entry struct {
+	rec   delivery.Record
+	claim string
+}
+
+// entryRecord is the entry of hook id as a delivery.Record (nil when the
+// record has none).
+func (r *loadRecord) entryRecord(id int64) *delivery.Record {
+	e, ok := r.entries[id]
+	if !ok {
+		return nil
+	}
+	rec := e.rec
+	rec.Attempts = slices.Clone(rec.Attempts)
+	return &rec
+}
+
+// ClaimLoad takes attempt 1 of every hook of hookIDs for the load l, under
+// one token and a lease until now+lease: in one PutItem when the load has
+// no record yet, else in one UpdateItem whose condition is, for each hook it
+// claims, delivery.CanClaim on that hook's entry. It returns the claims
+// taken and, for each hook it could not claim, its entry as it was (nil
+// when it has none) for delivery.OnClaimConflict. A hook whose entry already
+// holds this claim (the SDK retried a write whose first try was applied)
+// counts as claimed. A record that keeps another body claims nothing. When
+// other writers change the record under four tries in a row, it returns an
+// error (the caller retries the message later).
+func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64, token string, lease time.Duration) ([]delivery.Claim, map[int64]*delivery.Record, error) {
+	now := s.now().UTC()
+	digest := delivery.BodyDigest(l.Body)
+	entries := make(map[string]types.AttributeValue, len(hookIDs))
+	for _, id := range hookIDs {
+		entries[strconv.FormatInt(id, 10)] = encodeClaimedEntry(1, now.Add(lease), token, nil)
+	}
+	item := map[string]types.AttributeValue{
+		attrPK: attrS(deliveryPK(l.ClientID, l.LoadID)), attrSK: attrS(skLoad),
+		attrClientID: attrN(l.ClientID), lrLoadID: attrS(l.LoadID),
+		lrIntegr: attrS(l.IntegrationName), lrTables: attrStrings(l.Tables),
+		lrBody: bodyAttr(l.Body), lrDigest: digestAttr(digest),
+		lrHooks:       &types.AttributeValueMemberM{Value: entries},
+		lrGSK:         attrS(CreatedKey(now, l.LoadID)),
+		attrExpiresAt: attrN(now.Add(DeliveryTTL).Unix()),
+	}
+	_, err := s.dynamo().PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table), Item: item,
+		ConditionExpression:                 aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames:            map[string]string{"#pk": attrPK},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+	})
+	claimsOf := func(ids []int64) []delivery.Claim {
+		out := make([]delivery.Claim, len(ids))
+		for i, id := range ids {
+			out[i] = delivery.Claim{Key: delivery.Key{ClientID: l.ClientID, LoadID: l.LoadID, HookID: id}, Attempt: 1, Token: token}
+		}
+		return out
+	}
+	if err == nil {
+		return claimsOf(hookIDs), nil, nil
+	}
+	for try := 0; ; try++ {
+		if !isConditionFailed(err) {
+			return nil, nil, fmt.Errorf("claim load %s: %w", l.LoadID, err)
+		}
+		old := conditionFailedItem(err)
+		if old == nil {
+			return nil, nil, fmt.Errorf("claim load %s: condition failed without the item", l.LoadID)
+		}
+		rec, derr := decodeLoadRecord(old)
+		if derr != nil {
+			return nil, nil, fmt.Errorf("claim load %s: %w", l.LoadID, derr)
+		}
+		var held, todo []int64
+		conflicts := map[int64]*delivery.Record{}
+		for _, id := range hookIDs {
+			e := rec.entryRecord(id)
+			c := delivery.Claim{Key: delivery.Key{ClientID: l.ClientID, LoadID: l.LoadID, HookID: id}, Attempt: 1, Token: token}
+			switch {
+			case rec.digest != digest:
+				conflicts[id] = e
+			case e != nil && delivery.HeldBy(*e, rec.entries[id].claim, c, delivery.StatusAttempting):
+				held = append(held, id)
+			case delivery.CanClaim(e, 1, digest, now):
+				todo = append(todo, id)
+			default:
+				conflicts[id] = e
+			}
+		}
+		if len(todo) == 0 {
+			return claimsOf(held), conflicts, nil
+		}
+		if try == 3 {
+			// Other writers kept changing the record: fail, so the message
+			// is delivered again (claims already held run out with their
+			// lease and are taken over then).
+			return nil, nil, fmt.Errorf("claim load %s: the record changed under %d tries", l.LoadID, try+1)
+		}
+		err = s.claimEntries(ctx, l, rec, todo, token, digest, now, lease)
+		if err == nil {
+			return claimsOf(append(held, todo...)), conflicts, nil
+		}
+	}
+}
+
+// claimEntries claims attempt 1 of the hooks ids of an existing record, with
+// a condition on each hook's path: CanClaim as rec showed it.
+func (s *Store) claimEntries(ctx context.Context, l delivery.Load, rec loadRecord, ids []int64, token, digest string, now time.Time, lease time.Duration) error {
+	names := map[string]string{"#h": lrHooks, "#d": lrDigest, "#exp": attrExpiresAt}
+	values := map[string]types.AttributeValue{
+		":d": digestAttr(digest), ":exp": attrN(now.Add(DeliveryTTL).Unix()),
+	}
+	sets := []string{"#exp = :exp"}
+	conds := []string{"#d = :d"}
+	for i, id := range ids {
+		e := fmt.Sprintf("#e%d", i)
+		v := fmt.Sprintf(":e%d", i)
+		names[e] = strconv.FormatInt(id, 10)
+		var history []delivery.Attempt
+		if old := rec.entryRecord(id); old != nil {
+			history = old.Attempts
+			names["#s"], names["#n"], names["#l"] = entStatus, entN, entLease
+			values[":now"], values[":zero"], values[":one"] = attrN(now.UnixMilli()), attrN(0), attrN(1)
+			values[":attempting"], values[":waiting"] = statusAttr(delivery.StatusAttempting), statusAttr(delivery.StatusWaiting)
+			conds = append(conds, fmt.Sprintf("((#h.%[1]s.#s = :waiting AND #h.%[1]s.#n = :zero) OR (#h.%[1]s.#s = :attempting AND #h.%[1]s.#n = :one AND #h.%[1]s.#l < :now))", e))
+		} else {
+			conds = append(conds, fmt.Sprintf("attribute_not_exists(#h.%s)", e))
+		}
+		values[v] = encodeClaimedEntry(1, now.Add(lease), token, history)
+		sets = append(sets, fmt.Sprintf("#h.%s = %s", e, v))
+	}
+	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(deliveryPK(l.ClientID, l.LoadID), skLoad),
+		UpdateExpression:                    aws.String("SET " + strings.Join(sets, ", ")),
+		ConditionExpression:                 aws.String(strings.Join(conds, " AND ")),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+	})
+	return err
+}
+
+// ClaimHook takes attempt c.Attempt of one hook's entry (a retry, or the
+// first attempt of a resent sequence), as ClaimAttempt did for a pair: when
+// delivery.CanClaim allows it on the entry and the record keeps the body of
+// digest. A record without the entry, or no record, claims nothing
+// (current is then nil). An entry already holding c counts as claimed.
+func (s *Store) ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest string, lease time.Duration) (claimed bool, current *delivery.Record, err error) {
+	now := s.now().UTC()
+	k, n := c.Key, c.Attempt
+	_, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(s.table),
+		Key:              key(deliveryPK(k.ClientID, k.LoadID), skLoad),
+		UpdateExpression: aws.String("SET #h.#e.#s = :attempting, #h.#e.#n = :n, #h.#e.#l = :lease, #h.#e.#c = :claim, #exp = :exp"),
+		ConditionExpression: aws.String("#d = :d AND ((#h.#e.#s = :waiting AND #h.#e.#n = :prev) OR " +
+			"(#h.#e.#s = :attempting AND #h.#e.#n = :n AND #h.#e.#l < :now))"),
+		ExpressionAttributeNames: map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10), "#d": lrDigest,
+			"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":attempting": statusAttr(delivery.StatusAttempting), ":waiting": statusAttr(delivery.StatusWaiting),
+			":n": attrN(int64(n)), ":prev": attrN(int64(n - 1)), ":now": attrN(now.UnixMilli()),
+			":lease": attrN(now.Add(lease).UnixMilli()), ":claim": attrS(c.Token), ":d": digestAttr(bodyDigest),
+			":exp": attrN(now.Add(DeliveryTTL).Unix()),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+	})
+	if err == nil {
+		return true, nil, nil
+	}
+	if !isConditionFailed(err) {
+		return false, nil, fmt.Errorf("claim delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, err)
+	}
+	old := conditionFailedItem(err)
+	if old == nil {
+		return false, nil, nil
+	}
+	rec, err := decodeLoadRecord(old)
+	if err != nil {
+		return false, nil, fmt.Errorf("claim delivery %s hook %d: %w", k.LoadID, k.HookID, err)
+	}
+	e := rec.entryRecord(k.HookID)
+	if e != nil && delivery.HeldBy(*e, rec.entries[k.HookID].claim, c, delivery.StatusAttempting) {
+		return true, nil, nil // our own claim, applied by an earlier try
+	}
+	return false, e, nil
+}
+
+// RecordResults appends each result's attempt to its hook's entry and sets
+// the entry's status, provided the result's claim still holds the entry
+// (attempting at that attempt, under its token), all in one UpdateItem with
+// a condition on each hook's path. When that write fails its condition
+// (some claim was lost), each result is written on its own. It returns, in
+// the order of rs, each entry as written (history included, so an alert
+// needs no second read), or delivery.ErrClaimLost for a result whose claim
+// was lost. Results all belong to one load. An entry that already shows its
+// result written under its claim (a retried write) is returned as written.
+func (s *Store) RecordResults(ctx context.Context, rs []delivery.Result) ([]delivery.Record, []error) {
+	recs, errs := make([]delivery.Record, len(rs)), make([]error, len(rs))
+	if len(rs) == 0 {
+		return recs, errs
+	}
+	item, err := s.recordResults(ctx, rs)
+	if err == nil || (isConditionFailed(err) && item != nil && allHeld(item, rs)) {
+		for i, r := range rs {
+			recs[i], errs[i] = entryOf(item, r)
+		}
+		return recs, errs
+	}
+	if !isConditionFailed(err) || len(rs) == 1 {
+		for i, r := range rs {
+			errs[i] = recordErr(r, err)
+		}
+		return recs, errs
+	}
+	for i, r := range rs {
+		item, err := s.recordResults(ctx, rs[i:i+1])
+		if err == nil || (isConditionFailed(err) && item != nil && allHeld(item, rs[i:i+1])) {
+			recs[i], errs[i] = entryOf(item, r)
+			continue
+		}
+		errs[i] = recordErr(r, err)
+	}
+	return recs, errs
+}
+
+func recordErr(r delivery.Result, err error) error {
+	if isConditionFailed(err) {
+		err = delivery.ErrClaimLost
+	}
+	return fmt.Errorf("record delivery %s hook %d attempt %d: %w", r.Claim.LoadID, r.Claim.HookID, r.Claim.Attempt, err)
+}
+
+// entryOf decodes r's entry from a record as written.
+func entryOf(item map[string]types.AttributeValue, r delivery.Result) (delivery.Record, error) {
+	rec, err := decodeLoadRecord(item)
+	if err != nil {
+		return delivery.Record{}, fmt.Errorf("record delivery %s hook %d: %w", r.Claim.LoadID, r.Claim.HookID, err)
+	}
+	e := rec.entryRecord(r.Claim.HookID)
+	if e == nil {
+		return delivery.Record{}, fmt.Errorf("record delivery %s hook %d: entry missing", r.Claim.LoadID, r.Claim.HookID)
+	}
+	return *e, nil
+}
+
+// allHeld reports whether a record read when a result write failed its
+// condition shows every result of rs written under its claim (the write
+// was applied by an earlier try).
+func allHeld(item map[string]types.AttributeValue, rs []delivery.Result) bool {
+	rec, err := decodeLoadRecord(item)
+	if err != nil {
+		return false
+	}
+	for _, r := range rs {
+		e := rec.entryRecord(r.Claim.HookID)
+		if r.Status == delivery.StatusAttempting || e == nil || !delivery.HeldBy(*e, rec.entries[r.Claim.HookID].claim, r.Claim, r.Status) {
+			return false
+		}
+	}
+	return true
+}
+
+// recordResults is one UpdateItem writing every result of rs. It returns the
+// item as written, or as it was when the condition failed.
+func (s *Store) recordResults(ctx context.Context, rs []delivery.Result) (map[string]types.AttributeValue, error) {
+	now := s.now().UTC()
+	k := rs[0].Claim.Key
+	names := map[string]string{"#h": lrHooks, "#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#a": entAtt,
+		"#exp": attrExpiresAt, "#gpk": lrGPK}
+	values := map[string]types.AttributeValue{
+		":attempting": statusAttr(delivery.StatusAttempting), ":gpk": attrS(deliveriesGPK(k.ClientID)),
+		":exp": attrN(now.Add(DeliveryTTL).Unix()),
+	}
+	sets := []string{"#exp = :exp", "#gpk = :gpk"}
+	var removes, conds []string
+	for i, r := range rs {
+		e, p := fmt.Sprintf("#e%d", i), fmt.Sprintf(":%d", i)
+		names[e] = strconv.FormatInt(r.Claim.HookID, 10)
+		values[p+"s"] = statusAttr(r.Status)
+		values[p+"n"] = attrN(int64(r.Claim.Attempt))
+		values[p+"c"] = attrS(r.Claim.Token)
+		values[p+"a"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(r.Attempt)}}
+		sets = append(sets, fmt.Sprintf("#h.%[1]s.#s = %[2]ss, #h.%[1]s.#a = list_append(#h.%[1]s.#a, %[2]sa)", e, p))
+		removes = append(removes, fmt.Sprintf("#h.%s.#l", e))
+		conds = append(conds, fmt.Sprintf("(#h.%[1]s.#s = :attempting AND #h.%[1]s.#n = %[2]sn AND #h.%[1]s.#c = %[2]sc)", e, p))
+	}
+	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           aws.String(s.table),
+		Key:                                 key(deliveryPK(k.ClientID, k.LoadID), skLoad),
+		UpdateExpression:                    aws.String("SET " + strings.Join(sets, ", ") + " REMOVE " + strings.Join(removes, ", ")),
+		ConditionExpression:                 aws.String(strings.Join(conds, " AND ")),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil {
+		return conditionFailedItem(err), err
+	}
+	return out.Attributes, nil
+}
+
+// CancelHook ends one hook's delivery quietly (hook deleted or disabled, or
+// plan lost), provided c still holds its entry. It returns
+// delivery.ErrClaimLost when the claim was lost, and nil when the entry
+// already shows c's own cancellation (a retried write).
+func (s *Store) CancelHook(ctx context.Context, c delivery.Claim) error {
+	now := s.now().UTC()
+	k, n := c.Key, c.Attempt
+	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(deliveryPK(k.ClientID, k.LoadID), skLoad),
+		UpdateExpression:    aws.String("SET #h.#e.#s = :cancelled, #exp = :exp REMOVE #h.#e.#l"),
+		ConditionExpression: aws.String("#h.#e.#s = :attempting AND #h.#e.#n = :n AND #h.#e.#c = :claim"),
+		ExpressionAttributeNames: map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10),
+			"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":cancelled": statusAttr(delivery.StatusCancelled), ":attempting": statusAttr(delivery.StatusAttempting),
+			":n": attrN(int64(n)), ":claim": attrS(c.Token),
+			":exp": attrN(now.Add(DeliveryTTL).Unix()),
+		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
+	})
+	if isConditionFailed(err) {
+		if old := conditionFailedItem(err); old != nil {
+			if rec, derr := decodeLoadRecord(old); derr == nil {
+				if e := rec.entryRecord(k.HookID); e != nil && delivery.HeldBy(*e, rec.entries[k.HookID].claim, c, delivery.StatusCancelled) {
+					return nil // cancelled by an earlier try
+				}
+			}
+		}
+		return fmt.Errorf("cancel delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, delivery.ErrClaimLost)
+	}
+	if err != nil {
+		return fmt.Errorf("cancel delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, err)
+	}
+	return nil
+}
+
+// --- encoding ---
+
+func encodeClaimedEntry(n int, lease time.Time, token string, history []delivery.Attempt) types.AttributeValue {
+	a := make([]types.AttributeValue, len(history))
+	for i, at := range history {
+		a[i] = encodeEntryAttempt(at)
+	}
+	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+		entStatus: statusAttr(delivery.StatusAttempting), entN: attrN(int64(n)),
+		entLease: attrN(lease.UnixMilli()), entClaim: attrS(token),
+		entAtt: &types.AttributeValueMemberL{Value: a},
+	}}
+}
+
+// encodeEntryAttempt is an attempt as an entry keeps it: time, outcome,
+// status code and latency; the error class and response snippet only for a
+// failed attempt.
+func encodeEntryAttempt(a delivery.Attempt) types.AttributeValue {
+	m := map[string]types.AttributeValue{"t": attrN(a.At.UnixMilli()), "o": attrS(a.Outcome), "ms": attrN(a.LatencyMs)}
+	if a.StatusCode != 0 {
+		m["sc"] = attrN(int64(a.StatusCode))
+	}
+	if a.Outcome != delivery.OutcomeSuccess {
+		if a.Error != "" {
+			m["e"] = attrS(a.Error)
+		}
+		if s := delivery.TruncateUTF8(a.Snippet, delivery.SnippetBytes); s != "" {
+			m["r"] = attrS(s)
+		}
+	}
+	return &types.AttributeValueMemberM{Value: m}
+}
+
+func decodeEntryAttempt(v types.AttributeValue) (delivery.Attempt, error) {
+	m, ok := v.(*types.AttributeValueMemberM)
+	if !ok {
+		return delivery.Attempt{}, fmt.Errorf("want M, got %T", v)
+	}
+	d := itemDecoder{item: m.Value}
+	a := delivery.Attempt{At: time.UnixMilli(d.int("t")).UTC(), Outcome: d.str("o"), LatencyMs: d.int("ms"), StatusCode: int(d.optInt("sc"))}
+	if d.has("e") {
+		a.Error = d.str("e")
+	}
+	if d.has("r") {
+		a.Snippet = d.str("r")
+	}
+	return a, d.err
+}
+
+func decodeLoadRecord(item map[string]types.AttributeValue) (loadRecord, error) {
+	d := itemDecoder{item: item}
+	r := loadRecord{
+		load: delivery.Load{
+			ClientID: d.int(attrClientID), LoadID: d.str(lrLoadID),
+			IntegrationName: d.str(lrIntegr), Tables: d.strings(lrTables),
+		},
+		digest:  digestOf(&d),
+		created: createdOf(&d),
+		indexed: d.has(lrGPK),
+		entries: map[int64]entry{},
+	}
+	r.load.Body = bodyOf(&d)
+	hm, ok := item[lrHooks].(*types.AttributeValueMemberM)
+	if !ok {
+		d.fail(lrHooks, "want M, got %T", item[lrHooks])
+		return loadRecord{}, d.result("load record")
+	}
+	for name, v := range hm.Value {
+		id, err := strconv.ParseInt(name, 10, 64)
+		m, ok := v.(*types.AttributeValueMemberM)
+		if err != nil || !ok {
+			d.fail(lrHooks, "entry %q is not a hook entry", name)
+			break
+		}
+		ed := itemDecoder{item: m.Value}
+		e := entry{rec: delivery.Record{
+			Key:        delivery.Key{ClientID: r.load.ClientID, LoadID: r.load.LoadID, HookID: id},
+			Status:     statusOf(&ed),
+			Attempt:    int(ed.int(entN)),
+			WebhookID:  hook.WebhookID(r.load.ClientID, r.load.LoadID, id),
+			BodyDigest: r.digest,
+		}}
+		if ed.has(entLease) {
+			e.rec.LeaseUntil = time.UnixMilli(ed.int(entLease)).UTC()
+		}
+		if ed.has(entClaim) {
+			e.claim = ed.str(entClaim)
+		}
+		for i, av := range ed.list(entAtt) {
+			a, err := decodeEntryAttempt(av)
+			if err != nil {
+				ed.fail(entAtt, "element %d: %v", i, err)
+				break
+			}
+			e.rec.Attempts = append(e.rec.Attempts, a)
+		}
+		if ed.err != nil {
+			d.fail(lrHooks, "entry %s: %v", name, ed.err)
+			break
+		}
+		r.entries[id] = e
+	}
+	if d.err != nil {
+		return loadRecord{}, d.result("load record")
+	}
+	return r, nil
+}
+
+// asDelivery is hook id's entry of r as the history shows it.
+func (r *loadRecord) asDelivery(id int64, withBody bool) (delivery.Delivery, bool) {
+	e := r.entryRecord(id)
+	if e == nil {
+		return delivery.Delivery{}, false
+	}
+	d := delivery.Delivery{
+		Key: e.Key, Status: e.Status, WebhookID: e.WebhookID,
+		IntegrationName: r.load.IntegrationName, Tables: slices.Clone(r.load.Tables),
+		CreatedAt: r.created, Attempts: e.Attempts,
+	}
+	if withBody {
+		d.Body = slices.Clone(r.load.Body)
+	}
+	return d, true
+}
+
+// Compact encodings of the load record: every write is billed on the
+// item's size, and the history's index on the size of what it projects.
+
+// statusCodes are the entry statuses as stored, one letter each.
+var statusCodes = map[string]string{
+	delivery.StatusAttempting: "a", delivery.StatusWaiting: "w", delivery.StatusDelivered: "d",
+	delivery.StatusExhausted: "x", delivery.StatusCancelled: "c",
+}
+
+func statusAttr(status string) types.AttributeValue {
+	if c, ok := statusCodes[status]; ok {
+		return attrS(c)
+	}
+	return attrS(status) // not a status: matches nothing stored
+}
+
+func statusOf(d *itemDecoder) string {
+	c := d.str(entStatus)
+	for s, code := range statusCodes {
+		if code == c {
+			return s
+		}
+	}
+	d.fail(entStatus, "unknown status %q", c)
+	return ""
+}
+
+// digestAttr is a body digest (delivery.BodyDigest, base64url) as its bytes.
+func digestAttr(digest string) types.AttributeValue {
+	b, err := base64.RawURLEncoding.DecodeString(digest)
+	if err != nil {
+		b = []byte(digest) // not a digest: matches no stored one
+	}
+	return &types.AttributeValueMemberB{Value: b}
+}
+
+func digestOf(d *itemDecoder) string {
+	b, ok := d.item[lrDigest].(*types.AttributeValueMemberB)
+	if !ok {
+		return "" // not projected in the index
+	}
+	return base64.RawURLEncoding.EncodeToString(b.Value)
+}
+
+// bodyAttr is the webhook body, DEFLATE-compressed (JSON bodies shrink by
+// about half, and the body is most of the item).
+func bodyAttr(body []byte) types.AttributeValue {
+	var buf bytes.Buffer
+	w, _ := flate.NewWriter(&buf, flate.BestCompression) // the level is valid: no error
+	_, _ = w.Write(body)                                 // a bytes.Buffer does not fail
+	_ = w.Close()
+	return &types.AttributeValueMemberB{Value: buf.Bytes()}
+}
+
+func bodyOf(d *itemDecoder) []byte {
+	b, ok := d.item[lrBody].(*types.AttributeValueMemberB)
+	if !ok {
+		return nil // not projected in the index
+	}
+	body, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b.Value)), delivery.MaxMessageBytes))
+	if err != nil {
+		d.fail(lrBody, "%v", err)
+	}
+	return body
+}
+
+// createdOf is the record's creation time, the first part of its sort key
+// in the index.
+func createdOf(d *itemDecoder) time.Time {
+	s := d.str(lrGSK)
+	i := strings.IndexByte(s, '#')
+	if i < 0 {
+		d.fail(lrGSK, "no load id")
+		return time.Time{}
+	}
+	t, err := parseTime(s[:i])
+	if err != nil {
+		d.fail(lrGSK, "%v", err)
+	}
+	return t
+}
