@@ -23,13 +23,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/smithy-go/logging"
 )
@@ -152,24 +152,25 @@ const MaxIdleConnsPerHost = 100
 var ErrNoAWSEnv = errors.New("AWS_REGION (or AWS_DEFAULT_REGION), AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set")
 
 // AWSConfig returns the SDK configuration of a function, built from the
-// SDK's own reading of the environment (config.NewEnvConfig): region,
+// environment as the SDK's config.NewEnvConfig reads it (readAWSEnv): region,
 // credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN:
-// what Lambda gives a function), the SDK's retry, app id and checksum
-// settings, and endpoints: AWS_ENDPOINT_URL and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS
-// here, AWS_ENDPOINT_URL_<SERVICE> by each service client itself, from the
-// EnvConfig in ConfigSources (exactly as with config.LoadDefaultConfig).
+// what Lambda gives a function), the SDK's retry and app id settings, and
+// endpoints: AWS_ENDPOINT_URL and AWS_IGNORE_CONFIGURED_ENDPOINT_URLS here,
+// AWS_ENDPOINT_URL_<SERVICE> by each service client itself, from the
+// endpointSource in ConfigSources (exactly as with config.LoadDefaultConfig).
 //
-// It deliberately does not use config.LoadDefaultConfig: that also links
-// the shared-config-file, SSO, STS web identity, container and EC2 metadata
-// credential chains, about 1.5 MiB of every bootstrap and file reads at each
-// cold start, none of which a Lambda function uses. So AWS_PROFILE and
-// ~/.aws files are not read: set the variables (scripts/dev and the tests
-// do). Missing region or credentials fail here, at the cold start, with
-// ErrNoAWSEnv rather than at the first call: a function moved to where
-// credentials come from a container endpoint (SnapStart, ECS) would say so
-// at once and need config.LoadDefaultConfig back.
+// It deliberately does not use config.LoadDefaultConfig, nor the config
+// package at all: that links the shared-config-file, SSO, STS web identity,
+// container and EC2 metadata credential chains, about 2 MiB of every
+// bootstrap and file reads at each cold start, none of which a Lambda
+// function uses. So AWS_PROFILE and ~/.aws files are not read: set the
+// variables (scripts/dev and the tests do). Missing region or credentials
+// fail here, at the cold start, with ErrNoAWSEnv rather than at the first
+// call: a function moved to where credentials come from a container
+// endpoint (SnapStart, ECS) would say so at once and need
+// config.LoadDefaultConfig back.
 func AWSConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
-	env, err := awsconfig.NewEnvConfig()
+	env, err := readAWSEnv(os.Getenv)
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS config: %w", err)
 	}
@@ -183,16 +184,13 @@ func AWSConfig(ctx context.Context, log *slog.Logger) (aws.Config, error) {
 			t.MaxIdleConnsPerHost = MaxIdleConnsPerHost
 			t.MaxIdleConns = 2 * MaxIdleConnsPerHost // DynamoDB and SQS share the client
 		}),
-		Logger:                     sdkLoggerFor(log),
-		RetryMaxAttempts:           env.RetryMaxAttempts,
-		RetryMode:                  env.RetryMode,
-		AppID:                      env.AppID,
-		AccountIDEndpointMode:      env.AccountIDEndpointMode,
-		RequestChecksumCalculation: env.RequestChecksumCalculation,
-		ResponseChecksumValidation: env.ResponseChecksumValidation,
+		Logger:           sdkLoggerFor(log),
+		RetryMaxAttempts: env.RetryMaxAttempts,
+		RetryMode:        env.RetryMode,
+		AppID:            env.AppID,
 		// The service clients resolve AWS_ENDPOINT_URL_<SERVICE> (and
 		// AWS_IGNORE_CONFIGURED_ENDPOINT_URLS) from these sources.
-		ConfigSources: []any{env},
+		ConfigSources: []any{endpointSource{getenv: os.Getenv, ignore: env.IgnoreConfiguredEndpoints}},
 	}
 	if env.BaseEndpoint != "" && (env.IgnoreConfiguredEndpoints == nil || !*env.IgnoreConfiguredEndpoints) {
 		cfg.BaseEndpoint = aws.String(env.BaseEndpoint)
