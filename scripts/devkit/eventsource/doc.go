@@ -13,8 +13,12 @@
 //
 // Run works as a mapping does: five workers at first, one more each time a
 // worker receives messages, the extra ones gone once the queue is empty,
-// never more than MaxConcurrency; after a failed invocation a worker waits
-// (1 s, doubling up to 30 s) and an extra one leaves. PollOnce is one
+// never more than MaxConcurrency, and with the pollers of the function's
+// other queues never more than the function's concurrency (a shared Limit,
+// sized as its pool of emulators); after a failed invocation a worker waits
+// (1 s, doubling up to 30 s) and an extra one leaves. OnBatch reports each
+// batch's outcome, for benchmarks that run the event source as scripts/dev
+// does. PollOnce is one
 // receive, invoke and delete, for tests that step the event source
 // themselves.
 //

@@ -64,6 +64,14 @@ type Poller struct {
 	// as ScalingConfig.MaximumConcurrency bounds a mapping's
 	// (DefaultMaxConcurrency unless set).
 	MaxConcurrency int
+	// Function, when set, is the invoked function's concurrency, shared
+	// with the pollers of its other queues: a worker starts only while the
+	// Limit has room (see Limit).
+	Function *Limit
+	// OnBatch, when set, is called by Run's workers with the outcome of
+	// each receive that returned messages or failed (benchmarks count
+	// batches and errors with it). It must be safe for concurrent use.
+	OnBatch func(BatchResult, error)
 
 	mu sync.Mutex
 	// workers is how many workers run now.
@@ -115,9 +123,11 @@ func New(ctx context.Context, c sqsAPI, queueURL, region string, fn Function, lo
 }
 
 // Run polls until ctx ends, scaling with the backlog as Lambda does: it
-// starts initialWorkers workers (fewer if MaxConcurrency is lower), adds one
-// each time a worker receives messages, up to MaxConcurrency, and lets a
-// worker beyond the initial ones go when its receive comes back empty.
+// starts initialWorkers workers (fewer if MaxConcurrency or the Function's
+// Limit is lower, never none), adds one each time a worker receives
+// messages, up to MaxConcurrency and while the Function's Limit has room,
+// and lets a worker beyond the initial ones go when its receive comes back
+// empty.
 func (p *Poller) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for range min(initialWorkers, p.MaxConcurrency) {
@@ -126,11 +136,12 @@ func (p *Poller) Run(ctx context.Context) {
 	wg.Wait()
 }
 
-// grow starts one more worker unless MaxConcurrency already run.
+// grow starts one more worker unless MaxConcurrency already run or the
+// Function's Limit is full (the first worker starts whatever the Limit).
 func (p *Poller) grow(ctx context.Context, wg *sync.WaitGroup) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.workers >= p.MaxConcurrency {
+	if p.workers >= p.MaxConcurrency || !p.Function.take(p.workers == 0) {
 		return
 	}
 	p.workers++
@@ -146,6 +157,7 @@ func (p *Poller) shrink() bool {
 		return false
 	}
 	p.workers--
+	p.Function.give()
 	return true
 }
 
@@ -169,6 +181,9 @@ func (p *Poller) work(ctx context.Context, wg *sync.WaitGroup) {
 	backoff := time.Second
 	for ctx.Err() == nil {
 		res, err := p.PollOnce(ctx)
+		if p.OnBatch != nil && (err != nil || res.Received > 0) {
+			p.OnBatch(res, err)
+		}
 		if err == nil && !res.Failed {
 			backoff = time.Second
 			if res.Received > 0 {
@@ -194,6 +209,7 @@ func (p *Poller) work(ctx context.Context, wg *sync.WaitGroup) {
 	}
 	p.mu.Lock()
 	p.workers--
+	p.Function.give()
 	p.mu.Unlock()
 }
 

@@ -275,12 +275,12 @@ func (c *chaos) setup(ctx context.Context) error {
 	concurrency := strconv.Itoa(pollerConcurrency)
 	if _, err := c.procs.Start(proc.Cmd{Name: "eventsource-alerter", Dir: c.work, Log: filepath.Join(c.work, "eventsource-alerter.log"), Argv: []string{
 		c.eventsource, "-name", "AlerterFunction", "-function-timeout", "15s", "-function-url", invoke(c.riePort + 2),
-		"-max-concurrency", concurrency, "-queue", c.alerts}}); err != nil {
+		"-max-concurrency", concurrency, "-function-concurrency", concurrency, "-queue", c.alerts}}); err != nil {
 		return err
 	}
 	if _, err := c.procs.Start(proc.Cmd{Name: "eventsource-dispatcher", Dir: c.work, Log: filepath.Join(c.work, "eventsource-dispatcher.log"), Argv: []string{
 		c.eventsource, "-name", "DispatcherFunction", "-function-timeout", strconv.Itoa(dispatcherTimeout) + "s", "-function-url", invoke(c.riePort),
-		"-max-concurrency", concurrency, "-queue", c.notifications, "-queue", c.retries}}); err != nil {
+		"-max-concurrency", concurrency, "-function-concurrency", strconv.Itoa(2 * pollerConcurrency), "-queue", c.notifications, "-queue", c.retries}}); err != nil {
 		return err
 	}
 	return nil

@@ -11,8 +11,11 @@
 // starts with five workers (each receives a batch, invokes the function and
 // deletes what succeeded), gains one each time a worker receives messages and
 // loses the extra ones when the queue is empty, never more than
-// -max-concurrency per queue (ScalingConfig.MaximumConcurrency), so a batch
-// stuck on a hanging endpoint holds up nothing but itself. After a failed
+// -max-concurrency per queue (ScalingConfig.MaximumConcurrency) and never more
+// than -function-concurrency for all the queues together (the function's
+// concurrency: the -size of its riepool, so no worker receives messages while
+// every emulator is busy), so a batch stuck on a hanging endpoint holds up
+// nothing but itself. After a failed
 // invocation a worker waits (1 s, doubling up to 30 s) and an extra one
 // leaves, as Lambda backs off when the function fails: a function that is
 // down does not use up the receive count of the whole backlog at once. aws-lambda-rie
@@ -25,7 +28,7 @@
 // moves to the DLQ). It is a development tool and is never deployed.
 //
 //	eventsource -function-url http://127.0.0.1:9101/2015-03-31/functions/function/invocations \
-//	    -max-concurrency 10 \
+//	    -max-concurrency 10 -function-concurrency 20 \
 //	    -queue http://127.0.0.1:4100/000000000000/post-load-notifications \
 //	    -queue http://127.0.0.1:4100/000000000000/post-load-retries
 //
@@ -82,6 +85,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	wait := fs.Duration("wait", 20*time.Second, "long-poll wait per ReceiveMessage (0-20s)")
 	timeout := fs.Duration("function-timeout", 60*time.Second, "the function's timeout; an invocation taking longer fails the batch")
 	maxConcurrency := fs.Int("max-concurrency", eventsource.DefaultMaxConcurrency, "most batches in flight per queue, as ScalingConfig.MaximumConcurrency (2-1000)")
+	functionConcurrency := fs.Int("function-concurrency", 0, "most batches in flight for all the queues together: the function's concurrency, the -size of its riepool (default: -max-concurrency times the number of queues)")
 	name := fs.String("name", "", "name used in log lines (default: the function URL)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -102,6 +106,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if *maxConcurrency < 2 || *maxConcurrency > 1000 {
 		return fmt.Errorf("-max-concurrency %d: want 2 to 1000", *maxConcurrency)
 	}
+	if *functionConcurrency == 0 {
+		*functionConcurrency = *maxConcurrency * len(queues)
+	}
+	if *functionConcurrency < len(queues) {
+		return fmt.Errorf("-function-concurrency %d: want at least one per queue (%d)", *functionConcurrency, len(queues))
+	}
 	if *wait < 0 || *wait > 20*time.Second {
 		return fmt.Errorf("-wait %s: want 0 to 20s", *wait)
 	}
@@ -117,8 +127,9 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	client := sqs.NewFromConfig(cfg)
 	inv := &eventsource.Invoker{URL: *functionURL, Client: &http.Client{
 		Timeout:   *timeout + 10*time.Second,
-		Transport: &http.Transport{MaxIdleConnsPerHost: *maxConcurrency * len(queues)},
+		Transport: &http.Transport{MaxIdleConnsPerHost: *functionConcurrency},
 	}}
+	limit := eventsource.NewLimit(*functionConcurrency)
 
 	var pollers []*eventsource.Poller
 	for _, q := range queues {
@@ -126,10 +137,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		p.BatchSize, p.Wait, p.MaxConcurrency = int32(*batchSize), *wait, *maxConcurrency
+		p.BatchSize, p.Wait, p.MaxConcurrency, p.Function = int32(*batchSize), *wait, *maxConcurrency, limit
 		pollers = append(pollers, p)
 	}
-	log.Info("polling", "queues", []string(queues), "maxConcurrency", *maxConcurrency)
+	log.Info("polling", "queues", []string(queues), "maxConcurrency", *maxConcurrency, "functionConcurrency", *functionConcurrency)
 
 	var wg sync.WaitGroup
 	for _, p := range pollers {
