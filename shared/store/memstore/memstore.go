@@ -43,6 +43,7 @@ type Store struct {
 	fail     map[string]error
 	calls    map[string]int
 	web      *signinState // sign-in links and sessions (signin.go)
+	dg       *digestState // alert digests and unsubscribe links (digest.go)
 }
 
 type account struct {
