@@ -26,6 +26,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/optout"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -50,16 +51,24 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
+	signer, err := optout.NewSigner(cfg.unsubscribeKey)
+	if err != nil {
+		return err
+	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now)
 	h := &handler{
 		accounts: accountFunc(st.Account),
 		alerts:   newLedgerFuncs(st),
+		digests:  digestFuncs{note: st.NoteExhausted, seal: st.SealDigest},
 		ses:      sendEmailFunc(sesv2.NewFromConfig(awsCfg).SendEmail),
 		queue:    sendMessageFunc(sqs.NewFromConfig(awsCfg).SendMessage),
 		from:     cfg.from,
 
 		alertQueueARN: cfg.alertQueueARN,
 		deadLetterURL: cfg.deadLetterURL,
+		alertQueueURL: cfg.alertQueueURL,
+		window:        cfg.digestWindow,
+		links:         linkMaker{appURL: cfg.appURL, signer: signer},
 		log:           log,
 		now:           time.Now,
 	}
@@ -122,4 +131,18 @@ func (l ledgerFuncs) FinishAlert(ctx context.Context, c store.AlertClaim) error 
 
 func (l ledgerFuncs) ReleaseAlert(ctx context.Context, c store.AlertClaim) error {
 	return l.release(ctx, c)
+}
+
+// digestFuncs is a digestBook: store.Store's digest methods.
+type digestFuncs struct {
+	note func(ctx context.Context, clientID, hookID int64, e store.DigestEntry, window time.Duration) (store.DigestWindow, bool, error)
+	seal func(ctx context.Context, w store.DigestWindow) ([]store.DigestEntry, error)
+}
+
+func (d digestFuncs) NoteExhausted(ctx context.Context, clientID, hookID int64, e store.DigestEntry, window time.Duration) (store.DigestWindow, bool, error) {
+	return d.note(ctx, clientID, hookID, e, window)
+}
+
+func (d digestFuncs) SealDigest(ctx context.Context, w store.DigestWindow) ([]store.DigestEntry, error) {
+	return d.seal(ctx, w)
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
 )
 
 // Alert digests: the first exhausted delivery of a hook is emailed at once
@@ -73,15 +75,7 @@ type DigestWindow struct {
 }
 
 // DigestEntry is one exhausted delivery kept for a digest.
-type DigestEntry struct {
-	LoadID      string
-	WebhookID   string
-	Integration string
-	Table       string    // the root table
-	At          time.Time // the last attempt
-	ErrorClass  string    // what the last attempt ended with, e.g. "HTTP 503", "timeout"
-	Snippet     string    // the start of the last response body kept, if any
-}
+type DigestEntry = delivery.DigestEntry
 
 // DigestLoadID is the load id under which the digest of the window that
 // started at start is claimed with ClaimAlert (so a digest, like an alert,
