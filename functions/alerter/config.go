@@ -37,7 +37,7 @@ type config struct {
 	appURL string
 	// unsubscribeKey signs the unsubscribe links (HOOKS_UNSUBSCRIBE_KEY, at
 	// least 32 bytes; the API function holds the same key to check them).
-	// Unset with HOOKS_APP_URL: the emails carry no links.
+	// The emails carry links only when both it and HOOKS_APP_URL are set.
 	unsubscribeKey []byte
 }
 
@@ -60,9 +60,6 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if key != "" {
 		c.unsubscribeKey = []byte(key)
 	}
-	if (key == "") != (c.appURL == "") {
-		env.Invalid("HOOKS_UNSUBSCRIBE_KEY", errors.New("set with HOOKS_APP_URL, or neither"))
-	}
 	if c.appURL != "" {
 		if u, err := url.Parse(c.appURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 			env.Invalid("HOOKS_APP_URL", errors.New("want an origin such as https://hooks.example.com"))
@@ -73,9 +70,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 		if err != nil || w <= 0 {
 			env.Invalid("HOOKS_DIGEST_WINDOW", errors.New("want a positive duration such as 1h"))
 		}
-		c.digestWindow = w
-		if c.alertQueueURL == "" {
-			env.Invalid("HOOKS_ALERT_QUEUE_URL", errors.New("required with HOOKS_DIGEST_WINDOW"))
+		if c.alertQueueURL != "" {
+			// Without its own queue the alerter cannot wait for a
+			// window's end: digests stay off.
+			c.digestWindow = w
 		}
 	}
 	if c.from != "" {

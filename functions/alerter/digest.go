@@ -30,6 +30,16 @@ type linkMaker struct {
 	signer optout.Signer
 }
 
+// newLinkMaker returns the links of appURL signed with key; with either
+// missing, no links.
+func newLinkMaker(appURL string, key []byte) linkMaker {
+	signer, err := optout.NewSigner(key)
+	if appURL == "" || err != nil {
+		return linkMaker{}
+	}
+	return linkMaker{appURL: appURL, signer: signer}
+}
+
 func (l linkMaker) forRecipient(clientID int64, rcpt string, now time.Time) mail.Links {
 	if l.appURL == "" {
 		return mail.Links{}

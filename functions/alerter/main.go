@@ -26,7 +26,6 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
-	"github.com/postloadhooks/hooks/shared/optout"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -51,10 +50,6 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	signer, err := optout.NewSigner(cfg.unsubscribeKey)
-	if err != nil {
-		return err
-	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now)
 	h := &handler{
 		accounts: accountFunc(st.Account),
@@ -68,7 +63,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		deadLetterURL: cfg.deadLetterURL,
 		alertQueueURL: cfg.alertQueueURL,
 		window:        cfg.digestWindow,
-		links:         linkMaker{appURL: cfg.appURL, signer: signer},
+		links:         newLinkMaker(cfg.appURL, cfg.unsubscribeKey),
 		log:           log,
 		now:           time.Now,
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/optout"
 )
 
 // config is the api function's configuration, read from the environment.
@@ -40,6 +41,10 @@ type config struct {
 	// extraCAFile names a PEM file of roots a test notification trusts
 	// besides the system's (HOOKS_EXTRA_CA_FILE; local runs and tests only).
 	extraCAFile string
+	// unsubscribeKey checks the unsubscribe links of alert emails with the
+	// alerter's key (HOOKS_UNSUBSCRIBE_KEY, at least 32 bytes). Unset: every
+	// link is refused.
+	unsubscribeKey []byte
 }
 
 const defaultAPIAddr = "127.0.0.1:3000"
@@ -60,6 +65,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		env.Invalid("HOOKS_SECRET_OVERLAP", fmt.Errorf("want a positive duration such as 24h"))
 	}
 	c.secretOverlap = overlap
+	if key := env.String("HOOKS_UNSUBSCRIBE_KEY", ""); key != "" {
+		if _, err := optout.NewSigner([]byte(key)); err != nil {
+			env.Invalid("HOOKS_UNSUBSCRIBE_KEY", err)
+		}
+		c.unsubscribeKey = []byte(key)
+	}
 	if !c.lambda {
 		c.addr = env.String("HOOKS_API_ADDR", defaultAPIAddr)
 		c.adminToken = env.String("HOOKS_ADMIN_TOKEN", "")
