@@ -3,7 +3,11 @@
 // delivery.AlertMessage per exhausted (load, hook) pair), looks up the
 // account's alert addresses, renders the email with shared/mail and sends it
 // with SES v2: one email per address, each address at most once per alert
-// however often the message arrives (shared/store's alert records).
+// however often the message arrives (shared/store's alert records). With
+// HOOKS_DIGEST_WINDOW set, only the first exhausted delivery of a hook's
+// window is mailed at once; the window's others become one digest, sent
+// when a delayed digest message that the alerter puts on its own queue
+// finds the window ended (README.md beside this file).
 //
 // It does not deliver webhooks, decide when a delivery is exhausted (the
 // dispatcher does) or change hooks. A malformed record goes to the alerts
