@@ -3,9 +3,12 @@ package main
 import (
 	"errors"
 	"net/mail"
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/optout"
 )
 
 // config is the alerter's configuration, read from the environment.
@@ -21,6 +24,21 @@ type config struct {
 	// deadLetterURL is the alerts queue's dead-letter queue
 	// (HOOKS_ALERTS_DLQ_URL), where malformed records go with their reason.
 	deadLetterURL string
+	// alertQueueURL is the alerts queue itself (HOOKS_ALERT_QUEUE_URL),
+	// where the alerter puts its delayed digest messages.
+	alertQueueURL string
+	// digestWindow is how long the window opened by a hook's first
+	// exhausted delivery lasts (HOOKS_DIGEST_WINDOW; template.yaml sets
+	// 1h). Zero (unset) turns digests off: every exhausted delivery is
+	// mailed at once, as before digests existed.
+	digestWindow time.Duration
+	// appURL is the web app's origin (HOOKS_APP_URL): the emails link to
+	// the app and carry unsubscribe links to it.
+	appURL string
+	// unsubscribeKey signs the unsubscribe links (HOOKS_UNSUBSCRIBE_KEY, at
+	// least 32 bytes; the API function holds the same key to check them).
+	// The emails carry links only when both it and HOOKS_APP_URL are set.
+	unsubscribeKey []byte
 }
 
 // loadConfig reads the configuration, reporting every problem at once.
@@ -32,6 +50,31 @@ func loadConfig(getenv func(string) string) (config, error) {
 
 		alertQueueARN: env.Required("HOOKS_ALERT_QUEUE_ARN"),
 		deadLetterURL: env.Required("HOOKS_ALERTS_DLQ_URL"),
+		alertQueueURL: env.String("HOOKS_ALERT_QUEUE_URL", ""),
+		appURL:        strings.TrimRight(env.String("HOOKS_APP_URL", ""), "/"),
+	}
+	key := env.String("HOOKS_UNSUBSCRIBE_KEY", "")
+	if _, err := optout.NewSigner([]byte(key)); key != "" && err != nil {
+		env.Invalid("HOOKS_UNSUBSCRIBE_KEY", err)
+	}
+	if key != "" {
+		c.unsubscribeKey = []byte(key)
+	}
+	if c.appURL != "" {
+		if u, err := url.Parse(c.appURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			env.Invalid("HOOKS_APP_URL", errors.New("want an origin such as https://hooks.example.com"))
+		}
+	}
+	if ws := env.String("HOOKS_DIGEST_WINDOW", ""); ws != "" {
+		w, err := time.ParseDuration(ws)
+		if err != nil || w <= 0 {
+			env.Invalid("HOOKS_DIGEST_WINDOW", errors.New("want a positive duration such as 1h"))
+		}
+		if c.alertQueueURL != "" {
+			// Without its own queue the alerter cannot wait for a
+			// window's end: digests stay off.
+			c.digestWindow = w
+		}
 	}
 	if c.from != "" {
 		if _, err := mail.ParseAddress(c.from); err != nil {

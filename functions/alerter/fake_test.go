@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/optout"
 	"github.com/postloadhooks/hooks/shared/store/memstore"
 )
 
@@ -52,21 +53,43 @@ func (f *fakeSES) SendEmail(_ context.Context, in *sesv2.SendEmailInput, _ ...fu
 	return &sesv2.SendEmailOutput{MessageId: aws.String("fake-" + rcpt)}, nil
 }
 
-// fakeQueue records every SendMessage and fails them all with err when set.
+// fakeQueue records every SendMessage; it fails the ones to the DLQ with
+// err and those to the alerts queue (digest messages) with digestErr, when
+// set.
 type fakeQueue struct {
-	mu   sync.Mutex
-	sent []*sqs.SendMessageInput
-	err  error
+	mu        sync.Mutex
+	sent      []*sqs.SendMessageInput
+	digested  []*sqs.SendMessageInput
+	queuedAt  []time.Time      // when each digest message was queued
+	now       func() time.Time // the handler's clock
+	err       error
+	digestErr error
 }
 
 func (f *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ ...func(*sqs.Options)) (*sqs.SendMessageOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if aws.ToString(in.QueueUrl) == alertsURL {
+		f.digested = append(f.digested, in)
+		f.queuedAt = append(f.queuedAt, f.now())
+		if f.digestErr != nil {
+			return nil, f.digestErr
+		}
+		return &sqs.SendMessageOutput{MessageId: aws.String("digest-1")}, nil
+	}
 	f.sent = append(f.sent, in)
 	if f.err != nil {
 		return nil, f.err
 	}
 	return &sqs.SendMessageOutput{MessageId: aws.String("dlq-1")}, nil
+}
+
+// digests returns the digest messages put on the alerts queue, and their
+// delays.
+func (f *fakeQueue) digests() []*sqs.SendMessageInput {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]*sqs.SendMessageInput(nil), f.digested...)
 }
 
 // deadLettered is one message put on a queue: its queue, body and reason.
@@ -93,9 +116,36 @@ const (
 	alertsDLQ = "http://sqs.example/123456789012/post-load-alerts-dlq"
 )
 
+// alertsURL is the alerts queue's URL in tests, appURL the web app's and
+// testKey the unsubscribe key.
+const (
+	alertsURL = "http://sqs.example/123456789012/post-load-alerts"
+	appURL    = "https://hooks.example.com"
+	testKey   = "0123456789abcdef0123456789abcdef-test-key"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 // fixture is a handler on fakes and the buffer its JSON logs go to.
 type fixture struct {
 	h     *handler
+	clock *clock
 	store *memstore.Store
 	ses   *fakeSES
 	queue *fakeQueue
@@ -104,23 +154,33 @@ type fixture struct {
 
 func newFixture(t *testing.T, emails ...string) *fixture {
 	t.Helper()
-	now := func() time.Time { return time.Date(2026, 7, 15, 15, 20, 0, 0, time.UTC) }
+	c := &clock{now: time.Date(2026, 7, 15, 15, 20, 0, 0, time.UTC)}
+	now := c.Now
+	signer, err := optout.NewSigner([]byte(testKey))
+	if err != nil {
+		t.Fatal(err)
+	}
 	f := &fixture{
+		clock: c,
 		store: memstore.New(now),
 		ses:   &fakeSES{},
-		queue: &fakeQueue{},
+		queue: &fakeQueue{now: now},
 		logs:  &bytes.Buffer{},
 	}
 	f.store.PutAccount(hook.Account{ClientID: 116078, Plan: "advanced", AlertEmails: emails})
 	f.h = &handler{
 		accounts: f.store,
 		alerts:   f.store,
+		digests:  f.store,
 		ses:      f.ses,
 		queue:    f.queue,
 		from:     "Post-load hooks <alerts@hooks.example.net>",
 
 		alertQueueARN: alertsARN,
 		deadLetterURL: alertsDLQ,
+		alertQueueURL: alertsURL,
+		window:        time.Hour,
+		links:         linkMaker{appURL: appURL, signer: signer},
 		log:           slog.New(slog.NewJSONHandler(f.logs, nil)),
 		now:           now,
 	}

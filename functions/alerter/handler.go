@@ -12,7 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/deadletter"
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/hookurl"
 	"github.com/postloadhooks/hooks/shared/mail"
 	"github.com/postloadhooks/hooks/shared/store"
 )
@@ -38,6 +40,13 @@ type alertLedger interface {
 	ReleaseAlert(ctx context.Context, c store.AlertClaim) error
 }
 
+// digestBook places exhausted deliveries in their hook's alert window and
+// takes a window's digest (store.Store); see store.NoteExhausted.
+type digestBook interface {
+	NoteExhausted(ctx context.Context, clientID, hookID int64, e store.DigestEntry, window time.Duration) (store.DigestWindow, bool, error)
+	SealDigest(ctx context.Context, w store.DigestWindow) ([]store.DigestEntry, error)
+}
+
 // emailSender sends one email (the SES v2 client).
 type emailSender interface {
 	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
@@ -52,6 +61,7 @@ type messageSender interface {
 type handler struct {
 	accounts accounts
 	alerts   alertLedger
+	digests  digestBook
 	ses      emailSender
 	queue    messageSender
 	from     string
@@ -59,8 +69,14 @@ type handler struct {
 	alertQueueARN string
 	// deadLetterURL is the alerts queue's dead-letter queue.
 	deadLetterURL string
-	log           *slog.Logger
-	now           func() time.Time
+	// alertQueueURL is the alerts queue, for the delayed digest messages.
+	alertQueueURL string
+	// window is the digest window (HOOKS_DIGEST_WINDOW).
+	window time.Duration
+	// links makes each recipient's links (web app, unsubscribe).
+	links linkMaker
+	log   *slog.Logger
+	now   func() time.Time
 }
 
 // handle processes every record of the batch on its own, in order, and
@@ -86,64 +102,124 @@ func (h *handler) process(ctx context.Context, r events.SQSMessage) bool {
 	start := h.now()
 	log := h.log.With(slog.String("messageId", r.MessageId))
 
-	msg, err := h.parseAlert(r)
+	kind, err := h.kindOf(r)
 	if err != nil {
 		// Never valid, however often it is retried.
 		return h.deadLetter(ctx, log, r, err.Error())
 	}
+	if kind == delivery.KindDigest {
+		return h.processDigest(ctx, log, r, start)
+	}
+	msg, err := delivery.DecodeAlert([]byte(r.Body))
+	if err != nil {
+		return h.deadLetter(ctx, log, r, err.Error())
+	}
 	log = log.With(slog.Int64("clientId", msg.ClientID), slog.String("loadId", msg.LoadID), slog.Int64("hookId", msg.HookID))
 
-	acct, err := h.accounts.Account(ctx, msg.ClientID)
-	if errors.Is(err, hook.ErrNotFound) {
-		log.WarnContext(ctx, "alert for unknown account, dropped")
-		return true
-	}
-	if err != nil {
-		log.ErrorContext(ctx, "account lookup failed", slog.String("error", err.Error()))
-		return false
-	}
-	to := recipients(acct.AlertEmails)
-	if len(to) == 0 {
-		log.WarnContext(ctx, "account has no alert addresses, alert dropped")
-		return true
+	to, ok, done := h.recipientsOf(ctx, log, msg.ClientID)
+	if !ok {
+		return done
 	}
 
-	email, err := mail.Render(msg, h.now())
-	if err != nil {
-		log.ErrorContext(ctx, "render alert failed", slog.String("error", err.Error()))
-		return false
-	}
-
-	claim, err := h.alerts.ClaimAlert(ctx, msg.ClientID, msg.LoadID, msg.HookID, claimLease)
-	switch {
-	case errors.Is(err, store.ErrAlertSent):
-		log.InfoContext(ctx, "alert already sent, duplicate message acknowledged")
-		return true
-	case errors.Is(err, store.ErrAlertBusy):
-		log.WarnContext(ctx, "alert being sent by another invocation, retry later")
-		return false
-	case err != nil:
-		log.ErrorContext(ctx, "claim alert failed", slog.String("error", err.Error()))
-		return false
-	}
-
-	sent, done := h.sendAll(ctx, log, &claim, to, email)
-	if !done {
-		if err := h.alerts.ReleaseAlert(ctx, claim); err != nil {
-			// The lease runs out on its own; the retry waits for it.
-			log.WarnContext(ctx, "release alert claim failed", slog.String("error", err.Error()))
+	// With digests on, the first exhausted delivery of a window is mailed
+	// now and the others wait for the window's digest.
+	if h.window > 0 {
+		if sendNow, ok := h.noteForDigest(ctx, log, msg); !sendNow {
+			return ok
 		}
-		return false
 	}
-	if err := h.alerts.FinishAlert(ctx, claim); err != nil {
-		// Every recipient is recorded: the retry sends nothing more and
-		// finishes.
-		log.ErrorContext(ctx, "finish alert failed", slog.String("error", err.Error()))
+	render := func(rcpt string) (mail.Email, error) {
+		return mail.RenderFor(msg, h.now(), h.links.forRecipient(msg.ClientID, rcpt, h.now()))
+	}
+	sent, ok := h.sendOnce(ctx, log, msg.ClientID, msg.LoadID, msg.HookID, to, render)
+	if !ok {
 		return false
 	}
 	log.InfoContext(ctx, "alert sent", slog.Int("recipients", len(to)), slog.Int("sent", sent),
 		slog.Int64("durationMs", h.now().Sub(start).Milliseconds()))
 	return true
+}
+
+// noteForDigest places the exhausted delivery in its hook's window.
+// sendNow is true when it is the window's first, to be mailed now (its
+// digest message is queued first), false when it is kept for the digest;
+// ok is false when the record must be retried.
+func (h *handler) noteForDigest(ctx context.Context, log *slog.Logger, msg delivery.AlertMessage) (sendNow, ok bool) {
+	w, first, err := h.digests.NoteExhausted(ctx, msg.ClientID, msg.HookID, entryOf(msg), h.window)
+	if err != nil {
+		log.ErrorContext(ctx, "place alert in its window failed", slog.String("error", err.Error()))
+		return false, false
+	}
+	if !first {
+		log.InfoContext(ctx, "alert kept for the digest", slog.Time("windowEnd", w.End))
+		return false, true
+	}
+	// Before the email: if this fails the message is retried, finds itself
+	// first again and queues the digest message again (the digest is sent
+	// once however many messages ask for it).
+	if err := h.queueDigest(ctx, delivery.DigestMessage{Kind: delivery.KindDigest, ClientID: msg.ClientID, HookID: msg.HookID,
+		HookURL: hookurl.Redact(msg.HookURL), WindowStart: w.Start, WindowEnd: w.End}); err != nil {
+		log.ErrorContext(ctx, "queue digest failed", slog.String("error", err.Error()))
+		return false, false
+	}
+	return true, true
+}
+
+// recipientsOf returns the alert addresses of the account. When ok is false
+// there is nothing to send, and done says whether the record is finished
+// (an unknown account or one without addresses: logged, acknowledged) or
+// must be retried (the lookup failed).
+func (h *handler) recipientsOf(ctx context.Context, log *slog.Logger, clientID int64) (to []string, ok, done bool) {
+	acct, err := h.accounts.Account(ctx, clientID)
+	if errors.Is(err, hook.ErrNotFound) {
+		log.WarnContext(ctx, "alert for unknown account, dropped")
+		return nil, false, true
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "account lookup failed", slog.String("error", err.Error()))
+		return nil, false, false
+	}
+	to = recipients(acct.AlertEmails)
+	if len(to) == 0 {
+		log.WarnContext(ctx, "account has no alert addresses, alert dropped")
+		return nil, false, true
+	}
+	return to, true, true
+}
+
+// sendOnce sends the email that render makes for each recipient, each
+// address at most once for the alert (clientID, loadID, hookID) however
+// often it is called (the alert ledger). It returns how many it sent now
+// and whether the record is done.
+func (h *handler) sendOnce(ctx context.Context, log *slog.Logger, clientID int64, loadID string, hookID int64, to []string, render func(rcpt string) (mail.Email, error)) (int, bool) {
+	claim, err := h.alerts.ClaimAlert(ctx, clientID, loadID, hookID, claimLease)
+	switch {
+	case errors.Is(err, store.ErrAlertSent):
+		log.InfoContext(ctx, "alert already sent, duplicate message acknowledged")
+		return 0, true
+	case errors.Is(err, store.ErrAlertBusy):
+		log.WarnContext(ctx, "alert being sent by another invocation, retry later")
+		return 0, false
+	case err != nil:
+		log.ErrorContext(ctx, "claim alert failed", slog.String("error", err.Error()))
+		return 0, false
+	}
+
+	sent, done := h.sendAll(ctx, log, &claim, to, render)
+	if !done {
+		if err := h.alerts.ReleaseAlert(ctx, claim); err != nil {
+			// The lease runs out on its own; the retry waits for it.
+			log.WarnContext(ctx, "release alert claim failed", slog.String("error", err.Error()))
+		}
+		return sent, false
+	}
+	if err := h.alerts.FinishAlert(ctx, claim); err != nil {
+		// Every recipient is recorded: the retry sends nothing more and
+		// finishes.
+		log.ErrorContext(ctx, "finish alert failed", slog.String("error", err.Error()))
+		return sent, false
+	}
+	return sent, true
 }
 
 // deadLetter moves a malformed record to the alerts queue's dead-letter

@@ -333,7 +333,7 @@ func TestLiveMalformedAlertLandsInTheAlertsDLQ(t *testing.T) {
 		`{"kind":"x"`: "not valid JSON",
 		strings.Replace(valid, `"client_id":116078`, `"client_id":116078,"extra":1`, 1):       "unknown key",
 		strings.Replace(valid, `"client_id":116078`, `"client_id":116078,"CLIENT_ID":200`, 1): "keys differ only in case",
-		`{"kind":"retry"}`: "kind: must be exhausted",
+		`{"kind":"retry"}`: "kind: must be exhausted or digest",
 	}
 	for body := range reasons {
 		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queues.Alerts), MessageBody: aws.String(body)}); err != nil {
@@ -387,5 +387,54 @@ func TestLiveMalformedAlertLandsInTheAlertsDLQ(t *testing.T) {
 	}
 	if n := len(mailTo(t, f.sesURL, f.emails[0])); n != 0 {
 		t.Errorf("%d emails sent for malformed messages", n)
+	}
+}
+
+// On DynamoDB Local and the SES emulator: the first exhausted delivery of a
+// hook is mailed with its one-click unsubscribe headers, the next one of
+// the window waits for the digest, and the digest (its message handed back
+// after the window) reaches each address once.
+func TestLiveDigestAndUnsubscribeHeaders(t *testing.T) {
+	f := newLiveFixture(t)
+	q := &fakeQueue{now: time.Now}
+	f.h.queue, f.h.digests, f.h.window, f.h.alertQueueURL = q, f.store, 2*time.Second, alertsURL
+	f.h.links = newLinkMaker(appURL, []byte(testKey))
+	hookID := time.Now().UnixNano() % 1_000_000_000
+	msg := func(load string) events.SQSMessage {
+		m := alertMessage(hookID)
+		m.LoadID = load
+		return record(t, load, m)
+	}
+	for _, l := range []string{"live-d1", "live-d2", "live-d2"} {
+		resp, err := f.h.handle(context.Background(), batch(msg(l)))
+		if got := failed(t, resp, err); len(got) != 0 {
+			t.Fatalf("%s failed: %v\n%s", l, got, f.logs)
+		}
+	}
+	for _, rcpt := range f.emails {
+		mails := mailTo(t, f.sesURL, rcpt)
+		if len(mails) != 1 {
+			t.Fatalf("%s: %d emails, want the first alert only", rcpt, len(mails))
+		}
+		if got := mails[0].Header("List-Unsubscribe-Post"); got != "List-Unsubscribe=One-Click" {
+			t.Errorf("%s: List-Unsubscribe-Post %q", rcpt, got)
+		}
+		if got := mails[0].Header("List-Unsubscribe"); !strings.HasPrefix(got, "<"+appURL+"/app/unsubscribe?token=") {
+			t.Errorf("%s: List-Unsubscribe %q", rcpt, got)
+		}
+	}
+	time.Sleep(2100 * time.Millisecond) // the window's end
+	for _, in := range q.digests() {
+		r := events.SQSMessage{MessageId: "digest", Body: aws.ToString(in.MessageBody), EventSourceARN: alertsARN}
+		resp, err := f.h.handle(context.Background(), batch(r, r))
+		if got := failed(t, resp, err); len(got) != 0 {
+			t.Fatalf("digest failed: %v\n%s", got, f.logs)
+		}
+	}
+	for _, rcpt := range f.emails {
+		mails := mailTo(t, f.sesURL, rcpt)
+		if len(mails) != 2 || !strings.Contains(mails[1].Subject, ": 1 more for https://hooks.example.com/catch?[redacted]") {
+			t.Errorf("%s: %d emails, want the alert and a digest of 1", rcpt, len(mails))
+		}
 	}
 }

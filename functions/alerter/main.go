@@ -3,7 +3,11 @@
 // delivery.AlertMessage per exhausted (load, hook) pair), looks up the
 // account's alert addresses, renders the email with shared/mail and sends it
 // with SES v2: one email per address, each address at most once per alert
-// however often the message arrives (shared/store's alert records).
+// however often the message arrives (shared/store's alert records). With
+// HOOKS_DIGEST_WINDOW set, only the first exhausted delivery of a hook's
+// window is mailed at once; the window's others become one digest, sent
+// when a delayed digest message that the alerter puts on its own queue
+// finds the window ended (README.md beside this file).
 //
 // It does not deliver webhooks, decide when a delivery is exhausted (the
 // dispatcher does) or change hooks. A malformed record goes to the alerts
@@ -54,12 +58,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	h := &handler{
 		accounts: accountFunc(st.Account),
 		alerts:   newLedgerFuncs(st),
+		digests:  digestFuncs{note: st.NoteExhausted, seal: st.SealDigest},
 		ses:      sendEmailFunc(sesv2.NewFromConfig(awsCfg).SendEmail),
 		queue:    sendMessageFunc(sqs.NewFromConfig(awsCfg).SendMessage),
 		from:     cfg.from,
 
 		alertQueueARN: cfg.alertQueueARN,
 		deadLetterURL: cfg.deadLetterURL,
+		alertQueueURL: cfg.alertQueueURL,
+		window:        cfg.digestWindow,
+		links:         newLinkMaker(cfg.appURL, cfg.unsubscribeKey),
 		log:           log,
 		now:           time.Now,
 	}
@@ -122,4 +130,18 @@ func (l ledgerFuncs) FinishAlert(ctx context.Context, c store.AlertClaim) error 
 
 func (l ledgerFuncs) ReleaseAlert(ctx context.Context, c store.AlertClaim) error {
 	return l.release(ctx, c)
+}
+
+// digestFuncs is a digestBook: store.Store's digest methods.
+type digestFuncs struct {
+	note func(ctx context.Context, clientID, hookID int64, e store.DigestEntry, window time.Duration) (store.DigestWindow, bool, error)
+	seal func(ctx context.Context, w store.DigestWindow) ([]store.DigestEntry, error)
+}
+
+func (d digestFuncs) NoteExhausted(ctx context.Context, clientID, hookID int64, e store.DigestEntry, window time.Duration) (store.DigestWindow, bool, error) {
+	return d.note(ctx, clientID, hookID, e, window)
+}
+
+func (d digestFuncs) SealDigest(ctx context.Context, w store.DigestWindow) ([]store.DigestEntry, error) {
+	return d.seal(ctx, w)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
@@ -38,13 +39,18 @@ const (
 // email. It stops at the first transient failure (SES will not do better
 // for the next address right away) and at the first recording failure;
 // after a permanent failure it goes on with the other recipients.
-func (h *handler) sendAll(ctx context.Context, log *slog.Logger, claim *store.AlertClaim, to []string, email mail.Email) (sent int, done bool) {
+func (h *handler) sendAll(ctx context.Context, log *slog.Logger, claim *store.AlertClaim, to []string, render func(rcpt string) (mail.Email, error)) (sent int, done bool) {
 	done = true
 	for i, rcpt := range to {
 		if claim.Sent(rcpt) {
 			continue
 		}
-		err := h.send(ctx, rcpt, email)
+		email, err := render(rcpt)
+		if err != nil {
+			log.ErrorContext(ctx, "render alert failed", slog.String("error", err.Error()))
+			return sent, false
+		}
+		err = h.send(ctx, rcpt, email)
 		if err != nil {
 			class, code := classify(err)
 			attrs := []any{slog.Int("recipient", i), slog.String("errorClass", class), slog.String("errorCode", code)}
@@ -71,13 +77,24 @@ func (h *handler) sendAll(ctx context.Context, log *slog.Logger, claim *store.Al
 	return sent, done
 }
 
-// send sends one email to one recipient with SES v2 Simple content.
+// send sends one email to one recipient with SES v2 Simple content. An
+// email with an unsubscribe link carries it as RFC 8058 one-click
+// unsubscribe headers too (List-Unsubscribe with the https URL, and
+// List-Unsubscribe-Post), which mail clients show as an Unsubscribe button.
 func (h *handler) send(ctx context.Context, rcpt string, email mail.Email) error {
 	cs := charset
+	var headers []types.MessageHeader
+	if email.UnsubscribeURL != "" {
+		headers = []types.MessageHeader{
+			{Name: aws.String("List-Unsubscribe"), Value: aws.String("<" + email.UnsubscribeURL + ">")},
+			{Name: aws.String("List-Unsubscribe-Post"), Value: aws.String("List-Unsubscribe=One-Click")},
+		}
+	}
 	_, err := h.ses.SendEmail(ctx, &sesv2.SendEmailInput{
 		FromEmailAddress: &h.from,
 		Destination:      &types.Destination{ToAddresses: []string{rcpt}},
 		Content: &types.EmailContent{Simple: &types.Message{
+			Headers: headers,
 			Subject: &types.Content{Data: &email.Subject, Charset: &cs},
 			Body: &types.Body{
 				Text: &types.Content{Data: &email.Text, Charset: &cs},

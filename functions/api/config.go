@@ -7,6 +7,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/optout"
 )
 
 // config is the api function's configuration, read from the environment.
@@ -44,6 +45,10 @@ type config struct {
 	// extraCAFile names a PEM file of roots a test notification trusts
 	// besides the system's (HOOKS_EXTRA_CA_FILE; local runs and tests only).
 	extraCAFile string
+	// unsubscribeKey checks the unsubscribe links of alert emails with the
+	// alerter's key (HOOKS_UNSUBSCRIBE_KEY, at least 32 bytes). Unset: every
+	// link is refused.
+	unsubscribeKey []byte
 }
 
 const defaultAPIAddr = "127.0.0.1:3000"
@@ -69,6 +74,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		env.Invalid("HOOKS_FRESHNESS_MIN_INTERVAL", fmt.Errorf("want a positive duration up to 168h such as 5m"))
 	}
 	c.freshnessMin = fmin
+	if key := env.String("HOOKS_UNSUBSCRIBE_KEY", ""); key != "" {
+		if _, err := optout.NewSigner([]byte(key)); err != nil {
+			env.Invalid("HOOKS_UNSUBSCRIBE_KEY", err)
+		}
+		c.unsubscribeKey = []byte(key)
+	}
 	if !c.lambda {
 		c.addr = env.String("HOOKS_API_ADDR", defaultAPIAddr)
 		c.adminToken = env.String("HOOKS_ADMIN_TOKEN", "")

@@ -27,6 +27,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/apigw"
 	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/optout"
 	"github.com/postloadhooks/hooks/shared/store"
 	"github.com/postloadhooks/hooks/shared/webhook"
 )
@@ -65,6 +66,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now)
 	web := webConfig{from: cfg.signInFrom, appURL: cfg.appURL}
+	if len(cfg.unsubscribeKey) > 0 {
+		if web.unsubscribe, err = optout.NewSigner(cfg.unsubscribeKey); err != nil {
+			return err
+		}
+	}
 	if cfg.signInFrom != "" {
 		web.mail = sendEmailFunc(sesv2.NewFromConfig(awsCfg).SendEmail)
 	}

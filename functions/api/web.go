@@ -12,11 +12,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/postloadhooks/hooks/shared/apigw"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/optout"
 	"github.com/postloadhooks/hooks/shared/signin"
 )
 
@@ -40,6 +42,7 @@ type webStore interface {
 	Session(ctx context.Context, id string) (signin.Session, error)
 	BindSession(ctx context.Context, sess signin.Session, p hook.Principal) (signin.Session, error)
 	DeleteSession(ctx context.Context, id string) error
+	unsubscriber
 }
 
 // emailSender sends one email (the SES v2 client's SendEmail, as a
@@ -70,6 +73,11 @@ type webConfig struct {
 	// domain API Gateway received the request on (never the Host header,
 	// which a client chooses).
 	appURL string
+	// unsubscribe checks the alert emails' unsubscribe links
+	// (HOOKS_UNSUBSCRIBE_KEY); its zero value refuses every link.
+	unsubscribe optout.Signer
+	// now is the clock (time.Now when nil).
+	now func() time.Time
 }
 
 // Paths of the web app.
@@ -100,6 +108,13 @@ type webApp struct {
 
 func newWebApp(log *slog.Logger, s storage, cfg webConfig, hooks hooksConfig) *webApp {
 	return &webApp{log: log, store: s, cfg: cfg, hooks: hooks, pages: parsePages()}
+}
+
+func (a *webApp) now() time.Time {
+	if a.cfg.now != nil {
+		return a.cfg.now()
+	}
+	return time.Now()
 }
 
 // staticAssets is the embedded web/static folder.

@@ -21,9 +21,7 @@
 package mail
 
 import (
-	"bytes"
 	_ "embed" // templates
-	"fmt"
 	htmltemplate "html/template"
 	"strconv"
 	"strings"
@@ -40,8 +38,11 @@ import (
 // Email is a rendered alert.
 type Email struct {
 	Subject string // one line, no control characters, at most MaxSubjectRunes runes
-	Text    string
-	HTML    string
+	// UnsubscribeURL is the recipient's one-click unsubscribe link, for the
+	// List-Unsubscribe header ("" for none).
+	UnsubscribeURL string
+	Text           string
+	HTML           string
 }
 
 // Bounds on what an email shows.
@@ -83,6 +84,9 @@ var (
 
 // view is what the templates see. Every string in it is already cleaned.
 type view struct {
+	Links
+	// Curl reproduces the request (see Curl).
+	Curl         string
 	ClientID     int64
 	HookID       int64
 	HookURL      string
@@ -112,19 +116,14 @@ type attemptView struct {
 	Outcome string
 }
 
-// Render renders the alert for msg. now is when the alert is sent (shown in
-// the footer). The error is only ever a template execution failure.
+// Render renders the alert for msg, without links (see RenderFor). now is
+// when the alert is sent (shown in the footer). The error is only ever a
+// template execution failure.
 func Render(msg delivery.AlertMessage, now time.Time) (Email, error) {
-	v := newView(msg, now)
-	var text, html bytes.Buffer
-	if err := textTmpl.Execute(&text, v); err != nil {
-		return Email{}, fmt.Errorf("render alert text: %w", err)
-	}
-	if err := htmlTmpl.Execute(&html, v); err != nil {
-		return Email{}, fmt.Errorf("render alert html: %w", err)
-	}
-	return Email{Subject: Subject(msg), Text: text.String(), HTML: html.String()}, nil
+	return RenderFor(msg, now, Links{})
 }
+
+func reenablePath(hookID int64) string { return hook.APIPath + "/" + strconv.FormatInt(hookID, 10) }
 
 // Subject is the alert's subject line: the integration and the root table,
 // e.g. "Unable to Deliver Post Load Notification: shopify / orders" (the
@@ -147,7 +146,7 @@ func newView(msg delivery.AlertMessage, now time.Time) view {
 		LoadID:       clip(clean(msg.LoadID), maxIDRunes),
 		WebhookID:    clip(clean(msg.WebhookID), maxIDRunes),
 		AttemptCount: len(msg.Attempts),
-		ReenablePath: hook.APIPath + "/" + strconv.FormatInt(msg.HookID, 10),
+		ReenablePath: reenablePath(msg.HookID),
 		GeneratedAt:  formatTime(now),
 	}
 	tables := nonEmpty(msg.Tables)

@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/optout"
 )
 
 // Alert bookkeeping: exactly one alert email per recipient for each exhausted
@@ -96,10 +94,8 @@ func (c AlertClaim) Sent(recipient string) bool { return c.SentTo[RecipientKey(r
 
 // RecipientKey identifies an email address in the alert record without
 // storing it: the hex SHA-256 of the address, trimmed and lower-cased.
-func RecipientKey(address string) string {
-	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(address))))
-	return hex.EncodeToString(sum[:])
-}
+// It is the key unsubscribe links carry (optout.RecipientKey).
+func RecipientKey(address string) string { return optout.RecipientKey(address) }
 
 // ClaimAlert takes the claim on the alert of (clientID, loadID, hookID) for
 // lease, which must outlast the sending (a claim whose lease ran out can be
@@ -111,7 +107,9 @@ func (s *Store) ClaimAlert(ctx context.Context, clientID int64, loadID string, h
 	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table,
 		Key:       key(alertPK(clientID, loadID), hookSK(hookID)),
-		ConditionExpression: aws.String(condNew + " OR #status = :failed OR " +
+		// An item without a status is new to the claim: it may hold only
+		// the delivery's digest placement (NoteExhausted).
+		ConditionExpression: aws.String("attribute_not_exists(#status) OR #status = :failed OR " +
 			"(#status = :sending AND #lease < :now)"),
 		UpdateExpression: aws.String("SET #status = :sending, #claim = :claim, #lease = :until, #exp = :exp"),
 		ExpressionAttributeNames: map[string]string{

@@ -31,10 +31,30 @@ type Mail struct {
 		Bcc []string `json:"bcc"`
 	} `json:"destination"`
 	Subject string `json:"subject"`
+	// Headers are the custom headers the sender gave (SES v2
+	// Content.Simple.Headers), such as List-Unsubscribe.
+	Headers []Header `json:"headers"`
 	Body    struct {
 		Text string `json:"text"`
 		HTML string `json:"html"`
 	} `json:"body"`
+}
+
+// Header is one custom mail header.
+type Header struct {
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// Header returns the value of the custom header name ("" when absent),
+// compared without regard to case.
+func (m Mail) Header(name string) string {
+	for _, h := range m.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return ""
 }
 
 // Recipients returns the To, Cc and Bcc addresses, in that order.

@@ -377,6 +377,7 @@ var apiRoutes = map[string]bool{
 	"/openapi.json":                           false,
 	"/app":                                    false,
 	"/app/{proxy+}":                           false,
+	"/app/unsubscribe":                        false,
 }
 
 // checkAPIRoutes: the api function's HttpApi events are exactly apiRoutes,

@@ -44,6 +44,7 @@ type Store struct {
 	calls    map[string]int
 	web      *signinState                   // sign-in links and sessions (signin.go)
 	fresh    map[int64][]hook.FreshnessRule // freshness rules by account (freshness.go)
+	dg       *digestState                   // alert digests and unsubscribe links (digest.go)
 }
 
 type account struct {
