@@ -5,6 +5,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -96,9 +98,21 @@ func handleListDeliveries(log *slog.Logger, s deliveryReader) http.Handler {
 }
 
 // parseListQuery reads limit, cursor and status. Each may be left out; one
-// given (even empty) must be valid and given once.
+// given (even empty) must be valid, given once and correctly escaped.
+// Other parameters are ignored.
 func parseListQuery(r *http.Request) (delivery.ListQuery, error) {
-	v := r.URL.Query()
+	v := map[string][]string{}
+	for pair := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		k, val, _ := strings.Cut(pair, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil {
+			continue
+		}
+		if val, err = url.QueryUnescape(val); err != nil {
+			val = "\x00" // never valid
+		}
+		v[name] = append(v[name], val)
+	}
 	q := delivery.ListQuery{Limit: defaultDeliveryLimit}
 	if l, ok := v["limit"]; ok {
 		n, valid := parsePositiveID(l[0])
