@@ -4,11 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -156,5 +163,49 @@ func TestAdversarialHistoryForeignIDs(t *testing.T) {
 	status, body = s.do(t, "GET", hookPath(s.hooksA[0])+"/deliveries/"+id, s.tokA, "")
 	if status != http.StatusOK {
 		t.Errorf("own delivery: %d %s", status, body)
+	}
+}
+
+// TestResendQueuesOnSQS: a resend on the real store puts exactly the retry
+// message that starts the fresh sequence on the retry queue (the SQS
+// emulator), and a second resend while it waits queues nothing.
+func TestResendQueuesOnSQS(t *testing.T) {
+	db, table := devstack.DynamoDB(t)
+	client, queues := devstack.SQS(t)
+	st := store.New(db, table, time.Now)
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken),
+		hooksConfig{sender: &fakeSender{}, retries: sqsRetryQueue{client: client, url: queues.Retry}}))
+	t.Cleanup(srv.Close)
+	s := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}, db: db, table: table}
+	tok := s.newMember(t, advClientA, "advanced")
+	var h apiHook
+	s.mustDo(t, "POST", hooksPath, tok, hookBody("https://hooks.example.com/resend"), http.StatusOK, &h)
+	s.seedHistory(t, advClientA, h.ID, "load", 1)
+
+	path := hookPath(h.ID) + "/deliveries/" + delivery.ID("load-00") + "/resend"
+	status, body := s.do(t, "POST", path, tok, "")
+	if status != http.StatusAccepted || !strings.Contains(body, `"status":"waiting"`) {
+		t.Fatalf("resend: %d %s", status, body)
+	}
+	status, _ = s.do(t, "POST", path, tok, "")
+	if status != http.StatusAccepted {
+		t.Errorf("second resend: %d, want 202", status)
+	}
+	out, err := client.ReceiveMessage(context.Background(), &sqs.ReceiveMessageInput{
+		QueueUrl: aws.String(queues.Retry), MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 1 {
+		t.Fatalf("retry queue holds %d messages, want 1", len(out.Messages))
+	}
+	m, err := delivery.DecodeRetry([]byte(aws.ToString(out.Messages[0].Body)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.ClientID != advClientA || m.HookID != h.ID || m.LoadID != "load-00" || m.Attempt != 1 ||
+		m.WebhookID != hook.WebhookID(advClientA, "load-00", h.ID) || string(m.Body) != exampleNotification {
+		t.Errorf("queued %+v, want attempt 1 of load-00 with its webhook id and body", m)
 	}
 }
