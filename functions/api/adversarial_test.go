@@ -26,6 +26,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -230,6 +231,9 @@ func (s *advStack) mutatingCalls() []routeCall {
 			routeCall{"PATCH", hookPath(id), `{"filter":{"tables":["x"]},"events":["run_completed"]}`},
 			routeCall{"POST", hookPath(id) + "/secret/rotate", ""},
 			routeCall{"POST", hookPath(id) + "/test", ""},
+			routeCall{"GET", hookPath(id) + "/deliveries", ""},
+			routeCall{"GET", hookPath(id) + "/deliveries/" + delivery.ID("load-1"), ""},
+			routeCall{"POST", hookPath(id) + "/deliveries/" + delivery.ID("load-1") + "/resend", ""},
 			routeCall{"DELETE", hookPath(id), ""},
 		)
 	}
@@ -264,6 +268,10 @@ func TestAdversarialOtherAccountToken(t *testing.T) {
 			{"POST", hooksPath + "/" + pctEncode(id) + "/secret/rotate", ""},
 			{"POST", hookPath(id) + "/test", ""},
 			{"POST", hooksPath + "/" + pctEncode(id) + "/test", ""},
+			{"GET", hookPath(id) + "/deliveries", ""},
+			{"GET", hookPath(id) + "/deliveries?client_id=116078", ""},
+			{"GET", hookPath(id) + "/deliveries/" + delivery.ID("load-1"), ""},
+			{"POST", hookPath(id) + "/deliveries/" + delivery.ID("load-1") + "/resend", ""},
 		} {
 			t.Run(c.method+" "+c.path, func(t *testing.T) {
 				req := s.request(t, c.method, c.path, c.body, bearer(s.tokB))
@@ -864,7 +872,9 @@ func TestAdversarialHookIDs(t *testing.T) {
 	for _, id := range ids {
 		for _, c := range []routeCall{{"PUT", hooksPath + "/" + id, `{"enable":false}`}, {"DELETE", hooksPath + "/" + id, ""},
 			{"GET", hooksPath + "/" + id, ""}, {"PATCH", hooksPath + "/" + id, `{"filter":null}`},
-			{"POST", hooksPath + "/" + id + "/secret/rotate", ""}, {"POST", hooksPath + "/" + id + "/test", ""}} {
+			{"POST", hooksPath + "/" + id + "/secret/rotate", ""}, {"POST", hooksPath + "/" + id + "/test", ""},
+			{"GET", hooksPath + "/" + id + "/deliveries", ""}, {"GET", hooksPath + "/" + id + "/deliveries/" + delivery.ID("load-1"), ""},
+			{"POST", hooksPath + "/" + id + "/deliveries/" + delivery.ID("load-1") + "/resend", ""}} {
 			t.Run(c.method+" "+id, func(t *testing.T) {
 				status, body := s.do(t, c.method, c.path, s.tokA, c.body)
 				checkResponse(t, status, body, http.StatusNotFound, bodyNotFound)

@@ -49,6 +49,10 @@ type config struct {
 	// alerter's key (HOOKS_UNSUBSCRIBE_KEY, at least 32 bytes). Unset: every
 	// link is refused.
 	unsubscribeKey []byte
+	// retryQueueURL is the dispatcher's retry queue, where a resend queues
+	// the message that starts the fresh sequence (HOOKS_RETRY_QUEUE_URL;
+	// unset: every resend fails with a logged 500).
+	retryQueueURL string
 }
 
 const defaultAPIAddr = "127.0.0.1:3000"
@@ -57,12 +61,13 @@ const defaultAPIAddr = "127.0.0.1:3000"
 func loadConfig(getenv func(string) string) (config, error) {
 	env := coldstart.NewEnv(getenv)
 	c := config{
-		table:        env.Required("HOOKS_TABLE"),
-		allowPrivate: env.Bool("HOOKS_ALLOW_PRIVATE_TARGETS"),
-		lambda:       env.String("AWS_LAMBDA_RUNTIME_API", "") != "",
-		appURL:       strings.TrimRight(env.String("HOOKS_APP_URL", ""), "/"),
-		signInFrom:   env.String("ALERT_FROM_ADDRESS", ""),
-		extraCAFile:  env.String("HOOKS_EXTRA_CA_FILE", ""),
+		table:         env.Required("HOOKS_TABLE"),
+		allowPrivate:  env.Bool("HOOKS_ALLOW_PRIVATE_TARGETS"),
+		lambda:        env.String("AWS_LAMBDA_RUNTIME_API", "") != "",
+		appURL:        strings.TrimRight(env.String("HOOKS_APP_URL", ""), "/"),
+		signInFrom:    env.String("ALERT_FROM_ADDRESS", ""),
+		extraCAFile:   env.String("HOOKS_EXTRA_CA_FILE", ""),
+		retryQueueURL: env.String("HOOKS_RETRY_QUEUE_URL", ""),
 	}
 	overlap, err := time.ParseDuration(env.String("HOOKS_SECRET_OVERLAP", hook.SecretOverlap.String()))
 	if err != nil || overlap <= 0 {

@@ -36,6 +36,9 @@ const (
 	bodyMethodNotAllowed   = `{"error":"MethodNotAllowed"}`
 	bodyInternal           = `{"error":{"message":"Internal server error"}}`
 	bodyHookDisabled       = `{"error":{"message":"Hook is disabled."}}`
+	bodyInvalidCursor      = `{"data":{"message":"Invalid cursor"},"error":"InvalidBody"}`
+	bodyInvalidLimit       = `{"data":{"message":"Invalid limit"},"error":"InvalidBody"}`
+	bodyInvalidStatus      = `{"data":{"message":"Invalid status"},"error":"InvalidBody"}`
 )
 
 // errorResponse is the one place that maps an error to what the client
@@ -61,6 +64,12 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 		return http.StatusForbidden, []byte(bodyNoAPIAccess), true
 	case errors.Is(err, hook.ErrDisabled):
 		return http.StatusBadRequest, []byte(bodyHookDisabled), true
+	case errors.Is(err, hook.ErrInvalidCursor):
+		return http.StatusBadRequest, []byte(bodyInvalidCursor), true
+	case errors.Is(err, errInvalidLimit):
+		return http.StatusBadRequest, []byte(bodyInvalidLimit), true
+	case errors.Is(err, errInvalidStatus):
+		return http.StatusBadRequest, []byte(bodyInvalidStatus), true
 	case errors.Is(err, hook.ErrLimit):
 		return http.StatusBadRequest, []byte(bodyLimit), true
 	case errors.Is(err, errInvalidPatchBody):

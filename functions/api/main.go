@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/apigw"
 	"github.com/postloadhooks/hooks/shared/coldstart"
@@ -80,7 +81,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	hooks := hooksConfig{allowPrivate: cfg.allowPrivate, secretOverlap: cfg.secretOverlap, freshnessMin: cfg.freshnessMin, sender: sender}
+	hooks := hooksConfig{allowPrivate: cfg.allowPrivate, secretOverlap: cfg.secretOverlap, freshnessMin: cfg.freshnessMin, sender: sender,
+		retries: sqsRetryQueue{client: sqs.NewFromConfig(awsCfg), url: cfg.retryQueueURL}}
 
 	if cfg.lambda {
 		h := routes(log, st, iamAdmin, hooks, web)

@@ -29,6 +29,9 @@ type storage interface {
 	memberCreator
 	memberDeleter
 	webStore
+	deliveryReader
+	deliveryResender
+	testRecorder
 }
 
 const hooksPath = hook.APIPath
@@ -46,6 +49,8 @@ type hooksConfig struct {
 	freshnessMin time.Duration
 	// sender makes a test notification's one attempt.
 	sender webhookSender
+	// retries queues the retry message that starts a resent delivery.
+	retries retryQueuer
 }
 
 func (c hooksConfig) minInterval() time.Duration {
@@ -53,6 +58,14 @@ func (c hooksConfig) minInterval() time.Duration {
 		return hook.FreshnessMinInterval
 	}
 	return c.freshnessMin
+}
+
+// queue is the retry queue resends use; without one, every resend fails.
+func (c hooksConfig) queue() retryQueuer {
+	if c.retries == nil {
+		return sqsRetryQueue{}
+	}
+	return c.retries
 }
 
 func (c hooksConfig) overlap() time.Duration {
@@ -77,6 +90,9 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("DELETE "+hooksPath+"/{id}", handleDeleteHook(log, s))
 	mux.Handle("POST "+hooksPath+"/{id}/secret/rotate", handleRotateSecret(log, s, hooks.overlap()))
 	mux.Handle("POST "+hooksPath+"/{id}/test", handleTestSend(log, s, hooks.sender))
+	mux.Handle("GET "+hooksPath+"/{id}/deliveries", handleListDeliveries(log, s))
+	mux.Handle("GET "+hooksPath+"/{id}/deliveries/{delivery_id}", handleGetDelivery(log, s))
+	mux.Handle("POST "+hooksPath+"/{id}/deliveries/{delivery_id}/resend", handleResend(log, s, hooks.queue()))
 
 	mux.Handle("GET "+hook.FreshnessPath, handleGetFreshness(log, s))
 	mux.Handle("PUT "+hook.FreshnessPath, handlePutFreshness(log, s, hooks.minInterval()))

@@ -26,9 +26,6 @@ const exampleNotification = `{"version":"1.0","minimum_sdc_batched_at":"2026-07-
 	`"bookmark_metadata":[{"key":"updated_at","max_value":"2026-06-30T00:00:00Z","min_value":"2026-06-01T00:00:00Z"}],` +
 	`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}`
 
-// testLoadPrefix starts the load id of every test notification.
-const testLoadPrefix = "test-"
-
 // webhookSender makes one webhook attempt (*webhook.Client, the client the
 // dispatcher delivers with: public addresses only, no redirects, bounded).
 type webhookSender interface {
@@ -41,6 +38,11 @@ type testSender interface {
 	GetHook(ctx context.Context, clientID, id int64) (hook.Hook, error)
 }
 
+// testRecorder keeps a test notification's attempt in the history.
+type testRecorder interface {
+	RecordTest(ctx context.Context, k delivery.Key, body []byte, a delivery.Attempt) error
+}
+
 // handleTestSend serves POST .../hooks/{id}/test, without a body: one
 // signed example notification sent now, answered 200 with
 // {"attempt":{...}}. No retry follows and no alert is sent, whatever the
@@ -48,6 +50,7 @@ type testSender interface {
 func handleTestSend(log *slog.Logger, s interface {
 	memberAuth
 	testSender
+	testRecorder
 }, send webhookSender) http.Handler {
 	return onHookWithoutBody(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) error {
 		a, err := sendTest(r.Context(), s, send, p.ClientID, id)
@@ -62,28 +65,27 @@ func handleTestSend(log *slog.Logger, s interface {
 // sendTest is how a member tests a hook, through the JSON API or the web
 // page alike. It returns hook.ErrNotFound (no such hook in the account),
 // hook.ErrNoAccess (the plan lacks the feature; it wins over a disabled
-// hook) or hook.ErrDisabled, else the attempt.
-func sendTest(ctx context.Context, s testSender, send webhookSender, clientID, id int64) (delivery.Attempt, error) {
-	h, err := s.GetHook(ctx, clientID, id)
+// hook) or hook.ErrDisabled, else the attempt, which the history keeps as a
+// test delivery (final at once: delivered or exhausted).
+func sendTest(ctx context.Context, s interface {
+	testSender
+	testRecorder
+}, send webhookSender, clientID, id int64) (delivery.Attempt, error) {
+	h, err := hookUsable(ctx, s, clientID, id)
 	if err != nil {
 		return delivery.Attempt{}, err
 	}
-	a, err := s.Account(ctx, clientID)
-	if err != nil {
-		return delivery.Attempt{}, err
-	}
-	switch {
-	case !a.HasHooks():
-		return delivery.Attempt{}, hook.ErrNoAccess
-	case !h.Enabled():
-		return delivery.Attempt{}, hook.ErrDisabled
-	}
-	loadID := testLoadPrefix + rand.Text()
-	return send.Deliver(ctx, webhook.Request{
+	loadID := delivery.TestLoadPrefix + rand.Text()
+	body := []byte(exampleNotification)
+	a := send.Deliver(ctx, webhook.Request{
 		ClientID: clientID, URL: h.URL, LoadID: loadID, Event: hook.EventTableLoaded, WebhookID: hook.WebhookID(clientID, loadID, h.ID),
 		Secret: h.Secret, PreviousSecret: h.PreviousSecret, PreviousSecretExpiresAt: h.PreviousSecretExpiresAt,
-		Body: []byte(exampleNotification),
-	}).Bounded(), nil
+		Body: body,
+	}).Bounded()
+	if err := s.RecordTest(ctx, delivery.Key{ClientID: clientID, LoadID: loadID, HookID: h.ID}, body, a); err != nil {
+		return delivery.Attempt{}, err
+	}
+	return a, nil
 }
 
 // testSendJSON is the answer of a test notification.

@@ -369,15 +369,16 @@ func checkSES(t *Template, _ string) []string {
 // whether API Gateway must authorize them with AWS_IAM). The web app's
 // routes have no IAM auth: the app checks its own session cookie.
 var apiRoutes = map[string]bool{
-	"/notifications/public/v1/api/hooks":      false,
-	"/notifications/public/v1/api/hooks/{id}": false,
-	"/notifications/public/v1/api/freshness":  false,
-	"/admin/v1/{proxy+}":                      true,
-	"/healthz":                                false,
-	"/openapi.json":                           false,
-	"/app":                                    false,
-	"/app/{proxy+}":                           false,
-	"/app/unsubscribe":                        false,
+	"/notifications/public/v1/api/hooks":               false,
+	"/notifications/public/v1/api/hooks/{id}":          false,
+	"/notifications/public/v1/api/hooks/{id}/{proxy+}": false,
+	"/notifications/public/v1/api/freshness":           false,
+	"/admin/v1/{proxy+}":                               true,
+	"/healthz":                                         false,
+	"/openapi.json":                                    false,
+	"/app":                                             false,
+	"/app/{proxy+}":                                    false,
+	"/app/unsubscribe":                                 false,
 }
 
 // checkAPIRoutes: the api function's HttpApi events are exactly apiRoutes,
