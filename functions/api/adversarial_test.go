@@ -234,6 +234,7 @@ func (s *advStack) mutatingCalls() []routeCall {
 			routeCall{"GET", hookPath(id) + "/deliveries", ""},
 			routeCall{"GET", hookPath(id) + "/deliveries/" + delivery.ID("load-1"), ""},
 			routeCall{"POST", hookPath(id) + "/deliveries/" + delivery.ID("load-1") + "/resend", ""},
+			routeCall{"POST", hookPath(id) + "/replay", `{"since":"2026-07-01T00:00:00Z","until":"2026-07-02T00:00:00Z"}`},
 			routeCall{"DELETE", hookPath(id), ""},
 		)
 	}
@@ -272,6 +273,7 @@ func TestAdversarialOtherAccountToken(t *testing.T) {
 			{"GET", hookPath(id) + "/deliveries?client_id=116078", ""},
 			{"GET", hookPath(id) + "/deliveries/" + delivery.ID("load-1"), ""},
 			{"POST", hookPath(id) + "/deliveries/" + delivery.ID("load-1") + "/resend", ""},
+			{"POST", hookPath(id) + "/replay", `{"since":"2026-07-01T00:00:00Z","until":"2026-07-02T00:00:00Z"}`},
 		} {
 			t.Run(c.method+" "+c.path, func(t *testing.T) {
 				req := s.request(t, c.method, c.path, c.body, bearer(s.tokB))
@@ -874,7 +876,8 @@ func TestAdversarialHookIDs(t *testing.T) {
 			{"GET", hooksPath + "/" + id, ""}, {"PATCH", hooksPath + "/" + id, `{"filter":null}`},
 			{"POST", hooksPath + "/" + id + "/secret/rotate", ""}, {"POST", hooksPath + "/" + id + "/test", ""},
 			{"GET", hooksPath + "/" + id + "/deliveries", ""}, {"GET", hooksPath + "/" + id + "/deliveries/" + delivery.ID("load-1"), ""},
-			{"POST", hooksPath + "/" + id + "/deliveries/" + delivery.ID("load-1") + "/resend", ""}} {
+			{"POST", hooksPath + "/" + id + "/deliveries/" + delivery.ID("load-1") + "/resend", ""},
+			{"POST", hooksPath + "/" + id + "/replay", `{"since":"2026-07-01T00:00:00Z","until":"2026-07-02T00:00:00Z"}`}} {
 			t.Run(c.method+" "+id, func(t *testing.T) {
 				status, body := s.do(t, c.method, c.path, s.tokA, c.body)
 				checkResponse(t, status, body, http.StatusNotFound, bodyNotFound)

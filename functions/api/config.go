@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -53,6 +54,9 @@ type config struct {
 	// the message that starts the fresh sequence (HOOKS_RETRY_QUEUE_URL;
 	// unset: every resend fails with a logged 500).
 	retryQueueURL string
+	// replayRate is how many replayed deliveries start each second
+	// (HOOKS_REPLAY_RATE, default 10).
+	replayRate int
 }
 
 const defaultAPIAddr = "127.0.0.1:3000"
@@ -69,6 +73,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		extraCAFile:   env.String("HOOKS_EXTRA_CA_FILE", ""),
 		retryQueueURL: env.String("HOOKS_RETRY_QUEUE_URL", ""),
 	}
+	rate, err := strconv.Atoi(env.String("HOOKS_REPLAY_RATE", strconv.Itoa(defaultReplayRate)))
+	if err != nil || rate < 1 {
+		env.Invalid("HOOKS_REPLAY_RATE", fmt.Errorf("want a positive whole number of deliveries per second"))
+	}
+	c.replayRate = rate
 	overlap, err := time.ParseDuration(env.String("HOOKS_SECRET_OVERLAP", hook.SecretOverlap.String()))
 	if err != nil || overlap <= 0 {
 		env.Invalid("HOOKS_SECRET_OVERLAP", fmt.Errorf("want a positive duration such as 24h"))

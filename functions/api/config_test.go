@@ -26,27 +26,27 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "local defaults",
 			env:  map[string]string{"HOOKS_TABLE": "hooks"},
-			want: config{table: "hooks", addr: "127.0.0.1:3000", appURL: "http://127.0.0.1:3000", secretOverlap: 24 * time.Hour, freshnessMin: 5 * time.Minute},
+			want: config{table: "hooks", addr: "127.0.0.1:3000", appURL: "http://127.0.0.1:3000", secretOverlap: 24 * time.Hour, freshnessMin: 5 * time.Minute, replayRate: 10},
 		},
 		{
 			name: "local with everything",
 			env: map[string]string{"HOOKS_TABLE": "hooks", "HOOKS_ALLOW_PRIVATE_TARGETS": "true",
 				"HOOKS_API_ADDR": "127.0.0.1:9999", "HOOKS_ADMIN_TOKEN": "s3cret",
 				"HOOKS_APP_URL": "https://hooks.example.com/", "ALERT_FROM_ADDRESS": "hooks@example.com",
-				"HOOKS_SECRET_OVERLAP": "90s", "HOOKS_EXTRA_CA_FILE": "/tmp/ca.pem", "HOOKS_FRESHNESS_MIN_INTERVAL": "2s"},
+				"HOOKS_SECRET_OVERLAP": "90s", "HOOKS_EXTRA_CA_FILE": "/tmp/ca.pem", "HOOKS_FRESHNESS_MIN_INTERVAL": "2s", "HOOKS_REPLAY_RATE": "3"},
 			want: config{table: "hooks", allowPrivate: true, addr: "127.0.0.1:9999", adminToken: "s3cret",
-				appURL: "https://hooks.example.com", signInFrom: "hooks@example.com", secretOverlap: 90 * time.Second, freshnessMin: 2 * time.Second, extraCAFile: "/tmp/ca.pem"},
+				appURL: "https://hooks.example.com", signInFrom: "hooks@example.com", secretOverlap: 90 * time.Second, freshnessMin: 2 * time.Second, extraCAFile: "/tmp/ca.pem", replayRate: 3},
 		},
 		{
 			name: "lambda ignores the local settings",
 			env: map[string]string{"HOOKS_TABLE": "hooks", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
 				"HOOKS_API_ADDR": "127.0.0.1:9999", "HOOKS_ADMIN_TOKEN": "s3cret", "HOOKS_ALLOW_PRIVATE_TARGETS": "false"},
-			want: config{table: "hooks", lambda: true, secretOverlap: 24 * time.Hour, freshnessMin: 5 * time.Minute},
+			want: config{table: "hooks", lambda: true, secretOverlap: 24 * time.Hour, freshnessMin: 5 * time.Minute, replayRate: 10},
 		},
 		{
 			name:    "every problem at once",
-			env:     map[string]string{"HOOKS_ALLOW_PRIVATE_TARGETS": "yes please", "HOOKS_SECRET_OVERLAP": "a day", "HOOKS_FRESHNESS_MIN_INTERVAL": "8d"},
-			wantErr: []string{"HOOKS_TABLE", "HOOKS_ALLOW_PRIVATE_TARGETS", "HOOKS_SECRET_OVERLAP", "HOOKS_FRESHNESS_MIN_INTERVAL"},
+			env:     map[string]string{"HOOKS_ALLOW_PRIVATE_TARGETS": "yes please", "HOOKS_SECRET_OVERLAP": "a day", "HOOKS_FRESHNESS_MIN_INTERVAL": "8d", "HOOKS_REPLAY_RATE": "0"},
+			wantErr: []string{"HOOKS_TABLE", "HOOKS_ALLOW_PRIVATE_TARGETS", "HOOKS_SECRET_OVERLAP", "HOOKS_FRESHNESS_MIN_INTERVAL", "HOOKS_REPLAY_RATE"},
 		},
 		{
 			name:    "overlap not positive",

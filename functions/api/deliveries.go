@@ -46,9 +46,10 @@ type deliveryResender interface {
 	Resend(ctx context.Context, k delivery.Key) (delivery.RetryMessage, delivery.Delivery, error)
 }
 
-// retryQueuer queues a retry message on the dispatcher's retry queue.
+// retryQueuer queues a retry message on the dispatcher's retry queue, to
+// arrive after delay seconds (0: at once; SQS allows at most 900).
 type retryQueuer interface {
-	QueueRetry(ctx context.Context, m delivery.RetryMessage) error
+	QueueRetry(ctx context.Context, m delivery.RetryMessage, delay int32) error
 }
 
 // sqsSender is the SQS call the retry queue makes.
@@ -63,11 +64,12 @@ type sqsRetryQueue struct {
 	url    string
 }
 
-func (q sqsRetryQueue) QueueRetry(ctx context.Context, m delivery.RetryMessage) error {
+func (q sqsRetryQueue) QueueRetry(ctx context.Context, m delivery.RetryMessage, delay int32) error {
 	if q.client == nil || q.url == "" {
 		return errors.New("resend: HOOKS_RETRY_QUEUE_URL is not set")
 	}
-	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(m.Encode()))})
+	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(m.Encode())),
+		DelaySeconds: min(delay, maxDelaySeconds)})
 	return err
 }
 
@@ -215,7 +217,7 @@ func resend(ctx context.Context, s deliveryResender, q retryQueuer, k delivery.K
 	if err != nil {
 		return delivery.Delivery{}, err
 	}
-	if err := q.QueueRetry(ctx, m); err != nil {
+	if err := q.QueueRetry(ctx, m, 0); err != nil {
 		return delivery.Delivery{}, err
 	}
 	return d, nil

@@ -19,21 +19,24 @@ import (
 // Tests of the delivery history routes (list, one delivery, resend) on the
 // in-memory store.
 
-// fakeQueue records the retry messages a resend queues (err: every send
+// fakeQueue records the retry messages a resend or replay queues, with
+// their delays (err: every send
 // fails).
 type fakeQueue struct {
-	mu   sync.Mutex
-	msgs []delivery.RetryMessage
-	err  error
+	mu     sync.Mutex
+	msgs   []delivery.RetryMessage
+	delays []int32
+	err    error
 }
 
-func (q *fakeQueue) QueueRetry(_ context.Context, m delivery.RetryMessage) error {
+func (q *fakeQueue) QueueRetry(_ context.Context, m delivery.RetryMessage, delay int32) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.err != nil {
 		return q.err
 	}
 	q.msgs = append(q.msgs, m)
+	q.delays = append(q.delays, delay)
 	return nil
 }
 

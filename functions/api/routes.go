@@ -31,6 +31,7 @@ type storage interface {
 	webStore
 	deliveryReader
 	deliveryResender
+	deliveryReplayer
 	testRecorder
 }
 
@@ -51,6 +52,11 @@ type hooksConfig struct {
 	sender webhookSender
 	// retries queues the retry message that starts a resent delivery.
 	retries retryQueuer
+	// replayRate is how many replayed deliveries start each second
+	// (HOOKS_REPLAY_RATE); zero means defaultReplayRate.
+	replayRate int
+	// now is the clock of a replay's default until (time.Now when nil).
+	now func() time.Time
 }
 
 func (c hooksConfig) minInterval() time.Duration {
@@ -66,6 +72,20 @@ func (c hooksConfig) queue() retryQueuer {
 		return sqsRetryQueue{}
 	}
 	return c.retries
+}
+
+func (c hooksConfig) rate() int {
+	if c.replayRate <= 0 {
+		return defaultReplayRate
+	}
+	return c.replayRate
+}
+
+func (c hooksConfig) clock() func() time.Time {
+	if c.now == nil {
+		return time.Now
+	}
+	return c.now
 }
 
 func (c hooksConfig) overlap() time.Duration {
@@ -93,6 +113,7 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("GET "+hooksPath+"/{id}/deliveries", handleListDeliveries(log, s))
 	mux.Handle("GET "+hooksPath+"/{id}/deliveries/{delivery_id}", handleGetDelivery(log, s))
 	mux.Handle("POST "+hooksPath+"/{id}/deliveries/{delivery_id}/resend", handleResend(log, s, hooks.queue()))
+	mux.Handle("POST "+hooksPath+"/{id}/replay", handleReplay(log, s, hooks.queue(), hooks.rate(), hooks.clock()))
 
 	mux.Handle("GET "+hook.FreshnessPath, handleGetFreshness(log, s))
 	mux.Handle("PUT "+hook.FreshnessPath, handlePutFreshness(log, s, hooks.minInterval()))

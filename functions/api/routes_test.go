@@ -50,6 +50,8 @@ func TestUnknownRoutes(t *testing.T) {
 		{"GET", hooksPath + "/1/deliveries/bG9hZC0x/resend", 405, "POST"},
 		{"GET", hooksPath + "/1/deliveries/", 404, ""},
 		{"POST", hooksPath + "/1/deliveries/bG9hZC0x/resend/", 404, ""},
+		{"GET", hooksPath + "/1/replay", 405, "POST"},
+		{"POST", hooksPath + "/1/replay/", 404, ""},
 		{"POST", "/healthz", 405, "GET"},
 		{"PUT", "/admin/v1/accounts/1", 405, "GET, PATCH"},
 		{"PUT", "/admin/v1/accounts/1/members", 405, "GET, POST"},
