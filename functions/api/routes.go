@@ -143,6 +143,7 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("GET "+settingsPath, app.secured(app.withMember(app.handleSettings())))
 	mux.Handle("POST "+settingsHooks, app.securedPost(app.withMember(app.handleAddHook())))
 	mux.Handle("POST "+settingsHooks+"/{id}/{action}", app.securedPost(app.withMember(app.handleHookAction())))
+	mux.Handle("POST "+settingsHooks+"/{id}/deliveries/{delivery_id}/resend", app.securedPost(app.withMember(app.handleResendDelivery())))
 	mux.Handle("GET "+unsubscribePath, app.secured(app.handleUnsubscribePage()))
 	mux.Handle("POST "+unsubscribePath, app.secured(app.handleUnsubscribe()))
 	mux.Handle("POST "+settingsAlerts, app.securedPost(app.withMember(app.handleAlertEmails())))

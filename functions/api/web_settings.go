@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -54,7 +55,22 @@ type hookRow struct {
 	// Filter and Events say which loads and events it is sent.
 	Filter, Events string
 	hook           hook.Hook
+	// Deliveries are the hook's most recent deliveries, newest first.
+	Deliveries []deliveryRow
+	// CanResend: the plan has the feature and the hook is enabled.
+	CanResend bool
 }
+
+// deliveryRow is one delivery as the settings page shows it.
+type deliveryRow struct {
+	ID, LoadID, Status string
+	Created            time.Time
+	Final              bool
+	Attempts           []delivery.Attempt
+}
+
+// recentDeliveries is how many deliveries the page shows per hook.
+const recentDeliveries = 5
 
 type hookForm struct {
 	URL           string
@@ -85,6 +101,7 @@ type alertForm struct{ Email, Error string }
 var notices = map[string]string{
 	"disabled":      "Webhook disabled.",
 	"enabled":       "Webhook re-enabled.",
+	"resent":        "Delivery resent: a fresh attempt with the same webhook-id starts now.",
 	"deleted":       "Webhook deleted.",
 	"alert-added":   "Alert address added.",
 	"alert-removed": "Alert address removed.",
@@ -131,6 +148,15 @@ func (a *webApp) loadSettings(r *http.Request) (settingsPage, error) {
 		}
 		row.Filter, row.Events = subscriptionSummary(h)
 		row.hook = h
+		row.CanResend = acct.HasHooks() && h.Enabled()
+		page, err := a.store.ListDeliveries(r.Context(), delivery.ListQuery{ClientID: acct.ClientID, HookID: h.ID, Limit: recentDeliveries})
+		if err != nil {
+			return settingsPage{}, err
+		}
+		for _, d := range page.Deliveries {
+			row.Deliveries = append(row.Deliveries, deliveryRow{ID: delivery.ID(d.LoadID), LoadID: d.LoadID, Status: d.Status,
+				Created: d.CreatedAt, Final: delivery.IsFinal(d.Status), Attempts: d.Attempts})
+		}
 		p.Hooks = append(p.Hooks, row)
 	}
 	rules, err := a.store.FreshnessRules(r.Context(), s.sess.ClientID)
@@ -242,6 +268,9 @@ func (a *webApp) handleHookAction() http.Handler {
 			case "subscription":
 				a.setSubscription(w, r, p, id)
 				return
+			case "replay":
+				a.replay(w, r, p, id)
+				return
 			case "disable":
 				notice = "disabled"
 				_, err = a.store.SetHookEnabled(r.Context(), p, id, false)
@@ -285,6 +314,42 @@ func (a *webApp) sendTest(w http.ResponseWriter, r *http.Request, p hook.Princip
 				page.Test.URL = row.URL
 			}
 		}
+	})
+}
+
+// handleResendDelivery serves POST .../hooks/{id}/deliveries/{delivery_id}/resend:
+// the JSON API's resend, for the session's account only.
+func (a *webApp) handleResendDelivery() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		k, err := deliveryKey(r, sessionOf(r).principal())
+		if err == nil {
+			_, err = resend(r.Context(), a.store, a.hooks.queue(), k)
+		}
+		if err != nil {
+			a.hookActionFailed(w, r, err)
+			return
+		}
+		http.Redirect(w, r, settingsPath+"?notice=resent", http.StatusSeeOther)
+	})
+}
+
+// replay is Replay failed deliveries since: the JSON API's replay of the
+// hook's exhausted deliveries created since the start (UTC) of the day
+// picked, up to now, paced the same way.
+func (a *webApp) replay(w http.ResponseWriter, r *http.Request, p hook.Principal, id int64) {
+	if _, err := hookUsable(r.Context(), a.store, p.ClientID, id); err != nil {
+		a.hookActionFailed(w, r, err)
+		return
+	}
+	now := a.hooks.clock()()
+	since, err := time.Parse(time.DateOnly, r.PostForm.Get("since"))
+	if err != nil || now.Sub(since) > maxReplayWindow || since.After(now) {
+		a.hookActionFailed(w, r, &hook.ValidationError{Message: "Pick a day within the last 30 days to replay from."})
+		return
+	}
+	n, err := replay(r.Context(), a.store, a.hooks.queue(), a.hooks.rate(), p.ClientID, id, since, now)
+	a.answerWithPage(w, r, err, func(page *settingsPage) {
+		page.Notice = fmt.Sprintf("Replayed %d failed deliveries since %s, %d a second, with their original webhook-id.", n, since.Format(time.DateOnly), a.hooks.rate())
 	})
 }
 

@@ -416,6 +416,8 @@ func TestWebStateChangesNeedOriginAndCSRF(t *testing.T) {
 		{settingsHooks + "/1/delete", url.Values{}},
 		{settingsHooks + "/1/rotate-secret", url.Values{}},
 		{settingsHooks + "/1/test", url.Values{}},
+		{settingsHooks + "/1/replay", url.Values{"since": {"2026-07-16"}}},
+		{settingsHooks + "/1/deliveries/" + delivery.ID("load-1") + "/resend", url.Values{}},
 		{settingsAlerts, url.Values{"email": {"x@example.com"}}},
 		{settingsHooks + "/1/subscription", url.Values{"events": {"run_completed"}}},
 		{settingsFreshness, url.Values{"integration_name": {"s"}, "table": {"t"}, "max_interval": {"1h"}}},
@@ -463,7 +465,8 @@ func TestWebCrossAccountHookIDs(t *testing.T) {
 	wt := newWebTest(t)
 	theirs := wt.store.seedHook(clientB, "https://b.example.com/theirs", false)
 	c := wt.signIn(t, emailA)
-	for _, action := range []string{"disable", "enable", "delete", "rotate-secret", "test", "subscription"} {
+	for _, action := range []string{"disable", "enable", "delete", "rotate-secret", "test", "subscription", "replay",
+		"deliveries/" + delivery.ID("load-1") + "/resend"} {
 		rec := wt.post(t, c, settingsHooks+"/"+itoa(theirs.ID)+"/"+action, nil)
 		if rec.Code != http.StatusNotFound || strings.Contains(rec.Body.String(), "theirs") {
 			t.Errorf("%s another account's hook: %d, want 404 without it", action, rec.Code)
