@@ -243,6 +243,12 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 		return delivery.Attempt{Outcome: outcome, Error: msg}
 	}
 	defer resp.Body.Close()
+	if ctx.Err() != nil {
+		// The headers came only once the deadline had passed (the server
+		// reacting to our cancellation, say): no response came in time.
+		outcome, msg := classify(ctx, ctx.Err())
+		return delivery.Attempt{Outcome: outcome, Error: msg}
+	}
 	snippet, err := readBody(resp.Body)
 	if err == nil {
 		// The attempt's time covers the body: a response that only
