@@ -54,10 +54,11 @@ func TestResentSequenceStartsAtAttemptOne(t *testing.T) {
 	if r := e.record(k); r.Status != delivery.StatusExhausted {
 		t.Fatalf("record = %+v, want exhausted", r)
 	}
-	m, _, err := e.store.Resend(context.Background(), k)
+	restart, err := e.store.Resend(context.Background(), k)
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := restart.Message
 	e.hooks.respond = func(webhook.Request) delivery.Attempt { return delivery.Attempt{Outcome: "success", StatusCode: 200} }
 	e.mustRun(t, sqsEvent(string(m.Encode())))
 	r := e.record(k)
