@@ -131,7 +131,9 @@ func (h *handler) process(ctx context.Context, r events.SQSMessage) bool {
 	render := func(rcpt string) (mail.Email, error) {
 		return mail.RenderFor(msg, h.now(), h.links.forRecipient(msg.ClientID, rcpt, h.now()))
 	}
-	sent, ok := h.sendOnce(ctx, log, msg.ClientID, msg.LoadID, msg.HookID, to, render)
+	// One alert per exhausted sequence: a resent delivery exhausted again
+	// is alerted again, a duplicate message is not.
+	sent, ok := h.sendOnce(ctx, log, msg.ClientID, delivery.AlertLoadID(msg.LoadID, msg.AttemptCount), msg.HookID, to, render)
 	if !ok {
 		return false
 	}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -436,5 +437,46 @@ func TestLiveDigestAndUnsubscribeHeaders(t *testing.T) {
 		if len(mails) != 2 || !strings.Contains(mails[1].Subject, ": 1 more for https://hooks.example.com/catch?[redacted]") {
 			t.Errorf("%s: %d emails, want the alert and a digest of 1", rcpt, len(mails))
 		}
+	}
+}
+
+// TestLiveResentAndExhaustedAgainAlertsAgain: on DynamoDB Local and the SES
+// emulator, one alert per exhausted sequence of a pair: a delivery resent
+// and exhausted again (its alert message names 12 attempts, the first
+// sequence's 6) gets a second email, while each sequence's message
+// delivered twice still gets one. With and without digest windows (a
+// second sequence is placed in the window as a delivery of its own).
+func TestLiveResentAndExhaustedAgainAlertsAgain(t *testing.T) {
+	for _, window := range []time.Duration{0, time.Hour} {
+		t.Run(window.String(), func(t *testing.T) {
+			f := newLiveFixture(t)
+			if window > 0 {
+				f.h.queue, f.h.digests, f.h.window, f.h.alertQueueURL = &fakeQueue{now: time.Now}, f.store, window, alertsURL
+			}
+			hookID := time.Now().UnixNano() % 1_000_000_000
+			seq := func(count int) events.SQSMessage {
+				m := alertMessage(hookID)
+				m.AttemptCount = count
+				return record(t, "seq-"+strconv.Itoa(count), m)
+			}
+			for _, r := range []events.SQSMessage{seq(6), seq(6), seq(12), seq(12)} {
+				resp, err := f.h.handle(context.Background(), batch(r))
+				if got := failed(t, resp, err); len(got) != 0 {
+					t.Fatalf("%s failed: %v\n%s", r.MessageId, got, f.logs)
+				}
+			}
+			for _, rcpt := range f.emails {
+				if n := len(mailTo(t, f.sesURL, rcpt)); window == 0 && n != 2 {
+					t.Errorf("%s: %d emails, want 2 (one per exhausted sequence)", rcpt, n)
+				} else if window > 0 && n != 1 {
+					// The second sequence waits for the window's digest, as
+					// any second exhausted delivery of the window does.
+					t.Errorf("%s: %d emails, want the first only until the digest", rcpt, n)
+				}
+			}
+			if n := strings.Count(f.logs.String(), `"alert kept for the digest"`); window > 0 && n != 2 {
+				t.Errorf("second sequence kept for the digest %d times, want 2 (it and its copy)\n%s", n, f.logs)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -43,7 +44,8 @@ type deliveryReader interface {
 type deliveryResender interface {
 	memberAuth
 	testSender
-	Resend(ctx context.Context, k delivery.Key) (delivery.RetryMessage, delivery.Delivery, error)
+	Resend(ctx context.Context, k delivery.Key) (delivery.Restart, error)
+	UndoResend(ctx context.Context, k delivery.Key, ended delivery.Ended) error
 }
 
 // retryQueuer queues a retry message on the dispatcher's retry queue, to
@@ -204,23 +206,39 @@ func handleResend(log *slog.Logger, s deliveryResender, q retryQueuer) http.Hand
 }
 
 // resend checks the hook (hook.ErrNotFound, then hook.ErrNoAccess, which
-// wins over hook.ErrDisabled), restarts the delivery and queues the retry
-// message that starts it.
+// wins over hook.ErrDisabled), restarts the delivery (hook.ErrNotFound,
+// hook.ErrTestDelivery) and queues the retry message that starts it.
 func resend(ctx context.Context, s deliveryResender, q retryQueuer, k delivery.Key) (delivery.Delivery, error) {
 	if _, err := hookUsable(ctx, s, k.ClientID, k.HookID); err != nil {
 		return delivery.Delivery{}, err
 	}
-	m, d, err := s.Resend(ctx, k)
+	r, err := s.Resend(ctx, k)
 	if errors.Is(err, hook.ErrDeliveryInProgress) {
-		return d, nil
+		return r.Delivery, nil
 	}
 	if err != nil {
 		return delivery.Delivery{}, err
 	}
-	if err := q.QueueRetry(ctx, m, 0); err != nil {
+	if err := queueRestart(ctx, s, q, r, 0); err != nil {
 		return delivery.Delivery{}, err
 	}
-	return d, nil
+	return r.Delivery, nil
+}
+
+// queueRestart queues the retry message of a restarted delivery, to arrive
+// after delay seconds. When that fails the delivery is put back as it had
+// ended (so it is not left waiting for a message that never comes) and the
+// queue's error returned: the caller answers 500 and the member may try
+// again.
+func queueRestart(ctx context.Context, s deliveryResender, q retryQueuer, r delivery.Restart, delay int32) error {
+	err := q.QueueRetry(ctx, r.Message, delay)
+	if err == nil {
+		return nil
+	}
+	if uerr := s.UndoResend(ctx, r.Delivery.Key, r.Ended); uerr != nil {
+		return errors.Join(fmt.Errorf("queue resend of %s hook %d: %w", r.Delivery.LoadID, r.Delivery.HookID, err), uerr)
+	}
+	return fmt.Errorf("queue resend of %s hook %d: %w", r.Delivery.LoadID, r.Delivery.HookID, err)
 }
 
 // hookUsable returns the hook unless it is not in the account

@@ -301,3 +301,41 @@ func TestResendQueueFailure(t *testing.T) {
 		t.Errorf("logs %s, want the queue error", logs)
 	}
 }
+
+// TestResendQueueFailureUndone: after a failed queue send the delivery is
+// exhausted again, and a resend once the queue is back queues it.
+func TestResendQueueFailureUndone(t *testing.T) {
+	q := &fakeQueue{err: errors.New("queue down")}
+	api := newTestAPIHooks(t, hooksConfig{retries: q})
+	h := api.store.seedHook(clientA, urlA, false)
+	seedDelivery(t, api.store, clientA, h.ID, "load-1", true)
+	path := deliveriesPath(h.ID) + "/" + delivery.ID("load-1")
+	status, body := api.do(t, "POST", path+"/resend", bearer(tokenA), "")
+	checkResponse(t, status, body, http.StatusInternalServerError, bodyInternal)
+	if status, body := api.do(t, "GET", path, bearer(tokenA), ""); status != http.StatusOK || !strings.Contains(body, `"status":"exhausted"`) {
+		t.Errorf("after the failed resend: %d %s, want it exhausted as before", status, body)
+	}
+	q.mu.Lock()
+	q.err = nil
+	q.mu.Unlock()
+	status, body = api.do(t, "POST", path+"/resend", bearer(tokenA), "")
+	if status != http.StatusAccepted || len(q.sent()) != 1 {
+		t.Errorf("resend with the queue back: %d %s, %d queued", status, body, len(q.sent()))
+	}
+}
+
+// TestResendOfATestDelivery: a test notification's delivery is refused
+// with 400 and nothing is queued; an unknown test- id is still 404.
+func TestResendOfATestDelivery(t *testing.T) {
+	q := &fakeQueue{}
+	api := newTestAPIHooks(t, hooksConfig{retries: q})
+	h := api.store.seedHook(clientA, urlA, false)
+	seedDelivery(t, api.store, clientA, h.ID, delivery.TestLoadPrefix+"abc", true)
+	status, body := api.do(t, "POST", deliveriesPath(h.ID)+"/"+delivery.ID(delivery.TestLoadPrefix+"abc")+"/resend", bearer(tokenA), "")
+	checkResponse(t, status, body, http.StatusBadRequest, bodyTestDelivery)
+	status, body = api.do(t, "POST", deliveriesPath(h.ID)+"/"+delivery.ID(delivery.TestLoadPrefix+"none")+"/resend", bearer(tokenA), "")
+	checkResponse(t, status, body, http.StatusNotFound, bodyNotFound)
+	if n := len(q.sent()); n != 0 {
+		t.Errorf("queued %d, want none", n)
+	}
+}

@@ -39,6 +39,7 @@ const (
 	bodyInvalidCursor      = `{"data":{"message":"Invalid cursor"},"error":"InvalidBody"}`
 	bodyInvalidLimit       = `{"data":{"message":"Invalid limit"},"error":"InvalidBody"}`
 	bodyInvalidStatus      = `{"data":{"message":"Invalid status"},"error":"InvalidBody"}`
+	bodyTestDelivery       = `{"error":{"message":"A test delivery cannot be resent."}}`
 )
 
 // errorResponse is the one place that maps an error to what the client
@@ -64,6 +65,8 @@ func errorResponse(err error) (status int, body []byte, known bool) {
 		return http.StatusForbidden, []byte(bodyNoAPIAccess), true
 	case errors.Is(err, hook.ErrDisabled):
 		return http.StatusBadRequest, []byte(bodyHookDisabled), true
+	case errors.Is(err, hook.ErrTestDelivery):
+		return http.StatusBadRequest, []byte(bodyTestDelivery), true
 	case errors.Is(err, hook.ErrInvalidCursor):
 		return http.StatusBadRequest, []byte(bodyInvalidCursor), true
 	case errors.Is(err, errInvalidLimit):

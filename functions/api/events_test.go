@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/postloadhooks/hooks/shared/apigw"
+	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 )
 
 // fixtureToken is the member token in events/api-*.json.
@@ -32,6 +34,19 @@ func TestEventFixtures(t *testing.T) {
 		account      bool
 		hook         bool
 		hookDisabled bool
+		delivery     bool // an exhausted delivery of exhaustedLoad to hook 8
+		testHook     bool // hook 9, where api-test-hook.json sends
+	}
+	const exhaustedLoad = "b2f6c1d0-7a3e-4c51-9f7e-exhausted"
+	delivery8 := func(status, body string) string {
+		j := `{"id":"` + delivery.ID(exhaustedLoad) + `","load_id":"` + exhaustedLoad + `","integration_name":"shopify","tables":["orders"],` +
+			`"status":"` + status + `","webhook_id":"` + hook.WebhookID(116078, exhaustedLoad, 8) + `","created_at":"2026-07-16T16:47:54Z",` +
+			`"attempts":[{"at":"2026-07-16T16:47:54Z","outcome":"http_status","status_code":500,"latency_ms":9,"response_snippet":"down"}]`
+		if body != "" {
+			b, _ := json.Marshal(body)
+			j += `,"body":` + string(b)
+		}
+		return j + "}"
 	}
 	tests := map[string]struct {
 		seed       seed
@@ -45,6 +60,15 @@ func TestEventFixtures(t *testing.T) {
 		"api-enable-hook.json":  {seed{account: true, hook: true, hookDisabled: true}, 200, hook8("null")},
 		"api-disable-hook.json": {seed{account: true, hook: true}, 200, hook8(`"2026-07-16T16:47:54Z"`)},
 		"api-delete-hook.json":  {seed{account: true, hook: true}, 200, "null"},
+		"api-get-hook.json":     {seed{account: true, hook: true}, 200, hook8("null")},
+		"api-list-deliveries.json": {seed{account: true, hook: true, delivery: true}, 200,
+			`{"data":[` + delivery8("exhausted", "") + `],"next_cursor":null}`},
+		"api-get-delivery.json":    {seed{account: true, hook: true, delivery: true}, 200, delivery8("exhausted", exampleNotification)},
+		"api-resend-delivery.json": {seed{account: true, hook: true, delivery: true}, 202, delivery8("waiting", "")},
+		"api-replay.json":          {seed{account: true, hook: true, delivery: true}, 202, `{"replayed":1}`},
+		"api-rotate-secret.json":   {seed{account: true, hook: true}, 200, `{"secret":"<secret>","previous_secret_expires_at":"2026-07-17T16:47:54Z"}`},
+		"api-test-hook.json": {seed{account: true, testHook: true}, 200,
+			`{"attempt":{"at":"2026-07-16T16:47:54Z","outcome":"success","status_code":204,"latency_ms":5,"response_snippet":""}}`},
 		"api-admin-create-account.json": {seed{}, 201,
 			`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"}],"api_access":true,"hook_count":0,` +
 				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`},
@@ -86,7 +110,14 @@ func TestEventFixtures(t *testing.T) {
 			if tt.seed.hook {
 				st.seedHookID(116078, 8, "https://hooks.example.com/catch/abc", tt.seed.hookDisabled)
 			}
-			h := testRoutes(t, discardLogger(), st, iamAdmin, hooksConfig{})
+			if tt.seed.delivery {
+				seedLoadDelivery(t, st, 116078, exhaustedLoad, delivery.StatusExhausted, 8)
+			}
+			if tt.seed.testHook {
+				st.seedHookID(116078, 9, "https://hooks.example.com/catch/9", false)
+			}
+			h := testRoutes(t, discardLogger(), st, iamAdmin, hooksConfig{retries: &fakeQueue{}, sender: &fakeSender{},
+				now: func() time.Time { return testNow.Add(24 * time.Hour) }})
 
 			res, err := apigw.Wrap(h)(context.Background(), ev)
 			if err != nil {

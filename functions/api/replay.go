@@ -98,25 +98,19 @@ func replay(ctx context.Context, s deliveryReplayer, q retryQueuer, rate int, cl
 	}
 	n := 0
 	for _, d := range ds {
-		m, _, err := s.Resend(ctx, d.Key)
+		r, err := s.Resend(ctx, d.Key)
 		switch {
 		case errors.Is(err, hook.ErrDeliveryInProgress):
 			continue
 		case err != nil:
 			return n, err
 		}
-		if err := q.QueueRetry(ctx, m, replayDelay(n, rate)); err != nil {
+		if err := queueRestart(ctx, s, q, r, delivery.ReplayDelay(n, rate)); err != nil {
 			return n, err
 		}
 		n++
 	}
 	return n, nil
-}
-
-// replayDelay is the delay in seconds of the i-th (from 0) replayed
-// delivery: rate start each second, at most SQS's 900.
-func replayDelay(i, rate int) int32 {
-	return int32(min(i/max(rate, 1), maxDelaySeconds))
 }
 
 // replayedJSON is the answer of a replay.

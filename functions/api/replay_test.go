@@ -134,8 +134,8 @@ func TestReplayDelay(t *testing.T) {
 		i, rate int
 		want    int32
 	}{{0, 10, 0}, {9, 10, 0}, {10, 10, 1}, {999, 10, 99}, {5, 2, 2}, {999, 1, 900}, {3, 0, 3}} {
-		if got := replayDelay(tc.i, tc.rate); got != tc.want {
-			t.Errorf("replayDelay(%d, %d) = %d, want %d", tc.i, tc.rate, got, tc.want)
+		if got := delivery.ReplayDelay(tc.i, tc.rate); got != tc.want {
+			t.Errorf("ReplayDelay(%d, %d) = %d, want %d", tc.i, tc.rate, got, tc.want)
 		}
 	}
 	if got := (hooksConfig{}).rate(); got != defaultReplayRate {

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -87,12 +88,18 @@ type browserStack struct {
 	clientID    int64
 	email       string
 	store       *store.Store
+	sqs         *sqs.Client
+	retryQueue  string // where Resend and Replay queue their retry messages
 }
+
+// browserReplayRate is the stack's HOOKS_REPLAY_RATE.
+const browserReplayRate = 2
 
 func newBrowserStack(t *testing.T) *browserStack {
 	t.Helper()
 	db, table := devstack.DynamoDB(t)
 	ses, sesURL := devstack.SESv2(t)
+	client, queues := devstack.SQS(t)
 	st := store.New(db, table, time.Now)
 	rc := newTestReceiver(t)
 	sender, err := webhook.NewClient(webhook.Options{Timeout: testSendTimeout, AllowPrivate: true, ExtraCAFile: rc.caFile})
@@ -101,11 +108,13 @@ func newBrowserStack(t *testing.T) *browserStack {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	srv.Config.Handler = routes(discardLogger(), st, tokenAdmin(adminToken), hooksConfig{allowPrivate: true, sender: sender},
+	srv.Config.Handler = routes(discardLogger(), st, tokenAdmin(adminToken),
+		hooksConfig{allowPrivate: true, sender: sender, retries: sqsRetryQueue{client: client, url: queues.Retry}, replayRate: browserReplayRate},
 		webConfig{mail: ses, from: "hooks@example.com", appURL: base})
 	srv.Start()
 	t.Cleanup(srv.Close)
-	b := &browserStack{url: srv.URL, sesURL: sesURL, receiver: rc, store: st, clientID: time.Now().UnixNano() % 1_000_000_000}
+	b := &browserStack{url: srv.URL, sesURL: sesURL, receiver: rc, store: st, clientID: time.Now().UnixNano() % 1_000_000_000,
+		sqs: client, retryQueue: queues.Retry}
 	b.email = fmt.Sprintf("ana+%d@example.com", b.clientID)
 	b.admin(t, "POST", "/admin/v1/accounts", fmt.Sprintf(`{"client_id":%d,"plan":"advanced","alert_emails":[],"destinations":[{"id":12345,"type":"s3"}]}`, b.clientID), http.StatusCreated, nil)
 	b.admin(t, "POST", fmt.Sprintf("/admin/v1/accounts/%d/members", b.clientID), `{"email":"`+b.email+`"}`, http.StatusCreated, nil)
@@ -424,6 +433,24 @@ func (br *browser) menu(hookID int64, item, then string) {
 	br.navigate("choose "+item, then, chromedp.Click(sel))
 }
 
+// signIn asks for a link on the sign-in page (open), follows it from the
+// SES emulator's mailbox and signs in; state is called on the link's two
+// pages (br.state to check them, or a no-op). It returns the link.
+func (br *browser) signIn(b *browserStack, state func(name string)) string {
+	br.t.Helper()
+	br.do("type the address", chromedp.SendKeys(chromedp.ID("email"), b.email))
+	br.navigate("ask for a link", "//h1[.='Check your email']", chromedp.Submit(chromedp.ID("email")))
+	state("sign-in-sent")
+	link := b.signInLink(br.t)
+	br.do("open the link", chromedp.Navigate(link), chromedp.WaitVisible("//button[.='Sign in']"))
+	state("sign-in-link")
+	br.navigate("sign in", "//h1[.='Notification Settings']", chromedp.Click("//button[.='Sign in']"))
+	if p := br.path(); p != settingsPath {
+		br.t.Fatalf("after sign-in at %s", p)
+	}
+	return link
+}
+
 func TestWebBrowser(t *testing.T) {
 	b := newBrowserStack(t)
 	br := newBrowser(t)
@@ -442,16 +469,7 @@ func TestWebBrowser(t *testing.T) {
 		t.Fatalf("axe-core found no image-alt violation on a page with one: %s", v)
 	}
 	br.do("reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.ID("email")))
-	br.do("type the address", chromedp.SendKeys(chromedp.ID("email"), b.email))
-	br.navigate("ask for a link", "//h1[.='Check your email']", chromedp.Submit(chromedp.ID("email")))
-	br.state("sign-in-sent")
-	link := b.signInLink(t)
-	br.do("open the link", chromedp.Navigate(link), chromedp.WaitVisible("//button[.='Sign in']"))
-	br.state("sign-in-link")
-	br.navigate("sign in", "//h1[.='Notification Settings']", chromedp.Click("//button[.='Sign in']"))
-	if p := br.path(); p != settingsPath {
-		t.Fatalf("after sign-in at %s", p)
-	}
+	link := br.signIn(b, br.state)
 	br.expectHooks(b)
 	br.state("empty")
 

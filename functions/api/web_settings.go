@@ -66,6 +66,7 @@ type deliveryRow struct {
 	ID, LoadID, Status string
 	Created            time.Time
 	Final              bool
+	Test               bool // a test notification: never resent
 	Attempts           []delivery.Attempt
 }
 
@@ -155,7 +156,7 @@ func (a *webApp) loadSettings(r *http.Request) (settingsPage, error) {
 		}
 		for _, d := range page.Deliveries {
 			row.Deliveries = append(row.Deliveries, deliveryRow{ID: delivery.ID(d.LoadID), LoadID: d.LoadID, Status: d.Status,
-				Created: d.CreatedAt, Final: delivery.IsFinal(d.Status), Attempts: d.Attempts})
+				Created: d.CreatedAt, Final: delivery.IsFinal(d.Status), Test: delivery.IsTest(d.LoadID), Attempts: d.Attempts})
 		}
 		p.Hooks = append(p.Hooks, row)
 	}

@@ -49,7 +49,7 @@ type received struct {
 	body        []byte
 }
 
-func newReceiver(t *testing.T, statuses ...int) *receiver {
+func newReceiver(t testing.TB, statuses ...int) *receiver {
 	t.Helper()
 	cfg, ca, err := kit.NewTLS()
 	if err != nil {
@@ -79,7 +79,7 @@ func (r *receiver) requests() []received {
 }
 
 // caFile writes the receiver's CA certificate as a PEM file (HOOKS_EXTRA_CA_FILE).
-func (r *receiver) caFile(t *testing.T) string {
+func (r *receiver) caFile(t testing.TB) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(path, r.ca, 0o600); err != nil {
@@ -112,7 +112,7 @@ const receiveVisibility = 20
 
 // newStack makes fresh emulator resources and the real handler on them,
 // with retry schedule delays (HOOKS_RETRY_DELAYS).
-func newStack(t *testing.T, ca, delays string) *stack {
+func newStack(t testing.TB, ca, delays string) *stack {
 	t.Helper()
 	awsCfg := devstack.AWSConfig(t)
 	db, table := devstack.DynamoDB(t)
@@ -151,7 +151,7 @@ func newStack(t *testing.T, ca, delays string) *stack {
 }
 
 // seed makes an account with the feature and one hook on url.
-func (s *stack) seed(t *testing.T, cid int64, url string) (hook.Principal, hook.Hook) {
+func (s *stack) seed(t testing.TB, cid int64, url string) (hook.Principal, hook.Hook) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := s.st.CreateAccount(ctx, hook.Account{ClientID: cid, Plan: "advanced", AlertEmails: []string{"ops@example.com"}, Destinations: []hook.Destination{{ID: testDest, Type: "s3"}}}); err != nil {
@@ -193,7 +193,7 @@ func (s *stack) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEvent
 // loaded machine with goaws) has made its messages invisible, and they must
 // come back within a test's time, as they do in Lambda after the queue's
 // timeout.
-func (s *stack) pollOnce(t *testing.T, queue string) events.SQSEvent {
+func (s *stack) pollOnce(t testing.TB, queue string) events.SQSEvent {
 	t.Helper()
 	s.lastEvent, s.lastErr = events.SQSEvent{}, nil
 	res, err := s.pollers[queue].PollOnce(context.Background())
@@ -209,7 +209,7 @@ func (s *stack) pollOnce(t *testing.T, queue string) events.SQSEvent {
 // pump acts as the SQS event source once: one batch from each source queue
 // (both by default) through the handler. It returns how many records it
 // handled.
-func (s *stack) pump(t *testing.T, queues ...string) int {
+func (s *stack) pump(t testing.TB, queues ...string) int {
 	t.Helper()
 	handled := 0
 	if len(queues) == 0 {
@@ -222,7 +222,7 @@ func (s *stack) pump(t *testing.T, queues ...string) int {
 }
 
 // drive pumps until done reports true, or fails after limit.
-func (s *stack) drive(t *testing.T, limit time.Duration, done func() bool) {
+func (s *stack) drive(t testing.TB, limit time.Duration, done func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !done() {

@@ -99,6 +99,7 @@ func (h *handler) alertOut(p *pair, rec delivery.Record) outgoing {
 		IntegrationName: p.notification.IntegrationName,
 		Tables:          p.notification.TableNames(),
 		Attempts:        delivery.LastAttempts(rec.Attempts),
+		AttemptCount:    len(rec.Attempts),
 	}
 	return outgoing{queueURL: h.cfg.AlertQueueURL, queue: "alert", body: string(m.Encode())}
 }

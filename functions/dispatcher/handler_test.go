@@ -260,7 +260,7 @@ func TestFailureQueuesRetryThenAlert(t *testing.T) {
 	}
 	rec := e.record(key("L1", 1))
 	want := delivery.AlertMessage{Kind: "exhausted", ClientID: testClient, LoadID: "L1", HookID: 1, HookURL: "https://one.example/h",
-		WebhookID: hook.WebhookID(testClient, "L1", 1), IntegrationName: "shopify", Tables: []string{"orders"}, Attempts: rec.Attempts}
+		WebhookID: hook.WebhookID(testClient, "L1", 1), IntegrationName: "shopify", Tables: []string{"orders"}, Attempts: rec.Attempts, AttemptCount: 6}
 	if diff := cmp.Diff(am, want); diff != "" {
 		t.Errorf("alert (-got +want):\n%s", diff)
 	}

@@ -54,10 +54,11 @@ func TestResentSequenceStartsAtAttemptOne(t *testing.T) {
 	if r := e.record(k); r.Status != delivery.StatusExhausted {
 		t.Fatalf("record = %+v, want exhausted", r)
 	}
-	m, _, err := e.store.Resend(context.Background(), k)
+	restart, err := e.store.Resend(context.Background(), k)
 	if err != nil {
 		t.Fatal(err)
 	}
+	m := restart.Message
 	e.hooks.respond = func(webhook.Request) delivery.Attempt { return delivery.Attempt{Outcome: "success", StatusCode: 200} }
 	e.mustRun(t, sqsEvent(string(m.Encode())))
 	r := e.record(k)
@@ -88,5 +89,42 @@ func TestOldRetryMessagesAreAccepted(t *testing.T) {
 	e.mustRun(t, events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m0", Body: string(old), EventSourceARN: retriesARN}}})
 	if r := e.record(key("L1", 1)); r.Attempt != 2 || len(r.Attempts) != 2 {
 		t.Errorf("record = %+v, want attempt 2 made", r)
+	}
+}
+
+// TestResentSequenceExhaustedAgainNamesItsSequence: a delivery resent and
+// exhausted again queues a second alert message, naming 12 attempts where
+// the first named 6, so the alerter tells the sequences apart (one email
+// each) while copies of one message stay one email.
+func TestResentSequenceExhaustedAgainNamesItsSequence(t *testing.T) {
+	e := newEnv(t)
+	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
+	e.failWith(500)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+	k := key("L1", 1)
+	for n := 2; n <= 6; n++ {
+		e.mustRun(t, sqsEvent(retryMessage(t, testClient, "L1", 1, n)))
+	}
+	restart, err := e.store.Resend(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.mustRun(t, sqsEvent(string(restart.Message.Encode())))
+	for n := 2; n <= 6; n++ {
+		e.mustRun(t, sqsEvent(retryMessage(t, testClient, "L1", 1, n)))
+	}
+	var counts []int
+	for _, m := range e.queue.on(alertURL) {
+		a, err := delivery.DecodeAlert([]byte(m.Body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts = append(counts, a.AttemptCount)
+	}
+	if len(counts) != 2 || counts[0] != 6 || counts[1] != 12 {
+		t.Errorf("alert messages name %v attempts, want [6 12]", counts)
+	}
+	if delivery.AlertLoadID("L1", 6) == delivery.AlertLoadID("L1", 12) {
+		t.Errorf("both sequences alert under one key")
 	}
 }

@@ -52,6 +52,9 @@ type DigestEntry struct {
 	At          time.Time // the last attempt
 	ErrorClass  string    // how the last attempt ended (mail.ErrorClass), e.g. "HTTP 503"
 	Snippet     string    // the start of the last response body kept, if any
+	// AttemptCount is the alert message's (AlertLoadID): which sequence
+	// of the pair was exhausted. Not listed; it only keys the placement.
+	AttemptCount int
 }
 
 var digestKeys = []string{"kind", "client_id", "hook_id", "hook_url", "window_start", "window_end"}

@@ -17,6 +17,9 @@ import (
 // TestLoadPrefix starts the load id of a test notification's record.
 const TestLoadPrefix = "test-"
 
+// IsTest reports whether loadID is a test notification's.
+func IsTest(loadID string) bool { return strings.HasPrefix(loadID, TestLoadPrefix) }
+
 // Load is what a load's record keeps besides its hooks' entries.
 type Load struct {
 	ClientID        int64
@@ -44,6 +47,23 @@ type Delivery struct {
 	CreatedAt       time.Time
 	Attempts        []Attempt // oldest first
 	Body            []byte    // only GetDelivery fills it
+}
+
+// Restart is an ended delivery restarted by a resend: the retry message
+// that starts its fresh sequence (for the caller to queue), the delivery as
+// now stored (waiting), and how the sequence it replaced had ended, to put
+// back (UndoResend) when the message cannot be queued.
+type Restart struct {
+	Message  RetryMessage
+	Delivery Delivery
+	Ended    Ended
+}
+
+// Ended is how an entry's sequence ended: its final status and the number
+// of its last attempt.
+type Ended struct {
+	Status  string
+	Attempt int
 }
 
 // ListQuery asks for one page of a hook's deliveries, newest first.

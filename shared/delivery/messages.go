@@ -31,6 +31,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -56,6 +57,10 @@ const MaxMessageBytes = 256 << 10
 // deliberately above any schedule: a message queued before the schedule was
 // shortened still gets its last attempt and its alert.
 const MaxRetryAttempt = 100
+
+// MaxAttemptCount bounds an alert message's attempt_count: far above the
+// attempts of 30 days of resends of one delivery.
+const MaxAttemptCount = 10000
 
 // AlertAttempts is the most attempts an alert message carries (the newest):
 // one full sequence, the first attempt and MaxRetries retries.
@@ -147,6 +152,28 @@ type AlertMessage struct {
 	IntegrationName string    `json:"integration_name"`
 	Tables          []string  `json:"tables"`
 	Attempts        []Attempt `json:"attempts"` // at most AlertAttempts, each Bounded
+	// AttemptCount is how many attempts the delivery's history held when
+	// this sequence was exhausted: the same for every copy of the message,
+	// larger for each later sequence of the pair (a resend keeps the
+	// history, and an exhausted sequence adds at least one attempt), so it
+	// names the sequence the alert is for (AlertLoadID). 0 in messages of
+	// earlier versions, which had one alert per pair.
+	AttemptCount int `json:"attempt_count,omitempty"`
+}
+
+// AlertLoadID is the load id under which the alert of one exhausted
+// sequence of a (load, hook) pair is claimed and placed in its digest
+// window: the load id itself for attemptCount 0 (messages of earlier
+// versions), else the load id, a newline and "#" and the count. No real load
+// id holds a newline, so it never meets another load's alert (nor a digest's,
+// store.DigestLoadID, whose newline is followed by a digit). One sequence
+// then gets one alert however often its message arrives, and a pair resent
+// and exhausted again gets a new one.
+func AlertLoadID(loadID string, attemptCount int) string {
+	if attemptCount == 0 {
+		return loadID
+	}
+	return loadID + "\n#" + strconv.Itoa(attemptCount)
 }
 
 // LastAttempts returns the newest AlertAttempts of history, each Bounded.
@@ -239,7 +266,7 @@ func DecodeRetry(raw []byte) (RetryMessage, error) {
 // alertKeys and attemptKeys are the keys of an alert message and of each of
 // its attempts; no other is allowed (only this service writes them).
 var (
-	alertKeys   = []string{"kind", "client_id", "load_id", "hook_id", "hook_url", "webhook_id", "integration_name", "tables", "attempts"}
+	alertKeys   = []string{"kind", "client_id", "load_id", "hook_id", "hook_url", "webhook_id", "integration_name", "tables", "attempts", "attempt_count"}
 	attemptKeys = []string{"at", "outcome", "status_code", "error", "latency_ms", "response_snippet"}
 )
 
@@ -285,6 +312,16 @@ func DecodeAlert(raw []byte) (AlertMessage, error) {
 		if m.Attempts[i], err = decodeAttempt(raw, "attempts"); err != nil {
 			return m, err
 		}
+	}
+	if _, ok, _ := o.Get("attempt_count"); ok {
+		n, err := o.Positive("attempt_count")
+		if err != nil {
+			return m, err
+		}
+		if n > MaxAttemptCount {
+			return m, &strictjson.Error{Field: "attempt_count", Reason: "out of range"}
+		}
+		m.AttemptCount = int(n)
 	}
 	// Last, so that a misspelt key is reported as the field it misspells.
 	if err := o.Only(alertKeys...); err != nil {

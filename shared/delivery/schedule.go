@@ -14,6 +14,15 @@ const DefaultRetryDelays = "30s,2m,5m,10m,15m"
 // MaxDelay is the longest delay SQS allows on one message (DelaySeconds 900).
 const MaxDelay = 15 * time.Minute
 
+// ReplayDelay is the delay in seconds (SQS DelaySeconds) of the i-th (from
+// 0) delivery of a replay that starts rate deliveries a second: i / rate,
+// whole seconds, at most MaxDelay. So a replay reaches its receiver in
+// groups of rate, one group a second, rather than all at once. A rate
+// below 1 counts as 1.
+func ReplayDelay(i, rate int) int32 {
+	return int32(min(i/max(rate, 1), int(MaxDelay/time.Second)))
+}
+
 // Jitter is the relative spread applied to every delay (±20 %).
 const Jitter = 0.2
 

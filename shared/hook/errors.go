@@ -41,6 +41,9 @@ var (
 	// ErrDeliveryInProgress: a resend was asked for a delivery that is still
 	// attempting or waiting for a retry.
 	ErrDeliveryInProgress = errors.New("delivery in progress")
+	// ErrTestDelivery: a resend was asked for a test notification's
+	// delivery, which is never retried (send another test instead).
+	ErrTestDelivery = errors.New("test delivery cannot be resent")
 )
 
 // DestinationInUseError refuses the removal of a destination that still has

@@ -17,6 +17,8 @@ import (
 
 // Alert bookkeeping: exactly one alert email per recipient for each exhausted
 // (client, load, hook) delivery, however often the alert message arrives.
+// The alerter passes delivery.AlertLoadID as the load id, so each exhausted
+// sequence of a resent delivery has an item of its own.
 //
 // One alert item per pair (pk ALERT#<client_id>#<load_id>, sk HOOK#<id>):
 //

@@ -26,7 +26,8 @@ type loadRecordStore interface {
 
 	ListDeliveries(ctx context.Context, q delivery.ListQuery) (delivery.Page, error)
 	GetDelivery(ctx context.Context, k delivery.Key) (delivery.Delivery, error)
-	Resend(ctx context.Context, k delivery.Key) (delivery.RetryMessage, delivery.Delivery, error)
+	Resend(ctx context.Context, k delivery.Key) (delivery.Restart, error)
+	UndoResend(ctx context.Context, k delivery.Key, ended delivery.Ended) error
 	ExhaustedDeliveries(ctx context.Context, clientID, hookID int64, since, until time.Time, max int) ([]delivery.Delivery, error)
 	RecordTest(ctx context.Context, k delivery.Key, body []byte, a delivery.Attempt) error
 }
@@ -71,6 +72,8 @@ func runLoadRecordContract(t *testing.T, open func(t *testing.T) lrContract) {
 		{"History", lrHistory},
 		{"HistoryCursor", lrCursor},
 		{"Resend", lrResend},
+		{"ResendUndone", lrResendUndone},
+		{"ResendOfATest", lrResendTest},
 		{"Exhausted", lrExhausted},
 		{"TestDelivery", lrTest},
 		{"ConcurrentClaimsOneWinsPerHook", lrConcurrent},
@@ -404,22 +407,25 @@ func lrCursor(t *testing.T, c lrContract) {
 func lrResend(t *testing.T, c lrContract) {
 	ctx := context.Background()
 	c.deliver(t, "L1", delivery.StatusExhausted, 1)
-	if _, _, err := c.s.Resend(ctx, lrKey("L1", 2)); !errors.Is(err, hook.ErrNotFound) {
+	if _, err := c.s.Resend(ctx, lrKey("L1", 2)); !errors.Is(err, hook.ErrNotFound) {
 		t.Errorf("Resend without an entry: %v, want ErrNotFound", err)
 	}
-	m, d, err := c.s.Resend(ctx, lrKey("L1", 1))
+	r, err := c.s.Resend(ctx, lrKey("L1", 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: cClient, LoadID: "L1", HookID: 1, Attempt: 1,
 		WebhookID: hook.WebhookID(cClient, "L1", 1), Body: lrBody}
-	if diff := cmp.Diff(m, want); diff != "" {
+	if diff := cmp.Diff(r.Message, want); diff != "" {
 		t.Errorf("retry message (-got +want):\n%s", diff)
 	}
-	if d.Status != delivery.StatusWaiting || len(d.Attempts) != 1 {
+	if d := r.Delivery; d.Status != delivery.StatusWaiting || len(d.Attempts) != 1 {
 		t.Errorf("resent delivery = %+v", d)
 	}
-	if _, cur, err := c.s.Resend(ctx, lrKey("L1", 1)); !errors.Is(err, hook.ErrDeliveryInProgress) || cur.Status != delivery.StatusWaiting {
+	if r.Ended != (delivery.Ended{Status: delivery.StatusExhausted, Attempt: 1}) {
+		t.Errorf("ended = %+v, want exhausted at attempt 1", r.Ended)
+	}
+	if cur, err := c.s.Resend(ctx, lrKey("L1", 1)); !errors.Is(err, hook.ErrDeliveryInProgress) || cur.Delivery.Status != delivery.StatusWaiting {
 		t.Errorf("second Resend = %+v, %v; want ErrDeliveryInProgress", cur, err)
 	}
 	// The fresh sequence starts at attempt 1.
@@ -430,6 +436,65 @@ func lrResend(t *testing.T, c lrContract) {
 	recs := c.record(t, delivery.Result{Claim: cl, Attempt: ok(c.clock.Now()), Status: delivery.StatusDelivered})
 	if len(recs[0].Attempts) != 2 || recs[0].Status != delivery.StatusDelivered {
 		t.Errorf("after the resent attempt: %+v", recs[0])
+	}
+}
+
+// lrResendUndone: a resend whose message could not be queued is put back as
+// the delivery had ended (exhausted again, and so replayable and resendable
+// again); an undo after the resent attempt was claimed changes nothing.
+func lrResendUndone(t *testing.T, c lrContract) {
+	ctx := context.Background()
+	c.deliver(t, "L1", delivery.StatusExhausted, 1)
+	r, err := c.s.Resend(ctx, lrKey("L1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.s.UndoResend(ctx, lrKey("L1", 1), r.Ended); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.s.GetDelivery(ctx, lrKey("L1", 1))
+	if err != nil || d.Status != delivery.StatusExhausted || len(d.Attempts) != 1 {
+		t.Fatalf("after the undo: %+v, %v; want exhausted as before", d, err)
+	}
+	if ds, err := c.s.ExhaustedDeliveries(ctx, cClient, 1, c.clock.Now().Add(-time.Hour), c.clock.Now().Add(time.Hour), 10); err != nil || len(ds) != 1 {
+		t.Errorf("exhausted after the undo: %d, %v; want it replayable", len(ds), err)
+	}
+	// Resent again, its attempt claimed: an undo (a lost queue answer
+	// whose message did arrive) leaves the attempt alone.
+	r, err = c.s.Resend(ctx, lrKey("L1", 1))
+	if err != nil || r.Ended.Status != delivery.StatusExhausted {
+		t.Fatalf("Resend after the undo: %+v, %v", r, err)
+	}
+	cl := delivery.NewClaim(lrKey("L1", 1), 1)
+	if claimed, _, err := c.s.ClaimHook(ctx, cl, delivery.BodyDigest(lrBody), lrLease); !claimed || err != nil {
+		t.Fatalf("ClaimHook: %v %v", claimed, err)
+	}
+	if err := c.s.UndoResend(ctx, lrKey("L1", 1), r.Ended); err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := c.s.GetDelivery(ctx, lrKey("L1", 1)); d.Status != delivery.StatusAttempting {
+		t.Errorf("undo after the claim: %s, want attempting", d.Status)
+	}
+	if err := c.s.UndoResend(ctx, lrKey("none", 1), r.Ended); err != nil {
+		t.Errorf("undo of no delivery: %v", err)
+	}
+}
+
+// lrResendTest: a test notification is never resent; it stays as it was.
+func lrResendTest(t *testing.T, c lrContract) {
+	ctx := context.Background()
+	fail := delivery.Attempt{At: c.clock.Now(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 500, Error: "http_status"}
+	if err := c.s.RecordTest(ctx, lrKey("test-r", 1), lrBody, fail); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.s.Resend(ctx, lrKey("test-r", 1)); !errors.Is(err, hook.ErrTestDelivery) || r.Message.Kind != "" {
+		t.Errorf("Resend of a test = %+v, %v; want ErrTestDelivery and no message", r, err)
+	}
+	if _, err := c.s.Resend(ctx, lrKey("test-none", 1)); !errors.Is(err, hook.ErrNotFound) {
+		t.Errorf("Resend of an unknown test: %v, want ErrNotFound", err)
+	}
+	if d, err := c.s.GetDelivery(ctx, lrKey("test-r", 1)); err != nil || d.Status != delivery.StatusExhausted {
+		t.Errorf("test delivery after the refused resend: %+v, %v", d, err)
 	}
 }
 

@@ -118,7 +118,8 @@ func (s *Store) NoteExhausted(ctx context.Context, clientID, hookID int64, e Dig
 // and must start over.
 func (s *Store) placeOnce(ctx context.Context, clientID, hookID int64, e DigestEntry, window time.Duration) (w DigestWindow, first, done bool, err error) {
 	w = DigestWindow{ClientID: clientID, HookID: hookID}
-	alert, err := s.getItem(ctx, alertPK(clientID, e.LoadID), hookSK(hookID))
+	alertLoad := delivery.AlertLoadID(e.LoadID, e.AttemptCount)
+	alert, err := s.getItem(ctx, alertPK(clientID, alertLoad), hookSK(hookID))
 	if err != nil {
 		return w, false, false, err
 	}
@@ -145,7 +146,7 @@ func (s *Store) placeOnce(ctx context.Context, clientID, hookID int64, e DigestE
 	placed := func(start int64, opened bool) types.TransactWriteItem {
 		return types.TransactWriteItem{Update: &types.Update{
 			TableName:           &s.table,
-			Key:                 key(alertPK(clientID, e.LoadID), hookSK(hookID)),
+			Key:                 key(alertPK(clientID, alertLoad), hookSK(hookID)),
 			ConditionExpression: aws.String("attribute_not_exists(#at)"),
 			UpdateExpression:    aws.String("SET #at = :start, #first = :first, #exp = if_not_exists(#exp, :exp)"),
 			ExpressionAttributeNames: map[string]string{
@@ -163,7 +164,7 @@ func (s *Store) placeOnce(ctx context.Context, clientID, hookID int64, e DigestE
 		start := c.int(dgStart)
 		w.Start, w.End = time.UnixMilli(start).UTC(), time.UnixMilli(c.int(dgEnd)).UTC()
 		entry := map[string]types.AttributeValue{
-			attrPK: attrS(digestPK(clientID, hookID)), attrSK: attrS(digestEntryPrefix(w.Start) + e.LoadID),
+			attrPK: attrS(digestPK(clientID, hookID)), attrSK: attrS(digestEntryPrefix(w.Start) + alertLoad),
 			dgLoadID: attrS(e.LoadID), dgWebhookID: attrS(e.WebhookID), dgIntegr: attrS(e.Integration),
 			dgTable: attrS(e.Table), dgAt: attrTime(e.At), dgClass: attrS(e.ErrorClass),
 			dgSnippet: attrS(e.Snippet), attrExpiresAt: exp,

@@ -115,21 +115,26 @@ func (s *Store) GetDelivery(ctx context.Context, k delivery.Key) (delivery.Deliv
 // it is exhausted) for a delivery that has ended (delivered, exhausted or
 // cancelled): its entry waits for attempt 1 again, its attempts kept. It
 // returns the retry message that starts the sequence (same webhook id, same
-// body), for the caller to queue, and the delivery as now stored. A
-// delivery still attempting or waiting is hook.ErrDeliveryInProgress, with
-// the delivery as it is; hook.ErrNotFound as GetDelivery.
-func (s *Store) Resend(ctx context.Context, k delivery.Key) (delivery.RetryMessage, delivery.Delivery, error) {
+// body), for the caller to queue, the delivery as now stored, and how the
+// replaced sequence had ended (for UndoResend). A delivery still attempting
+// or waiting is hook.ErrDeliveryInProgress, with the delivery as it is; a
+// test notification's is hook.ErrTestDelivery (a test is never retried);
+// hook.ErrNotFound as GetDelivery.
+func (s *Store) Resend(ctx context.Context, k delivery.Key) (delivery.Restart, error) {
 	for {
 		rec, err := s.getLoadRecord(ctx, k.ClientID, k.LoadID)
 		if err != nil {
-			return delivery.RetryMessage{}, delivery.Delivery{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, err)
+			return delivery.Restart{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, err)
 		}
 		d, ok := rec.asDelivery(k.HookID, true)
 		if !ok {
-			return delivery.RetryMessage{}, delivery.Delivery{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrNotFound)
+			return delivery.Restart{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrNotFound)
+		}
+		if delivery.IsTest(k.LoadID) {
+			return delivery.Restart{Delivery: d}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrTestDelivery)
 		}
 		if !delivery.IsFinal(d.Status) {
-			return delivery.RetryMessage{}, d, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrDeliveryInProgress)
+			return delivery.Restart{Delivery: d}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrDeliveryInProgress)
 		}
 		now := s.now().UTC()
 		e := rec.entries[k.HookID]
@@ -156,15 +161,41 @@ func (s *Store) Resend(ctx context.Context, k delivery.Key) (delivery.RetryMessa
 			err = nil // applied by an earlier try
 		}
 		if err != nil {
-			return delivery.RetryMessage{}, delivery.Delivery{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, err)
+			return delivery.Restart{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, err)
 		}
+		ended := delivery.Ended{Status: d.Status, Attempt: e.rec.Attempt}
 		d.Status = delivery.StatusWaiting
 		m := delivery.RetryMessage{
 			Kind: delivery.KindRetry, ClientID: k.ClientID, LoadID: k.LoadID, HookID: k.HookID,
 			Attempt: 1, WebhookID: d.WebhookID, Body: d.Body,
 		}
-		return m, d, nil
+		return delivery.Restart{Message: m, Delivery: d, Ended: ended}, nil
 	}
+}
+
+// UndoResend puts back how k's sequence had ended before a Resend, when
+// the retry message that Resend returned could not be queued: the entry,
+// still waiting for attempt 1, is final again as it was. An entry that has
+// moved on since (the message was queued after all and its attempt
+// claimed) is left as it is, and so is a missing one: both are no error.
+func (s *Store) UndoResend(ctx context.Context, k delivery.Key, ended delivery.Ended) error {
+	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:           aws.String(s.table),
+		Key:                 key(deliveryPK(k.ClientID, k.LoadID), skLoad),
+		UpdateExpression:    aws.String("SET #h.#e.#s = :ended, #h.#e.#n = :n REMOVE #h.#e.#c"),
+		ConditionExpression: aws.String("#h.#e.#s = :waiting AND #h.#e.#n = :zero"),
+		ExpressionAttributeNames: map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10),
+			"#s": entStatus, "#n": entN, "#c": entClaim},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":ended": statusAttr(ended.Status), ":n": attrN(int64(ended.Attempt)),
+			":waiting": statusAttr(delivery.StatusWaiting), ":zero": attrN(0),
+		},
+		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	})
+	if err != nil && !isConditionFailed(err) {
+		return fmt.Errorf("undo resend of delivery %s hook %d: %w", k.LoadID, k.HookID, err)
+	}
+	return nil
 }
 
 // resentBy reports whether a record read when a resend's condition failed

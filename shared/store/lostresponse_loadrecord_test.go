@@ -53,8 +53,8 @@ func TestLostResponseLoadRecord(t *testing.T) {
 		}
 	})
 	mustLose(t, l, "Resend", func() {
-		if m, d, err := s.Resend(ctx, retry.Key); err != nil || m.Attempt != 1 || d.Status != delivery.StatusWaiting {
-			t.Fatalf("Resend = %+v, %+v, %v", m, d, err)
+		if r, err := s.Resend(ctx, retry.Key); err != nil || r.Message.Attempt != 1 || r.Delivery.Status != delivery.StatusWaiting {
+			t.Fatalf("Resend = %+v, %v", r, err)
 		}
 	})
 }

@@ -55,7 +55,7 @@ func (s *Store) NoteExhausted(_ context.Context, clientID, hookID int64, e store
 	}
 	d := s.digests()
 	hk := [2]int64{clientID, hookID}
-	k := delivery.Key{ClientID: clientID, LoadID: e.LoadID, HookID: hookID}
+	k := delivery.Key{ClientID: clientID, LoadID: delivery.AlertLoadID(e.LoadID, e.AttemptCount), HookID: hookID}
 	if p, ok := d.placed[k]; ok {
 		w := store.DigestWindow{ClientID: clientID, HookID: hookID, Start: p.start, End: p.start.Add(window)}
 		if cur, ok := d.current[hk]; ok && cur.Start.Equal(p.start) {

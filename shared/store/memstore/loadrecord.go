@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
@@ -276,11 +275,11 @@ func (s *Store) GetDelivery(_ context.Context, k delivery.Key) (delivery.Deliver
 }
 
 // Resend is store.Store.Resend.
-func (s *Store) Resend(_ context.Context, k delivery.Key) (delivery.RetryMessage, delivery.Delivery, error) {
+func (s *Store) Resend(_ context.Context, k delivery.Key) (delivery.Restart, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.enter("Resend"); err != nil {
-		return delivery.RetryMessage{}, delivery.Delivery{}, err
+		return delivery.Restart{}, err
 	}
 	l := s.loads[loadKey{k.ClientID, k.LoadID}]
 	var d delivery.Delivery
@@ -289,18 +288,39 @@ func (s *Store) Resend(_ context.Context, k delivery.Key) (delivery.RetryMessage
 		d, ok = l.asDelivery(k.HookID, true)
 	}
 	if !ok {
-		return delivery.RetryMessage{}, delivery.Delivery{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrNotFound)
+		return delivery.Restart{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrNotFound)
+	}
+	if delivery.IsTest(k.LoadID) {
+		return delivery.Restart{Delivery: d}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrTestDelivery)
 	}
 	if !delivery.IsFinal(d.Status) {
-		return delivery.RetryMessage{}, d, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrDeliveryInProgress)
+		return delivery.Restart{Delivery: d}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, hook.ErrDeliveryInProgress)
 	}
 	e := l.entries[k.HookID]
+	ended := delivery.Ended{Status: e.rec.Status, Attempt: e.rec.Attempt}
 	e.rec.Status, e.rec.Attempt = delivery.StatusWaiting, 0
 	l.indexed = true
 	d.Status = delivery.StatusWaiting
 	m := delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: k.ClientID, LoadID: k.LoadID, HookID: k.HookID,
 		Attempt: 1, WebhookID: d.WebhookID, Body: d.Body}
-	return m, d, nil
+	return delivery.Restart{Message: m, Delivery: d, Ended: ended}, nil
+}
+
+// UndoResend is store.Store.UndoResend.
+func (s *Store) UndoResend(_ context.Context, k delivery.Key, ended delivery.Ended) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("UndoResend"); err != nil {
+		return err
+	}
+	l := s.loads[loadKey{k.ClientID, k.LoadID}]
+	if l == nil || l.entries[k.HookID] == nil {
+		return nil
+	}
+	if e := l.entries[k.HookID]; e.rec.Status == delivery.StatusWaiting && e.rec.Attempt == 0 {
+		e.rec.Status, e.rec.Attempt = ended.Status, ended.Attempt
+	}
+	return nil
 }
 
 // ExhaustedDeliveries is store.Store.ExhaustedDeliveries.
@@ -315,7 +335,7 @@ func (s *Store) ExhaustedDeliveries(_ context.Context, clientID, hookID int64, s
 		if len(out) == max {
 			break
 		}
-		if l.created.Before(since) || !l.created.Before(until) || strings.HasPrefix(l.load.LoadID, delivery.TestLoadPrefix) {
+		if l.created.Before(since) || !l.created.Before(until) || delivery.IsTest(l.load.LoadID) {
 			continue
 		}
 		if d, ok := l.asDelivery(hookID, false); ok && d.Status == delivery.StatusExhausted {

@@ -11,25 +11,27 @@ func TestCompareJSON(t *testing.T) {
 		got, want string
 		wantDiff  string // substring of the difference; "" for a match
 	}{
-		"identical":            {`{"error":"NotFound"}`, `{"error":"NotFound"}`, ""},
-		"whitespace ignored":   {"{\"error\": \"NotFound\"}\n", `{"error":"NotFound"}`, ""},
-		"placeholders match":   {`{"id":8,"client_id":116078,"config":{"url":"https://h.example/x"},"created_at":"2026-07-16T16:47:54Z","disabled_at":null,"secret":"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`, hook, ""},
-		"key order matters":    {`{"error":"InvalidBody","data":{"message":"Invalid URI"}}`, `{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`, `at $: key "error", want "data"`},
-		"value differs":        {`{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`, `{"data":{"message":"Duplicate URI"},"error":"InvalidBody"}`, `at $.data.message: value "Invalid URI", want "Duplicate URI"`},
-		"extra key":            {`{"error":"NotFound","x":1}`, `{"error":"NotFound"}`, `key "x", want }`},
-		"missing key":          {`{}`, `{"error":"NotFound"}`, `key }, want "error"`},
-		"trailing data":        {`{"error":"NotFound"}{}`, `{"error":"NotFound"}`, "after the end"},
-		"number literal":       {`{"id":8.0}`, `{"id":8}`, `at $.id: value 8.0, want 8`},
-		"string is not number": {`{"id":"8"}`, `{"id":8}`, `value "8", want 8`},
-		"null vs time":         {`{"disabled_at":null}`, `{"disabled_at":"<time>"}`, `value null, want "<time>"`},
-		"time with fraction":   {`{"t":"2026-07-16T16:47:54.5Z"}`, `{"t":"<time>"}`, `want "<time>"`},
-		"time not UTC":         {`{"t":"2026-07-16T16:47:54+02:00"}`, `{"t":"<time>"}`, `want "<time>"`},
-		"short secret":         {`{"s":"whsec_abc"}`, `{"s":"<secret>"}`, `want "<secret>"`},
-		"placeholder key":      {`{"x":1}`, `{"<time>":1}`, `key "x", want "<time>"`},
-		"array index":          {`[{"id":1},{"id":9}]`, `[{"id":1},{"id":8}]`, `at $[1].id: value 9, want 8`},
-		"shorter array":        {`[1]`, `[1,2]`, `at $[1]: value ], want 2`},
-		"not JSON":             {`<html>`, `{}`, "not JSON"},
-		"empty body":           {``, `{}`, "body ends"},
+		"identical":                       {`{"error":"NotFound"}`, `{"error":"NotFound"}`, ""},
+		"whitespace ignored":              {"{\"error\": \"NotFound\"}\n", `{"error":"NotFound"}`, ""},
+		"placeholders match":              {`{"id":8,"client_id":116078,"config":{"url":"https://h.example/x"},"created_at":"2026-07-16T16:47:54Z","disabled_at":null,"secret":"whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="}`, hook, ""},
+		"key order matters":               {`{"error":"InvalidBody","data":{"message":"Invalid URI"}}`, `{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`, `at $: key "error", want "data"`},
+		"value differs":                   {`{"data":{"message":"Invalid URI"},"error":"InvalidBody"}`, `{"data":{"message":"Duplicate URI"},"error":"InvalidBody"}`, `at $.data.message: value "Invalid URI", want "Duplicate URI"`},
+		"extra key":                       {`{"error":"NotFound","x":1}`, `{"error":"NotFound"}`, `key "x", want }`},
+		"missing key":                     {`{}`, `{"error":"NotFound"}`, `key }, want "error"`},
+		"trailing data":                   {`{"error":"NotFound"}{}`, `{"error":"NotFound"}`, "after the end"},
+		"number literal":                  {`{"id":8.0}`, `{"id":8}`, `at $.id: value 8.0, want 8`},
+		"string is not number":            {`{"id":"8"}`, `{"id":8}`, `value "8", want 8`},
+		"null vs time":                    {`{"disabled_at":null}`, `{"disabled_at":"<time>"}`, `value null, want "<time>"`},
+		"time with fraction":              {`{"t":"2026-07-16T16:47:54.5Z"}`, `{"t":"<time>"}`, `want "<time>"`},
+		"time not UTC":                    {`{"t":"2026-07-16T16:47:54+02:00"}`, `{"t":"<time>"}`, `want "<time>"`},
+		"short secret":                    {`{"s":"whsec_abc"}`, `{"s":"<secret>"}`, `want "<secret>"`},
+		"placeholder key":                 {`{"x":1}`, `{"<time>":1}`, `key "x", want "<time>"`},
+		"number placeholder":              {`{"latency_ms":12}`, `{"latency_ms":"<number>"}`, ""},
+		"number placeholder is no string": {`{"latency_ms":"12"}`, `{"latency_ms":"<number>"}`, `want "<number>"`},
+		"array index":                     {`[{"id":1},{"id":9}]`, `[{"id":1},{"id":8}]`, `at $[1].id: value 9, want 8`},
+		"shorter array":                   {`[1]`, `[1,2]`, `at $[1]: value ], want 2`},
+		"not JSON":                        {`<html>`, `{}`, "not JSON"},
+		"empty body":                      {``, `{}`, "body ends"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -110,5 +112,13 @@ func TestCompareWebhooks(t *testing.T) {
 	}
 	if d := compareWebhooks([]string{"a", "a"}, []string{"a"}); d == "" {
 		t.Error("a duplicate delivery must not match one expected delivery")
+	}
+	if d := compareWebhooks([]string{"msg_x", "a"}, []string{"a", "<any>"}); d != "" {
+		t.Errorf("<any> should take the unnamed id: %s", d)
+	}
+	for _, got := range [][]string{nil, {"a"}, {"x", "y"}} {
+		if d := compareWebhooks(got, []string{"<any>"}); (len(got) == 1) != (d == "") {
+			t.Errorf("%v against one <any>: %q", got, d)
+		}
 	}
 }

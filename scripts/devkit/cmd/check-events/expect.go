@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+
+	"github.com/postloadhooks/hooks/shared/delivery"
 )
 
 // expectations is events/expect.json: the steps scripts/check-events runs, in
@@ -71,7 +73,8 @@ type seed struct {
 	// a URL is the local HTTPS hook receiver. ID is the id it must get.
 	Hooks []seedHook `json:"hooks,omitempty"`
 	// Deliveries are records whose first attempt failed (store.ClaimLoad
-	// and store.RecordResults), so retry attempt 2 is due.
+	// and store.RecordResults), so retry attempt 2 is due (or, with status
+	// exhausted, none is).
 	Deliveries []seedDelivery `json:"deliveries,omitempty"`
 	// DeleteHooks are deleted with store.DeleteHook by Member.
 	DeleteHooks []int64 `json:"delete_hooks,omitempty"`
@@ -101,6 +104,10 @@ type seedDelivery struct {
 	BodyDigest string `json:"body_digest"`
 	// Event is the retry event (a file of events/) whose body the load sent.
 	Event string `json:"event"`
+	// Status is how the failed first attempt leaves the delivery: waiting
+	// (the default: attempt 2 is due) or exhausted (no retry left: the
+	// history's resend and replay apply).
+	Status string `json:"status,omitempty"`
 }
 
 // loadExpectations reads and checks path strictly: unknown keys are errors,
@@ -161,6 +168,9 @@ func (e expectations) validate() error {
 				if d.LoadID == "" || d.HookID <= 0 || d.WebhookID == "" {
 					fail("delivery needs load_id, hook_id and webhook_id")
 				}
+				if d.Status != "" && d.Status != delivery.StatusWaiting && d.Status != delivery.StatusExhausted {
+					fail("delivery status is waiting (the default) or exhausted")
+				}
 			}
 			continue
 		}
@@ -170,8 +180,8 @@ func (e expectations) validate() error {
 		}
 		switch {
 		case s.Response != nil:
-			if s.BatchItemFailures != nil || s.Webhooks != nil || s.DeadLetters != nil || s.Mail != nil {
-				fail("%s: an API step has only a response", s.Event)
+			if s.BatchItemFailures != nil || s.DeadLetters != nil || s.Mail != nil {
+				fail("%s: an API step has only a response (and the webhooks it sends)", s.Event)
 			}
 			if s.Response.Status == 0 || len(s.Response.Body) == 0 {
 				fail("%s: response needs status and body", s.Event)

@@ -104,8 +104,9 @@ func (sd *seeder) advanceHookSequence(ctx context.Context, n int64) error {
 }
 
 // failFirstAttempt records attempt 1 of a (load, hook) pair as failed with
-// HTTP 503, through the dispatcher's own store calls, so attempt 2 is due.
-// The load's body is the one d's retry event carries.
+// HTTP 503, through the dispatcher's own store calls, so attempt 2 is due
+// (or, when d.Status is exhausted, none is). The load's body is the one d's
+// retry event carries; d.WebhookID must be the pair's.
 func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 	raw, err := os.ReadFile(filepath.Join(sd.eventsDir, d.Event))
 	if err != nil {
@@ -119,8 +120,11 @@ func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 	if err != nil {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, err)
 	}
-	if delivery.BodyDigest(m.Body) != d.BodyDigest || m.WebhookID != d.WebhookID {
-		return fmt.Errorf("seed delivery %s: %s carries another body or webhook id", d.LoadID, d.Event)
+	if delivery.BodyDigest(m.Body) != d.BodyDigest {
+		return fmt.Errorf("seed delivery %s: %s carries another body", d.LoadID, d.Event)
+	}
+	if d.WebhookID != hook.WebhookID(sd.clientID, d.LoadID, d.HookID) {
+		return fmt.Errorf("seed delivery %s: webhook_id %s is not the pair's", d.LoadID, d.WebhookID)
 	}
 	integration, tables := delivery.Names(m.Body)
 	l := delivery.Load{ClientID: sd.clientID, LoadID: d.LoadID, IntegrationName: integration, Tables: tables, Body: m.Body}
@@ -132,7 +136,11 @@ func (sd *seeder) failFirstAttempt(ctx context.Context, d seedDelivery) error {
 		return fmt.Errorf("seed delivery %s: attempt 1 already claimed", d.LoadID)
 	}
 	a := delivery.Attempt{At: time.Now().UTC(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 503, LatencyMs: 12}
-	if _, errs := sd.store.RecordResults(ctx, []delivery.Result{{Claim: claims[0], Attempt: a, Status: delivery.StatusWaiting}}); errs[0] != nil {
+	status := delivery.StatusWaiting
+	if d.Status != "" {
+		status = d.Status
+	}
+	if _, errs := sd.store.RecordResults(ctx, []delivery.Result{{Claim: claims[0], Attempt: a, Status: status}}); errs[0] != nil {
 		return fmt.Errorf("seed delivery %s: %w", d.LoadID, errs[0])
 	}
 	return nil

@@ -1,0 +1,42 @@
+package delivery
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestAlertAttemptCount: attempt_count is optional (messages of earlier
+// versions), round-trips, and is refused when not a positive integer up to
+// MaxAttemptCount; AlertLoadID keeps one key per sequence.
+func TestAlertAttemptCount(t *testing.T) {
+	m := AlertMessage{Kind: KindExhausted, ClientID: 1, LoadID: "L1", HookID: 2, HookURL: "https://h.example/x", WebhookID: "msg_1",
+		IntegrationName: "shopify", Tables: []string{"orders"}, Attempts: []Attempt{{Outcome: OutcomeHTTPStatus, StatusCode: 500}}}
+	old := string(m.Encode())
+	if strings.Contains(old, "attempt_count") {
+		t.Errorf("a message without a count encodes one: %s", old)
+	}
+	if got, err := DecodeAlert([]byte(old)); err != nil || got.AttemptCount != 0 {
+		t.Errorf("earlier message: %+v, %v", got, err)
+	}
+	m.AttemptCount = 12
+	if got, err := DecodeAlert(m.Encode()); err != nil || got.AttemptCount != 12 {
+		t.Errorf("round trip: %+v, %v", got, err)
+	}
+	for _, bad := range []string{`0`, `-6`, `6.5`, `"6"`, `null`, `10001`} {
+		raw := strings.TrimSuffix(old, "}") + `,"attempt_count":` + bad + `}`
+		if _, err := DecodeAlert([]byte(raw)); err == nil {
+			t.Errorf("attempt_count %s accepted", bad)
+		}
+	}
+	keys := map[string]bool{}
+	for _, n := range []int{0, 6, 12, 18} {
+		k := AlertLoadID("L1", n)
+		if keys[k] {
+			t.Errorf("AlertLoadID(L1, %d) = %q repeats", n, k)
+		}
+		keys[k] = true
+	}
+	if AlertLoadID("L1", 0) != "L1" {
+		t.Errorf("an earlier message's alert moved key")
+	}
+}
