@@ -45,6 +45,7 @@ type Store struct {
 	web      *signinState                   // sign-in links and sessions (signin.go)
 	fresh    map[int64][]hook.FreshnessRule // freshness rules by account (freshness.go)
 	dg       *digestState                   // alert digests and unsubscribe links (digest.go)
+	seqs     map[delivery.SequenceKey]*sequence // sequence counters (sequence.go)
 }
 
 type account struct {
