@@ -115,7 +115,7 @@ type costRun struct {
 	hooks       int // of the account
 	retry       bool
 	tables      bool // each load of a batch of its own table
-	seen        int // messages of q already handed back
+	seen        int  // messages of q already handed back
 	invocations int
 	records     int
 	busy        time.Duration // the handler's time in its invocations
