@@ -150,3 +150,28 @@ func TestSequenceStoreErrorFailsTheRecord(t *testing.T) {
 		t.Errorf("L1 sent %v, want 1 on both hooks", g)
 	}
 }
+
+// A message's "run" is read strictly: a malformed one makes the message
+// malformed (dead-lettered with its reason, its batch delivered); a valid
+// one leaves the load's delivery as it is.
+func TestMalformedRunIsDeadLettered(t *testing.T) {
+	e := newEnv(t)
+	e.store.SetHooks(testClient, e.store.Hooks(testClient)[:1])
+	withRun := func(loadID, run string) string {
+		return strings.Replace(loadMessage(testClient, loadID, "succeeded"), `{"client_id":`, `{"run":`+run+`,"client_id":`, 1)
+	}
+	bad := withRun("L1", `{"id":"r1","tables":0}`)
+	e.mustRun(t, sqsEvent(bad, withRun("L2", `{"id":"r1","tables":2}`), withRun("L3", `{"id":"","tables":2}`)))
+	dl := e.queue.on(deadURL)
+	reasons := map[string]string{}
+	for _, m := range dl {
+		reasons[m.Body] = m.Reason
+	}
+	if len(dl) != 2 || reasons[bad] != "invalid load message: run.tables: must be a positive integer" ||
+		!strings.HasPrefix(reasons[withRun("L3", `{"id":"","tables":2}`)], "invalid load message: run.id: ") {
+		t.Errorf("dead letters = %+v, want L1 and L3 with their reasons", dl)
+	}
+	if got := sequences(e.hooks.calls()); len(got) != 1 || len(got["L2"]) != 1 {
+		t.Errorf("requests = %v, want L2's only", got)
+	}
+}
