@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +22,9 @@ import (
 //
 //   - hooks=10: an account with 10 hooks, every first attempt succeeds;
 //   - hooks=1: an account with 1 hook;
+//   - hooks=10,tables=10: as hooks=10, but each load of a batch is of its
+//     own table, so each takes its webhook-sequence in its own counter write
+//     (the loads of one table in one batch share one);
 //   - retry: 10 hooks on the receiver's flaky path, so every delivery fails
 //     once (a result, a retry message) and succeeds on its retry, which the
 //     benchmark hands back to the handler in batches of 10 as the retry
@@ -49,10 +53,13 @@ func BenchmarkDeliveryCost(b *testing.B) {
 		cid   int64
 		urls  []string
 		retry bool
+		// tables: each load of a batch is of its own table.
+		tables bool
 	}{
-		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false},
-		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false},
-		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true},
+		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false},
+		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false},
+		{"hooks=10,tables=10", benchClient + 4, urls("/hooks/", benchHooks), false, true},
+		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false},
 	}
 	calls := 0 // b.Run may call a case more than once: load ids stay unique
 	for _, c := range cases {
@@ -70,7 +77,7 @@ func BenchmarkDeliveryCost(b *testing.B) {
 			}
 			q := &fakeQueue{}
 			h.queue = q
-			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry}
+			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry, tables: c.tables}
 			r.batch(fmt.Sprintf("cost%d-warm", calls), 0) // opens the connections
 			before, logs0, sent0 := meter.Snapshot(), logs.n.Load(), len(q.all())
 			r.invocations, r.records, r.busy = 0, 0, 0
@@ -107,7 +114,8 @@ type costRun struct {
 	cid         int64
 	hooks       int // of the account
 	retry       bool
-	seen        int // messages of q already handed back
+	tables      bool // each load of a batch of its own table
+	seen        int  // messages of q already handed back
 	invocations int
 	records     int
 	busy        time.Duration // the handler's time in its invocations
@@ -118,6 +126,11 @@ type costRun struct {
 // may be sent.
 func (r *costRun) batch(prefix string, i int) {
 	ev := benchBatchOf(r.cid, prefix, i)
+	if r.tables {
+		for j := range ev.Records {
+			ev.Records[j].Body = strings.Replace(ev.Records[j].Body, `"destination_root_table_name":"`, fmt.Sprintf(`"destination_root_table_name":"t%d_`, j), 1)
+		}
+	}
 	r.invoke(ev)
 	deliveries := len(ev.Records) * r.hooks
 	msgs := r.q.all()

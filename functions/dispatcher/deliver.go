@@ -28,7 +28,8 @@ type outcome struct {
 type pair struct {
 	messageID    string
 	key          delivery.Key
-	n            int // attempt number
+	n            int   // attempt number
+	seq          int64 // the load's webhook-sequence
 	body         []byte
 	digest       string
 	notification *notify.Notification // for the alert
@@ -45,7 +46,7 @@ func (p *pair) webhookID() string { return hook.WebhookID(p.key.ClientID, p.key.
 // destination (every enabled hook when it names none). Only the message's
 // own client's hooks are ever considered (see readAccount), and a load for
 // an account whose plan lacks the feature sends nothing.
-func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string, w work, st accountState) outcome {
+func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string, w work, st accountState, seat *seat) outcome {
 	m := w.load
 	switch {
 	case st.err != nil:
@@ -79,15 +80,31 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string
 		h.log.ErrorContext(ctx, "claim failed", "messageId", msgID, "clientId", m.ClientID, "loadId", m.LoadID, "error", err.Error())
 		return outcome{failed: true}
 	}
+	if len(claims) == 0 {
+		seat.leave(ctx) // nothing to send: no number
+	}
 	var out outcome
 	for _, id := range ids {
 		if cur, ok := conflicts[id]; ok {
 			out.add(h.onConflict(ctx, pairs[id], cur))
 		}
 	}
+	if len(claims) > 0 {
+		seq, ok := h.sequence(ctx, msgID, seat, m.Notification, m.ClientID, m.LoadID, claims[0].Sequence)
+		if !ok {
+			// The claims run out with their lease; the redelivery takes
+			// them over and asks for the same number.
+			out.failed = true
+			return out
+		}
+		for i := range claims {
+			claims[i].Sequence = seq
+		}
+	}
 	cs := make([]*pair, len(claims))
 	for i, c := range claims {
 		cs[i] = pairs[c.HookID]
+		cs[i].seq = c.Sequence
 	}
 	out.add(h.attempt(ctx, inv, claims, cs))
 	return out
@@ -115,6 +132,9 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, msgID strin
 	if !claimed {
 		return h.onConflict(ctx, p, cur)
 	}
+	if cur != nil {
+		claim.Sequence = cur.Sequence
+	}
 	if !p.active {
 		switch err := h.deliveries.CancelHook(ctx, claim); {
 		case errors.Is(err, delivery.ErrClaimLost):
@@ -127,7 +147,42 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, msgID strin
 		}
 		return outcome{}
 	}
+	seq, ok := h.sequence(ctx, msgID, nil, p.notification, p.key.ClientID, p.key.LoadID, claim.Sequence)
+	if !ok {
+		return outcome{failed: true}
+	}
+	claim.Sequence, p.seq = seq, seq
 	return h.attempt(ctx, inv, []delivery.Claim{claim}, []*pair{p})
+}
+
+// sequence is the load's webhook-sequence: recorded, the number its record
+// keeps; else the number the load takes now (or took before it was
+// recorded: a takeover after a crash gets the same). A load message asks
+// through its seat, so that the batch's loads of one table share one write;
+// a retry (seat nil) of a record that has no number, written before numbers
+// were kept, asks the store itself. ok is false when the counter could not
+// be written (logged).
+func (h *handler) sequence(ctx context.Context, msgID string, seat *seat, n *notify.Notification, clientID int64, loadID string, recorded int64) (seq int64, ok bool) {
+	if recorded > 0 {
+		if seat != nil {
+			seat.leave(ctx)
+		}
+		return recorded, true
+	}
+	k := delivery.SequenceKey{ClientID: clientID, IntegrationName: n.IntegrationName, Table: n.DestinationRootTableName}
+	var err error
+	if seat != nil {
+		seq, err = seat.ask(ctx, k, loadID)
+	} else {
+		var got map[string]int64
+		got, err = h.deliveries.AssignSequences(ctx, k, []string{loadID})
+		seq = got[loadID]
+	}
+	if err != nil {
+		h.log.ErrorContext(ctx, "sequence failed", "messageId", msgID, "clientId", clientID, "loadId", loadID, "error", err.Error())
+		return 0, false
+	}
+	return seq, true
 }
 
 // attempt makes one HTTP attempt for each claimed pair, concurrently, then
@@ -143,7 +198,7 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 		inv.attempts <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-inv.attempts }()
-			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, WebhookID: p.webhookID(), Secret: p.hook.Secret,
+			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, Sequence: p.seq, WebhookID: p.webhookID(), Secret: p.hook.Secret,
 				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body})
 			d := h.cfg.Schedule.Decide(p.n, a, h.rand)
 			pairLog{h.log, p}.at(ctx, slog.LevelInfo, "delivery attempt", slog.String("outcome", a.Outcome), slog.Int("statusCode", a.StatusCode),

@@ -47,6 +47,7 @@ type received struct {
 	at          time.Time
 	id, ts, sig string
 	body        []byte
+	loadID, seq string // webhook-load-id, webhook-sequence
 }
 
 func newReceiver(t testing.TB, statuses ...int) *receiver {
@@ -60,7 +61,8 @@ func newReceiver(t testing.TB, statuses ...int) *receiver {
 	srv.Handle("", kit.Route{Respond: func(d kit.Delivery) kit.Answer {
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		r.got = append(r.got, received{d.At, d.Header.Get("webhook-id"), d.Header.Get("webhook-timestamp"), d.Header.Get("webhook-signature"), []byte(d.Body)})
+		r.got = append(r.got, received{d.At, d.Header.Get("webhook-id"), d.Header.Get("webhook-timestamp"), d.Header.Get("webhook-signature"), []byte(d.Body),
+			d.Header.Get("webhook-load-id"), d.Header.Get("webhook-sequence")})
 		return kit.Answer{Status: r.statuses[min(len(r.got), len(r.statuses))-1]}
 	}})
 	l, err := kit.Serve("127.0.0.1:0", srv, cfg)

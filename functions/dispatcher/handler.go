@@ -49,6 +49,7 @@ type deliveryStore interface {
 	ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error)
 	RecordResults(ctx context.Context, rs []delivery.Result) ([]delivery.Record, []error)
 	CancelHook(ctx context.Context, c delivery.Claim) error
+	sequenceWriter
 }
 
 // webhookSender makes one signed HTTP attempt.
@@ -96,6 +97,7 @@ type invocation struct {
 	sends    chan struct{}
 	mu       sync.Mutex
 	records  map[recordKey]*fate
+	seq      *sequencer // the numbers of the batch's loads (sequence.go)
 }
 
 // recordKey tells identical records apart from others: same queue, same
@@ -115,6 +117,13 @@ func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		sends:    make(chan struct{}, maxConcurrentSends),
 		records:  map[recordKey]*fate{},
 	}
+	loads := map[recordKey]bool{}
+	for _, r := range ev.Records {
+		if r.EventSourceARN == h.cfg.NotificationsQueueARN {
+			loads[recordKey{r.EventSourceARN, r.Body}] = true
+		}
+	}
+	inv.seq = newSequencer(h.deliveries, len(loads))
 	failed := make([]bool, len(ev.Records))
 	var wg sync.WaitGroup
 	for i, r := range ev.Records {
@@ -150,14 +159,20 @@ func (h *handler) processOnce(ctx context.Context, inv *invocation, r events.SQS
 		<-f.done
 		return f.failed
 	}
-	f.failed = h.process(ctx, inv, r)
+	st := inv.seq.seat()
+	f.failed = h.process(ctx, inv, r, st)
+	if r.EventSourceARN == h.cfg.NotificationsQueueARN {
+		st.leave(ctx)
+	}
 	close(f.done)
 	return f.failed
 }
 
 // process is one record's story; it reports whether the record failed
 // (SQS redelivers it).
-func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMessage) bool {
+// A load record asks the invocation's sequencer for its number through st,
+// or leaves it (see sequence.go).
+func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMessage, st *seat) bool {
 	w, reason := h.classify(r)
 	if reason != "" {
 		return h.deadLetter(ctx, r, reason)
@@ -166,16 +181,16 @@ func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMess
 		h.skip(ctx, r.MessageId, w.load.ClientID, w.load.LoadID, skipLoadFailed)
 		return false
 	}
-	st := inv.accounts.get(ctx, w.clientID())
-	if st.err != nil && !errors.Is(st.err, hook.ErrNotFound) {
-		h.log.ErrorContext(ctx, "account read failed", "messageId", r.MessageId, "clientId", w.clientID(), "error", st.err.Error())
+	acct := inv.accounts.get(ctx, w.clientID())
+	if acct.err != nil && !errors.Is(acct.err, hook.ErrNotFound) {
+		h.log.ErrorContext(ctx, "account read failed", "messageId", r.MessageId, "clientId", w.clientID(), "error", acct.err.Error())
 		return true
 	}
 	var out outcome
 	if w.load != nil {
-		out = h.deliverLoad(ctx, inv, r.MessageId, w, st)
+		out = h.deliverLoad(ctx, inv, r.MessageId, w, acct, st)
 	} else {
-		out = h.deliverRetry(ctx, inv, r.MessageId, w, st)
+		out = h.deliverRetry(ctx, inv, r.MessageId, w, acct)
 	}
 	if out.deadLetter != "" {
 		return h.deadLetter(ctx, r, out.deadLetter)

@@ -29,7 +29,7 @@ func TestLoadIsOneClaimAndOneResultWrite(t *testing.T) {
 	if n := len(e.hooks.calls()); n != 20 {
 		t.Fatalf("requests = %d, want 20", n)
 	}
-	for method, want := range map[string]int{"AccountWithHooks": 1, "ClaimLoad": 2, "RecordResults": 2, "": 5} {
+	for method, want := range map[string]int{"AccountWithHooks": 1, "ClaimLoad": 2, "AssignSequences": 1, "RecordResults": 2, "": 6} {
 		if got := e.store.Calls(method); got != want {
 			t.Errorf("store calls of %q = %d, want %d", method, got, want)
 		}

@@ -1,6 +1,7 @@
 // Package delivery holds the pure parts of delivering a notification to one
 // hook: the messages the dispatcher puts on its retry and alert queues, the
-// attempt record, and the retry schedule.
+// attempt record, the retry schedule, and what a load's webhook-sequence
+// number promises (sequence.go).
 //
 // Queue messages are bounded by construction. They are encoded without HTML
 // escaping (encoding/json's default writes each '<' as six bytes), a retry

@@ -42,6 +42,11 @@ type Claim struct {
 	Key
 	Attempt int
 	Token   string
+	// Sequence is the load's webhook-sequence (see SequenceKey): set by the
+	// store on a claim of a load whose record already keeps its number, or
+	// by the caller once the number is assigned, so that RecordResults
+	// keeps it in the record. Zero: none yet.
+	Sequence int64
 }
 
 // NewClaim returns a claim on attempt n of k with a fresh token.
@@ -61,6 +66,7 @@ type Record struct {
 	WebhookID  string
 	BodyDigest string    // BodyDigest of the body every attempt sends
 	Attempts   []Attempt // history, oldest first
+	Sequence   int64     // the load's webhook-sequence, 0 when none was recorded yet
 }
 
 // ClaimAction is what the dispatcher does with a message whose attempt could

@@ -64,6 +64,16 @@ type Message struct {
 	Notification *Notification
 	// Body is the canonical webhook body of Notification.
 	Body []byte
+	// Run is the integration run the load belongs to; nil when the message
+	// names none (a "run" key absent or null).
+	Run *Run
+}
+
+// Run is a load message's "run": the integration run the table load
+// belongs to, and how many table notifications that run has.
+type Run struct {
+	ID     string // 1 to MaxLoadIDLength characters, no control characters
+	Tables int64  // at least 1
 }
 
 // Notification is the webhook body (README.md in this folder), typed.
@@ -153,6 +163,9 @@ func parse(body []byte) (Message, error) {
 		return Message{}, err
 	}
 	if m.Status, err = obj.String("status"); err != nil {
+		return Message{}, err
+	}
+	if m.Run, err = decodeRun(obj); err != nil {
 		return Message{}, err
 	}
 	switch m.Status {
@@ -424,6 +437,38 @@ func decodeBookmark(raw []byte, path string) (Bookmark, error) {
 		return Bookmark{}, err
 	}
 	return b, nil
+}
+
+// decodeRun reads a message's optional "run": exactly {"id":"...",
+// "tables":N}, id as a load id is (1 to 128 characters, no control
+// characters), N a positive integer. Absent or null: nil.
+func decodeRun(obj strictjson.Object) (*Run, error) {
+	raw, err := obj.Optional("run")
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	o, err := obj.Object("run")
+	if err != nil {
+		return nil, err
+	}
+	if err := o.Only("id", "tables"); err != nil {
+		return nil, err
+	}
+	var r Run
+	if r.ID, err = o.String("id"); err != nil {
+		return nil, err
+	}
+	if err := CheckLoadID(r.ID); err != nil {
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			return nil, invalid("run.id", ve.Reason)
+		}
+		return nil, err
+	}
+	if r.Tables, err = o.Positive("tables"); err != nil {
+		return nil, err
+	}
+	return &r, nil
 }
 
 // CheckLoadID validates a load id: valid UTF-8, 1 to 128 characters, no

@@ -381,3 +381,57 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A message's "run": optional (absent or null), else exactly
+// {"id":"...","tables":N}; anything else makes the message malformed.
+func TestParseRun(t *testing.T) {
+	base := `{"client_id":1,"load_id":"l","status":"succeeded",%s"notification":` + specBody + `}`
+	with := func(run string) string { return strings.Replace(base, "%s", run, 1) }
+	for _, tt := range []struct {
+		name, in string
+		want     *Run
+	}{
+		{"absent", with(""), nil},
+		{"null", with(`"run":null,`), nil},
+		{"valid", with(`"run":{"id":"r1","tables":3},`), &Run{ID: "r1", Tables: 3}},
+		{"keys in any order", with(`"run":{"tables":1,"id":"r-2"},`), &Run{ID: "r-2", Tables: 1}},
+		{"failed load", strings.Replace(with(`"run":{"id":"r1","tables":2},`), `"succeeded"`, `"failed"`, 1), &Run{ID: "r1", Tables: 2}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(m.Run, tt.want); diff != "" {
+				t.Errorf("Run (-got +want):\n%s", diff)
+			}
+		})
+	}
+	for _, tt := range []struct{ name, run, field string }{
+		{"not an object", `"run":"r1",`, "run"},
+		{"an array", `"run":[],`, "run"},
+		{"unknown key", `"run":{"id":"r1","tables":1,"name":"x"},`, "run"},
+		{"case-variant key", `"run":{"ID":"r1","tables":1},`, "run"},
+		{"no id", `"run":{"tables":1},`, "run.id"},
+		{"empty id", `"run":{"id":"","tables":1},`, "run.id"},
+		{"id not a string", `"run":{"id":7,"tables":1},`, "run.id"},
+		{"id too long", `"run":{"id":"` + strings.Repeat("r", 129) + `","tables":1},`, "run.id"},
+		{"no tables", `"run":{"id":"r1"},`, "run.tables"},
+		{"zero tables", `"run":{"id":"r1","tables":0},`, "run.tables"},
+		{"negative tables", `"run":{"id":"r1","tables":-2},`, "run.tables"},
+		{"fractional tables", `"run":{"id":"r1","tables":1.5},`, "run.tables"},
+		{"tables a string", `"run":{"id":"r1","tables":"3"},`, "run.tables"},
+		{"repeated run", `"run":{"id":"r1","tables":1},"run":{"id":"r2","tables":1},`, "run"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(with(tt.run)))
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Parse = %v, want a ValidationError", err)
+			}
+			if !strings.HasPrefix(ve.Field, tt.field) {
+				t.Errorf("field = %q (%s), want %q", ve.Field, ve.Reason, tt.field)
+			}
+		})
+	}
+}

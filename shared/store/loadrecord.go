@@ -25,7 +25,8 @@ import (
 // in the map h, one entry per hook keyed by the hook id: its status (s),
 // attempt number (n), lease while attempting (l, Unix milliseconds), the
 // token of the claim that took the current attempt (c) and its attempts (a,
-// their times at millisecond precision).
+// their times at millisecond precision); and, from its first recorded
+// result on, the load's webhook-sequence (sq, see AssignSequence).
 // The names inside the map are short because every write is billed on the
 // item's size.
 //
@@ -66,6 +67,7 @@ const (
 	lrTables  = "tb"
 	lrBody    = "b"  // the webhook body, DEFLATE-compressed
 	lrDigest  = "bd" // delivery.BodyDigest of the body, as its 32 bytes
+	lrSeq     = "sq" // the load's webhook-sequence, from its first recorded result on
 	lrHooks   = "h"
 	lrGPK     = "gpk"
 	lrGSK     = "gsk"
@@ -90,6 +92,7 @@ func CreatedKey(createdAt time.Time, loadID string) string {
 // loadRecord is a decoded load record.
 type loadRecord struct {
 	load    delivery.Load
+	seq     int64 // 0 until a result recorded it
 	digest  string
 	created time.Time
 	indexed bool
@@ -146,15 +149,15 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
 	})
-	claimsOf := func(ids []int64) []delivery.Claim {
+	claimsOf := func(ids []int64, seq int64) []delivery.Claim {
 		out := make([]delivery.Claim, len(ids))
 		for i, id := range ids {
-			out[i] = delivery.Claim{Key: delivery.Key{ClientID: l.ClientID, LoadID: l.LoadID, HookID: id}, Attempt: 1, Token: token}
+			out[i] = delivery.Claim{Key: delivery.Key{ClientID: l.ClientID, LoadID: l.LoadID, HookID: id}, Attempt: 1, Token: token, Sequence: seq}
 		}
 		return out
 	}
 	if err == nil {
-		return claimsOf(hookIDs), nil, nil
+		return claimsOf(hookIDs, 0), nil, nil
 	}
 	for try := 0; ; try++ {
 		if !isConditionFailed(err) {
@@ -185,7 +188,7 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 			}
 		}
 		if len(todo) == 0 {
-			return claimsOf(held), conflicts, nil
+			return claimsOf(held, rec.seq), conflicts, nil
 		}
 		if try == 3 {
 			// Other writers kept changing the record: fail, so the message
@@ -195,7 +198,7 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 		}
 		err = s.claimEntries(ctx, l, rec, todo, token, digest, now, lease)
 		if err == nil {
-			return claimsOf(append(held, todo...)), conflicts, nil
+			return claimsOf(append(held, todo...), rec.seq), conflicts, nil
 		}
 	}
 }
@@ -244,10 +247,12 @@ func (s *Store) claimEntries(ctx context.Context, l delivery.Load, rec loadRecor
 // delivery.CanClaim allows it on the entry and the record keeps the body of
 // digest. A record without the entry, or no record, claims nothing
 // (current is then nil). An entry already holding c counts as claimed.
+// When claimed, current is the entry as claimed (its Sequence is the
+// load's, 0 when none was recorded yet).
 func (s *Store) ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest string, lease time.Duration) (claimed bool, current *delivery.Record, err error) {
 	now := s.now().UTC()
 	k, n := c.Key, c.Attempt
-	_, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        aws.String(s.table),
 		Key:              key(deliveryPK(k.ClientID, k.LoadID), skLoad),
 		UpdateExpression: aws.String("SET #h.#e.#s = :attempting, #h.#e.#n = :n, #h.#e.#l = :lease, #h.#e.#c = :claim, #exp = :exp"),
@@ -261,11 +266,16 @@ func (s *Store) ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest stri
 			":lease": attrN(now.Add(lease).UnixMilli()), ":claim": attrS(c.Token), ":d": digestAttr(bodyDigest),
 			":exp": attrN(now.Add(DeliveryTTL).Unix()),
 		},
+		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
 	})
 	if err == nil {
-		return true, nil, nil
+		rec, err := decodeLoadRecord(out.Attributes)
+		if err != nil {
+			return false, nil, fmt.Errorf("claim delivery %s hook %d: %w", k.LoadID, k.HookID, err)
+		}
+		return true, rec.entryRecord(k.HookID), nil
 	}
 	if !isConditionFailed(err) {
 		return false, nil, fmt.Errorf("claim delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, err)
@@ -280,7 +290,7 @@ func (s *Store) ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest stri
 	}
 	e := rec.entryRecord(k.HookID)
 	if e != nil && delivery.HeldBy(*e, rec.entries[k.HookID].claim, c, delivery.StatusAttempting) {
-		return true, nil, nil // our own claim, applied by an earlier try
+		return true, e, nil // our own claim, applied by an earlier try
 	}
 	return false, e, nil
 }
@@ -372,6 +382,10 @@ func (s *Store) recordResults(ctx context.Context, rs []delivery.Result) (map[st
 		":exp": attrN(now.Add(DeliveryTTL).Unix()),
 	}
 	sets := []string{"#exp = :exp", "#gpk = :gpk"}
+	if seq := rs[0].Claim.Sequence; seq > 0 {
+		names["#sq"], values[":sq"] = lrSeq, attrN(seq)
+		sets = append(sets, "#sq = if_not_exists(#sq, :sq)")
+	}
 	var removes, conds []string
 	for i, r := range rs {
 		e, p := fmt.Sprintf("#e%d", i), fmt.Sprintf(":%d", i)
@@ -495,6 +509,7 @@ func decodeLoadRecord(item map[string]types.AttributeValue) (loadRecord, error) 
 			ClientID: d.int(attrClientID), LoadID: d.str(lrLoadID),
 			IntegrationName: d.str(lrIntegr), Tables: d.strings(lrTables),
 		},
+		seq:     d.optInt(lrSeq),
 		digest:  digestOf(&d),
 		created: createdOf(&d),
 		indexed: d.has(lrGPK),
@@ -520,6 +535,7 @@ func decodeLoadRecord(item map[string]types.AttributeValue) (loadRecord, error) 
 			Attempt:    int(ed.int(entN)),
 			WebhookID:  hook.WebhookID(r.load.ClientID, r.load.LoadID, id),
 			BodyDigest: r.digest,
+			Sequence:   r.seq,
 		}}
 		if ed.has(entLease) {
 			e.rec.LeaseUntil = time.UnixMilli(ed.int(entLease)).UTC()

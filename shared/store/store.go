@@ -78,6 +78,7 @@ type Store struct {
 	db    *client
 	table string
 	now   func() time.Time
+	seqs  *sequenceHints // see AssignSequence
 }
 
 // client is the DynamoDB client's struct without its methods: the store
@@ -95,7 +96,7 @@ func New(db *dynamodb.Client, table string, now func() time.Time) *Store {
 	if now == nil {
 		now = time.Now
 	}
-	return &Store{db: (*client)(db), table: table, now: now}
+	return &Store{db: (*client)(db), table: table, now: now, seqs: &sequenceHints{}}
 }
 
 // dynamo is the DynamoDB client.

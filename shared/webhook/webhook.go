@@ -85,7 +85,12 @@ type Request struct {
 	LoadID string
 	// Event is the request's event type, sent as the webhook-event header
 	// (hook.EventTableLoaded, ...). Empty means EventTableLoaded.
-	Event     string
+	Event string
+	// Sequence, when positive, is sent as the webhook-sequence header: the
+	// load's number among the loads of its (account, integration,
+	// destination root table), the same on every attempt (table_loaded
+	// requests only; zero sends no header).
+	Sequence  int64
 	WebhookID string
 	Secret    string // "whsec_" + base64
 	// PreviousSecret, when set, is a secret that a rotation replaced: it
@@ -234,6 +239,9 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 		req.Header.Set("webhook-load-id", r.LoadID)
 	}
 	req.Header.Set("webhook-event", r.event())
+	if r.Sequence > 0 {
+		req.Header.Set("webhook-sequence", strconv.FormatInt(r.Sequence, 10))
+	}
 
 	p := c.pools.acquire(r.ClientID)
 	defer c.pools.release(p)

@@ -22,6 +22,7 @@ type loadKey struct {
 
 type loadItem struct {
 	load    delivery.Load
+	seq     int64 // recorded with the first result that carries it
 	digest  string
 	created time.Time
 	indexed bool // in the index by_created: a result has been written
@@ -34,6 +35,7 @@ func (l *loadItem) entry(id int64) *delivery.Record {
 		return nil
 	}
 	r := cloneRecord(e.rec)
+	r.Sequence = l.seq
 	return &r
 }
 
@@ -86,7 +88,7 @@ func (s *Store) ClaimLoad(_ context.Context, l delivery.Load, hookIDs []int64, t
 	var claims []delivery.Claim
 	conflicts := map[int64]*delivery.Record{}
 	for _, id := range hookIDs {
-		c := delivery.Claim{Key: delivery.Key{ClientID: l.ClientID, LoadID: l.LoadID, HookID: id}, Attempt: 1, Token: token}
+		c := delivery.Claim{Key: delivery.Key{ClientID: l.ClientID, LoadID: l.LoadID, HookID: id}, Attempt: 1, Token: token, Sequence: item.seq}
 		e := item.entry(id)
 		switch {
 		case item.digest != digest:
@@ -125,12 +127,12 @@ func (s *Store) ClaimHook(_ context.Context, c delivery.Claim, bodyDigest string
 	}
 	if item.digest != bodyDigest || !delivery.CanClaim(e, c.Attempt, bodyDigest, now) {
 		if delivery.HeldBy(*e, item.entries[c.HookID].claim, c, delivery.StatusAttempting) {
-			return true, nil, nil
+			return true, e, nil
 		}
 		return false, e, nil
 	}
 	claimEntry(item.entries[c.HookID], c.Attempt, c.Token, now.Add(lease))
-	return true, nil, nil
+	return true, item.entry(c.HookID), nil
 }
 
 // RecordResults is store.Store.RecordResults.
@@ -154,7 +156,7 @@ func (s *Store) RecordResults(_ context.Context, rs []delivery.Result) ([]delive
 		}
 		d := item.entries[c.HookID]
 		if r.Status != delivery.StatusAttempting && delivery.HeldBy(d.rec, d.claim, c, r.Status) {
-			recs[i] = cloneRecord(d.rec) // written by an earlier try of this call
+			recs[i] = *item.entry(c.HookID) // written by an earlier try of this call
 			continue
 		}
 		if !delivery.HeldBy(d.rec, d.claim, c, delivery.StatusAttempting) {
@@ -162,10 +164,13 @@ func (s *Store) RecordResults(_ context.Context, rs []delivery.Result) ([]delive
 			continue
 		}
 		a := r.Attempt.Stored()
+		if item.seq == 0 {
+			item.seq = c.Sequence
+		}
 		d.rec.Status, d.rec.LeaseUntil = r.Status, time.Time{}
 		d.rec.Attempts = append(slices.Clone(d.rec.Attempts), a)
 		item.indexed = true
-		recs[i] = cloneRecord(d.rec)
+		recs[i] = *item.entry(c.HookID)
 	}
 	return recs, errs
 }
@@ -200,7 +205,7 @@ func (s *Store) LoadEntry(k delivery.Key) (delivery.Record, bool) {
 	if item == nil || item.entries[k.HookID] == nil {
 		return delivery.Record{}, false
 	}
-	return cloneRecord(item.entries[k.HookID].rec), true
+	return *item.entry(k.HookID), true
 }
 
 // --- History ---

@@ -23,6 +23,7 @@ type pair struct {
 	Slot      string // receiver path of the hook
 	WebhookID string
 	AlertTo   []string // the account's alert addresses
+	Table     string   // destination_root_table_name of the load (integration "chaos")
 }
 
 // receipt is one request a receiver got.
@@ -33,13 +34,15 @@ type receipt struct {
 	SigOK     bool
 	Status    int // status answered; 0 when it hung until the client gave up
 	At        time.Time
+	Sequence  int64 // the webhook-sequence header; 0 when it had none
 }
 
 // record is a delivery record as the store holds it at the end.
 type record struct {
 	Status    string
 	Attempt   int
-	Successes int // attempts recorded with outcome success
+	Successes int   // attempts recorded with outcome success
+	Sequence  int64 // the load's webhook-sequence as the record keeps it
 }
 
 // email is one alert in the SES emulator: who got it, for which webhook-id.
@@ -102,6 +105,7 @@ func checkAll(o observed) []row {
 		checkNothingStuck(o),
 		checkDLQs(o),
 		checkDisabled(o),
+		checkSequences(o),
 	}
 }
 
@@ -488,6 +492,79 @@ func checkDisabled(o observed) row {
 	}
 	r.Counts = fmt.Sprintf("disabled-hooks=%d requests=%d", len(o.DisabledSlots), n)
 	r.Pass = n == 0
+	return r
+}
+
+// checkSequences: per (account, table) the loads' numbers, as their
+// records keep them, are exactly 1..n, one per load; every request of a
+// load, on every hook and attempt, carries its record's number.
+func checkSequences(o observed) row {
+	r := row{Name: "no sequence gap or repeat"}
+	type table struct {
+		client int64
+		name   string
+	}
+	loadSeq := map[string]int64{} // client/load -> number
+	byWebhook := map[string]string{}
+	perTable := map[table]map[int64][]string{}
+	for _, p := range o.Pairs {
+		load := fmt.Sprintf("%d/%s", p.ClientID, p.LoadID)
+		byWebhook[p.WebhookID] = load
+		rec := o.Records[p.WebhookID]
+		if rec == nil || rec.Status == delivery.StatusAttempting {
+			continue // reported by the other rows
+		}
+		if rec.Sequence <= 0 {
+			addDetail(&r, "load %s hook %d: recorded without a number", p.LoadID, p.HookID)
+			continue
+		}
+		if n, ok := loadSeq[load]; ok {
+			if n != rec.Sequence {
+				addDetail(&r, "load %s: entries keep %d and %d", p.LoadID, n, rec.Sequence)
+			}
+			continue
+		}
+		loadSeq[load] = rec.Sequence
+		t := table{p.ClientID, p.Table}
+		if perTable[t] == nil {
+			perTable[t] = map[int64][]string{}
+		}
+		perTable[t][rec.Sequence] = append(perTable[t][rec.Sequence], p.LoadID)
+	}
+	maxN := int64(0)
+	for t, nums := range perTable {
+		for n := int64(1); n <= int64(len(nums)); n++ {
+			if len(nums[n]) == 0 {
+				addDetail(&r, "client %d table %q: number %d skipped", t.client, t.name, n)
+			}
+		}
+		for n, loads := range nums {
+			maxN = max(maxN, n)
+			if len(loads) > 1 {
+				addDetail(&r, "client %d table %q: number %d used by %d loads (%s)", t.client, t.name, n, len(loads), strings.Join(loads, ", "))
+			}
+			if n > int64(len(nums)) {
+				addDetail(&r, "client %d table %q: number %d past the %d loads", t.client, t.name, n, len(nums))
+			}
+		}
+	}
+	checked := 0
+	for _, rc := range o.Receipts {
+		load, ok := byWebhook[rc.WebhookID]
+		if !ok {
+			continue
+		}
+		want, ok := loadSeq[load]
+		if !ok {
+			continue
+		}
+		checked++
+		if rc.Sequence != want {
+			addDetail(&r, "request %s carried webhook-sequence %d, its record keeps %d", rc.WebhookID, rc.Sequence, want)
+		}
+	}
+	r.Counts = fmt.Sprintf("tables=%d loads=%d highest=%d requests-checked=%d", len(perTable), len(loadSeq), maxN, checked)
+	r.Pass = len(r.Detail) == 0 && len(loadSeq) > 0
 	return r
 }
 

@@ -19,19 +19,19 @@ func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.
 // (after one 5xx), pair b exhausted and alerted to both addresses.
 func goodRun() observed {
 	alerts := []string{"ops@example.com", "oncall@example.com"}
-	a := pair{ClientID: 1, LoadID: "L1", HookID: 1, Slot: "flaky-2", WebhookID: "msg_a", AlertTo: alerts}
-	b := pair{ClientID: 1, LoadID: "L1", HookID: 2, Slot: "hang-1", WebhookID: "msg_b", AlertTo: alerts}
+	a := pair{ClientID: 1, LoadID: "L1", HookID: 1, Slot: "flaky-2", WebhookID: "msg_a", AlertTo: alerts, Table: "orders"}
+	b := pair{ClientID: 1, LoadID: "L1", HookID: 2, Slot: "hang-1", WebhookID: "msg_b", AlertTo: alerts, Table: "orders"}
 	return observed{
 		Pairs:         []pair{a, b},
 		DisabledSlots: []string{"off-4"},
 		Receipts: []receipt{
-			{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 503, At: at(1)},
-			{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(3)},
-			{Slot: "hang-1", WebhookID: "msg_b", BodyHash: "h1", SigOK: true, Status: 0, At: at(4)},
+			{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 503, At: at(1), Sequence: 1},
+			{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(3), Sequence: 1},
+			{Slot: "hang-1", WebhookID: "msg_b", BodyHash: "h1", SigOK: true, Status: 0, At: at(4), Sequence: 1},
 		},
 		Records: map[string]*record{
-			"msg_a": {Status: delivery.StatusDelivered, Attempt: 2, Successes: 1},
-			"msg_b": {Status: delivery.StatusExhausted, Attempt: 6},
+			"msg_a": {Status: delivery.StatusDelivered, Attempt: 2, Successes: 1, Sequence: 1},
+			"msg_b": {Status: delivery.StatusExhausted, Attempt: 6, Sequence: 1},
 		},
 		Emails: []email{
 			{To: []string{"ops@example.com"}, WebhookID: "msg_b"},
@@ -70,10 +70,34 @@ func TestCheckAll(t *testing.T) {
 	}{
 		{name: "a good run passes", change: func(*observed) {}},
 		{
+			name: "a sequence number skipped",
+			change: func(o *observed) {
+				o.Records["msg_a"].Sequence, o.Records["msg_b"].Sequence = 2, 2
+				for i := range o.Receipts {
+					o.Receipts[i].Sequence = 2
+				}
+			},
+			want: []string{"no sequence gap or repeat"},
+		},
+		{
+			name: "a sequence number used by two loads",
+			change: func(o *observed) {
+				o.Pairs = append(o.Pairs, pair{ClientID: 1, LoadID: "L2", HookID: 1, Slot: "flaky-2", WebhookID: "msg_c", Table: "orders"})
+				o.Records["msg_c"] = &record{Status: delivery.StatusDelivered, Attempt: 1, Successes: 1, Sequence: 1}
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_c", BodyHash: "h2", SigOK: true, Status: 200, At: at(5), Sequence: 1})
+			},
+			want: []string{"no sequence gap or repeat"},
+		},
+		{
+			name:   "a retry with another number",
+			change: func(o *observed) { o.Receipts[1].Sequence = 3 },
+			want:   []string{"no sequence gap or repeat"},
+		},
+		{
 			name: "a pair neither delivered nor alerted",
 			change: func(o *observed) {
 				o.Receipts[1].Status = 500
-				o.Records["msg_a"] = &record{Status: delivery.StatusExhausted, Attempt: 6}
+				o.Records["msg_a"] = &record{Status: delivery.StatusExhausted, Attempt: 6, Sequence: 1}
 			},
 			want: []string{"every (load, enabled hook) pair delivered or alerted", "one email per alert address per exhausted pair"},
 		},
@@ -94,14 +118,14 @@ func TestCheckAll(t *testing.T) {
 		{
 			name: "a repeat with another webhook-id",
 			change: func(o *observed) {
-				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_other", BodyHash: "h1", SigOK: true, Status: 503, At: at(5)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_other", BodyHash: "h1", SigOK: true, Status: 503, At: at(5), Sequence: 1})
 			},
 			want: []string{"receiver repeats carry the same webhook-id"},
 		},
 		{
 			name: "a pair's webhook-id at another hook",
 			change: func(o *observed) {
-				o.Receipts = append(o.Receipts, receipt{Slot: "hang-1", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, At: at(5)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "hang-1", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, At: at(5), Sequence: 1})
 			},
 			want: []string{"receiver repeats carry the same webhook-id"},
 		},
@@ -118,7 +142,7 @@ func TestCheckAll(t *testing.T) {
 		{
 			name: "a second 2xx outside every crash window",
 			change: func(o *observed) {
-				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40), Sequence: 1})
 			},
 			want: []string{"2xx repeats only in a crash window"},
 		},
@@ -126,21 +150,21 @@ func TestCheckAll(t *testing.T) {
 			name: "a second 2xx after a kill just after the first",
 			change: func(o *observed) {
 				o.Receipts[1].At = at(9)
-				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(30)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(30), Sequence: 1})
 			},
 		},
 		{
 			name: "a second 2xx while DynamoDB was down",
 			change: func(o *observed) {
 				o.Receipts[1].At = at(22)
-				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40), Sequence: 1})
 			},
 		},
 		{
 			name: "two successes recorded",
 			change: func(o *observed) {
 				o.Receipts[1].At = at(9)
-				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(30)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(30), Sequence: 1})
 				o.Records["msg_a"].Successes = 2
 			},
 			want: []string{"2xx repeats only in a crash window"},
@@ -149,14 +173,14 @@ func TestCheckAll(t *testing.T) {
 			name: "a lost 2xx just before DynamoDB went down",
 			change: func(o *observed) {
 				o.Receipts[1].At = at(16)
-				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40), Sequence: 1})
 			},
 		},
 		{
 			name: "a lost 2xx long before DynamoDB went down",
 			change: func(o *observed) {
 				o.Receipts[1].At = at(14)
-				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "flaky-2", WebhookID: "msg_a", BodyHash: "h1", SigOK: true, Status: 200, At: at(40), Sequence: 1})
 			},
 			want: []string{"2xx repeats only in a crash window"},
 		},
@@ -234,7 +258,7 @@ func TestCheckAll(t *testing.T) {
 		{
 			name: "a disabled hook called",
 			change: func(o *observed) {
-				o.Receipts = append(o.Receipts, receipt{Slot: "off-4", WebhookID: "msg_x", SigOK: true, Status: 200, At: at(2)})
+				o.Receipts = append(o.Receipts, receipt{Slot: "off-4", WebhookID: "msg_x", SigOK: true, Status: 200, At: at(2), Sequence: 1})
 			},
 			want: []string{"disabled hooks got nothing"},
 		},

@@ -108,7 +108,7 @@ func (c *chaos) records(ctx context.Context) (map[string]*record, error) {
 			return nil, fmt.Errorf("read delivery records of %s: %w", l.id, err)
 		}
 		for _, d := range recs {
-			rec := &record{Status: d.Status, Attempt: d.Attempt}
+			rec := &record{Status: d.Status, Attempt: d.Attempt, Sequence: d.Sequence}
 			for _, a := range d.Attempts {
 				if a.Outcome == delivery.OutcomeSuccess {
 					rec.Successes++

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -107,6 +108,7 @@ func (rc *recorder) route(slot string, b behavior) kit.Route {
 			sum := sha256.Sum256([]byte(d.Body))
 			rec := receipt{Slot: s, WebhookID: d.Header.Get("webhook-id"), BodyHash: hex.EncodeToString(sum[:]),
 				SigOK: d.Verified, Status: d.Answer.Status, At: rc.now()}
+			rec.Sequence, _ = strconv.ParseInt(d.Header.Get("webhook-sequence"), 10, 64)
 			if b == hang {
 				rec.Status = 0 // it hung until the client gave up
 			}

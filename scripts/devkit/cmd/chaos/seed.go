@@ -68,10 +68,19 @@ func plannedHooks(n int) []hookSpec {
 func loadBody(clientID int64, loadID string, i int) string {
 	return fmt.Sprintf(`{"client_id":%d,"destination_id":%d,"load_id":%q,"status":"succeeded","notification":{"version":"1.0",`+
 		`"minimum_sdc_batched_at":"2026-07-15T14:45:08.026Z","integration_name":"chaos","new_version":false,`+
-		`"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,`+
-		`"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":%d,"num_rows_rejected":0,`+
+		`"source_root_table_name":%[4]q,"destination_root_table_name":%[4]q,"table_version":0,`+
+		`"tables":[{"source_table_name":%[4]q,"destination_table_name":%[4]q,"num_rows":%[5]d,"num_rows_rejected":0,`+
 		`"bookmark_metadata":[{"key":"updated_at","max_value":"2026-06-30T00:00:00Z","min_value":"2026-06-01T00:00:00Z"}],`+
-		`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}}`, clientID, chaosDest, loadID, 100+i)
+		`"max_time_extracted":"2026-07-15T14:43:09.030Z"}]}}`, clientID, chaosDest, loadID, loadTable(i), 100+i)
+}
+
+// loadTable is the table of load i: two tables, so that each account's
+// loads make two webhook-sequence counters, each taken by concurrent loads.
+func loadTable(i int) string {
+	if i%2 == 1 {
+		return "customers"
+	}
+	return "orders"
 }
 
 // largeLoad is the index of the load sent as largeLoadBody: one that no
@@ -147,11 +156,15 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 			if i == largeLoad {
 				body = largeLoadBody(a.cid, id)
 			}
+			table := loadTable(i)
+			if i == largeLoad {
+				table = "orders" // largeLoadBody's root table
+			}
 			w.loads = append(w.loads, loadSpec{clientID: a.cid, id: id, body: body})
 			for _, h := range enabled {
 				w.pairs = append(w.pairs, pair{
 					ClientID: a.cid, LoadID: id, HookID: h.id, Slot: h.slot,
-					WebhookID: hook.WebhookID(a.cid, id, h.id), AlertTo: a.alerts,
+					WebhookID: hook.WebhookID(a.cid, id, h.id), AlertTo: a.alerts, Table: table,
 				})
 			}
 		}
