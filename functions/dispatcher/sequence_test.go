@@ -72,11 +72,11 @@ func TestSequenceSameOnRetryAndResend(t *testing.T) {
 	if r := e.record(k); r.Status != delivery.StatusExhausted {
 		t.Fatalf("record = %+v, want exhausted", r)
 	}
-	m, _, err := e.store.Resend(context.Background(), k)
+	r, err := e.store.Resend(context.Background(), k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.mustRun(t, sqsEvent(string(m.Encode())))
+	e.mustRun(t, sqsEvent(string(r.Message.Encode())))
 	got := sequences(e.hooks.calls())["L1"]
 	if want := []int64{2, 2, 2, 2, 2, 2, 2}; !slices.Equal(got, want) {
 		t.Errorf("attempts and resend of L1 sent webhook-sequence %v, want %v", got, want)
