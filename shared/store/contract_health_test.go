@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 	"github.com/postloadhooks/hooks/shared/store/memstore"
@@ -22,6 +23,10 @@ type healthStore interface {
 	SetProbeQueued(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error)
 	AdvanceProbe(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error)
 	ReenableHook(ctx context.Context, clientID, hookID int64, disabledAt time.Time) (hook.Hook, bool, error)
+	SkipLoad(ctx context.Context, l delivery.Load, hookIDs []int64) error
+	RecoverableDeliveries(ctx context.Context, clientID, hookID int64, since, until time.Time, max int) ([]delivery.Delivery, error)
+	ListDeliveries(ctx context.Context, q delivery.ListQuery) (delivery.Page, error)
+	Resend(ctx context.Context, k delivery.Key) (delivery.RetryMessage, delivery.Delivery, error)
 }
 
 var (
@@ -60,6 +65,7 @@ func runHealthContract(t *testing.T, open func(t *testing.T) healthContract) {
 		{"AutoDisableOnceAndProbeSteps", contractAutoDisable},
 		{"MemberDisableStopsProbes", contractMemberStopsProbes},
 		{"PlanDowngradeStopsProbes", contractPlanStopsProbes},
+		{"SkippedDeliveriesKeptAndRecoverable", contractSkipLoad},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })
 	}
@@ -235,5 +241,39 @@ func contractPlanStopsProbes(t *testing.T, c healthContract) {
 	got, _ := c.s.GetHook(ctx, cClient, h.ID)
 	if got.DisabledReason() != hook.DisabledByPlan || got.Probe != nil {
 		t.Errorf("after downgrade: reason %q probe %+v", got.DisabledReason(), got.Probe)
+	}
+}
+
+func contractSkipLoad(t *testing.T, c healthContract) {
+	c.c.account(t, cClient, "advanced")
+	h := c.c.hook(t, member(cClient), "https://hooks.example.com/h")
+	body := []byte(`{"version":"1.0","integration_name":"shopify","destination_root_table_name":"orders","tables":[]}`)
+	start := c.clock.Now()
+	l := delivery.Load{ClientID: cClient, LoadID: "load-skipped", IntegrationName: "shopify", Tables: []string{"orders"}, Body: body}
+	if err := c.s.SkipLoad(ctx, l, []int64{h.ID}); err != nil {
+		t.Fatalf("SkipLoad: %v", err)
+	}
+	if err := c.s.SkipLoad(ctx, l, []int64{h.ID}); err != nil {
+		t.Fatalf("SkipLoad again: %v", err)
+	}
+	p, err := c.s.ListDeliveries(ctx, delivery.ListQuery{ClientID: cClient, HookID: h.ID, Status: delivery.StatusSkipped, Limit: 10})
+	if err != nil || len(p.Deliveries) != 1 || p.Deliveries[0].Status != delivery.StatusSkipped || p.Deliveries[0].WebhookID != hook.WebhookID(cClient, l.LoadID, h.ID) {
+		t.Fatalf("listed skipped: %+v %v", p.Deliveries, err)
+	}
+	ds, err := c.s.RecoverableDeliveries(ctx, cClient, h.ID, start.Add(-time.Minute), c.clock.Advance(time.Second), 1000)
+	if err != nil || len(ds) != 1 || ds[0].LoadID != l.LoadID {
+		t.Fatalf("RecoverableDeliveries: %+v %v", ds, err)
+	}
+	m, _, err := c.s.Resend(ctx, ds[0].Key)
+	if err != nil || m.Attempt != 1 || string(m.Body) != string(body) || m.WebhookID != ds[0].WebhookID {
+		t.Fatalf("Resend of a skipped delivery: %+v %v", m, err)
+	}
+	// Resent: no longer recoverable, and a late SkipLoad keeps it waiting.
+	if err := c.s.SkipLoad(ctx, l, []int64{h.ID}); err != nil {
+		t.Fatal(err)
+	}
+	ds, _ = c.s.RecoverableDeliveries(ctx, cClient, h.ID, start.Add(-time.Minute), c.clock.Advance(time.Second), 1000)
+	if len(ds) != 0 {
+		t.Errorf("after resend: %+v", ds)
 	}
 }

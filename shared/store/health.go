@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 )
 
@@ -246,4 +249,80 @@ func decodeHealth(d *itemDecoder, h *hook.Hook) {
 			h.Probe.ReplaySince = d.time(attrProbeFrom)
 		}
 	}
+}
+
+// SkipLoad keeps the load l in the history of each hook of hookIDs as a
+// delivery with status skipped (nothing sent: the hook is disabled for
+// failing), so that it is replayed when the hook recovers. A hook that
+// already has an entry for the load keeps it. The record is created (with
+// the body) when the load has none, in one PutItem; else one UpdateItem adds
+// the entries. A record that keeps another body takes no entry.
+func (s *Store) SkipLoad(ctx context.Context, l delivery.Load, hookIDs []int64) error {
+	if len(hookIDs) == 0 {
+		return nil
+	}
+	now := s.now().UTC()
+	digest := delivery.BodyDigest(l.Body)
+	skipped := func() types.AttributeValue {
+		return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+			entStatus: statusAttr(delivery.StatusSkipped), entN: attrN(0), entAtt: &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
+		}}
+	}
+	entries := make(map[string]types.AttributeValue, len(hookIDs))
+	for _, id := range hookIDs {
+		entries[strconv.FormatInt(id, 10)] = skipped()
+	}
+	_, err := s.dynamo().PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.table),
+		Item: map[string]types.AttributeValue{
+			attrPK: attrS(deliveryPK(l.ClientID, l.LoadID)), attrSK: attrS(skLoad),
+			attrClientID: attrN(l.ClientID), lrLoadID: attrS(l.LoadID),
+			lrIntegr: attrS(l.IntegrationName), lrTables: attrStrings(l.Tables),
+			lrBody: bodyAttr(l.Body), lrDigest: digestAttr(digest),
+			lrHooks: &types.AttributeValueMemberM{Value: entries},
+			lrGSK:   attrS(CreatedKey(now, l.LoadID)), lrGPK: attrS(deliveriesGPK(l.ClientID)),
+			attrExpiresAt: attrN(now.Add(DeliveryTTL).Unix()),
+		},
+		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
+		ExpressionAttributeNames: map[string]string{"#pk": attrPK},
+		ReturnConsumedCapacity:   types.ReturnConsumedCapacityTotal,
+	})
+	if !isConditionFailed(err) {
+		if err != nil {
+			return fmt.Errorf("skip load %s: %w", l.LoadID, err)
+		}
+		return nil
+	}
+	names := map[string]string{"#h": lrHooks, "#d": lrDigest, "#gpk": lrGPK, "#exp": attrExpiresAt}
+	vals := map[string]types.AttributeValue{":d": digestAttr(digest), ":gpk": attrS(deliveriesGPK(l.ClientID)),
+		":exp": attrN(now.Add(DeliveryTTL).Unix()), ":skip": skipped()}
+	sets := []string{"#gpk = :gpk", "#exp = :exp"}
+	for i, id := range hookIDs {
+		n := "#e" + strconv.Itoa(i)
+		names[n] = strconv.FormatInt(id, 10)
+		sets = append(sets, fmt.Sprintf("#h.%s = if_not_exists(#h.%s, :skip)", n, n))
+	}
+	_, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(s.table),
+		Key:                       key(deliveryPK(l.ClientID, l.LoadID), skLoad),
+		UpdateExpression:          aws.String("SET " + strings.Join(sets, ", ")),
+		ConditionExpression:       aws.String("#d = :d"),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: vals,
+		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
+	})
+	if isConditionFailed(err) {
+		return nil // another body: the first one stays, as for a claim
+	}
+	if err != nil {
+		return fmt.Errorf("skip load %s: %w", l.LoadID, err)
+	}
+	return nil
+}
+
+// RecoverableDeliveries returns the deliveries of a hook created in
+// [since, until) that ended exhausted or were skipped, oldest first, at
+// most max, test deliveries excluded: what a recovered hook is sent again.
+func (s *Store) RecoverableDeliveries(ctx context.Context, clientID, hookID int64, since, until time.Time, max int) ([]delivery.Delivery, error) {
+	return s.finalDeliveries(ctx, clientID, hookID, since, until, max, delivery.StatusExhausted, delivery.StatusSkipped)
 }

@@ -570,7 +570,7 @@ func (r *loadRecord) asDelivery(id int64, withBody bool) (delivery.Delivery, boo
 // statusCodes are the entry statuses as stored, one letter each.
 var statusCodes = map[string]string{
 	delivery.StatusAttempting: "a", delivery.StatusWaiting: "w", delivery.StatusDelivered: "d",
-	delivery.StatusExhausted: "x", delivery.StatusCancelled: "c",
+	delivery.StatusExhausted: "x", delivery.StatusCancelled: "c", delivery.StatusSkipped: "k",
 }
 
 func statusAttr(status string) types.AttributeValue {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 )
 
@@ -118,4 +120,56 @@ func (s *Store) ReenableHook(_ context.Context, clientID, hookID int64, disabled
 	h.Audit = append(slices.Clone(h.Audit), hook.Change{At: now, By: hook.Service, Action: hook.ActionAutoEnabled})
 	delete(s.lastLoad, hookKey{clientID, hookID})
 	return old, true, nil
+}
+
+// SkipLoad is store.Store.SkipLoad.
+func (s *Store) SkipLoad(_ context.Context, l delivery.Load, hookIDs []int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("SkipLoad"); err != nil {
+		return err
+	}
+	if len(hookIDs) == 0 {
+		return nil
+	}
+	digest := delivery.BodyDigest(l.Body)
+	lk := loadKey{l.ClientID, l.LoadID}
+	item := s.loads[lk]
+	if item == nil {
+		l.Body, l.Tables = slices.Clone(l.Body), slices.Clone(l.Tables)
+		item = &loadItem{load: l, digest: digest, created: s.utcNow(), entries: map[int64]*deliveryItem{}}
+		s.loads[lk] = item
+	}
+	if item.digest != digest {
+		return nil
+	}
+	item.indexed = true
+	for _, id := range hookIDs {
+		if item.entries[id] == nil {
+			s.newEntry(item, id).rec.Status = delivery.StatusSkipped
+		}
+	}
+	return nil
+}
+
+// RecoverableDeliveries is store.Store.RecoverableDeliveries.
+func (s *Store) RecoverableDeliveries(_ context.Context, clientID, hookID int64, since, until time.Time, max int) ([]delivery.Delivery, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("RecoverableDeliveries"); err != nil {
+		return nil, err
+	}
+	out := []delivery.Delivery{}
+	for _, l := range s.indexed(clientID) {
+		if len(out) == max {
+			break
+		}
+		if l.created.Before(since) || !l.created.Before(until) || strings.HasPrefix(l.load.LoadID, delivery.TestLoadPrefix) {
+			continue
+		}
+		if d, ok := l.asDelivery(hookID, false); ok && (d.Status == delivery.StatusExhausted || d.Status == delivery.StatusSkipped) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }
