@@ -93,7 +93,8 @@ func (h *handler) checkHealth(ctx context.Context, log *slog.Logger, msg deliver
 func (h *handler) afterDisable(ctx context.Context, log *slog.Logger, hk hook.Hook, redactedURL string) bool {
 	da := *hk.DisabledAt
 	if hk.Probe.Step == 1 && !hk.Probe.Queued {
-		m := delivery.ProbeMessage{Kind: delivery.KindProbe, ClientID: hk.ClientID, HookID: hk.ID, DisabledAt: da, Step: 1}
+		m := delivery.ProbeMessage{Kind: delivery.KindProbe, ClientID: hk.ClientID, HookID: hk.ID, DisabledAt: da, Step: 1,
+			ReplaySince: hk.Probe.ReplaySince}
 		if _, err := h.queue.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &h.retryQueueURL, MessageBody: aws.String(string(m.Encode()))}); err != nil {
 			log.ErrorContext(ctx, "queue probe failed", slog.String("error", err.Error()))
 			return false

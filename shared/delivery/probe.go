@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 
@@ -27,6 +28,9 @@ type ProbeMessage struct {
 	HookID     int64     `json:"hook_id"`
 	DisabledAt time.Time `json:"disabled_at"`
 	Step       int       `json:"step"` // from 1
+	// ReplaySince is where the replay after a recovery starts (the hook's
+	// hook.Probe.ReplaySince when it was disabled).
+	ReplaySince time.Time `json:"replay_since"`
 }
 
 // Encode is the message as queued.
@@ -52,7 +56,7 @@ func (m ReenabledMessage) Encode() []byte { return encode(m) }
 // few days.
 const MaxProbeStep = 100000
 
-var probeKeys = []string{"kind", "client_id", "hook_id", "disabled_at", "step"}
+var probeKeys = []string{"kind", "client_id", "hook_id", "disabled_at", "step", "replay_since"}
 
 // DecodeProbe reads a probe message under package strictjson's key rule,
 // with no key but its own. Every error is a *strictjson.Error.
@@ -85,6 +89,9 @@ func DecodeProbe(raw []byte) (ProbeMessage, error) {
 		return m, &strictjson.Error{Field: "step", Reason: "out of range"}
 	}
 	m.Step = int(n)
+	if m.ReplaySince, err = o.Time("replay_since"); err != nil {
+		return m, err
+	}
 	if err := o.Only(probeKeys...); err != nil {
 		return m, err
 	}
@@ -136,16 +143,14 @@ func DecodeReenabled(raw []byte) (ReenabledMessage, error) {
 	return m, nil
 }
 
-// ProbeKind reports whether a message of the retry queue is a probe (the
-// dispatcher then decodes it with DecodeProbe; anything else is a retry).
-func ProbeKind(raw []byte) bool {
-	o, err := strictjson.Parse(raw)
-	if err != nil {
-		return false
-	}
-	k, err := o.String("kind")
-	return err == nil && k == KindProbe
-}
+// probePrefix is how every probe message starts (Encode writes kind
+// first), so the dispatcher tells probes from retries without parsing.
+const probePrefix = `{"kind":"probe",`
+
+// IsProbe reports whether a message of the retry queue is a probe, as
+// Encode writes it (the dispatcher then decodes it with DecodeProbe, which
+// checks everything; anything else is read as a retry).
+func IsProbe(raw []byte) bool { return bytes.HasPrefix(raw, []byte(probePrefix)) }
 
 // PingBody is the signed body of a probe: version 1.0, type ping, the
 // hook's id and when it was sent (RFC 3339, UTC, to the second).
