@@ -74,7 +74,7 @@ func (h *handler) noteSuccess(ctx context.Context, p *pair, a delivery.Attempt) 
 	if a.Outcome != delivery.OutcomeSuccess || !p.hook.Health.Failing() || h.health == nil {
 		return
 	}
-	if err := h.health.NoteHookSuccess(ctx, p.key.ClientID, p.key.HookID, a.At); err != nil {
+	if err := h.health.NoteHookSuccess(ctx, p.key.ClientID, p.key.HookID, h.now()); err != nil {
 		pairLog{h.log, p}.at(ctx, slog.LevelError, "note success failed", slog.String("error", err.Error()))
 	}
 }
