@@ -125,7 +125,7 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, msgID strin
 		return h.onConflict(ctx, p, cur)
 	}
 	if !p.active {
-		switch err := h.deliveries.CancelHook(ctx, claim); {
+		switch err := h.endInactive(ctx, p, claim); { // health.go
 		case errors.Is(err, delivery.ErrClaimLost):
 			log.at(ctx, slog.LevelWarn, "claim lost")
 		case err != nil:

@@ -33,6 +33,7 @@ type healthStore interface {
 	ReenableHook(ctx context.Context, clientID, hookID int64, disabledAt time.Time) (hook.Hook, bool, error)
 	RecoverableDeliveries(ctx context.Context, clientID, hookID int64, since, until time.Time, max int) ([]delivery.Delivery, error)
 	Resend(ctx context.Context, k delivery.Key) (delivery.RetryMessage, delivery.Delivery, error)
+	SkipHook(ctx context.Context, c delivery.Claim) error
 }
 
 // defaultReplayRate is how many replayed deliveries start each second
@@ -92,4 +93,14 @@ func (h *handler) keepSkipped(ctx context.Context, msgID string, l delivery.Load
 	}
 	h.log.InfoContext(ctx, "deliveries skipped: hook disabled for failing", "messageId", msgID, "clientId", l.ClientID, "loadId", l.LoadID, "hooks", len(ids))
 	return true
+}
+
+// endInactive ends a retry whose hook is no longer active: skipped when
+// the hook is disabled for failing (a retry in flight when it was disabled
+// is resent with the others when it recovers), else cancelled quietly.
+func (h *handler) endInactive(ctx context.Context, p *pair, c delivery.Claim) error {
+	if h.health != nil && p.hook.DisabledReason() == hook.DisabledForFailing {
+		return h.health.SkipHook(ctx, c)
+	}
+	return h.deliveries.CancelHook(ctx, c)
 }

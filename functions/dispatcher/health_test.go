@@ -207,3 +207,23 @@ func TestProbesEnd(t *testing.T) {
 		t.Errorf("reason %q", h.DisabledReason())
 	}
 }
+
+// TestRetryOfFailingHookIsSkipped: a retry in flight when its hook is
+// disabled for failing ends skipped (resent at the recovery), not
+// cancelled; a member-disabled hook's retry is cancelled as before.
+func TestRetryOfFailingHookIsSkipped(t *testing.T) {
+	e := newEnv(t)
+	e.withHealth()
+	e.failWith(503)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "load-r", "succeeded")))
+	e.disableForFailing(t, 1)
+	e.clock.advance(time.Minute)
+	e.mustRun(t, sqsEvent(retryMessage(t, testClient, "load-r", 1, 2)))
+	if got := e.record(key("load-r", 1)); got.Status != delivery.StatusSkipped {
+		t.Errorf("retry of a failing hook: %q, want skipped", got.Status)
+	}
+	ds, err := e.store.RecoverableDeliveries(context.Background(), testClient, 1, e.clock.now().Add(-time.Hour), e.clock.now().Add(time.Second), 10)
+	if err != nil || len(ds) != 1 {
+		t.Errorf("recoverable: %+v %v", ds, err)
+	}
+}
