@@ -215,3 +215,32 @@ func TestReenabledEmail(t *testing.T) {
 		t.Errorf("text: %s", text)
 	}
 }
+
+// TestDisabledEmailBody: the disable email names the hook (query redacted),
+// the streak and what happens next, in both bodies.
+func TestDisabledEmailBody(t *testing.T) {
+	f := newFixture(t, "ops@example.com")
+	f.withHealth()
+	f.h.autoDisable = hook.AutoDisable{After: time.Hour, MinExhausted: 2}
+	f.handle(t, record(t, "a", f.exhausted("l1", 503)))
+	f.clock.Advance(2 * time.Hour)
+	f.handle(t, record(t, "b", f.exhausted("l2", 503)))
+	f.ses.mu.Lock()
+	defer f.ses.mu.Unlock()
+	for _, in := range f.ses.calls {
+		if *in.Content.Simple.Subject.Data != disabledSubject {
+			continue
+		}
+		text, html := *in.Content.Simple.Body.Text.Data, *in.Content.Simple.Body.Html.Data
+		for _, want := range []string{"https://hooks.example.com/catch?[redacted]", "(2 deliveries)", "webhook-event: ping", "skipped"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("text lacks %q:\n%s", want, text)
+			}
+		}
+		if strings.Contains(text, "s3cret") || strings.Contains(html, "s3cret") || !strings.Contains(html, "?[redacted]") {
+			t.Errorf("bodies show the query or lack the URL:\n%s", html)
+		}
+		return
+	}
+	t.Fatalf("no disable email: %q", f.subjects())
+}

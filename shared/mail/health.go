@@ -27,7 +27,6 @@ type HookDisabled struct {
 	FailingSince     time.Time // first exhausted delivery since the last success
 	Exhausted        int       // exhausted deliveries since
 	DisabledAt       time.Time
-	ProbeFor         time.Duration // how long the service probes it
 }
 
 // HookReenabled is what the re-enable email says.
@@ -50,7 +49,7 @@ func RenderHookDisabled(d HookDisabled, links Links) Email {
 		"Disabled at: " + formatTime(d.DisabledAt),
 		"",
 		"What happens now: new loads are kept in the hook's history as skipped and not sent. The service sends the hook a signed ping " +
-			"(webhook-event: ping) 1 minute, 5 minutes and 30 minutes after, then every 2 hours, for " + d.ProbeFor.String() + ". " +
+			"(webhook-event: ping) on a schedule (by default 1 minute, 5 minutes and 30 minutes after, then every 2 hours, for 3 days). " +
 			"On the first 2xx answer it enables the hook again, emails you, and sends the failed and skipped deliveries again, oldest first, " +
 			"with their original webhook-id.",
 		"What to do: fix the endpoint. You can also re-enable the hook yourself (PUT " + reenablePath(d.HookID) + ` with {"enable": true}) ` +
