@@ -4,10 +4,12 @@ import (
 	"errors"
 	"net/mail"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/optout"
 )
 
@@ -39,6 +41,14 @@ type config struct {
 	// least 32 bytes; the API function holds the same key to check them).
 	// The emails carry links only when both it and HOOKS_APP_URL are set.
 	unsubscribeKey []byte
+	// retryQueueURL is the dispatcher's retry queue
+	// (HOOKS_RETRY_QUEUE_URL), where the alerter queues the first probe of
+	// a hook it disabled for failing. Unset turns auto-disable off.
+	retryQueueURL string
+	// autoDisable is when a failing hook is disabled
+	// (HOOKS_AUTO_DISABLE_AFTER, default 120h;
+	// HOOKS_AUTO_DISABLE_MIN_EXHAUSTED, default 10).
+	autoDisable hook.AutoDisable
 }
 
 // loadConfig reads the configuration, reporting every problem at once.
@@ -52,6 +62,22 @@ func loadConfig(getenv func(string) string) (config, error) {
 		deadLetterURL: env.Required("HOOKS_ALERTS_DLQ_URL"),
 		alertQueueURL: env.String("HOOKS_ALERT_QUEUE_URL", ""),
 		appURL:        strings.TrimRight(env.String("HOOKS_APP_URL", ""), "/"),
+		retryQueueURL: env.String("HOOKS_RETRY_QUEUE_URL", ""),
+		autoDisable:   hook.AutoDisable{After: hook.DefaultAutoDisableAfter, MinExhausted: hook.DefaultAutoDisableMinExhausted},
+	}
+	if s := env.String("HOOKS_AUTO_DISABLE_AFTER", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 {
+			env.Invalid("HOOKS_AUTO_DISABLE_AFTER", errors.New("want a positive duration such as 120h"))
+		}
+		c.autoDisable.After = d
+	}
+	if s := env.String("HOOKS_AUTO_DISABLE_MIN_EXHAUSTED", ""); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			env.Invalid("HOOKS_AUTO_DISABLE_MIN_EXHAUSTED", errors.New("want a positive integer such as 10"))
+		}
+		c.autoDisable.MinExhausted = n
 	}
 	key := env.String("HOOKS_UNSUBSCRIBE_KEY", "")
 	if _, err := optout.NewSigner([]byte(key)); key != "" && err != nil {

@@ -73,6 +73,12 @@ type handler struct {
 	alertQueueURL string
 	// window is the digest window (HOOKS_DIGEST_WINDOW).
 	window time.Duration
+	// health keeps the hooks' health; nil turns auto-disable off (no
+	// retry queue to queue probes on).
+	health      hookHealth
+	autoDisable hook.AutoDisable
+	// retryQueueURL is the dispatcher's retry queue, where probes go.
+	retryQueueURL string
 	// links makes each recipient's links (web app, unsubscribe).
 	links linkMaker
 	log   *slog.Logger
@@ -107,14 +113,20 @@ func (h *handler) process(ctx context.Context, r events.SQSMessage) bool {
 		// Never valid, however often it is retried.
 		return h.deadLetter(ctx, log, r, err.Error())
 	}
-	if kind == delivery.KindDigest {
+	switch kind {
+	case delivery.KindDigest:
 		return h.processDigest(ctx, log, r, start)
+	case delivery.KindReenabled:
+		return h.processReenabled(ctx, log, r)
 	}
 	msg, err := delivery.DecodeAlert([]byte(r.Body))
 	if err != nil {
 		return h.deadLetter(ctx, log, r, err.Error())
 	}
 	log = log.With(slog.Int64("clientId", msg.ClientID), slog.String("loadId", msg.LoadID), slog.Int64("hookId", msg.HookID))
+	if !h.checkHealth(ctx, log, msg) {
+		return false
+	}
 
 	to, ok, done := h.recipientsOf(ctx, log, msg.ClientID)
 	if !ok {

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -190,7 +191,7 @@ func TestHandleMalformedMessages(t *testing.T) {
 		{"not json", "hello", "not valid JSON"},
 		{"json array", "[1]", "message must be a JSON object"},
 		{"empty object", "{}", "kind: required"},
-		{"retry kind", valid(func(m map[string]any) { m["kind"] = "retry" }), "kind: must be exhausted or digest"},
+		{"retry kind", valid(func(m map[string]any) { m["kind"] = "retry" }), "kind: must be exhausted, digest or reenabled"},
 		{"client id missing", valid(func(m map[string]any) { delete(m, "client_id") }), "client_id: required"},
 		{"client id string", valid(func(m map[string]any) { m["client_id"] = "116078" }), "client_id: must be an integer"},
 		{"negative hook id", valid(func(m map[string]any) { m["hook_id"] = -1 }), "hook_id: must be a positive integer"},
@@ -456,12 +457,14 @@ func TestRecipients(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>", "HOOKS_ALERT_QUEUE_ARN": alertsARN, "HOOKS_ALERTS_DLQ_URL": alertsDLQ,
-		"HOOKS_ALERT_QUEUE_URL": alertsURL, "HOOKS_APP_URL": appURL + "/", "HOOKS_UNSUBSCRIBE_KEY": testKey, "HOOKS_DIGEST_WINDOW": "2m"}))
+		"HOOKS_ALERT_QUEUE_URL": alertsURL, "HOOKS_APP_URL": appURL + "/", "HOOKS_UNSUBSCRIBE_KEY": testKey, "HOOKS_DIGEST_WINDOW": "2m",
+		"HOOKS_RETRY_QUEUE_URL": retriesURL, "HOOKS_AUTO_DISABLE_AFTER": "3m", "HOOKS_AUTO_DISABLE_MIN_EXHAUSTED": "4"}))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
 	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>", alertQueueARN: alertsARN, deadLetterURL: alertsDLQ,
-		alertQueueURL: alertsURL, digestWindow: 2 * time.Minute, appURL: appURL, unsubscribeKey: []byte(testKey)}, cmp.AllowUnexported(config{})); diff != "" {
+		alertQueueURL: alertsURL, digestWindow: 2 * time.Minute, appURL: appURL, unsubscribeKey: []byte(testKey),
+		retryQueueURL: retriesURL, autoDisable: hook.AutoDisable{After: 3 * time.Minute, MinExhausted: 4}}, cmp.AllowUnexported(config{})); diff != "" {
 		t.Errorf("config mismatch (-got +want):\n%s", diff)
 	}
 

@@ -334,7 +334,7 @@ func TestLiveMalformedAlertLandsInTheAlertsDLQ(t *testing.T) {
 		`{"kind":"x"`: "not valid JSON",
 		strings.Replace(valid, `"client_id":116078`, `"client_id":116078,"extra":1`, 1):       "unknown key",
 		strings.Replace(valid, `"client_id":116078`, `"client_id":116078,"CLIENT_ID":200`, 1): "keys differ only in case",
-		`{"kind":"retry"}`: "kind: must be exhausted or digest",
+		`{"kind":"retry"}`: "kind: must be exhausted, digest or reenabled",
 	}
 	for body := range reasons {
 		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queues.Alerts), MessageBody: aws.String(body)}); err != nil {

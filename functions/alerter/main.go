@@ -68,8 +68,13 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		alertQueueURL: cfg.alertQueueURL,
 		window:        cfg.digestWindow,
 		links:         newLinkMaker(cfg.appURL, cfg.unsubscribeKey),
+		autoDisable:   cfg.autoDisable,
+		retryQueueURL: cfg.retryQueueURL,
 		log:           log,
 		now:           time.Now,
+	}
+	if cfg.retryQueueURL != "" {
+		h.health = healthFuncs{note: st.NoteHookExhausted, disable: st.AutoDisableHook, queued: st.SetProbeQueued}
 	}
 	lambda.StartHandlerFunc(h.handle, lambda.WithContext(ctx))
 	return nil
@@ -144,4 +149,23 @@ func (d digestFuncs) NoteExhausted(ctx context.Context, clientID, hookID int64, 
 
 func (d digestFuncs) SealDigest(ctx context.Context, w store.DigestWindow) ([]store.DigestEntry, error) {
 	return d.seal(ctx, w)
+}
+
+// healthFuncs is a hookHealth: store.Store's health methods.
+type healthFuncs struct {
+	note    func(ctx context.Context, clientID, hookID int64, loadID string, at time.Time) (hook.Hook, error)
+	disable func(ctx context.Context, clientID, hookID int64, failingSince, replaySince time.Time) (hook.Hook, bool, error)
+	queued  func(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error)
+}
+
+func (f healthFuncs) NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, at time.Time) (hook.Hook, error) {
+	return f.note(ctx, clientID, hookID, loadID, at)
+}
+
+func (f healthFuncs) AutoDisableHook(ctx context.Context, clientID, hookID int64, failingSince, replaySince time.Time) (hook.Hook, bool, error) {
+	return f.disable(ctx, clientID, hookID, failingSince, replaySince)
+}
+
+func (f healthFuncs) SetProbeQueued(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error) {
+	return f.queued(ctx, clientID, hookID, disabledAt, step)
 }

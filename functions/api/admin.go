@@ -47,8 +47,8 @@ const (
 var memberIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 var (
-	accountKeys = []string{"client_id", "plan", "alert_emails", "destinations", "api_access"}
-	patchKeys   = []string{"plan", "alert_emails", "destinations", "api_access"}
+	accountKeys = []string{"client_id", "plan", "alert_emails", "destinations", "api_access", "auto_disable"}
+	patchKeys   = []string{"plan", "alert_emails", "destinations", "api_access", "auto_disable"}
 	memberKeys  = []string{"email"}
 )
 
@@ -107,6 +107,13 @@ func decodeCreateAccount(w http.ResponseWriter, r *http.Request) (hook.Account, 
 		}
 		a.NoAPIAccess = !access
 	}
+	if body.Has("auto_disable") {
+		auto, err := decodeAutoDisable(body)
+		if err != nil {
+			return hook.Account{}, err
+		}
+		a.NoAutoDisable = !auto
+	}
 	return a, nil
 }
 
@@ -159,7 +166,7 @@ func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountU
 		return store.AccountUpdate{}, err
 	}
 	if body.Len() == 0 {
-		return store.AccountUpdate{}, invalid("body", "Body must contain plan, alert_emails, destinations or api_access")
+		return store.AccountUpdate{}, invalid("body", "Body must contain plan, alert_emails, destinations, api_access or auto_disable")
 	}
 	var u store.AccountUpdate
 	if body.Has("plan") {
@@ -189,6 +196,13 @@ func decodeUpdateAccount(w http.ResponseWriter, r *http.Request) (store.AccountU
 			return store.AccountUpdate{}, err
 		}
 		u.APIAccess = &access
+	}
+	if body.Has("auto_disable") {
+		auto, err := decodeAutoDisable(body)
+		if err != nil {
+			return store.AccountUpdate{}, err
+		}
+		u.AutoDisable = &auto
 	}
 	return u, nil
 }
@@ -301,6 +315,15 @@ func decodeAPIAccess(body strictjson.Object) (bool, error) {
 		return false, invalid("api_access", "api_access must be a boolean")
 	}
 	return access, nil
+}
+
+// decodeAutoDisable reads auto_disable: a boolean.
+func decodeAutoDisable(body strictjson.Object) (bool, error) {
+	auto, err := body.Bool("auto_disable")
+	if err != nil {
+		return false, invalid("auto_disable", "auto_disable must be a boolean")
+	}
+	return auto, nil
 }
 
 // decodeDestinations reads destinations: an array of exactly

@@ -13,7 +13,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/apigw"
 )
 
-const accountA = `{"client_id":116078,"plan":"advanced","alert_emails":[],"destinations":[{"id":12345,"type":"s3"}],"api_access":true,"hook_count":0,` +
+const accountA = `{"client_id":116078,"plan":"advanced","alert_emails":[],"destinations":[{"id":12345,"type":"s3"}],"api_access":true,"auto_disable":true,"hook_count":0,` +
 	`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`
 
 func TestAdminAccounts(t *testing.T) {
@@ -23,14 +23,14 @@ func TestAdminAccounts(t *testing.T) {
 	status, body := api.do(t, "POST", "/admin/v1/accounts", admin,
 		`{"client_id":42,"plan":"premium","alert_emails":["ops@example.com","Dev.Team+hooks@sub.example.org"]}`)
 	checkResponse(t, status, body, http.StatusCreated, `{"client_id":42,"plan":"premium",`+
-		`"alert_emails":["ops@example.com","Dev.Team+hooks@sub.example.org"],"destinations":[],"api_access":true,"hook_count":0,`+
+		`"alert_emails":["ops@example.com","Dev.Team+hooks@sub.example.org"],"destinations":[],"api_access":true,"auto_disable":true,"hook_count":0,`+
 		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`)
 
 	status, body = api.do(t, "POST", "/admin/v1/accounts", admin, `{"client_id":42,"plan":"premium"}`)
 	checkResponse(t, status, body, http.StatusConflict, bodyConflict)
 
 	status, body = api.do(t, "POST", "/admin/v1/accounts", admin, `{"client_id":43,"plan":"standard"}`)
-	checkResponse(t, status, body, http.StatusCreated, `{"client_id":43,"plan":"standard","alert_emails":[],"destinations":[],"api_access":true,"hook_count":0,`+
+	checkResponse(t, status, body, http.StatusCreated, `{"client_id":43,"plan":"standard","alert_emails":[],"destinations":[],"api_access":true,"auto_disable":true,"hook_count":0,`+
 		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`)
 
 	status, body = api.do(t, "GET", "/admin/v1/accounts/116078", admin, "")
@@ -124,8 +124,8 @@ func TestAdminValidation(t *testing.T) {
 		{"create: empty", "POST", "/admin/v1/accounts", ``, msgBody},
 		{"create: duplicate key", "POST", "/admin/v1/accounts", `{"client_id":1,"client_id":2,"plan":"advanced"}`, msgBody},
 		{"create: trailing", "POST", "/admin/v1/accounts", `{"client_id":1,"plan":"advanced"} 1`, msgBody},
-		{"create: unknown key", "POST", "/admin/v1/accounts", `{"client_id":1,"plan":"advanced","hook_count":3}`, msgUnknown + "client_id, plan, alert_emails, destinations, api_access"},
-		{"create: key case", "POST", "/admin/v1/accounts", `{"Client_ID":1,"plan":"advanced"}`, msgUnknown + "client_id, plan, alert_emails, destinations, api_access"},
+		{"create: unknown key", "POST", "/admin/v1/accounts", `{"client_id":1,"plan":"advanced","hook_count":3}`, msgUnknown + "client_id, plan, alert_emails, destinations, api_access, auto_disable"},
+		{"create: key case", "POST", "/admin/v1/accounts", `{"Client_ID":1,"plan":"advanced"}`, msgUnknown + "client_id, plan, alert_emails, destinations, api_access, auto_disable"},
 		{"create: missing client_id", "POST", "/admin/v1/accounts", `{"plan":"advanced"}`, msgID},
 		{"create: zero client_id", "POST", "/admin/v1/accounts", `{"client_id":0,"plan":"advanced"}`, msgID},
 		{"create: negative client_id", "POST", "/admin/v1/accounts", `{"client_id":-4,"plan":"advanced"}`, msgID},
@@ -148,8 +148,8 @@ func TestAdminValidation(t *testing.T) {
 		{"create: dotless domain", "POST", "/admin/v1/accounts", `{"client_id":1,"plan":"advanced","alert_emails":["ops@localhost"]}`, "alert_emails[0] is not a valid email address without a display name"},
 		{"create: two addresses in one", "POST", "/admin/v1/accounts", `{"client_id":1,"plan":"advanced","alert_emails":["a@example.com, b@example.com"]}`, "alert_emails[0] is not a valid email address without a display name"},
 		{"create: repeated email", "POST", "/admin/v1/accounts", `{"client_id":1,"plan":"advanced","alert_emails":["a@example.com","A@example.com"]}`, "alert_emails[1] repeats an earlier address"},
-		{"patch: empty object", "PATCH", "/admin/v1/accounts/116078", `{}`, "Body must contain plan, alert_emails, destinations or api_access"},
-		{"patch: unknown key", "PATCH", "/admin/v1/accounts/116078", `{"client_id":5}`, msgUnknown + "plan, alert_emails, destinations, api_access"},
+		{"patch: empty object", "PATCH", "/admin/v1/accounts/116078", `{}`, "Body must contain plan, alert_emails, destinations, api_access or auto_disable"},
+		{"patch: unknown key", "PATCH", "/admin/v1/accounts/116078", `{"client_id":5}`, msgUnknown + "plan, alert_emails, destinations, api_access, auto_disable"},
 		{"patch: bad plan", "PATCH", "/admin/v1/accounts/116078", `{"plan":7}`, msgPlan},
 		{"patch: bad email", "PATCH", "/admin/v1/accounts/116078", `{"alert_emails":["nope"]}`, "alert_emails[0] is not a valid email address without a display name"},
 		{"patch: duplicate key", "PATCH", "/admin/v1/accounts/116078", `{"plan":"advanced","plan":"standard"}`, msgBody},

@@ -84,6 +84,7 @@ type apiHook struct {
 	CreatedAt  string               `json:"created_at"`
 	ModifiedAt string               `json:"modified_at"`
 	DisabledAt *string              `json:"disabled_at"`
+	Reason     *string              `json:"disabled_reason"`
 	Filter     *filterJSON          `json:"filter"`
 	Events     []string             `json:"events"`
 	Secret     string               `json:"secret"`

@@ -142,7 +142,7 @@ func parseListQuery(r *http.Request) (delivery.ListQuery, error) {
 
 func validStatus(s string) bool {
 	switch s {
-	case delivery.StatusAttempting, delivery.StatusWaiting, delivery.StatusDelivered, delivery.StatusExhausted, delivery.StatusCancelled:
+	case delivery.StatusAttempting, delivery.StatusWaiting, delivery.StatusDelivered, delivery.StatusExhausted, delivery.StatusCancelled, delivery.StatusSkipped:
 		return true
 	}
 	return false

@@ -82,7 +82,7 @@ func TestReEnableWithoutDestination(t *testing.T) {
 	checkResponse(t, status, body, http.StatusBadRequest, bodyNoDestination)
 	status, body = api.do(t, "GET", hooksPath, bearer(tokenA), "")
 	checkResponse(t, status, body, http.StatusOK, `{"post_load":[{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":null,`+
-		`"config":{"url":"`+urlA+`"},"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":"2026-07-16T16:47:54Z","filter":null,"events":["table_loaded"]}]}`)
+		`"config":{"url":"`+urlA+`"},"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":"2026-07-16T16:47:54Z","disabled_reason":"member","filter":null,"events":["table_loaded"]}]}`)
 	if got, _ := api.store.hook(clientA, h.ID); got.Enabled() {
 		t.Error("hook enabled by a refused call")
 	}
@@ -94,7 +94,7 @@ func TestAdminDestinations(t *testing.T) {
 	status, body := api.do(t, "POST", "/admin/v1/accounts", admin,
 		`{"client_id":42,"plan":"advanced","destinations":[{"id":12345,"type":"s3"},{"type":"snowflake","id":9}]}`)
 	checkResponse(t, status, body, http.StatusCreated, `{"client_id":42,"plan":"advanced","alert_emails":[],`+
-		`"destinations":[{"id":12345,"type":"s3"},{"id":9,"type":"snowflake"}],"api_access":true,"hook_count":0,`+
+		`"destinations":[{"id":12345,"type":"s3"},{"id":9,"type":"snowflake"}],"api_access":true,"auto_disable":true,"hook_count":0,`+
 		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`)
 
 	api.store.seedHook(clientA, urlA, false)
@@ -106,7 +106,7 @@ func TestAdminDestinations(t *testing.T) {
 	}
 	status, body = api.do(t, "PATCH", "/admin/v1/accounts/116078", admin, `{"destinations":[{"id":12345,"type":"s3"},{"id":7,"type":"redshift"}]}`)
 	checkResponse(t, status, body, http.StatusOK,
-		`{"client_id":116078,"plan":"advanced","alert_emails":[],"destinations":[{"id":12345,"type":"s3"},{"id":7,"type":"redshift"}],"api_access":true,"hook_count":1,`+
+		`{"client_id":116078,"plan":"advanced","alert_emails":[],"destinations":[{"id":12345,"type":"s3"},{"id":7,"type":"redshift"}],"api_access":true,"auto_disable":true,"hook_count":1,`+
 			`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","hooks_disabled":0}`)
 
 	msg := func(m string) string { return invalidBody(m) }

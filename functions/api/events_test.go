@@ -24,9 +24,13 @@ const fixtureToken = "plh_c2FtcGxlLXRva2VuLWZvci1zYW0tbG9jYWwtaW52b2tl"
 // samples) through the real handler in Lambda mode, so they never go stale.
 func TestEventFixtures(t *testing.T) {
 	hook8 := func(disabledAt string) string {
+		reason := `"member"`
+		if disabledAt == "null" {
+			reason = "null"
+		}
 		return `{"id":8,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,` +
 			`"config":{"url":"https://hooks.example.com/catch/abc"},` +
-			`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":` + disabledAt + `,"filter":null,"events":["table_loaded"]}`
+			`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":` + disabledAt + `,"disabled_reason":` + reason + `,"filter":null,"events":["table_loaded"]}`
 	}
 	// seed prepares the fake store: account 116078 (advanced) whose member
 	// holds fixtureToken, and hook 8 when hook is set.
@@ -55,7 +59,7 @@ func TestEventFixtures(t *testing.T) {
 	}{
 		"api-create-hook.json": {seed{account: true}, 200,
 			`{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"https://hooks.example.com/catch/abc"},` +
-				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null,"filter":null,"events":["table_loaded"],"secret":"<secret>"}`},
+				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null,"disabled_reason":null,"filter":null,"events":["table_loaded"],"secret":"<secret>"}`},
 		"api-list-hooks.json":   {seed{account: true, hook: true}, 200, `{"post_load":[` + hook8("null") + "]}"},
 		"api-enable-hook.json":  {seed{account: true, hook: true, hookDisabled: true}, 200, hook8("null")},
 		"api-disable-hook.json": {seed{account: true, hook: true}, 200, hook8(`"2026-07-16T16:47:54Z"`)},
@@ -70,7 +74,7 @@ func TestEventFixtures(t *testing.T) {
 		"api-test-hook.json": {seed{account: true, testHook: true}, 200,
 			`{"attempt":{"at":"2026-07-16T16:47:54Z","outcome":"success","status_code":204,"latency_ms":5,"response_snippet":""}}`},
 		"api-admin-create-account.json": {seed{}, 201,
-			`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"}],"api_access":true,"hook_count":0,` +
+			`{"client_id":116078,"plan":"advanced","alert_emails":["ops@example.com"],"destinations":[{"id":12345,"type":"s3"}],"api_access":true,"auto_disable":true,"hook_count":0,` +
 				`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z"}`},
 	}
 

@@ -21,7 +21,7 @@ func TestGetHook(t *testing.T) {
 	api.store.seedHook(clientA, urlA, false)
 	api.store.seedHook(clientA, "https://hooks.example.com/two", true)
 	want := `{"id":2,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"https://hooks.example.com/two"},` +
-		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":"2026-07-16T16:47:54Z","filter":null,"events":["table_loaded"]}`
+		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":"2026-07-16T16:47:54Z","disabled_reason":"member","filter":null,"events":["table_loaded"]}`
 	status, body := api.do(t, "GET", hooksPath+"/2", bearer(tokenA), "")
 	checkResponse(t, status, body, http.StatusOK, want)
 

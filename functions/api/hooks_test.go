@@ -38,7 +38,7 @@ func TestHookLifecycle(t *testing.T) {
 		t.Errorf("stored hook = %+v, want url %s and the returned secret", stored, urlA)
 	}
 	wantHook := `{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"` + urlA + `"},` +
-		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null,"filter":null,"events":["table_loaded"]}`
+		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T16:47:54Z","disabled_at":null,"disabled_reason":null,"filter":null,"events":["table_loaded"]}`
 	if want := strings.TrimSuffix(wantHook, "}") + `,"secret":"` + secret + `"}`; body != want {
 		t.Errorf("create body:\ngot  %s\nwant %s", body, want)
 	}
@@ -51,7 +51,7 @@ func TestHookLifecycle(t *testing.T) {
 
 	api.store.now = func() time.Time { return testNow.Add(24 * time.Hour) }
 	disabled := `{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"` + urlA + `"},` +
-		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-17T16:47:54Z","disabled_at":"2026-07-17T16:47:54Z","filter":null,"events":["table_loaded"]}`
+		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-17T16:47:54Z","disabled_at":"2026-07-17T16:47:54Z","disabled_reason":"member","filter":null,"events":["table_loaded"]}`
 	status, body = api.do(t, "PUT", hooksPath+"/1", bearer(tokenA), `{"enable": false}`)
 	checkResponse(t, status, body, http.StatusOK, disabled)
 	// Disabling a disabled hook is a no-op that keeps disabled_at.
@@ -61,7 +61,7 @@ func TestHookLifecycle(t *testing.T) {
 
 	status, body = api.do(t, "PUT", hooksPath+"/1", bearer(tokenA), `{"enable":true}`)
 	enabled := `{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"` + urlA + `"},` +
-		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-18T16:47:54Z","disabled_at":null,"filter":null,"events":["table_loaded"]}`
+		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-18T16:47:54Z","disabled_at":null,"disabled_reason":null,"filter":null,"events":["table_loaded"]}`
 	checkResponse(t, status, body, http.StatusOK, enabled)
 
 	status, body = api.do(t, "DELETE", hooksPath+"/1", bearer(tokenA), "")

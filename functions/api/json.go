@@ -24,6 +24,9 @@ type hookJSON struct {
 	CreatedAt     string         `json:"created_at"`
 	ModifiedAt    string         `json:"modified_at"`
 	DisabledAt    *string        `json:"disabled_at"`
+	// DisabledReason is null while the hook is enabled, else "member",
+	// "plan" or "failing" (hook.Hook.DisabledReason).
+	DisabledReason *string `json:"disabled_reason"`
 	// Filter is null while the hook is sent every load; Events is never
 	// empty (["table_loaded"] for a hook that never chose).
 	Filter *filterJSON `json:"filter"`
@@ -54,6 +57,8 @@ func newHookJSON(h hook.Hook) hookJSON {
 	if h.DisabledAt != nil {
 		s := formatTime(*h.DisabledAt)
 		j.DisabledAt = &s
+		why := h.DisabledReason()
+		j.DisabledReason = &why
 	}
 	return j
 }
@@ -82,6 +87,7 @@ type accountJSON struct {
 	AlertEmails   []string          `json:"alert_emails"`
 	Destinations  []destinationJSON `json:"destinations"`
 	APIAccess     bool              `json:"api_access"`
+	AutoDisable   bool              `json:"auto_disable"`
 	HookCount     int               `json:"hook_count"`
 	CreatedAt     string            `json:"created_at"`
 	ModifiedAt    string            `json:"modified_at"`
@@ -108,6 +114,7 @@ func newAccountJSON(a hook.Account) accountJSON {
 		AlertEmails:  emails,
 		Destinations: dests,
 		APIAccess:    !a.NoAPIAccess,
+		AutoDisable:  !a.NoAutoDisable,
 		HookCount:    a.HookCount,
 		CreatedAt:    formatTime(a.CreatedAt),
 		ModifiedAt:   formatTime(a.ModifiedAt),

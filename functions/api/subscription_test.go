@@ -16,7 +16,7 @@ func TestSetHookSubscription(t *testing.T) {
 	api.store.seedHook(clientA, urlA, false)
 	api.store.now = func() time.Time { return testNow.Add(time.Hour) }
 	hookPrefix := `{"id":1,"client_id":116078,"type":"post_load","version":1,"destination_id":12345,"config":{"url":"https://hooks.example.com/catch/abc"},` +
-		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T17:47:54Z","disabled_at":null,`
+		`"created_at":"2026-07-16T16:47:54Z","modified_at":"2026-07-16T17:47:54Z","disabled_at":null,"disabled_reason":null,`
 	steps := []struct {
 		name, body, want string
 	}{

@@ -113,10 +113,10 @@ var notices = map[string]string{
 
 // Statuses, as the Status column shows them.
 var statusText = map[string]string{
-	"":                    "Enabled",
-	hook.DisabledByMember: "Disabled by a team member",
-	hook.DisabledByPlan:   "Disabled by a plan downgrade",
-	"failing":             "Disabled for failing deliveries",
+	"":                      "Enabled",
+	hook.DisabledByMember:   "Disabled by a team member",
+	hook.DisabledByPlan:     "Disabled by a plan downgrade",
+	hook.DisabledForFailing: "Disabled for failing deliveries",
 }
 
 // upgradeText is what an account without the feature is told.

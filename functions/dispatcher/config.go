@@ -6,6 +6,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 )
 
 // Defaults of the optional settings.
@@ -29,6 +30,10 @@ type config struct {
 	AttemptTimeout        time.Duration     // HOOKS_ATTEMPT_TIMEOUT
 	AllowPrivate          bool              // HOOKS_ALLOW_PRIVATE_TARGETS (local runs and tests only)
 	ExtraCAFile           string            // HOOKS_EXTRA_CA_FILE (local runs and tests only)
+	// Probes of hooks disabled for failing, and the pace of the replay
+	// after a recovery (health.go).
+	Probes     hook.ProbeSchedule // HOOKS_PROBE_DELAYS, HOOKS_PROBE_FOR
+	ReplayRate int                // HOOKS_REPLAY_RATE
 }
 
 // loadConfig reads the environment through getenv and reports every
@@ -51,6 +56,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		env.Invalid("HOOKS_RETRY_DELAYS", err)
 	}
 	c.Schedule = s
+	loadHealthConfig(env, &c)
 	if v := env.String("HOOKS_ATTEMPT_TIMEOUT", ""); v != "" {
 		d, err := time.ParseDuration(v)
 		if err != nil || d <= 0 || d > maxAttemptTimeout {

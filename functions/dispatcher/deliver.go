@@ -60,21 +60,30 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string
 		return outcome{}
 	}
 	pairs := map[int64]*pair{}
-	var ids []int64
+	var ids, skipped []int64
 	for _, hk := range st.hooks {
-		if !hk.Enabled() || !hk.SendsLoadsOf(m.DestinationID) || !hk.Wants(m.Notification.IntegrationName, m.Notification.DestinationRootTableName) {
+		if !hk.SendsLoadsOf(m.DestinationID) || !hk.Wants(m.Notification.IntegrationName, m.Notification.DestinationRootTableName) {
+			continue
+		}
+		if hk.DisabledReason() == hook.DisabledForFailing {
+			skipped = append(skipped, hk.ID) // kept, not sent (health.go)
+		}
+		if !hk.Enabled() {
 			continue
 		}
 		ids = append(ids, hk.ID)
 		pairs[hk.ID] = &pair{messageID: msgID, key: delivery.Key{ClientID: m.ClientID, LoadID: m.LoadID, HookID: hk.ID},
 			n: 1, body: m.Body, digest: w.digest, notification: m.Notification, hook: hk, active: true}
 	}
+	load := delivery.Load{ClientID: m.ClientID, LoadID: m.LoadID, IntegrationName: m.Notification.IntegrationName,
+		Tables: m.Notification.TableNames(), Body: m.Body}
+	if !h.keepSkipped(ctx, msgID, load, skipped) {
+		return outcome{failed: true}
+	}
 	if len(ids) == 0 {
 		h.skip(ctx, msgID, m.ClientID, m.LoadID, skipNoEnabledHooks)
 		return outcome{}
 	}
-	load := delivery.Load{ClientID: m.ClientID, LoadID: m.LoadID, IntegrationName: m.Notification.IntegrationName,
-		Tables: m.Notification.TableNames(), Body: m.Body}
 	claims, conflicts, err := h.deliveries.ClaimLoad(ctx, load, ids, delivery.NewToken(), h.cfg.AttemptTimeout+leaseMargin)
 	if err != nil {
 		h.log.ErrorContext(ctx, "claim failed", "messageId", msgID, "clientId", m.ClientID, "loadId", m.LoadID, "error", err.Error())
@@ -136,7 +145,7 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, msgID strin
 		claim.Sequence = cur.Sequence
 	}
 	if !p.active {
-		switch err := h.deliveries.CancelHook(ctx, claim); {
+		switch err := h.endInactive(ctx, p, claim); { // health.go
 		case errors.Is(err, delivery.ErrClaimLost):
 			log.at(ctx, slog.LevelWarn, "claim lost")
 		case err != nil:
@@ -224,6 +233,7 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 			out.failed = true
 			continue
 		}
+		h.noteSuccess(ctx, p, results[i].Attempt) // health.go
 		switch d := decisions[i]; d.Action {
 		case delivery.Retry:
 			out.msgs = append(out.msgs, h.retryOut(p, p.n+1, d.Delay))

@@ -83,6 +83,7 @@ type handler struct {
 	deliveries deliveryStore
 	webhooks   webhookSender
 	queue      messageSender
+	health     healthStore // health.go
 	log        *slog.Logger
 	metrics    *metrics
 	now        func() time.Time
@@ -169,10 +170,12 @@ func (h *handler) processOnce(ctx context.Context, inv *invocation, r events.SQS
 }
 
 // process is one record's story; it reports whether the record failed
-// (SQS redelivers it).
-// A load record asks the invocation's sequencer for its number through st,
+// (SQS redelivers it). A load record asks the invocation's sequencer for its number through st,
 // or leaves it (see sequence.go).
 func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMessage, st *seat) bool {
+	if r.EventSourceARN == h.cfg.RetryQueueARN && delivery.IsProbe([]byte(r.Body)) {
+		return h.processProbe(ctx, inv, r) // probe.go
+	}
 	w, reason := h.classify(r)
 	if reason != "" {
 		return h.deadLetter(ctx, r, reason)

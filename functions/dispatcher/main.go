@@ -81,6 +81,7 @@ func newHandler(cfg config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 		deliveries: st,
 		webhooks:   client,
 		queue:      sqs.NewFromConfig(awsCfg),
+		health:     st,
 		log:        log,
 		metrics:    newMetrics(metricsOut, time.Now),
 		now:        time.Now,

@@ -99,7 +99,7 @@ func DecodeDigest(raw []byte) (DigestMessage, error) {
 }
 
 // AlertQueueKind returns the kind of a message of the alerts queue
-// (KindExhausted or KindDigest), so the reader picks its decoder; the
+// (KindExhausted, KindDigest or KindReenabled), so the reader picks its decoder; the
 // decoder checks everything else.
 func AlertQueueKind(raw []byte) (string, error) {
 	o, err := strictjson.Parse(raw)
@@ -110,8 +110,8 @@ func AlertQueueKind(raw []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if k != KindExhausted && k != KindDigest {
-		return "", &strictjson.Error{Field: "kind", Reason: "must be " + KindExhausted + " or " + KindDigest}
+	if k != KindExhausted && k != KindDigest && k != KindReenabled {
+		return "", &strictjson.Error{Field: "kind", Reason: "must be " + KindExhausted + ", " + KindDigest + " or " + KindReenabled}
 	}
 	return k, nil
 }

@@ -126,7 +126,7 @@ func DecodeCursor(s string, q ListQuery) (c Cursor, ok bool) {
 
 // IsFinal reports whether an entry's status ends its sequence.
 func IsFinal(status string) bool {
-	return status == StatusDelivered || status == StatusExhausted || status == StatusCancelled
+	return status == StatusDelivered || status == StatusExhausted || status == StatusCancelled || status == StatusSkipped
 }
 
 // Names returns the integration and destination table names of a webhook

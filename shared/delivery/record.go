@@ -24,6 +24,9 @@ const (
 	StatusDelivered  = "delivered"  // an attempt succeeded (final)
 	StatusExhausted  = "exhausted"  // the last attempt failed (final; alert sent)
 	StatusCancelled  = "cancelled"  // hook deleted or disabled, or plan lost (final, no alert)
+	// StatusSkipped: the hook was disabled for failing when the load came,
+	// so nothing was sent (final, no alert); replayed when it recovers.
+	StatusSkipped = "skipped"
 )
 
 // Key names one (load, hook) pair.

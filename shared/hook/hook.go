@@ -60,8 +60,12 @@ type Account struct {
 	// (the web app works either way). The zero value has access, as an
 	// account does unless told otherwise.
 	NoAPIAccess bool
-	CreatedAt   time.Time
-	ModifiedAt  time.Time
+	// NoAutoDisable is true when an operator has switched off auto-disable
+	// for the account: its hooks are never disabled for failing. The zero
+	// value auto-disables, as an account does unless told otherwise.
+	NoAutoDisable bool
+	CreatedAt     time.Time
+	ModifiedAt    time.Time
 }
 
 // HasHooks reports whether the account's plan includes the feature.
@@ -128,6 +132,12 @@ type Hook struct {
 	Filter     *Filter
 	EventTypes []string
 	Audit      []Change
+	// Health is what the service keeps of the hook's recent outcomes, to
+	// disable it when it only fails (health.go).
+	Health Health
+	// Probe is set while the hook is disabled for failing: the service
+	// then probes it to enable it again (health.go). It is nil otherwise.
+	Probe *Probe
 }
 
 // Enabled reports whether the hook receives notifications.
@@ -139,12 +149,16 @@ const (
 	DisabledByPlan   = "plan"
 )
 
-// DisabledReason says why a disabled hook is disabled: DisabledByPlan when
-// its last change was a plan downgrade, else DisabledByMember. It is "" for
-// an enabled hook.
+// DisabledReason says why a disabled hook is disabled: DisabledForFailing
+// while the service holds it disabled for failing, DisabledByPlan when its
+// last change was a plan downgrade, else DisabledByMember. It is "" for an
+// enabled hook.
 func (h Hook) DisabledReason() string {
 	if h.Enabled() {
 		return ""
+	}
+	if h.Probe != nil {
+		return DisabledForFailing
 	}
 	// The last change of the hook's state says why; a rotation of its
 	// secret or a change of its filter changes nothing about it.

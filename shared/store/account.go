@@ -33,6 +33,8 @@ const (
 	// attrNoAPIAccess is stored (true) only when API access is off: an account without it
 	// (created before it existed, or never switched off) has API access.
 	attrNoAPIAccess = "no_api_access"
+	// attrNoAutoDisable is stored (true) only when auto-disable is off.
+	attrNoAutoDisable = "no_auto_disable"
 )
 
 // AccountUpdate is a partial change of an account: nil fields are left as
@@ -42,6 +44,7 @@ type AccountUpdate struct {
 	AlertEmails  *[]string
 	Destinations *[]hook.Destination
 	APIAccess    *bool
+	AutoDisable  *bool
 }
 
 // destinationUpdateAttempts bounds how often UpdateAccount re-counts the
@@ -136,6 +139,15 @@ func (s *Store) updateAccountItem(ctx context.Context, clientID int64, u Account
 			} else {
 				vals[":noapi"] = &types.AttributeValueMemberBOOL{Value: true}
 				set = append(set, "#noapi = :noapi")
+			}
+		}
+		if u.AutoDisable != nil {
+			names["#noauto"] = attrNoAutoDisable
+			if *u.AutoDisable {
+				remove = append(remove, "#noauto")
+			} else {
+				vals[":noauto"] = &types.AttributeValueMemberBOOL{Value: true}
+				set = append(set, "#noauto = :noauto")
 			}
 		}
 		if u.AlertEmails != nil {
@@ -429,20 +441,24 @@ func encodeAccount(a hook.Account) map[string]types.AttributeValue {
 	if a.NoAPIAccess {
 		item[attrNoAPIAccess] = &types.AttributeValueMemberBOOL{Value: true}
 	}
+	if a.NoAutoDisable {
+		item[attrNoAutoDisable] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	return item
 }
 
 func decodeAccount(item map[string]types.AttributeValue) (hook.Account, error) {
 	d := itemDecoder{item: item}
 	a := hook.Account{
-		ClientID:     d.int(attrClientID),
-		Plan:         d.str(attrPlan),
-		AlertEmails:  d.strings(attrAlertEmails),
-		Destinations: decodeDestinations(&d),
-		HookCount:    int(d.int(attrHookCount)),
-		NoAPIAccess:  d.flag(attrNoAPIAccess),
-		CreatedAt:    d.time(attrCreatedAt),
-		ModifiedAt:   d.time(attrModifiedAt),
+		ClientID:      d.int(attrClientID),
+		Plan:          d.str(attrPlan),
+		AlertEmails:   d.strings(attrAlertEmails),
+		Destinations:  decodeDestinations(&d),
+		HookCount:     int(d.int(attrHookCount)),
+		NoAPIAccess:   d.flag(attrNoAPIAccess),
+		NoAutoDisable: d.flag(attrNoAutoDisable),
+		CreatedAt:     d.time(attrCreatedAt),
+		ModifiedAt:    d.time(attrModifiedAt),
 	}
 	if err := d.result("account"); err != nil {
 		return hook.Account{}, err

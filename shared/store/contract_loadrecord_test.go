@@ -23,6 +23,7 @@ type loadRecordStore interface {
 	ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error)
 	RecordResults(ctx context.Context, rs []delivery.Result) ([]delivery.Record, []error)
 	CancelHook(ctx context.Context, c delivery.Claim) error
+	SkipHook(ctx context.Context, c delivery.Claim) error
 
 	ListDeliveries(ctx context.Context, q delivery.ListQuery) (delivery.Page, error)
 	GetDelivery(ctx context.Context, k delivery.Key) (delivery.Delivery, error)
@@ -283,6 +284,20 @@ func lrCancel(t *testing.T, c lrContract) {
 	d, err := c.s.GetDelivery(ctx, lrKey("L1", 1))
 	if err != nil || d.Status != delivery.StatusCancelled {
 		t.Errorf("GetDelivery = %+v, %v; want cancelled", d, err)
+	}
+	// SkipHook ends a delivery as skipped, under the same rules.
+	skip := c.claimLoad(t, "L2", 1)
+	if err := c.s.SkipHook(ctx, skip[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.s.SkipHook(ctx, skip[0]); err != nil {
+		t.Errorf("repeated SkipHook: %v", err)
+	}
+	if err := c.s.CancelHook(ctx, skip[0]); !errors.Is(err, delivery.ErrClaimLost) {
+		t.Errorf("CancelHook after SkipHook: %v, want ErrClaimLost", err)
+	}
+	if d, err := c.s.GetDelivery(ctx, lrKey("L2", 1)); err != nil || d.Status != delivery.StatusSkipped {
+		t.Errorf("GetDelivery = %+v, %v; want skipped", d, err)
 	}
 }
 

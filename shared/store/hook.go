@@ -184,9 +184,9 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 		itemHook: {Update: &types.Update{
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(p.ClientID), hookSK(id)),
-			UpdateExpression:                    aws.String("REMOVE #disabled SET #modified = :now, #audit = list_append(#audit, :change)"),
+			UpdateExpression:                    aws.String("REMOVE #disabled, #ps, #pq, #pf, #fs, #fn, #fl SET #modified = :now, #audit = list_append(#audit, :change)"),
 			ConditionExpression:                 aws.String(condExists + " AND attribute_exists(#disabled)"),
-			ExpressionAttributeNames:            hookChangeNames(),
+			ExpressionAttributeNames:            withProbeNames(hookChangeNames(), "#fs", "#fn", "#fl"),
 			ExpressionAttributeValues:           hookChangeValues(hook.Change{At: now, By: auditBy(p), Action: actionEnabled}),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},
@@ -213,9 +213,10 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 }
 
 // disableHook sets disabled_at on a hook, appending {by, action} to its audit
-// trail, and returns the hook and true. A hook already disabled is returned
-// as it is, with false. It returns hook.ErrNotFound if the hook does not
-// exist.
+// trail, and returns the hook and true. A hook already disabled by a member
+// or a plan is returned as it is, with false; one the service holds
+// disabled for failing takes the new reason, and its probes stop. It
+// returns hook.ErrNotFound if the hook does not exist.
 func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action string) (hook.Hook, bool, error) {
 	now := s.now().UTC()
 	vals := hookChangeValues(hook.Change{At: now, By: by, Action: action})
@@ -225,9 +226,9 @@ func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action 
 		out, err = s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(clientID), hookSK(id)),
-			UpdateExpression:                    aws.String("SET #disabled = :now, #modified = :now, #audit = list_append(#audit, :change)"),
-			ConditionExpression:                 aws.String(condExists + " AND attribute_not_exists(#disabled)"),
-			ExpressionAttributeNames:            hookChangeNames(),
+			UpdateExpression:                    aws.String("SET #disabled = :now, #modified = :now, #audit = list_append(#audit, :change) REMOVE #ps, #pq, #pf"),
+			ConditionExpression:                 aws.String(condExists + " AND (attribute_not_exists(#disabled) OR attribute_exists(#ps))"),
+			ExpressionAttributeNames:            withProbeNames(hookChangeNames()),
 			ExpressionAttributeValues:           vals,
 			ReturnValues:                        types.ReturnValueAllNew,
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -259,7 +260,7 @@ func (s *Store) disableAllHooks(ctx context.Context, clientID int64, by, action 
 	}
 	n := 0
 	for _, h := range hooks {
-		if !h.Enabled() {
+		if !h.Enabled() && h.Probe == nil {
 			continue
 		}
 		_, changed, err := s.disableHook(ctx, clientID, h.ID, by, action)
@@ -409,6 +410,17 @@ func hookChangeNames() map[string]string {
 	return map[string]string{"#disabled": attrDisabledAt, "#modified": attrModifiedAt, "#audit": attrAudit}
 }
 
+// withProbeNames adds to names the probe attributes' names (#ps, #pq, #pf)
+// and those of extra health names: a member's or a plan's change of the
+// hook's state removes them.
+func withProbeNames(names map[string]string, extra ...string) map[string]string {
+	hn := healthNames()
+	for _, k := range append([]string{"#ps", "#pq", "#pf"}, extra...) {
+		names[k] = hn[k]
+	}
+	return names
+}
+
 func hookChangeValues(c hook.Change) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		":now":    attrTime(c.At),
@@ -458,6 +470,7 @@ func decodeHook(item map[string]types.AttributeValue) (hook.Hook, error) {
 		ModifiedAt:    d.time(attrModifiedAt),
 		DisabledAt:    d.optTime(attrDisabledAt),
 	}
+	decodeHealth(&d, &h)
 	if d.has(attrPrevSecret) {
 		h.PreviousSecret = d.str(attrPrevSecret)
 		h.PreviousSecretExpiresAt = d.time(attrPrevUntil)

@@ -216,22 +216,36 @@ func resentBy(item map[string]types.AttributeValue, hookID int64, token string) 
 // created_at is in [since, until), oldest first, at most max, test
 // deliveries excluded (as many Query pages as that takes).
 func (s *Store) ExhaustedDeliveries(ctx context.Context, clientID, hookID int64, since, until time.Time, max int) ([]delivery.Delivery, error) {
+	return s.finalDeliveries(ctx, clientID, hookID, since, until, max, delivery.StatusExhausted)
+}
+
+// finalDeliveries returns the deliveries of a hook created in [since,
+// until) whose status is one of statuses (one or two), oldest first, at
+// most max, test deliveries excluded.
+func (s *Store) finalDeliveries(ctx context.Context, clientID, hookID int64, since, until time.Time, max int, statuses ...string) ([]delivery.Delivery, error) {
+	statusCond := "#h.#e.#s = :st0"
+	if len(statuses) > 1 {
+		statusCond = "(#h.#e.#s = :st0 OR #h.#e.#s = :st1)"
+	}
 	in := &dynamodb.QueryInput{
 		TableName:              aws.String(s.table),
 		IndexName:              aws.String(IndexByCreated),
 		KeyConditionExpression: aws.String("#gpk = :gpk AND #gsk BETWEEN :since AND :until"),
-		FilterExpression:       aws.String("#h.#e.#s = :exhausted AND NOT begins_with(#lid, :test)"),
+		FilterExpression:       aws.String(statusCond + " AND NOT begins_with(#lid, :test)"),
 		ExpressionAttributeNames: map[string]string{"#gpk": lrGPK, "#gsk": lrGSK, "#h": lrHooks,
 			"#e": strconv.FormatInt(hookID, 10), "#s": entStatus, "#lid": lrLoadID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":gpk": attrS(deliveriesGPK(clientID)), ":since": attrS(formatTime(since)),
 			// "#" sorts before every character of a load id's time prefix, so
 			// this bound excludes records created at until and after.
-			":until":     attrS(formatTime(until.Add(-time.Nanosecond)) + "#\U0010FFFF"),
-			":exhausted": statusAttr(delivery.StatusExhausted), ":test": attrS(delivery.TestLoadPrefix),
+			":until": attrS(formatTime(until.Add(-time.Nanosecond)) + "#\U0010FFFF"),
+			":st0":   statusAttr(statuses[0]), ":test": attrS(delivery.TestLoadPrefix),
 		},
 		ScanIndexForward:       aws.Bool(true),
 		ReturnConsumedCapacity: types.ReturnConsumedCapacityTotal,
+	}
+	if len(statuses) > 1 {
+		in.ExpressionAttributeValues[":st1"] = statusAttr(statuses[1])
 	}
 	out := []delivery.Delivery{}
 	for len(out) < max {

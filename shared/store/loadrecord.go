@@ -420,6 +420,17 @@ func (s *Store) recordResults(ctx context.Context, rs []delivery.Result) (map[st
 // delivery.ErrClaimLost when the claim was lost, and nil when the entry
 // already shows c's own cancellation (a retried write).
 func (s *Store) CancelHook(ctx context.Context, c delivery.Claim) error {
+	return s.endHook(ctx, c, delivery.StatusCancelled, "cancel")
+}
+
+// SkipHook ends one hook's delivery as skipped (its hook is disabled for
+// failing: the delivery is resent when the hook recovers), as CancelHook
+// does with cancelled.
+func (s *Store) SkipHook(ctx context.Context, c delivery.Claim) error {
+	return s.endHook(ctx, c, delivery.StatusSkipped, "skip")
+}
+
+func (s *Store) endHook(ctx context.Context, c delivery.Claim, status, verb string) error {
 	now := s.now().UTC()
 	k, n := c.Key, c.Attempt
 	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -430,7 +441,7 @@ func (s *Store) CancelHook(ctx context.Context, c delivery.Claim) error {
 		ExpressionAttributeNames: map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10),
 			"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":cancelled": statusAttr(delivery.StatusCancelled), ":attempting": statusAttr(delivery.StatusAttempting),
+			":cancelled": statusAttr(status), ":attempting": statusAttr(delivery.StatusAttempting),
 			":n": attrN(int64(n)), ":claim": attrS(c.Token),
 			":exp": attrN(now.Add(DeliveryTTL).Unix()),
 		},
@@ -440,15 +451,15 @@ func (s *Store) CancelHook(ctx context.Context, c delivery.Claim) error {
 	if isConditionFailed(err) {
 		if old := conditionFailedItem(err); old != nil {
 			if rec, derr := decodeLoadRecord(old); derr == nil {
-				if e := rec.entryRecord(k.HookID); e != nil && delivery.HeldBy(*e, rec.entries[k.HookID].claim, c, delivery.StatusCancelled) {
-					return nil // cancelled by an earlier try
+				if e := rec.entryRecord(k.HookID); e != nil && delivery.HeldBy(*e, rec.entries[k.HookID].claim, c, status) {
+					return nil // ended by an earlier try
 				}
 			}
 		}
-		return fmt.Errorf("cancel delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, delivery.ErrClaimLost)
+		return fmt.Errorf("%s delivery %s hook %d attempt %d: %w", verb, k.LoadID, k.HookID, n, delivery.ErrClaimLost)
 	}
 	if err != nil {
-		return fmt.Errorf("cancel delivery %s hook %d attempt %d: %w", k.LoadID, k.HookID, n, err)
+		return fmt.Errorf("%s delivery %s hook %d attempt %d: %w", verb, k.LoadID, k.HookID, n, err)
 	}
 	return nil
 }
@@ -586,7 +597,7 @@ func (r *loadRecord) asDelivery(id int64, withBody bool) (delivery.Delivery, boo
 // statusCodes are the entry statuses as stored, one letter each.
 var statusCodes = map[string]string{
 	delivery.StatusAttempting: "a", delivery.StatusWaiting: "w", delivery.StatusDelivered: "d",
-	delivery.StatusExhausted: "x", delivery.StatusCancelled: "c",
+	delivery.StatusExhausted: "x", delivery.StatusCancelled: "c", delivery.StatusSkipped: "k",
 }
 
 func statusAttr(status string) types.AttributeValue {

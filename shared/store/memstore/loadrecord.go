@@ -177,22 +177,31 @@ func (s *Store) RecordResults(_ context.Context, rs []delivery.Result) ([]delive
 
 // CancelHook is store.Store.CancelHook.
 func (s *Store) CancelHook(_ context.Context, c delivery.Claim) error {
+	return s.endHook("CancelHook", "cancel", c, delivery.StatusCancelled)
+}
+
+// SkipHook is store.Store.SkipHook.
+func (s *Store) SkipHook(_ context.Context, c delivery.Claim) error {
+	return s.endHook("SkipHook", "skip", c, delivery.StatusSkipped)
+}
+
+func (s *Store) endHook(method, verb string, c delivery.Claim, status string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.enter("CancelHook"); err != nil {
+	if err := s.enter(method); err != nil {
 		return err
 	}
 	var d *deliveryItem
 	if item := s.loads[loadKey{c.ClientID, c.LoadID}]; item != nil {
 		d = item.entries[c.HookID]
 	}
-	if d != nil && delivery.HeldBy(d.rec, d.claim, c, delivery.StatusCancelled) {
-		return nil // cancelled by an earlier try of this call
+	if d != nil && delivery.HeldBy(d.rec, d.claim, c, status) {
+		return nil // ended by an earlier try of this call
 	}
 	if d == nil || !delivery.HeldBy(d.rec, d.claim, c, delivery.StatusAttempting) {
-		return fmt.Errorf("cancel delivery %s hook %d attempt %d: %w", c.LoadID, c.HookID, c.Attempt, delivery.ErrClaimLost)
+		return fmt.Errorf("%s delivery %s hook %d attempt %d: %w", verb, c.LoadID, c.HookID, c.Attempt, delivery.ErrClaimLost)
 	}
-	d.rec.Status, d.rec.LeaseUntil = delivery.StatusCancelled, time.Time{}
+	d.rec.Status, d.rec.LeaseUntil = status, time.Time{}
 	return nil
 }
 

@@ -46,7 +46,11 @@ type Store struct {
 	fresh    map[int64][]hook.FreshnessRule     // freshness rules by account (freshness.go)
 	dg       *digestState                       // alert digests and unsubscribe links (digest.go)
 	seqs     map[delivery.SequenceKey]*sequence // sequence counters (sequence.go)
+	lastLoad map[hookKey]string                 // the last exhausted load counted per hook (health.go)
 }
+
+// hookKey names one hook of one client.
+type hookKey struct{ clientID, hookID int64 }
 
 type account struct {
 	a       hook.Account
@@ -87,6 +91,7 @@ func New(now func() time.Time) *Store {
 		loads:    map[loadKey]*loadItem{},
 		fail:     map[string]error{},
 		calls:    map[string]int{},
+		lastLoad: map[hookKey]string{},
 	}
 }
 
@@ -359,12 +364,15 @@ func (s *Store) UpdateAccount(_ context.Context, clientID int64, u store.Account
 	if u.APIAccess != nil {
 		ac.a.NoAPIAccess = !*u.APIAccess
 	}
+	if u.AutoDisable != nil {
+		ac.a.NoAutoDisable = !*u.AutoDisable
+	}
 	now := s.utcNow()
 	ac.a.ModifiedAt = now
 	disabled := 0
 	if u.Plan != nil && !ac.a.HasHooks() {
 		for i := range ac.hooks {
-			if h := &ac.hooks[i]; h.Enabled() {
+			if h := &ac.hooks[i]; h.Enabled() || h.Probe != nil {
 				setEnabled(h, false, hook.Change{At: now, By: hook.Operator, Action: "plan_downgraded"})
 				disabled++
 			}
@@ -460,8 +468,11 @@ func (s *Store) SetHookEnabled(_ context.Context, p hook.Principal, id int64, en
 			return hook.Hook{}, fmt.Errorf("%s hook %d: %w", verb, id, hook.ErrNoDestination)
 		}
 	}
-	if h.Enabled() != enable {
+	if h.Enabled() != enable || (!enable && h.Probe != nil) {
 		setEnabled(h, enable, hook.Change{At: s.utcNow(), By: auditBy(p), Action: verb + "d"})
+		if enable {
+			delete(s.lastLoad, hookKey{p.ClientID, id})
+		}
 	}
 	return cloneHook(*h), nil
 }
@@ -534,8 +545,13 @@ func (s *Store) hookAt(clientID, id int64) (*hook.Hook, int) {
 	return &ac.hooks[i], i
 }
 
+// setEnabled is a member's or a plan's change of a hook's state: the
+// service's probes stop, and enabling starts a clean health record.
 func setEnabled(h *hook.Hook, enable bool, c hook.Change) {
-	h.DisabledAt = nil
+	h.DisabledAt, h.Probe = nil, nil
+	if enable {
+		h.Health.FailingSince, h.Health.Exhausted = time.Time{}, 0
+	}
 	if !enable {
 		at := c.At
 		h.DisabledAt = &at
@@ -718,6 +734,10 @@ func cloneHook(h hook.Hook) hook.Hook {
 	if h.DisabledAt != nil {
 		at := *h.DisabledAt
 		h.DisabledAt = &at
+	}
+	if h.Probe != nil {
+		p := *h.Probe
+		h.Probe = &p
 	}
 	return h
 }
