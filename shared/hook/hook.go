@@ -60,8 +60,12 @@ type Account struct {
 	// (the web app works either way). The zero value has access, as an
 	// account does unless told otherwise.
 	NoAPIAccess bool
-	CreatedAt   time.Time
-	ModifiedAt  time.Time
+	// FreshnessTables lists the FreshnessKey.String of every table the
+	// account has a freshness rule for (nil when none), kept in step with
+	// the rules.
+	FreshnessTables []string
+	CreatedAt       time.Time
+	ModifiedAt      time.Time
 }
 
 // HasHooks reports whether the account's plan includes the feature.

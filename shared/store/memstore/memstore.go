@@ -42,9 +42,10 @@ type Store struct {
 	loads    map[loadKey]*loadItem // load records (loadrecord.go)
 	fail     map[string]error
 	calls    map[string]int
-	web      *signinState                   // sign-in links and sessions (signin.go)
-	fresh    map[int64][]hook.FreshnessRule // freshness rules by account (freshness.go)
-	dg       *digestState                   // alert digests and unsubscribe links (digest.go)
+	web      *signinState                      // sign-in links and sessions (signin.go)
+	fresh    map[int64][]hook.FreshnessRule    // freshness rules by account (freshness.go)
+	states   map[freshKey]*hook.FreshnessState // freshness states of ruled tables (freshness.go)
+	dg       *digestState                      // alert digests and unsubscribe links (digest.go)
 }
 
 type account struct {
@@ -378,6 +379,7 @@ func (ac *account) view() hook.Account {
 	a.HookCount = len(ac.hooks)
 	a.AlertEmails = nonNil(slices.Clone(a.AlertEmails))
 	a.Destinations = nonNil(slices.Clone(a.Destinations))
+	a.FreshnessTables = slices.Clone(a.FreshnessTables)
 	return a
 }
 
