@@ -39,6 +39,14 @@ type config struct {
 	// least 32 bytes; the API function holds the same key to check them).
 	// The emails carry links only when both it and HOOKS_APP_URL are set.
 	unsubscribeKey []byte
+	// retryQueueURL is the dispatcher's retry queue (HOOKS_RETRY_QUEUE_URL),
+	// where the freshness check queues its load_overdue event
+	// notifications. Unset: the scheduled freshness check does nothing.
+	retryQueueURL string
+	// checkEvery is how often the schedule runs the freshness check
+	// (HOOKS_FRESHNESS_CHECK_EVERY, default 1m): a check that has run
+	// that long leaves the accounts it has not reached to the next one.
+	checkEvery time.Duration
 }
 
 // loadConfig reads the configuration, reporting every problem at once.
@@ -52,6 +60,15 @@ func loadConfig(getenv func(string) string) (config, error) {
 		deadLetterURL: env.Required("HOOKS_ALERTS_DLQ_URL"),
 		alertQueueURL: env.String("HOOKS_ALERT_QUEUE_URL", ""),
 		appURL:        strings.TrimRight(env.String("HOOKS_APP_URL", ""), "/"),
+		retryQueueURL: env.String("HOOKS_RETRY_QUEUE_URL", ""),
+		checkEvery:    time.Minute,
+	}
+	if s := env.String("HOOKS_FRESHNESS_CHECK_EVERY", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Second {
+			env.Invalid("HOOKS_FRESHNESS_CHECK_EVERY", errors.New("want a duration of at least 1s such as 1m"))
+		}
+		c.checkEvery = d
 	}
 	key := env.String("HOOKS_UNSUBSCRIBE_KEY", "")
 	if _, err := optout.NewSigner([]byte(key)); key != "" && err != nil {

@@ -68,10 +68,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		alertQueueURL: cfg.alertQueueURL,
 		window:        cfg.digestWindow,
 		links:         newLinkMaker(cfg.appURL, cfg.unsubscribeKey),
+		fresh:         st,
+		checkEvery:    cfg.checkEvery,
 		log:           log,
 		now:           time.Now,
 	}
-	lambda.StartHandlerFunc(h.handle, lambda.WithContext(ctx))
+	if cfg.retryQueueURL != "" {
+		h.events = retryQueueEvents{queue: h.queue, url: cfg.retryQueueURL}
+	}
+	lambda.StartHandlerFunc(h.invoke, lambda.WithContext(ctx))
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/postloadhooks/hooks/scripts/devkit/awsmeter"
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -21,6 +22,8 @@ import (
 //
 //   - hooks=10: an account with 10 hooks, every first attempt succeeds;
 //   - hooks=1: an account with 1 hook;
+//   - hooks=10,freshness: hooks=10 with a freshness rule on the loads'
+//     table, so every load also records its table's last load;
 //   - retry: 10 hooks on the receiver's flaky path, so every delivery fails
 //     once (a result, a retry message) and succeeds on its retry, which the
 //     benchmark hands back to the handler in batches of 10 as the retry
@@ -49,14 +52,22 @@ func BenchmarkDeliveryCost(b *testing.B) {
 		cid   int64
 		urls  []string
 		retry bool
+		rule  bool
 	}{
-		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false},
-		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false},
-		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true},
+		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false},
+		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false},
+		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false},
+		{"hooks=10,freshness", benchClient + 4, urls("/hooks/", benchHooks), false, true},
 	}
 	calls := 0 // b.Run may call a case more than once: load ids stay unique
 	for _, c := range cases {
 		seedAccount(b, st, c.cid, c.urls)
+		if c.rule {
+			rule := hook.FreshnessRule{IntegrationName: "shopify", Table: "orders", MaxInterval: "2h", Interval: 2 * time.Hour}
+			if _, err := st.PutFreshnessRules(context.Background(), hook.Principal{ClientID: c.cid, MemberID: "bench"}, []hook.FreshnessRule{rule}); err != nil {
+				b.Fatal(err)
+			}
+		}
 		b.Run(c.name, func(b *testing.B) {
 			calls++
 			meter := awsmeter.New()
