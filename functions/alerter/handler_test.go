@@ -456,12 +456,14 @@ func TestRecipients(t *testing.T) {
 func TestLoadConfig(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>", "HOOKS_ALERT_QUEUE_ARN": alertsARN, "HOOKS_ALERTS_DLQ_URL": alertsDLQ,
-		"HOOKS_ALERT_QUEUE_URL": alertsURL, "HOOKS_APP_URL": appURL + "/", "HOOKS_UNSUBSCRIBE_KEY": testKey, "HOOKS_DIGEST_WINDOW": "2m"}))
+		"HOOKS_ALERT_QUEUE_URL": alertsURL, "HOOKS_APP_URL": appURL + "/", "HOOKS_UNSUBSCRIBE_KEY": testKey, "HOOKS_DIGEST_WINDOW": "2m",
+		"HOOKS_RETRY_QUEUE_URL": "https://sqs.example/retries", "HOOKS_FRESHNESS_CHECK_EVERY": "30s"}))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
 	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>", alertQueueARN: alertsARN, deadLetterURL: alertsDLQ,
-		alertQueueURL: alertsURL, digestWindow: 2 * time.Minute, appURL: appURL, unsubscribeKey: []byte(testKey)}, cmp.AllowUnexported(config{})); diff != "" {
+		alertQueueURL: alertsURL, digestWindow: 2 * time.Minute, appURL: appURL, unsubscribeKey: []byte(testKey),
+		retryQueueURL: "https://sqs.example/retries", checkEvery: 30 * time.Second}, cmp.AllowUnexported(config{})); diff != "" {
 		t.Errorf("config mismatch (-got +want):\n%s", diff)
 	}
 
