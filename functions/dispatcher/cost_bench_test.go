@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -23,7 +24,10 @@ import (
 //   - hooks=10: an account with 10 hooks, every first attempt succeeds;
 //   - hooks=1: an account with 1 hook;
 //   - hooks=10,freshness: hooks=10 with a freshness rule on the loads'
-//     table, so every load also records its table's last load;
+//     table: the batch records its table's last load (one write, shared
+//     by the batch's loads of that table);
+//   - hooks=10,freshness,10-tables: each load of a batch is of another
+//     ruled table, so each load records its own (the most it costs);
 //   - retry: 10 hooks on the receiver's flaky path, so every delivery fails
 //     once (a result, a retry message) and succeeds on its retry, which the
 //     benchmark hands back to the handler in batches of 10 as the retry
@@ -52,19 +56,23 @@ func BenchmarkDeliveryCost(b *testing.B) {
 		cid   int64
 		urls  []string
 		retry bool
-		rule  bool
+		rules int // freshness rules on tables orders, orders1, ...
 	}{
-		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false},
-		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false},
-		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false},
-		{"hooks=10,freshness", benchClient + 4, urls("/hooks/", benchHooks), false, true},
+		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, 0},
+		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, 0},
+		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, 0},
+		{"hooks=10,freshness", benchClient + 4, urls("/hooks/", benchHooks), false, 1},
+		{"hooks=10,freshness,10-tables", benchClient + 5, urls("/hooks/", benchHooks), false, benchRecords},
 	}
 	calls := 0 // b.Run may call a case more than once: load ids stay unique
 	for _, c := range cases {
 		seedAccount(b, st, c.cid, c.urls)
-		if c.rule {
-			rule := hook.FreshnessRule{IntegrationName: "shopify", Table: "orders", MaxInterval: "2h", Interval: 2 * time.Hour}
-			if _, err := st.PutFreshnessRules(context.Background(), hook.Principal{ClientID: c.cid, MemberID: "bench"}, []hook.FreshnessRule{rule}); err != nil {
+		if c.rules > 0 {
+			var rules []hook.FreshnessRule
+			for i := range c.rules {
+				rules = append(rules, hook.FreshnessRule{IntegrationName: "shopify", Table: benchTable(i), MaxInterval: "2h", Interval: 2 * time.Hour})
+			}
+			if _, err := st.PutFreshnessRules(context.Background(), hook.Principal{ClientID: c.cid, MemberID: "bench"}, rules); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -81,7 +89,7 @@ func BenchmarkDeliveryCost(b *testing.B) {
 			}
 			q := &fakeQueue{}
 			h.queue = q
-			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry}
+			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry, tables: c.rules > 1}
 			r.batch(fmt.Sprintf("cost%d-warm", calls), 0) // opens the connections
 			before, logs0, sent0 := meter.Snapshot(), logs.n.Load(), len(q.all())
 			r.invocations, r.records, r.busy = 0, 0, 0
@@ -118,7 +126,8 @@ type costRun struct {
 	cid         int64
 	hooks       int // of the account
 	retry       bool
-	seen        int // messages of q already handed back
+	tables      bool // each load of a batch of another table (benchTable)
+	seen        int  // messages of q already handed back
 	invocations int
 	records     int
 	busy        time.Duration // the handler's time in its invocations
@@ -129,6 +138,12 @@ type costRun struct {
 // may be sent.
 func (r *costRun) batch(prefix string, i int) {
 	ev := benchBatchOf(r.cid, prefix, i)
+	if r.tables {
+		for j := range ev.Records {
+			ev.Records[j].Body = strings.Replace(ev.Records[j].Body, `"destination_root_table_name":"orders"`,
+				`"destination_root_table_name":"`+benchTable(j)+`"`, 1)
+		}
+	}
 	r.invoke(ev)
 	deliveries := len(ev.Records) * r.hooks
 	msgs := r.q.all()
@@ -169,6 +184,14 @@ func (r *costRun) invoke(ev events.SQSEvent) {
 	if err != nil || len(resp.BatchItemFailures) > 0 {
 		r.b.Fatalf("invocation: %v %v", err, resp.BatchItemFailures)
 	}
+}
+
+// benchTable is the i-th ruled table of the freshness cases.
+func benchTable(i int) string {
+	if i == 0 {
+		return "orders"
+	}
+	return fmt.Sprintf("orders%d", i)
 }
 
 // byteCounter is an io.Writer that counts and drops what it is given.
