@@ -475,6 +475,13 @@ func TestLoadConfig(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE") || !strings.Contains(err.Error(), "ALERT_FROM_ADDRESS: not an email address") {
 		t.Errorf("loadConfig(bad from, no table) = %v, want both problems", err)
 	}
+	for _, bad := range []string{"soon", "500ms", "-1m"} {
+		_, err = loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "a@example.net", "HOOKS_ALERT_QUEUE_ARN": alertsARN,
+			"HOOKS_ALERTS_DLQ_URL": alertsDLQ, "HOOKS_FRESHNESS_CHECK_EVERY": bad}))
+		if err == nil || !strings.Contains(err.Error(), "HOOKS_FRESHNESS_CHECK_EVERY") {
+			t.Errorf("HOOKS_FRESHNESS_CHECK_EVERY=%q: %v, want it refused", bad, err)
+		}
+	}
 }
 
 // TestHandleRefusesOtherQueues is the forged-message attack for the alerter: an

@@ -193,6 +193,13 @@ func (e expectations) validate() error {
 			continue
 		}
 		switch {
+		case s.Scheduled:
+			if s.Response != nil || s.BatchItemFailures != nil || s.Webhooks != nil || s.DeadLetters != nil {
+				fail("%s: a scheduled step has only mail and event_messages", s.Event)
+			}
+			if m := s.Mail; m != nil && (m.To == "" || m.Count != nil && *m.Count < 0 || m.want() > 0 && m.Subject == "") {
+				fail("%s: mail needs to, a count of at least 0 and, unless count is 0, a subject", s.Event)
+			}
 		case s.Response != nil:
 			if s.BatchItemFailures != nil || s.Webhooks != nil || s.DeadLetters != nil || s.Mail != nil {
 				fail("%s: an API step has only a response", s.Event)
