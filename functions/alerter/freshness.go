@@ -175,8 +175,8 @@ func noticeID(k hook.FreshnessKey, episode int64, back bool) string {
 }
 
 // sendNotice sends the overdue (back false) or back-on-time notice of the
-// open episode st.Episode once: claim, email each address, queue the event
-// notification, finish the claim, record the notice on the table's state.
+// open episode st.Episode once: claim, queue the event notification, email
+// each address, finish the claim, record the notice on the table's state.
 // sent says this call finished the notice; done false means the next check
 // must try again (a failure, or another check holds the claim).
 func (h *handler) sendNotice(ctx context.Context, log *slog.Logger, acct hook.Account, r hook.FreshnessRule, st hook.FreshnessState, back bool) (sent, done bool) {
@@ -207,9 +207,11 @@ func (h *handler) sendNotice(ctx context.Context, log *slog.Logger, acct hook.Ac
 	render := func(rcpt string) (mail.Email, error) {
 		return mail.RenderFreshness(f, h.now(), h.links.forRecipient(acct.ClientID, rcpt, h.now()))
 	}
-	_, ok := h.sendAll(ctx, log, &claim, recipients(acct.AlertEmails), render)
-	if ok && !claim.Sent(hooksRecipient) {
-		ok = h.queueNotice(ctx, log, &claim, acct.ClientID, id, r, st, back)
+	// The hooks' notification first: an address SES refuses must not hold
+	// it back.
+	ok := claim.Sent(hooksRecipient) || h.queueNotice(ctx, log, &claim, acct.ClientID, id, r, st, back)
+	if ok {
+		_, ok = h.sendAll(ctx, log, &claim, recipients(acct.AlertEmails), render)
 	}
 	if !ok {
 		if err := h.alerts.ReleaseAlert(ctx, claim); err != nil {

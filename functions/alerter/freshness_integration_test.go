@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
@@ -242,22 +244,57 @@ func (q *failingEvents) QueueEvent(ctx context.Context, m delivery.EventMessage)
 	return q.next.QueueEvent(ctx, m)
 }
 
-// A check that emailed but could not queue the notification fails; the
-// next one queues it and emails nobody twice.
+// failingSES refuses, for a while, the email to one address (SES
+// throttling), and sends the others.
+type failingSES struct {
+	mu    sync.Mutex
+	rcpt  string
+	fails int
+	next  emailSender
+}
+
+func (f *failingSES) SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error) {
+	f.mu.Lock()
+	fail := f.fails > 0 && in.Destination.ToAddresses[0] == f.rcpt
+	if fail {
+		f.fails--
+	}
+	f.mu.Unlock()
+	if fail {
+		return nil, &smithy.GenericAPIError{Code: "TooManyRequestsException", Message: "throttled"}
+	}
+	return f.next.SendEmail(ctx, in, opts...)
+}
+
+// Checks that fail midway (the queue down, then SES refusing one address)
+// are finished by later ones: every address and the hooks get the notice
+// exactly once.
 func TestFreshnessCheckFailingMidwayFinishesOnceOnEmulators(t *testing.T) {
 	f := newFreshFixture(t)
 	f.h.events = &failingEvents{n: 1, next: f.h.events}
+	f.h.ses = &failingSES{rcpt: f.emails[1], fails: 1, next: f.ses}
+	scheduled := event{Source: "aws.events", DetailType: "Scheduled Event"}
 	f.at(2 * time.Hour)
-	if _, err := f.h.invoke(context.Background(), event{Source: "aws.events", DetailType: "Scheduled Event"}); err == nil {
+	if _, err := f.h.invoke(context.Background(), scheduled); err == nil {
 		t.Fatal("check with the queue down: no error, want one (the next check carries on)")
 	}
+	f.wantMail()
+	f.wantNotifications()
+
+	f.at(2*time.Hour + time.Minute)
+	if _, err := f.h.invoke(context.Background(), scheduled); err == nil {
+		t.Fatal("check with SES refusing an address: no error, want one")
+	}
+	f.wantNotifications(`{"version":"1.0","type":"load_overdue","state":"overdue","integration_name":"shopify","table":"orders","max_interval":"2h","last_loaded_at":null}`)
+	if got := f.subjects(); !cmp.Equal(got, [][]string{{overdueSubject}, nil}) {
+		t.Fatalf("after SES refused the second address: %v", got)
+	}
+
+	f.at(2*time.Hour + 2*time.Minute)
+	f.check()
+	f.check()
 	f.wantMail(overdueSubject)
 	f.wantNotifications()
-	f.at(2*time.Hour + time.Minute)
-	f.check()
-	f.check()
-	f.wantMail(overdueSubject)
-	f.wantNotifications(`{"version":"1.0","type":"load_overdue","state":"overdue","integration_name":"shopify","table":"orders","max_interval":"2h","last_loaded_at":null}`)
 }
 
 // A downgrade stops the notices: an overdue table of an account whose plan
