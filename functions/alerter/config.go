@@ -43,12 +43,17 @@ type config struct {
 	unsubscribeKey []byte
 	// retryQueueURL is the dispatcher's retry queue
 	// (HOOKS_RETRY_QUEUE_URL), where the alerter queues the first probe of
-	// a hook it disabled for failing. Unset turns auto-disable off.
+	// a hook it disabled for failing and the freshness check its
+	// load_overdue event notifications. Unset turns both off.
 	retryQueueURL string
 	// autoDisable is when a failing hook is disabled
 	// (HOOKS_AUTO_DISABLE_AFTER, default 120h;
 	// HOOKS_AUTO_DISABLE_MIN_EXHAUSTED, default 10).
 	autoDisable hook.AutoDisable
+	// checkEvery is how often the schedule runs the freshness check
+	// (HOOKS_FRESHNESS_CHECK_EVERY, default 1m): a check that has run
+	// that long leaves the accounts it has not reached to the next one.
+	checkEvery time.Duration
 }
 
 // loadConfig reads the configuration, reporting every problem at once.
@@ -64,6 +69,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		appURL:        strings.TrimRight(env.String("HOOKS_APP_URL", ""), "/"),
 		retryQueueURL: env.String("HOOKS_RETRY_QUEUE_URL", ""),
 		autoDisable:   hook.AutoDisable{After: hook.DefaultAutoDisableAfter, MinExhausted: hook.DefaultAutoDisableMinExhausted},
+		checkEvery:    time.Minute,
 	}
 	if s := env.String("HOOKS_AUTO_DISABLE_AFTER", ""); s != "" {
 		d, err := time.ParseDuration(s)
@@ -78,6 +84,13 @@ func loadConfig(getenv func(string) string) (config, error) {
 			env.Invalid("HOOKS_AUTO_DISABLE_MIN_EXHAUSTED", errors.New("want a positive integer such as 10"))
 		}
 		c.autoDisable.MinExhausted = n
+	}
+	if s := env.String("HOOKS_FRESHNESS_CHECK_EVERY", ""); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < time.Second {
+			env.Invalid("HOOKS_FRESHNESS_CHECK_EVERY", errors.New("want a duration of at least 1s such as 1m"))
+		}
+		c.checkEvery = d
 	}
 	key := env.String("HOOKS_UNSUBSCRIBE_KEY", "")
 	if _, err := optout.NewSigner([]byte(key)); key != "" && err != nil {

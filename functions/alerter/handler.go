@@ -81,8 +81,43 @@ type handler struct {
 	retryQueueURL string
 	// links makes each recipient's links (web app, unsubscribe).
 	links linkMaker
-	log   *slog.Logger
-	now   func() time.Time
+	// fresh and events are the freshness check's rules and states, and
+	// where its event notifications go (nil events: the check is off);
+	// checkEvery is the schedule's period (HOOKS_FRESHNESS_CHECK_EVERY).
+	fresh      freshnessBook
+	events     eventQueuer
+	checkEvery time.Duration
+	log        *slog.Logger
+	now        func() time.Time
+}
+
+// event is what the alerter is invoked with: a batch of the alerts queue
+// (Records), or the freshness schedule's event (source "aws.events",
+// detail-type "Scheduled Event").
+type event struct {
+	Records    []events.SQSMessage `json:"Records"`
+	Source     string              `json:"source"`
+	DetailType string              `json:"detail-type"`
+}
+
+// isSchedule reports whether ev is the scheduled event.
+func (ev event) isSchedule() bool {
+	return len(ev.Records) == 0 && ev.Source == "aws.events" && ev.DetailType == "Scheduled Event"
+}
+
+// invoke runs a freshness check for the scheduled event (answering null,
+// or an error when the check could not finish everything: the next one
+// carries on), and handles any other event as a batch of the alerts queue.
+func (h *handler) invoke(ctx context.Context, ev event) (*events.SQSEventResponse, error) {
+	if !ev.isSchedule() {
+		resp, err := h.handle(ctx, events.SQSEvent{Records: ev.Records})
+		return &resp, err
+	}
+	if h.events == nil {
+		h.log.ErrorContext(ctx, "freshness check is off: HOOKS_RETRY_QUEUE_URL is not set")
+		return nil, nil
+	}
+	return nil, h.checkFreshness(ctx)
 }
 
 // handle processes every record of the batch on its own, in order, and

@@ -458,13 +458,15 @@ func TestLoadConfig(t *testing.T) {
 	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>", "HOOKS_ALERT_QUEUE_ARN": alertsARN, "HOOKS_ALERTS_DLQ_URL": alertsDLQ,
 		"HOOKS_ALERT_QUEUE_URL": alertsURL, "HOOKS_APP_URL": appURL + "/", "HOOKS_UNSUBSCRIBE_KEY": testKey, "HOOKS_DIGEST_WINDOW": "2m",
-		"HOOKS_RETRY_QUEUE_URL": retriesURL, "HOOKS_AUTO_DISABLE_AFTER": "3m", "HOOKS_AUTO_DISABLE_MIN_EXHAUSTED": "4"}))
+		"HOOKS_RETRY_QUEUE_URL": retriesURL, "HOOKS_AUTO_DISABLE_AFTER": "3m", "HOOKS_AUTO_DISABLE_MIN_EXHAUSTED": "4",
+		"HOOKS_FRESHNESS_CHECK_EVERY": "30s"}))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
 	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>", alertQueueARN: alertsARN, deadLetterURL: alertsDLQ,
 		alertQueueURL: alertsURL, digestWindow: 2 * time.Minute, appURL: appURL, unsubscribeKey: []byte(testKey),
-		retryQueueURL: retriesURL, autoDisable: hook.AutoDisable{After: 3 * time.Minute, MinExhausted: 4}}, cmp.AllowUnexported(config{})); diff != "" {
+		retryQueueURL: retriesURL, autoDisable: hook.AutoDisable{After: 3 * time.Minute, MinExhausted: 4},
+		checkEvery: 30 * time.Second}, cmp.AllowUnexported(config{})); diff != "" {
 		t.Errorf("config mismatch (-got +want):\n%s", diff)
 	}
 
@@ -475,6 +477,13 @@ func TestLoadConfig(t *testing.T) {
 	_, err = loadConfig(env(map[string]string{"ALERT_FROM_ADDRESS": "not an address"}))
 	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE") || !strings.Contains(err.Error(), "ALERT_FROM_ADDRESS: not an email address") {
 		t.Errorf("loadConfig(bad from, no table) = %v, want both problems", err)
+	}
+	for _, bad := range []string{"soon", "500ms", "-1m"} {
+		_, err = loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "a@example.net", "HOOKS_ALERT_QUEUE_ARN": alertsARN,
+			"HOOKS_ALERTS_DLQ_URL": alertsDLQ, "HOOKS_FRESHNESS_CHECK_EVERY": bad}))
+		if err == nil || !strings.Contains(err.Error(), "HOOKS_FRESHNESS_CHECK_EVERY") {
+			t.Errorf("HOOKS_FRESHNESS_CHECK_EVERY=%q: %v, want it refused", bad, err)
+		}
 	}
 }
 

@@ -255,6 +255,9 @@ func TestEventFixtures(t *testing.T) {
 		t.Fatalf("no events/alerter-*.json fixtures (err %v)", err)
 	}
 	for _, file := range files {
+		if filepath.Base(file) == "alerter-freshness-check.json" {
+			continue // TestScheduledEventFixture
+		}
 		t.Run(filepath.Base(file), func(t *testing.T) {
 			f := newLiveFixture(t)
 			ev := loadEvent(t, filepath.Base(file))
@@ -268,6 +271,40 @@ func TestEventFixtures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestScheduledEventFixture runs events/alerter-freshness-check.json (the
+// schedule's event) through the real entry point: with a rule overdue, one
+// email per alert address and one event notification.
+func TestScheduledEventFixture(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "events", "alerter-freshness-check.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev event
+	if err := json.Unmarshal(raw, &ev); err != nil || !ev.isSchedule() {
+		t.Fatalf("not the scheduled event: %+v, %v", ev, err)
+	}
+	f := newLiveFixture(t)
+	if _, err := f.store.PutFreshnessRules(context.Background(), hook.Principal{ClientID: 116078, MemberID: "m"},
+		[]hook.FreshnessRule{{IntegrationName: "shopify", Table: "orders", MaxInterval: "2h", Interval: 2 * time.Hour}}); err != nil {
+		t.Fatal(err)
+	}
+	q := &fakeQueue{}
+	f.h.fresh, f.h.events, f.h.checkEvery = f.store, retryQueueEvents{queue: q, url: "retries"}, time.Minute
+	f.h.now = func() time.Time { return time.Now().Add(3 * time.Hour) }
+	resp, err := f.h.invoke(context.Background(), ev)
+	if err != nil || resp != nil {
+		t.Fatalf("invoke = %v, %v; want null; logs:\n%s", resp, err, f.logs)
+	}
+	for _, rcpt := range f.emails {
+		if got := mailTo(t, f.sesURL, rcpt); len(got) != 1 || got[0].Subject != "Table overdue: shopify / orders" {
+			t.Errorf("%s got %+v, want one overdue email", rcpt, got)
+		}
+	}
+	if len(q.sent) != 1 {
+		t.Errorf("%d event notifications queued, want 1", len(q.sent))
 	}
 }
 

@@ -70,13 +70,16 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		links:         newLinkMaker(cfg.appURL, cfg.unsubscribeKey),
 		autoDisable:   cfg.autoDisable,
 		retryQueueURL: cfg.retryQueueURL,
+		fresh:         st,
+		checkEvery:    cfg.checkEvery,
 		log:           log,
 		now:           time.Now,
 	}
 	if cfg.retryQueueURL != "" {
 		h.health = healthFuncs{note: st.NoteHookExhausted, disable: st.AutoDisableHook, queued: st.SetProbeQueued}
+		h.events = retryQueueEvents{queue: h.queue, url: cfg.retryQueueURL}
 	}
-	lambda.StartHandlerFunc(h.handle, lambda.WithContext(ctx))
+	lambda.StartHandlerFunc(h.invoke, lambda.WithContext(ctx))
 	return nil
 }
 

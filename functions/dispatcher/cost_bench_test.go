@@ -13,6 +13,7 @@ import (
 	"github.com/postloadhooks/hooks/scripts/devkit/awsmeter"
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -25,6 +26,11 @@ import (
 //   - hooks=10,tables=10: as hooks=10, but each load of a batch is of its
 //     own table, so each takes its webhook-sequence in its own counter write
 //     (the loads of one table in one batch share one);
+//   - hooks=10,freshness: hooks=10 with a freshness rule on the loads'
+//     table: the batch records its table's last load (one write, shared
+//     by the batch's loads of that table);
+//   - hooks=10,freshness,10-tables: each load of a batch is of another
+//     ruled table, so each load records its own (the most it costs);
 //   - retry: 10 hooks on the receiver's flaky path, so every delivery fails
 //     once (a result, a retry message) and succeeds on its retry, which the
 //     benchmark hands back to the handler in batches of 10 as the retry
@@ -53,17 +59,29 @@ func BenchmarkDeliveryCost(b *testing.B) {
 		cid   int64
 		urls  []string
 		retry bool
-		// tables: each load of a batch is of its own table.
+		// tables: each load of a batch is of its own table (benchTable).
 		tables bool
+		rules  int // freshness rules on tables orders, orders1, ...
 	}{
-		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false},
-		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false},
-		{"hooks=10,tables=10", benchClient + 4, urls("/hooks/", benchHooks), false, true},
-		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false},
+		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false, 0},
+		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false, 0},
+		{"hooks=10,tables=10", benchClient + 4, urls("/hooks/", benchHooks), false, true, 0},
+		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false, 0},
+		{"hooks=10,freshness", benchClient + 5, urls("/hooks/", benchHooks), false, false, 1},
+		{"hooks=10,freshness,10-tables", benchClient + 6, urls("/hooks/", benchHooks), false, true, benchRecords},
 	}
 	calls := 0 // b.Run may call a case more than once: load ids stay unique
 	for _, c := range cases {
 		seedAccount(b, st, c.cid, c.urls)
+		if c.rules > 0 {
+			var rules []hook.FreshnessRule
+			for i := range c.rules {
+				rules = append(rules, hook.FreshnessRule{IntegrationName: "shopify", Table: benchTable(i), MaxInterval: "2h", Interval: 2 * time.Hour})
+			}
+			if _, err := st.PutFreshnessRules(context.Background(), hook.Principal{ClientID: c.cid, MemberID: "bench"}, rules); err != nil {
+				b.Fatal(err)
+			}
+		}
 		b.Run(c.name, func(b *testing.B) {
 			calls++
 			meter := awsmeter.New()
@@ -114,7 +132,7 @@ type costRun struct {
 	cid         int64
 	hooks       int // of the account
 	retry       bool
-	tables      bool // each load of a batch of its own table
+	tables      bool // each load of a batch of another table (benchTable)
 	seen        int  // messages of q already handed back
 	invocations int
 	records     int
@@ -128,7 +146,8 @@ func (r *costRun) batch(prefix string, i int) {
 	ev := benchBatchOf(r.cid, prefix, i)
 	if r.tables {
 		for j := range ev.Records {
-			ev.Records[j].Body = strings.Replace(ev.Records[j].Body, `"destination_root_table_name":"`, fmt.Sprintf(`"destination_root_table_name":"t%d_`, j), 1)
+			ev.Records[j].Body = strings.Replace(ev.Records[j].Body, `"destination_root_table_name":"orders"`,
+				`"destination_root_table_name":"`+benchTable(j)+`"`, 1)
 		}
 	}
 	r.invoke(ev)
@@ -171,6 +190,14 @@ func (r *costRun) invoke(ev events.SQSEvent) {
 	if err != nil || len(resp.BatchItemFailures) > 0 {
 		r.b.Fatalf("invocation: %v %v", err, resp.BatchItemFailures)
 	}
+}
+
+// benchTable is the i-th ruled table of the freshness cases.
+func benchTable(i int) string {
+	if i == 0 {
+		return "orders"
+	}
+	return fmt.Sprintf("orders%d", i)
 }
 
 // byteCounter is an io.Writer that counts and drops what it is given.

@@ -59,6 +59,9 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string
 		h.skip(ctx, msgID, m.ClientID, m.LoadID, skipUnknownDestination)
 		return outcome{}
 	}
+	if !h.recordFreshness(ctx, inv, msgID, m, st.account) {
+		return outcome{failed: true}
+	}
 	pairs := map[int64]*pair{}
 	var ids, skipped []int64
 	for _, hk := range st.hooks {
@@ -117,6 +120,56 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string
 	}
 	out.add(h.attempt(ctx, inv, claims, cs))
 	return out
+}
+
+// recordFreshness records a successful load of a table that has a
+// freshness rule (the account read says which do: no other read, and no
+// write at all for a table without a rule), once per table per invocation
+// however many of the batch's loads are of it. It reports false when the
+// write failed: the record fails, and its redelivery records the load and
+// skips the deliveries already made.
+func (h *handler) recordFreshness(ctx context.Context, inv *invocation, msgID string, m *notify.Message, a hook.Account) bool {
+	n := m.Notification
+	if m.Status != notify.StatusSucceeded || !a.HasFreshnessRule(n.IntegrationName, n.DestinationRootTableName) {
+		return true
+	}
+	k := hook.FreshnessKey{Integration: n.IntegrationName, Table: n.DestinationRootTableName}
+	if err := inv.loads.record(ctx, m.ClientID, k); err != nil {
+		h.log.ErrorContext(ctx, "record load failed", "messageId", msgID, "clientId", m.ClientID, "loadId", m.LoadID, "error", err.Error())
+		return false
+	}
+	return true
+}
+
+// loadClocks makes the one RecordTableLoad of each ruled table of an
+// invocation: the first record of the table writes, at its time, and the
+// batch's other loads of it share the write and its outcome.
+type loadClocks struct {
+	h  *handler
+	mu sync.Mutex
+	m  map[loadClockKey]*loadClockWrite
+}
+
+type loadClockKey struct {
+	clientID int64
+	table    hook.FreshnessKey
+}
+
+type loadClockWrite struct {
+	once sync.Once
+	err  error
+}
+
+func (c *loadClocks) record(ctx context.Context, clientID int64, k hook.FreshnessKey) error {
+	c.mu.Lock()
+	w := c.m[loadClockKey{clientID, k}]
+	if w == nil {
+		w = &loadClockWrite{}
+		c.m[loadClockKey{clientID, k}] = w
+	}
+	c.mu.Unlock()
+	w.once.Do(func() { w.err = c.h.freshness.RecordTableLoad(ctx, clientID, k, c.h.now()) })
+	return w.err
 }
 
 // deliverRetry makes the attempt a retry message asks for. The hook and the

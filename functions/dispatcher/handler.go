@@ -52,6 +52,12 @@ type deliveryStore interface {
 	sequenceWriter
 }
 
+// loadClock records a ruled table's last successful load (store.Store's
+// RecordTableLoad), which starts its freshness rule's clock again.
+type loadClock interface {
+	RecordTableLoad(ctx context.Context, clientID int64, k hook.FreshnessKey, at time.Time) error
+}
+
 // webhookSender makes one signed HTTP attempt.
 type webhookSender interface {
 	Deliver(ctx context.Context, r webhook.Request) delivery.Attempt
@@ -81,6 +87,7 @@ type handler struct {
 	cfg        config
 	accounts   accountReader
 	deliveries deliveryStore
+	freshness  loadClock
 	webhooks   webhookSender
 	queue      messageSender
 	health     healthStore // health.go
@@ -94,6 +101,7 @@ type handler struct {
 // the bounds on attempts and sends in flight, and the fate of each distinct record.
 type invocation struct {
 	accounts *accountCache
+	loads    *loadClocks
 	attempts chan struct{}
 	sends    chan struct{}
 	mu       sync.Mutex
@@ -114,6 +122,7 @@ type fate struct {
 func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	inv := &invocation{
 		accounts: newAccountCache(h),
+		loads:    &loadClocks{h: h, m: map[loadClockKey]*loadClockWrite{}},
 		attempts: make(chan struct{}, maxConcurrentJobs),
 		sends:    make(chan struct{}, maxConcurrentSends),
 		records:  map[recordKey]*fate{},

@@ -79,6 +79,7 @@ func newHandler(cfg config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 		cfg:        cfg,
 		accounts:   st,
 		deliveries: st,
+		freshness:  st,
 		webhooks:   client,
 		queue:      sqs.NewFromConfig(awsCfg),
 		health:     st,

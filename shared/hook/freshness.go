@@ -2,6 +2,7 @@ package hook
 
 import (
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -123,4 +124,74 @@ func KeepCreation(old, rules []FreshnessRule, now time.Time) {
 			rules[i].CreatedAt = now
 		}
 	}
+}
+
+// String writes the key as one string that no other key writes: the
+// integration's length in bytes, a colon, the integration, a slash and the
+// table ("7:shopify/orders"). The store keys a table's freshness state and
+// lists an account's ruled tables with it.
+func (k FreshnessKey) String() string {
+	return fmt.Sprintf("%d:%s/%s", len(k.Integration), k.Integration, k.Table)
+}
+
+// FreshnessState is what is kept of a ruled table between checks: its last
+// successful load, and its overdue episodes. An episode opens when the
+// table becomes overdue (one overdue notice) and closes when the table has
+// loaded again (one back-on-time notice); the rule is then armed again.
+type FreshnessState struct {
+	// LastLoadedAt is the table's last successful load (zero: none
+	// recorded).
+	LastLoadedAt time.Time
+	// Episode counts the episodes opened so far; Open says whether the
+	// last one is still open.
+	Episode int64
+	Open    bool
+	// OpenedLoad is LastLoadedAt as it was when the open episode opened:
+	// a later LastLoadedAt means the table has loaded again.
+	OpenedLoad time.Time
+	// OverdueSent says the open episode's overdue notice is done.
+	OverdueSent bool
+}
+
+// FreshnessAction is what a check does next for one rule.
+type FreshnessAction int
+
+// The actions of a freshness check (see FreshnessRule.Next).
+const (
+	// FreshnessWait: nothing to do now.
+	FreshnessWait FreshnessAction = iota
+	// FreshnessOpen: the table is overdue; open episode Episode+1 (a
+	// conditional write, so only one check opens it), then send its
+	// overdue notice.
+	FreshnessOpen
+	// FreshnessSendOverdue: the open episode's overdue notice is not done
+	// yet (an earlier check opened it and did not finish).
+	FreshnessSendOverdue
+	// FreshnessSendBack: the table has loaded since the episode opened;
+	// send the back-on-time notice, then close the episode.
+	FreshnessSendBack
+)
+
+// Next decides what a check at now does for the rule whose table is in st.
+// An open episode first finishes its overdue notice, then waits for a load;
+// a closed one opens when the table is due (DueAt of its last load).
+func (r FreshnessRule) Next(st FreshnessState, now time.Time) FreshnessAction {
+	switch {
+	case st.Open && !st.OverdueSent:
+		return FreshnessSendOverdue
+	case st.Open && st.LastLoadedAt.After(st.OpenedLoad):
+		return FreshnessSendBack
+	case st.Open:
+		return FreshnessWait
+	case !now.Before(r.DueAt(st.LastLoadedAt)):
+		return FreshnessOpen
+	}
+	return FreshnessWait
+}
+
+// HasFreshnessRule reports whether the account has a freshness rule for
+// the table of the integration (FreshnessTables, kept with the account so
+// that a load learns it from the account read it makes anyway).
+func (a Account) HasFreshnessRule(integration, table string) bool {
+	return slices.Contains(a.FreshnessTables, FreshnessKey{Integration: integration, Table: table}.String())
 }

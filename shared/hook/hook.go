@@ -64,8 +64,12 @@ type Account struct {
 	// for the account: its hooks are never disabled for failing. The zero
 	// value auto-disables, as an account does unless told otherwise.
 	NoAutoDisable bool
-	CreatedAt     time.Time
-	ModifiedAt    time.Time
+	// FreshnessTables lists the FreshnessKey.String of every table the
+	// account has a freshness rule for (nil when none), kept in step with
+	// the rules.
+	FreshnessTables []string
+	CreatedAt       time.Time
+	ModifiedAt      time.Time
 }
 
 // HasHooks reports whether the account's plan includes the feature.

@@ -460,6 +460,9 @@ func decodeAccount(item map[string]types.AttributeValue) (hook.Account, error) {
 		CreatedAt:     d.time(attrCreatedAt),
 		ModifiedAt:    d.time(attrModifiedAt),
 	}
+	if d.has(attrFreshTables) {
+		a.FreshnessTables = d.strings(attrFreshTables)
+	}
 	if err := d.result("account"); err != nil {
 		return hook.Account{}, err
 	}

@@ -22,6 +22,11 @@ type loadAwareStore interface {
 	SetHookSubscription(ctx context.Context, p hook.Principal, id int64, u hook.SubscriptionUpdate) (hook.Hook, error)
 	FreshnessRules(ctx context.Context, clientID int64) ([]hook.FreshnessRule, error)
 	PutFreshnessRules(ctx context.Context, p hook.Principal, rules []hook.FreshnessRule) ([]hook.FreshnessRule, error)
+	RecordTableLoad(ctx context.Context, clientID int64, k hook.FreshnessKey, at time.Time) error
+	FreshnessAccounts(ctx context.Context) ([]int64, error)
+	FreshnessCheck(ctx context.Context, clientID int64) ([]hook.FreshnessRule, map[hook.FreshnessKey]hook.FreshnessState, error)
+	OpenFreshnessEpisode(ctx context.Context, clientID int64, k hook.FreshnessKey, st hook.FreshnessState, now time.Time) (bool, error)
+	FinishFreshnessNotice(ctx context.Context, clientID int64, k hook.FreshnessKey, episode int64, back bool) error
 }
 
 var (
@@ -54,6 +59,9 @@ func runLoadAware(t *testing.T, open func(t *testing.T) (contract, loadAwareStor
 		{"FreshnessRules", contractFreshnessRules},
 		{"FreshnessRulesRefused", contractFreshnessRefused},
 		{"FreshnessRulesConcurrent", contractFreshnessConcurrent},
+		{"FreshnessTablesOnAccount", contractFreshnessTables},
+		{"FreshnessEpisodes", contractFreshnessEpisodes},
+		{"FreshnessEpisodeConcurrent", contractFreshnessEpisodeConcurrent},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c, s := open(t)
@@ -251,5 +259,143 @@ func contractFreshnessConcurrent(t *testing.T, c contract, s loadAwareStore) {
 	got, err := s.FreshnessRules(ctx, cClient)
 	if err != nil || len(got) != 2 || got[0].Table != "orders" || got[1].IntegrationName != "w" {
 		t.Errorf("after concurrent puts: %+v %v, want one writer's two rules", got, err)
+	}
+}
+
+// contractFreshnessTables: the account read by every load carries the
+// ruled tables, in step with the rules; the registry lists the accounts
+// with rules.
+func contractFreshnessTables(t *testing.T, c contract, s loadAwareStore) {
+	c.account(t, cClient, "advanced")
+	c.account(t, cOther, "advanced")
+	if _, err := s.PutFreshnessRules(ctx, member(cClient), []hook.FreshnessRule{rule("shopify", "orders", "2h"), rule("stripe", "charges", "1h")}); err != nil {
+		t.Fatal(err)
+	}
+	a, _, err := s.AccountWithHooks(ctx, cClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !a.HasFreshnessRule("shopify", "orders") || !a.HasFreshnessRule("stripe", "charges") || a.HasFreshnessRule("shopify", "charges") {
+		t.Errorf("account tables %v, want shopify/orders and stripe/charges", a.FreshnessTables)
+	}
+	if ids, err := s.FreshnessAccounts(ctx); err != nil || !cmp.Equal(ids, []int64{cClient}) {
+		t.Errorf("FreshnessAccounts = %v, %v; want [%d]", ids, err, cClient)
+	}
+	if _, err := s.PutFreshnessRules(ctx, member(cClient), []hook.FreshnessRule{rule("stripe", "charges", "1h")}); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := s.Account(ctx, cClient); a.HasFreshnessRule("shopify", "orders") || !a.HasFreshnessRule("stripe", "charges") {
+		t.Errorf("after replacing: account tables %v, want stripe/charges", a.FreshnessTables)
+	}
+	if _, err := s.PutFreshnessRules(ctx, member(cClient), nil); err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := s.Account(ctx, cClient); a.FreshnessTables != nil {
+		t.Errorf("after removing every rule: account tables %v, want none", a.FreshnessTables)
+	}
+	if ids, err := s.FreshnessAccounts(ctx); err != nil || len(ids) != 0 {
+		t.Errorf("FreshnessAccounts = %v, %v; want none", ids, err)
+	}
+}
+
+// contractFreshnessEpisodes: a table's state through one episode: the last
+// load never moves back, an episode opens only over the state read, the
+// overdue notice and then the back-on-time notice close it.
+func contractFreshnessEpisodes(t *testing.T, c contract, s loadAwareStore) {
+	c.account(t, cClient, "advanced")
+	if _, err := s.PutFreshnessRules(ctx, member(cClient), []hook.FreshnessRule{rule("shopify", "orders", "2h")}); err != nil {
+		t.Fatal(err)
+	}
+	k := hook.FreshnessKey{Integration: "shopify", Table: "orders"}
+	read := func() hook.FreshnessState {
+		t.Helper()
+		rules, states, err := s.FreshnessCheck(ctx, cClient)
+		if err != nil || len(rules) != 1 {
+			t.Fatalf("FreshnessCheck: %v rules, %v", rules, err)
+		}
+		return states[k]
+	}
+	if st := read(); st != (hook.FreshnessState{}) {
+		t.Fatalf("new rule: state %+v, want none", st)
+	}
+	now := c.clock.Now().Truncate(time.Millisecond)
+	if ok, err := s.OpenFreshnessEpisode(ctx, cClient, k, hook.FreshnessState{}, now); err != nil || !ok {
+		t.Fatalf("open episode 1: %v, %v", ok, err)
+	}
+	if ok, err := s.OpenFreshnessEpisode(ctx, cClient, k, hook.FreshnessState{}, now); err != nil || ok {
+		t.Fatalf("open episode 1 again: %v, %v; want false", ok, err)
+	}
+	want := hook.FreshnessState{Episode: 1, Open: true}
+	if st := read(); st != want {
+		t.Fatalf("opened: %+v, want %+v", st, want)
+	}
+	if err := s.FinishFreshnessNotice(ctx, cClient, k, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	if st := read(); st != want {
+		t.Fatalf("back-on-time before the overdue notice changed the state: %+v", st)
+	}
+	if err := s.FinishFreshnessNotice(ctx, cClient, k, 1, false); err != nil {
+		t.Fatal(err)
+	}
+	loaded := now.Add(time.Minute)
+	if err := s.RecordTableLoad(ctx, cClient, k, loaded); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RecordTableLoad(ctx, cClient, k, now); err != nil {
+		t.Fatal(err)
+	}
+	want = hook.FreshnessState{Episode: 1, Open: true, OverdueSent: true, LastLoadedAt: loaded}
+	if st := read(); !cmp.Equal(st, want) {
+		t.Fatalf("after loads: %+v, want %+v", st, want)
+	}
+	if err := s.FinishFreshnessNotice(ctx, cClient, k, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	want.Open = false
+	if st := read(); !cmp.Equal(st, want) {
+		t.Fatalf("closed: %+v, want %+v", st, want)
+	}
+	// The next episode opens only over the last load it read.
+	if ok, _ := s.OpenFreshnessEpisode(ctx, cClient, k, hook.FreshnessState{Episode: 1, LastLoadedAt: now}, now); ok {
+		t.Fatal("episode 2 opened over a load it had not read")
+	}
+	if ok, err := s.OpenFreshnessEpisode(ctx, cClient, k, want, now); err != nil || !ok {
+		t.Fatalf("open episode 2: %v, %v", ok, err)
+	}
+	if st := read(); !cmp.Equal(st, hook.FreshnessState{Episode: 2, Open: true, LastLoadedAt: loaded, OpenedLoad: loaded}) {
+		t.Fatalf("episode 2: %+v", st)
+	}
+	if err := s.FinishFreshnessNotice(ctx, 9999, k, 1, false); err != nil {
+		t.Errorf("finish for an unknown table: %v, want nil", err)
+	}
+}
+
+// contractFreshnessEpisodeConcurrent: of concurrent checks that read the
+// same state, exactly one opens the episode.
+func contractFreshnessEpisodeConcurrent(t *testing.T, c contract, s loadAwareStore) {
+	c.account(t, cClient, "advanced")
+	k := hook.FreshnessKey{Integration: "shopify", Table: "orders"}
+	const n = 8
+	var wg sync.WaitGroup
+	opened := make([]bool, n)
+	for i := range n {
+		wg.Go(func() {
+			ok, err := s.OpenFreshnessEpisode(ctx, cClient, k, hook.FreshnessState{}, c.clock.Now())
+			if err != nil {
+				t.Error(err)
+			}
+			opened[i] = ok
+		})
+	}
+	wg.Wait()
+	count := 0
+	for _, ok := range opened {
+		if ok {
+			count++
+		}
+	}
+	if count != 1 {
+		t.Errorf("%d of %d concurrent opens succeeded, want exactly 1", count, n)
 	}
 }

@@ -37,6 +37,9 @@ const (
 	attrRuleInterval  = "max_interval"
 	attrRulesVersion  = "version"
 	attrRegistryCount = "rule_count"
+	// attrFreshTables, on the account item: the hook.FreshnessKey String of
+	// every ruled table (L of S, absent when there is no rule).
+	attrFreshTables = "freshness_tables"
 
 	freshnessAttempts = 5
 )
@@ -111,6 +114,20 @@ func (s *Store) putFreshnessOnce(ctx context.Context, clientID int64, rules []ho
 		check.ExpressionAttributeNames, check.ExpressionAttributeValues = names, vals
 	}
 	check.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+	// The account item carries the ruled tables (attrFreshTables), so that
+	// the dispatcher learns from the account read it makes for every load
+	// whether a load's table has a rule.
+	names["#ft"] = attrFreshTables
+	update := &types.Update{TableName: check.TableName, Key: check.Key, ConditionExpression: check.ConditionExpression,
+		UpdateExpression: aws.String("REMOVE #ft"), ExpressionAttributeNames: names,
+		ReturnValuesOnConditionCheckFailure: check.ReturnValuesOnConditionCheckFailure}
+	if len(out) > 0 {
+		vals[":ft"] = attrStrings(freshTables(out))
+		update.UpdateExpression = aws.String("SET #ft = :ft")
+	}
+	if len(vals) > 0 {
+		update.ExpressionAttributeValues = vals
+	}
 
 	rulesCond := aws.String(condNew)
 	var rulesNames map[string]string
@@ -126,6 +143,9 @@ func (s *Store) putFreshnessOnce(ctx context.Context, clientID int64, rules []ho
 		itemRegistry
 	)
 	items := []types.TransactWriteItem{itemAccount: {ConditionCheck: &check}}
+	if len(out) > 0 || version > 0 {
+		items[itemAccount] = types.TransactWriteItem{Update: update}
+	}
 	regKey := key(freshnessRegistryPK(clientID), clientPK(clientID))
 	if len(out) == 0 {
 		if version == 0 {

@@ -22,6 +22,11 @@
 // receive, invoke and delete, for tests that step the event source
 // themselves.
 //
+// Schedule is the local stand-in for an EventBridge schedule (a SAM
+// Schedule event): it invokes a function with the scheduled event every
+// period, one invocation after the other, as scripts/dev runs the freshness
+// check.
+//
 // It does not redrive to dead-letter queues: that is the queue's own job and
 // goaws does it. It is a development tool and is never deployed.
 package eventsource

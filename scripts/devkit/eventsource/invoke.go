@@ -30,21 +30,43 @@ func (v *Invoker) Invoke(ctx context.Context, ev events.SQSEvent) ([]string, err
 	if err != nil {
 		return nil, fmt.Errorf("encode event: %w", err)
 	}
+	status, body, err := v.post(ctx, payload)
+	if err != nil {
+		return nil, err
+	}
+	return parseResponse(status, body)
+}
+
+// InvokeScheduled posts a scheduled event (see Schedule): the function must
+// answer null. A returned error, a timeout or a crash is ErrFunction.
+func (v *Invoker) InvokeScheduled(ctx context.Context, payload []byte) error {
+	status, body, err := v.post(ctx, payload)
+	if err != nil {
+		return err
+	}
+	if _, err := parseResponse(status, body); err != nil {
+		return err
+	}
+	return nil
+}
+
+// post sends one event and reads the emulator's answer.
+func (v *Invoker) post(ctx context.Context, payload []byte) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.URL, bytes.NewReader(payload))
 	if err != nil {
-		return nil, fmt.Errorf("invoke: %w", err)
+		return 0, nil, fmt.Errorf("invoke: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := v.Client.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("invoke: %w", err)
+		return 0, nil, fmt.Errorf("invoke: %w", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 6<<20))
 	if err != nil {
-		return nil, fmt.Errorf("invoke: read response: %w", err)
+		return 0, nil, fmt.Errorf("invoke: read response: %w", err)
 	}
-	return parseResponse(resp.StatusCode, body)
+	return resp.StatusCode, body, nil
 }
 
 // parseResponse reads an emulator response as Lambda's event source mapping

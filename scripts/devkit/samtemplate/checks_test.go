@@ -7,7 +7,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // A check inspects the template (and the code at root) and returns the
@@ -440,4 +442,84 @@ func checkOutputs(t *Template, _ string) []string {
 		}
 	}
 	return p
+}
+
+// checkFreshnessSchedule: the function that runs the freshness check
+// (the one given HOOKS_FRESHNESS_CHECK_EVERY) has exactly one Schedule
+// event, at that period (rate(N minute[s]) or rate(N hour[s])), not
+// retried (the next check carries on), and may send its event
+// notifications to the queue HOOKS_RETRY_QUEUE_URL names.
+func checkFreshnessSchedule(t *Template, _ string) []string {
+	var p []string
+	sts, _ := statements(t)
+	checkers := 0
+	for _, f := range t.Functions() {
+		every, ok := f.Environment["HOOKS_FRESHNESS_CHECK_EVERY"].(string)
+		if !ok {
+			if hasEvent(f, "Schedule") {
+				p = append(p, fmt.Sprintf("%s: a Schedule event but no HOOKS_FRESHNESS_CHECK_EVERY", f.LogicalID))
+			}
+			continue
+		}
+		checkers++
+		d, err := time.ParseDuration(every)
+		if err != nil {
+			p = append(p, fmt.Sprintf("%s: HOOKS_FRESHNESS_CHECK_EVERY %q is not a duration", f.LogicalID, every))
+		}
+		var schedules []string
+		for _, name := range slices.Sorted(maps.Keys(f.Events)) {
+			if e := f.Events[name]; e.Type == "Schedule" {
+				schedules = append(schedules, name)
+				if got := scheduleRate(e.Properties["Schedule"]); got != d {
+					p = append(p, fmt.Sprintf("%s: Schedule event %s runs every %v, HOOKS_FRESHNESS_CHECK_EVERY says %s", f.LogicalID, name, got, every))
+				}
+				if n := asMap(e.Properties["RetryPolicy"])["MaximumRetryAttempts"]; n != 0 {
+					p = append(p, fmt.Sprintf("%s: Schedule event %s: RetryPolicy.MaximumRetryAttempts %v, want 0", f.LogicalID, name, n))
+				}
+			}
+		}
+		if len(schedules) != 1 {
+			p = append(p, fmt.Sprintf("%s: %d Schedule events, want exactly one (the freshness check)", f.LogicalID, len(schedules)))
+		}
+		queue, ok := Ref(f.Environment["HOOKS_RETRY_QUEUE_URL"])
+		if !ok {
+			p = append(p, fmt.Sprintf("%s: HOOKS_RETRY_QUEUE_URL is not a Ref of the retry queue", f.LogicalID))
+			continue
+		}
+		may := false
+		for _, s := range sts {
+			if s.function != f.LogicalID || !slices.Contains(s.actions, "sqs:SendMessage") {
+				continue
+			}
+			for _, r := range s.resources {
+				if q, attr, ok := GetAtt(r); ok && q == queue && attr == "Arn" {
+					may = true
+				}
+			}
+		}
+		if !may {
+			p = append(p, fmt.Sprintf("%s: may not sqs:SendMessage to %s (HOOKS_RETRY_QUEUE_URL)", f.LogicalID, queue))
+		}
+	}
+	if checkers != 1 {
+		p = append(p, fmt.Sprintf("%d functions run the freshness check (HOOKS_FRESHNESS_CHECK_EVERY), want 1", checkers))
+	}
+	return p
+}
+
+// scheduleRate reads an EventBridge rate expression; 0 when it is not one.
+func scheduleRate(v any) time.Duration {
+	s, _ := v.(string)
+	inner, ok := strings.CutPrefix(s, "rate(")
+	inner, ok2 := strings.CutSuffix(inner, ")")
+	fields := strings.Fields(inner)
+	if !ok || !ok2 || len(fields) != 2 {
+		return 0
+	}
+	n, err := strconv.Atoi(fields[0])
+	if err != nil || n < 1 {
+		return 0
+	}
+	unit := map[string]time.Duration{"minute": time.Minute, "minutes": time.Minute, "hour": time.Hour, "hours": time.Hour}[fields[1]]
+	return time.Duration(n) * unit
 }

@@ -44,6 +44,7 @@ var checks = []struct {
 	{"SES only SendEmail on the identity", checkSES},
 	{"HTTP API routes: admin on AWS_IAM, app and hooks without", checkAPIRoutes},
 	{"outputs give the API and queue URLs", checkOutputs},
+	{"freshness check: one schedule at HOOKS_FRESHNESS_CHECK_EVERY, may queue its notifications", checkFreshnessSchedule},
 }
 
 // TestTemplate runs every check on the repository's template.yaml.
@@ -170,6 +171,17 @@ func TestChecksCatchMutations(t *testing.T) {
 			tp.Outputs["NotificationsQueueUrl"]["Value"] = map[string]any{"Ref": queueOf(tp, "DispatcherFunction", "Retries")}
 		}},
 		{"no NotificationsQueueUrl", checkOutputs, func(tp *Template) { delete(tp.Outputs, "NotificationsQueueUrl") }},
+		{"freshness schedule slower than its period", checkFreshnessSchedule, func(tp *Template) {
+			asMap(asMap(asMap(props(tp, "AlerterFunction")["Events"])["FreshnessCheck"])["Properties"])["Schedule"] = "rate(5 minutes)"
+		}},
+		{"no freshness schedule", checkFreshnessSchedule, func(tp *Template) { delete(asMap(props(tp, "AlerterFunction")["Events"]), "FreshnessCheck") }},
+		{"freshness check retried", checkFreshnessSchedule, func(tp *Template) {
+			delete(asMap(asMap(asMap(props(tp, "AlerterFunction")["Events"])["FreshnessCheck"])["Properties"]), "RetryPolicy")
+		}},
+		{"freshness notifications may not be queued", checkFreshnessSchedule, func(tp *Template) {
+			s := statementWith(tp, "AlerterFunction", "sqs:SendMessage")
+			s["Resource"] = []any{map[string]any{"Fn::GetAtt": []any{"AlertsDLQ", "Arn"}}}
+		}},
 	}
 	root := repoRoot(t)
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -40,10 +41,113 @@ func (s *Store) PutFreshnessRules(_ context.Context, p hook.Principal, rules []h
 	if s.fresh == nil {
 		s.fresh = map[int64][]hook.FreshnessRule{}
 	}
+	ac.a.FreshnessTables = nil
 	if len(out) == 0 {
 		delete(s.fresh, p.ClientID)
 	} else {
 		s.fresh[p.ClientID] = slices.Clone(out)
+		for _, r := range out {
+			ac.a.FreshnessTables = append(ac.a.FreshnessTables, r.Key().String())
+		}
 	}
 	return out, nil
+}
+
+type freshKey struct {
+	clientID int64
+	key      hook.FreshnessKey
+}
+
+func (s *Store) state(clientID int64, k hook.FreshnessKey) *hook.FreshnessState {
+	if s.states == nil {
+		s.states = map[freshKey]*hook.FreshnessState{}
+	}
+	st := s.states[freshKey{clientID, k}]
+	if st == nil {
+		st = &hook.FreshnessState{}
+		s.states[freshKey{clientID, k}] = st
+	}
+	return st
+}
+
+// RecordTableLoad is store.Store.RecordTableLoad: the last load only moves
+// forward.
+func (s *Store) RecordTableLoad(_ context.Context, clientID int64, k hook.FreshnessKey, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("RecordTableLoad"); err != nil {
+		return err
+	}
+	if st := s.state(clientID, k); at.After(st.LastLoadedAt) {
+		st.LastLoadedAt = at.UTC()
+	}
+	return nil
+}
+
+// FreshnessAccounts is store.Store.FreshnessAccounts: every account with
+// rules (in client id order; the store's order is by registry partition).
+func (s *Store) FreshnessAccounts(_ context.Context) ([]int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("FreshnessAccounts"); err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for id, rules := range s.fresh {
+		if len(rules) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids, nil
+}
+
+// FreshnessCheck is store.Store.FreshnessCheck.
+func (s *Store) FreshnessCheck(_ context.Context, clientID int64) ([]hook.FreshnessRule, map[hook.FreshnessKey]hook.FreshnessState, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("FreshnessCheck"); err != nil {
+		return nil, nil, err
+	}
+	rules := nonNil(slices.Clone(s.fresh[clientID]))
+	states := map[hook.FreshnessKey]hook.FreshnessState{}
+	for _, r := range rules {
+		if st := s.states[freshKey{clientID, r.Key()}]; st != nil {
+			states[r.Key()] = *st
+		}
+	}
+	return rules, states, nil
+}
+
+// OpenFreshnessEpisode is store.Store.OpenFreshnessEpisode.
+func (s *Store) OpenFreshnessEpisode(_ context.Context, clientID int64, k hook.FreshnessKey, read hook.FreshnessState, now time.Time) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("OpenFreshnessEpisode"); err != nil {
+		return false, err
+	}
+	st := s.state(clientID, k)
+	if st.Episode != read.Episode || st.Open || !st.LastLoadedAt.Equal(read.LastLoadedAt) {
+		return false, nil
+	}
+	st.Episode, st.Open, st.OverdueSent, st.OpenedLoad = read.Episode+1, true, false, read.LastLoadedAt
+	return true, nil
+}
+
+// FinishFreshnessNotice is store.Store.FinishFreshnessNotice.
+func (s *Store) FinishFreshnessNotice(_ context.Context, clientID int64, k hook.FreshnessKey, episode int64, back bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("FinishFreshnessNotice"); err != nil {
+		return err
+	}
+	st := s.state(clientID, k)
+	switch {
+	case st.Episode != episode || !st.Open:
+	case !back:
+		st.OverdueSent = true
+	case st.OverdueSent:
+		st.Open = false
+	}
+	return nil
 }

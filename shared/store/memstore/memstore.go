@@ -47,6 +47,7 @@ type Store struct {
 	dg       *digestState                       // alert digests and unsubscribe links (digest.go)
 	seqs     map[delivery.SequenceKey]*sequence // sequence counters (sequence.go)
 	lastLoad map[hookKey]string                 // the last exhausted load counted per hook (health.go)
+	states   map[freshKey]*hook.FreshnessState  // freshness states of ruled tables (freshness.go)
 }
 
 // hookKey names one hook of one client.
@@ -387,6 +388,7 @@ func (ac *account) view() hook.Account {
 	a.HookCount = len(ac.hooks)
 	a.AlertEmails = nonNil(slices.Clone(a.AlertEmails))
 	a.Destinations = nonNil(slices.Clone(a.Destinations))
+	a.FreshnessTables = slices.Clone(a.FreshnessTables)
 	return a
 }
 

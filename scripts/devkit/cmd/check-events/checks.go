@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
+	"github.com/postloadhooks/hooks/shared/delivery"
 )
 
 // checkMail finds the mails not in before that go to want.To, and wants
@@ -56,6 +57,29 @@ func drainQueue(ctx context.Context, client *sqs.Client, url string) (int, error
 		}
 		for _, m := range out.Messages {
 			n++
+			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return n, fmt.Errorf("delete from %s: %w", url, err)
+			}
+		}
+	}
+}
+
+// drainEvents receives and deletes every message on the queue at url and
+// counts the event notifications (delivery.KindEvent) among them.
+func drainEvents(ctx context.Context, client *sqs.Client, url string) (int, error) {
+	n := 0
+	for {
+		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(url), MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		if err != nil {
+			return n, fmt.Errorf("receive from %s: %w", url, err)
+		}
+		if len(out.Messages) == 0 {
+			return n, nil
+		}
+		for _, m := range out.Messages {
+			if _, err := delivery.DecodeEvent([]byte(aws.ToString(m.Body))); err == nil {
+				n++
+			}
 			if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
 				return n, fmt.Errorf("delete from %s: %w", url, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 )
@@ -41,6 +42,12 @@ type step struct {
 	DeadLetters *int `json:"dead_letters,omitempty"`
 	// Mail is the email the event must send (exactly one new such mail).
 	Mail *mailExpectation `json:"mail,omitempty"`
+	// Scheduled marks a scheduled event (EventBridge): the function must
+	// answer null, with no error.
+	Scheduled bool `json:"scheduled,omitempty"`
+	// EventMessages is how many event notifications (delivery.KindEvent)
+	// the event must put on the retry queue.
+	EventMessages *int `json:"event_messages,omitempty"`
 }
 
 // apiResponse is an API Gateway payload 2.0 response. Body is compared token
@@ -81,6 +88,16 @@ type seed struct {
 	// HookSequence, when set, becomes the account's last hook id, so the
 	// next create gets HookSequence+1.
 	HookSequence *int64 `json:"hook_sequence,omitempty"`
+	// FreshnessRules replace the account's freshness rules
+	// (store.PutFreshnessRules), made CreatedAgo before now.
+	FreshnessRules []seedRule `json:"freshness_rules,omitempty"`
+}
+
+type seedRule struct {
+	IntegrationName string `json:"integration_name"`
+	Table           string `json:"table"`
+	MaxInterval     string `json:"max_interval"`
+	CreatedAgo      string `json:"created_ago"`
 }
 
 type seedMember struct {
@@ -147,8 +164,15 @@ func (e expectations) validate() error {
 		}
 		if s.Seed != nil {
 			if s.Event != "" || s.Function != "" || s.Response != nil || s.BatchItemFailures != nil ||
-				s.Webhooks != nil || s.DeadLetters != nil || s.Mail != nil {
+				s.Webhooks != nil || s.DeadLetters != nil || s.Mail != nil || s.Scheduled || s.EventMessages != nil {
 				fail("a seed step has nothing else")
+			}
+			for _, r := range s.Seed.FreshnessRules {
+				_, err1 := time.ParseDuration(r.MaxInterval)
+				_, err2 := time.ParseDuration(r.CreatedAgo)
+				if r.IntegrationName == "" || r.Table == "" || err1 != nil || err2 != nil {
+					fail("freshness rule needs integration_name, table, and durations max_interval and created_ago")
+				}
 			}
 			if s.Seed.Member != nil {
 				member = true
@@ -179,6 +203,13 @@ func (e expectations) validate() error {
 			continue
 		}
 		switch {
+		case s.Scheduled:
+			if s.Response != nil || s.BatchItemFailures != nil || s.Webhooks != nil || s.DeadLetters != nil {
+				fail("%s: a scheduled step has only mail and event_messages", s.Event)
+			}
+			if m := s.Mail; m != nil && (m.To == "" || m.Count != nil && *m.Count < 0 || m.want() > 0 && m.Subject == "") {
+				fail("%s: mail needs to, a count of at least 0 and, unless count is 0, a subject", s.Event)
+			}
 		case s.Response != nil:
 			if s.BatchItemFailures != nil || s.DeadLetters != nil || s.Mail != nil {
 				fail("%s: an API step has only a response (and the webhooks it sends)", s.Event)

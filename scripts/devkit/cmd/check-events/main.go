@@ -228,7 +228,8 @@ func newRunner(ctx context.Context, root string, clientID int64, getenv func(str
 	r.mail = inbox.New(getenv(devstack.EnvSESv2))
 	r.seed = &seeder{
 		clientID: clientID, receiver: r.receiver, eventsDir: filepath.Join(r.root, "events"),
-		store: store.New(r.db, res.Table, time.Now),
+		store:   store.New(r.db, res.Table, time.Now),
+		storeAt: func(now func() time.Time) *store.Store { return store.New(r.db, res.Table, now) },
 	}
 
 	// What the deployed stack would give the functions, here: this run's
@@ -357,6 +358,22 @@ func (r *runner) invokeAndCheck(ctx context.Context, s step, logs *bytes.Buffer)
 	var problems []string
 	if s.Response != nil {
 		problems = append(problems, compareAPI(res.Body, *s.Response)...)
+	}
+	if s.Scheduled {
+		if doc := functionError(res.Body); doc != "" {
+			problems = append(problems, doc)
+		} else if b := bytes.TrimSpace(res.Body); string(b) != "null" {
+			problems = append(problems, fmt.Sprintf("scheduled event answered %s, want null", snippet(b)))
+		}
+	}
+	if s.EventMessages != nil {
+		n, err := drainEvents(ctx, r.sqs, r.res.Queues.Retry)
+		switch {
+		case err != nil:
+			problems = append(problems, err.Error())
+		case n != *s.EventMessages:
+			problems = append(problems, fmt.Sprintf("%d event notifications on the retry queue, want %d", n, *s.EventMessages))
+		}
 	}
 	if s.BatchItemFailures != nil {
 		if d := compareFailures(res.Body, *s.BatchItemFailures); d != "" {

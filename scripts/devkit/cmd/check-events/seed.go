@@ -24,6 +24,9 @@ type seeder struct {
 	eventsDir string // where the seed's events are
 	receiver  *receiver
 	member    hook.Principal // set by the member seed
+	// storeAt is the run's store on the clock now (for seeds made in the
+	// past).
+	storeAt func(now func() time.Time) *store.Store
 }
 
 // apply writes s: member, hooks, deliveries, deleted hooks, hook sequence,
@@ -60,6 +63,29 @@ func (sd *seeder) apply(ctx context.Context, s seed) error {
 		if err := sd.advanceHookSequence(ctx, *n); err != nil {
 			return err
 		}
+	}
+	if len(s.FreshnessRules) > 0 {
+		if err := sd.putFreshnessRules(ctx, s.FreshnessRules); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// putFreshnessRules stores the rules as made created_ago before now (the
+// longest created_ago of them: one write makes them all).
+func (sd *seeder) putFreshnessRules(ctx context.Context, seeds []seedRule) error {
+	var rules []hook.FreshnessRule
+	var ago time.Duration
+	for _, r := range seeds {
+		d, _ := time.ParseDuration(r.MaxInterval)
+		a, _ := time.ParseDuration(r.CreatedAgo)
+		ago = max(ago, a)
+		rules = append(rules, hook.FreshnessRule{IntegrationName: r.IntegrationName, Table: r.Table, MaxInterval: r.MaxInterval, Interval: d})
+	}
+	past := sd.storeAt(func() time.Time { return time.Now().Add(-ago) })
+	if _, err := past.PutFreshnessRules(ctx, hook.Principal{ClientID: sd.clientID, MemberID: "check-events"}, rules); err != nil {
+		return fmt.Errorf("seed freshness rules: %w", err)
 	}
 	return nil
 }

@@ -32,6 +32,14 @@
 //	    -queue http://127.0.0.1:4100/000000000000/post-load-notifications \
 //	    -queue http://127.0.0.1:4100/000000000000/post-load-retries
 //
+// With -schedule it polls no queue: it is the local EventBridge schedule of a
+// SAM Schedule event, and invokes the function with a scheduled event every
+// period (package eventsource's Schedule), as scripts/dev runs the freshness
+// check:
+//
+//	eventsource -function-url http://127.0.0.1:9103/2015-03-31/functions/function/invocations \
+//	    -schedule 1m -rule FreshnessCheck
+//
 // AWS settings (region, credentials, AWS_ENDPOINT_URL_SQS) come from the
 // environment, as for every SDK client.
 package main
@@ -87,8 +95,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	maxConcurrency := fs.Int("max-concurrency", eventsource.DefaultMaxConcurrency, "most batches in flight per queue, as ScalingConfig.MaximumConcurrency (2-1000)")
 	functionConcurrency := fs.Int("function-concurrency", 0, "most batches in flight for all the queues together: the function's concurrency, the -size of its riepool (default: -max-concurrency times the number of queues)")
 	name := fs.String("name", "", "name used in log lines (default: the function URL)")
+	schedule := fs.Duration("schedule", 0, "instead of polling queues, invoke the function with a scheduled event this often (a SAM Schedule event)")
+	rule := fs.String("rule", "Schedule", "with -schedule: the schedule's name, in the event's resources")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *schedule != 0 {
+		return runSchedule(ctx, *functionURL, *schedule, *rule, *timeout, *name, stderr, len(queues))
 	}
 	var missing []string
 	if *functionURL == "" {
@@ -147,6 +160,30 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		wg.Go(func() { p.Run(ctx) })
 	}
 	wg.Wait()
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return nil
+	}
+	return ctx.Err()
+}
+
+// runSchedule is the -schedule mode: the local EventBridge schedule
+// (eventsource.Schedule).
+func runSchedule(ctx context.Context, functionURL string, every time.Duration, rule string, timeout time.Duration, name string, stderr io.Writer, queues int) error {
+	switch {
+	case functionURL == "":
+		return errors.New("missing -function-url")
+	case queues > 0:
+		return errors.New("-schedule and -queue: give one or the other")
+	case every < time.Second:
+		return fmt.Errorf("-schedule %s: want at least 1s", every)
+	}
+	if name == "" {
+		name = functionURL
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, nil)).With("function", name)
+	inv := &eventsource.Invoker{URL: functionURL, Client: &http.Client{Timeout: timeout + 10*time.Second}}
+	log.Info("scheduling", "rule", rule, "every", every.String())
+	eventsource.Schedule(ctx, inv, rule, every, log)
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return nil
 	}
