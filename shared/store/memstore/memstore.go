@@ -42,9 +42,10 @@ type Store struct {
 	loads    map[loadKey]*loadItem // load records (loadrecord.go)
 	fail     map[string]error
 	calls    map[string]int
-	web      *signinState                   // sign-in links and sessions (signin.go)
-	fresh    map[int64][]hook.FreshnessRule // freshness rules by account (freshness.go)
-	dg       *digestState                   // alert digests and unsubscribe links (digest.go)
+	web      *signinState                             // sign-in links and sessions (signin.go)
+	fresh    map[int64][]hook.FreshnessRule           // freshness rules by account (freshness.go)
+	dg       *digestState                             // alert digests and unsubscribe links (digest.go)
+	inflight map[int64]map[string]delivery.LeaseSlots // in-flight leases by account (inflight.go)
 }
 
 type account struct {
