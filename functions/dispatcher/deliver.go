@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -45,7 +46,7 @@ func (p *pair) webhookID() string { return hook.WebhookID(p.key.ClientID, p.key.
 // destination (every enabled hook when it names none). Only the message's
 // own client's hooks are ever considered (see readAccount), and a load for
 // an account whose plan lacks the feature sends nothing.
-func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string, w work, st accountState) outcome {
+func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arrival, msgID string, w work, st accountState) outcome {
 	m := w.load
 	switch {
 	case st.err != nil:
@@ -74,7 +75,23 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string
 	}
 	load := delivery.Load{ClientID: m.ClientID, LoadID: m.LoadID, IntegrationName: m.Notification.IntegrationName,
 		Tables: m.Notification.TableNames(), Body: m.Body}
-	claims, conflicts, err := h.deliveries.ClaimLoad(ctx, load, ids, delivery.NewToken(), h.cfg.AttemptTimeout+leaseMargin)
+	hooks := make([]hook.Hook, len(ids))
+	for i, id := range ids {
+		hooks[i] = pairs[id].hook
+	}
+	got, err := slot.take(ctx, m.ClientID, hooks)
+	if err != nil {
+		return outcome{failed: true}
+	}
+	var claimIDs, deferIDs []int64
+	for _, id := range ids {
+		if got[id] {
+			claimIDs = append(claimIDs, id)
+		} else {
+			deferIDs = append(deferIDs, id)
+		}
+	}
+	claims, deferred, conflicts, err := h.deliveries.ClaimLoadDeferring(ctx, load, claimIDs, deferIDs, delivery.NewToken(), h.cfg.AttemptTimeout+leaseMargin)
 	if err != nil {
 		h.log.ErrorContext(ctx, "claim failed", "messageId", msgID, "clientId", m.ClientID, "loadId", m.LoadID, "error", err.Error())
 		return outcome{failed: true}
@@ -84,6 +101,9 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string
 		if cur, ok := conflicts[id]; ok {
 			out.add(h.onConflict(ctx, pairs[id], cur))
 		}
+	}
+	for _, id := range deferred {
+		out.msgs = append(out.msgs, h.deferOut(ctx, pairs[id]))
 	}
 	cs := make([]*pair, len(claims))
 	for i, c := range claims {
@@ -96,7 +116,7 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string
 // deliverRetry makes the attempt a retry message asks for. The hook and the
 // plan are read again: a deleted or disabled hook, or a lost plan, cancels
 // the pair quietly after its claim.
-func (h *handler) deliverRetry(ctx context.Context, inv *invocation, msgID string, w work, st accountState) outcome {
+func (h *handler) deliverRetry(ctx context.Context, inv *invocation, slot *arrival, msgID string, w work, st accountState) outcome {
 	r := w.retry
 	p := &pair{messageID: msgID, key: delivery.Key{ClientID: r.msg.ClientID, LoadID: r.msg.LoadID, HookID: r.msg.HookID},
 		n: r.msg.Attempt, body: r.msg.Body, digest: w.digest, notification: &r.notification, retry: true}
@@ -106,6 +126,15 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, msgID strin
 		}
 	}
 	log := pairLog{h.log, p}
+	if p.active {
+		got, err := slot.take(ctx, p.key.ClientID, []hook.Hook{p.hook})
+		if err != nil {
+			return outcome{failed: true}
+		}
+		if !got[p.key.HookID] {
+			return outcome{msgs: []outgoing{h.deferOut(ctx, p)}}
+		}
+	}
 	claim := delivery.NewClaim(p.key, p.n)
 	claimed, cur, err := h.deliveries.ClaimHook(ctx, claim, p.digest, h.cfg.AttemptTimeout+leaseMargin)
 	if err != nil {
@@ -177,6 +206,18 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 		}
 	}
 	return out
+}
+
+// deferOut is the message that asks again for p's attempt, which got no
+// in-flight slot: the same attempt (not used up), after DeferDelay and up
+// to as much again of jitter, so deferred pairs do not all come back at
+// once.
+func (h *handler) deferOut(ctx context.Context, p *pair) outgoing {
+	delay := delivery.DeferDelay + time.Duration(h.rand()*float64(delivery.DeferDelay))
+	delay = delay.Round(time.Second)
+	pairLog{h.log, p}.at(ctx, slog.LevelInfo, "delivery deferred", slog.String("reason", "in-flight cap"),
+		slog.Int("maxInFlight", delivery.CapOf(p.hook.MaxInFlight)), slog.Int64("delaySeconds", int64(delay/time.Second)))
+	return h.retryOut(p, p.n, delay)
 }
 
 func (o *outcome) add(x outcome) {

@@ -49,6 +49,10 @@ type deliveryStore interface {
 	ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error)
 	RecordResults(ctx context.Context, rs []delivery.Result) ([]delivery.Record, []error)
 	CancelHook(ctx context.Context, c delivery.Claim) error
+	// ClaimLoadDeferring is ClaimLoad leaving the hooks that got no
+	// in-flight slot waiting for attempt 1 (inflight.go).
+	ClaimLoadDeferring(ctx context.Context, l delivery.Load, hookIDs, deferIDs []int64, token string, lease time.Duration) ([]delivery.Claim, []int64, map[int64]*delivery.Record, error)
+	slotStore
 }
 
 // webhookSender makes one signed HTTP attempt.
@@ -96,6 +100,7 @@ type invocation struct {
 	sends    chan struct{}
 	mu       sync.Mutex
 	records  map[recordKey]*fate
+	slots    *gate // the batch's in-flight slots (inflight.go)
 }
 
 // recordKey tells identical records apart from others: same queue, same
@@ -115,12 +120,14 @@ func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		sends:    make(chan struct{}, maxConcurrentSends),
 		records:  map[recordKey]*fate{},
 	}
+	inv.slots = newGate(h, len(ev.Records))
 	failed := make([]bool, len(ev.Records))
 	var wg sync.WaitGroup
 	for i, r := range ev.Records {
 		wg.Go(func() { failed[i] = h.processOnce(ctx, inv, r) })
 	}
 	wg.Wait()
+	inv.slots.release(ctx)
 
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, r := range ev.Records {
@@ -139,6 +146,8 @@ func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // that is being processed and takes its fate. It reports whether r failed.
 func (h *handler) processOnce(ctx context.Context, inv *invocation, r events.SQSMessage) bool {
 	k := recordKey{r.EventSourceARN, r.Body}
+	slot := inv.slots.arrival()
+	defer slot.pass(ctx) // a record that attempts nothing still lets the batch through
 	inv.mu.Lock()
 	f, dup := inv.records[k]
 	if !dup {
@@ -147,17 +156,18 @@ func (h *handler) processOnce(ctx context.Context, inv *invocation, r events.SQS
 	}
 	inv.mu.Unlock()
 	if dup {
+		slot.pass(ctx)
 		<-f.done
 		return f.failed
 	}
-	f.failed = h.process(ctx, inv, r)
+	f.failed = h.process(ctx, inv, slot, r)
 	close(f.done)
 	return f.failed
 }
 
 // process is one record's story; it reports whether the record failed
 // (SQS redelivers it).
-func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMessage) bool {
+func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r events.SQSMessage) bool {
 	w, reason := h.classify(r)
 	if reason != "" {
 		return h.deadLetter(ctx, r, reason)
@@ -173,9 +183,9 @@ func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMess
 	}
 	var out outcome
 	if w.load != nil {
-		out = h.deliverLoad(ctx, inv, r.MessageId, w, st)
+		out = h.deliverLoad(ctx, inv, slot, r.MessageId, w, st)
 	} else {
-		out = h.deliverRetry(ctx, inv, r.MessageId, w, st)
+		out = h.deliverRetry(ctx, inv, slot, r.MessageId, w, st)
 	}
 	if out.deadLetter != "" {
 		return h.deadLetter(ctx, r, out.deadLetter)

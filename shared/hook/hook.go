@@ -128,6 +128,10 @@ type Hook struct {
 	Filter     *Filter
 	EventTypes []string
 	Audit      []Change
+	// MaxInFlight is the most requests in flight to the hook at once,
+	// across every dispatcher instance, as operators set it (0: unset, the
+	// default of delivery.DefaultMaxInFlight).
+	MaxInFlight int
 }
 
 // Enabled reports whether the hook receives notifications.
