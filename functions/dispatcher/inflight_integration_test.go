@@ -41,7 +41,8 @@ func TestInFlightCapHoldsUnderABurst(t *testing.T) {
 	t.Cleanup(func() { stop(); running.Wait() })
 
 	logs := &syncBuffer{} // every instance's log, for the deferrals
-	for range 3 {         // dispatcher instances
+	// Three dispatcher instances.
+	for range 3 {
 		h, err := newHandler(s.h.cfg, quietAWSConfig(t), testLogger(logs), io.Discard)
 		if err != nil {
 			t.Fatal(err)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 	"github.com/postloadhooks/hooks/shared/store/memstore"
 )
@@ -217,5 +219,48 @@ func ifConcurrent(t *testing.T, c ifContract) {
 	}
 	if got := c.acquire(t, "after", want(1, 20, 0)); got.Granted[1] != 20 {
 		t.Errorf("after every release granted %v, want 20", got.Granted)
+	}
+}
+
+type maxInFlightSetter interface {
+	SetMaxInFlight(ctx context.Context, clientID, hookID int64, n int) (hook.Hook, error)
+}
+
+func TestContractMaxInFlightDynamoDB(t *testing.T) {
+	f := newFixture(t)
+	contractMaxInFlight(t, contract{s: f.store, clock: f.clock})
+}
+
+func TestContractMaxInFlightMemstore(t *testing.T) {
+	clock := &testClock{now: time.Now().UTC().Truncate(time.Second).Add(123456789)}
+	contractMaxInFlight(t, contract{s: memstore.New(clock.Now), clock: clock})
+}
+
+// contractMaxInFlight: operators set a hook's cap, the account's hooks are
+// read with it, 0 goes back to the default (nothing stored), and another
+// account's hook or a missing one is not found.
+func contractMaxInFlight(t *testing.T, c contract) {
+	ctx := context.Background()
+	s := c.s.(maxInFlightSetter)
+	c.account(t, cClient, "advanced")
+	h := c.hook(t, member(cClient), "https://a.example.com/")
+	if h.MaxInFlight != 0 {
+		t.Fatalf("a new hook has cap %d, want 0 (the default)", h.MaxInFlight)
+	}
+	got, err := s.SetMaxInFlight(ctx, cClient, h.ID, 5)
+	if err != nil || got.MaxInFlight != 5 || got.URL != h.URL {
+		t.Fatalf("SetMaxInFlight = %+v, %v", got, err)
+	}
+	if hooks := c.hooks(t, cClient); len(hooks) != 1 || hooks[0].MaxInFlight != 5 {
+		t.Errorf("the account's hooks = %+v, want cap 5", hooks)
+	}
+	if got, err := s.SetMaxInFlight(ctx, cClient, h.ID, 0); err != nil || got.MaxInFlight != 0 {
+		t.Errorf("back to the default = %+v, %v", got, err)
+	}
+	if _, err := s.SetMaxInFlight(ctx, cClient+1, h.ID, 5); !errors.Is(err, hook.ErrNotFound) {
+		t.Errorf("another account's hook: %v, want ErrNotFound", err)
+	}
+	if _, err := s.SetMaxInFlight(ctx, cClient, h.ID+100, 5); !errors.Is(err, hook.ErrNotFound) {
+		t.Errorf("a missing hook: %v, want ErrNotFound", err)
 	}
 }

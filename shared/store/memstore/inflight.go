@@ -2,10 +2,12 @@ package memstore
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 )
 
 // In-flight leases (store/inflight.go): the leases of each account, granted
@@ -88,4 +90,19 @@ func fits(reqs []delivery.SlotRequest, grants map[int64]int) bool {
 		}
 	}
 	return true
+}
+
+// SetMaxInFlight is store.Store.SetMaxInFlight.
+func (s *Store) SetMaxInFlight(_ context.Context, clientID, hookID int64, n int) (hook.Hook, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("SetMaxInFlight"); err != nil {
+		return hook.Hook{}, err
+	}
+	h, i := s.hookAt(clientID, hookID)
+	if i < 0 {
+		return hook.Hook{}, fmt.Errorf("set max in flight of hook %d: %w", hookID, hook.ErrNotFound)
+	}
+	h.MaxInFlight = n
+	return cloneHook(*h), nil
 }
