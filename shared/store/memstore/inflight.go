@@ -37,8 +37,9 @@ func (s *Store) AcquireInFlight(_ context.Context, clientID int64, leaseID strin
 	// As the store: the whole request first, against every lease held
 	// (expired or not); only when a cap would be passed are the expired
 	// leases removed and a smaller grant decided.
-	grants, expired := delivery.Grants(reqs, held, time.Time{})
+	grants, _ := delivery.Grants(reqs, held, time.Time{})
 	if !fits(reqs, grants) {
+		var expired []string
 		grants, expired = delivery.Grants(reqs, held, now)
 		for _, id := range expired {
 			delete(held, id)
