@@ -13,6 +13,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/mail"
+	"github.com/postloadhooks/hooks/shared/notify"
 	"github.com/postloadhooks/hooks/shared/optout"
 	"github.com/postloadhooks/hooks/shared/store"
 )
@@ -89,9 +90,10 @@ func entryOf(msg delivery.AlertMessage) store.DigestEntry {
 func (h *handler) queueDigest(ctx context.Context, m delivery.DigestMessage) error {
 	delay := int32(delivery.DigestDelay(m.WindowEnd, h.now()) / time.Second)
 	_, err := h.queue.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:     &h.alertQueueURL,
-		MessageBody:  aws.String(string(m.Encode())),
-		DelaySeconds: delay,
+		QueueUrl:       &h.alertQueueURL,
+		MessageBody:    aws.String(string(m.Encode())),
+		DelaySeconds:   delay,
+		MessageGroupId: aws.String(notify.MessageGroupID(m.ClientID)), // fair queues: per account
 	})
 	return err
 }

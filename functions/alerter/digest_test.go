@@ -45,6 +45,9 @@ func (f *fixture) deliverDigests(t *testing.T, handed *int, _ map[int]time.Time)
 		if f.clock.Now().Before(due) {
 			break
 		}
+		if g := aws.ToString(in.MessageGroupId); g != "116078" {
+			t.Errorf("digest message %d has MessageGroupId %q, want the account's, 116078 (fair queues)", i, g)
+		}
 		r := events.SQSMessage{MessageId: fmt.Sprintf("digest-%d", i), Body: aws.ToString(in.MessageBody), EventSourceARN: alertsARN}
 		if got := (f.handle(t, r)); len(got) != 0 {
 			t.Fatalf("digest message %d failed: %v", i, got)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/notify"
 )
 
 // The delivery history of a hook: the list (newest first, paged by an
@@ -71,7 +72,7 @@ func (q sqsRetryQueue) QueueRetry(ctx context.Context, m delivery.RetryMessage, 
 		return errors.New("resend: HOOKS_RETRY_QUEUE_URL is not set")
 	}
 	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(string(m.Encode())),
-		DelaySeconds: min(delay, maxDelaySeconds)})
+		DelaySeconds: min(delay, maxDelaySeconds), MessageGroupId: aws.String(notify.MessageGroupID(m.ClientID))})
 	return err
 }
 

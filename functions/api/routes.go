@@ -33,6 +33,7 @@ type storage interface {
 	deliveryResender
 	deliveryReplayer
 	testRecorder
+	maxInFlightSetter
 }
 
 const hooksPath = hook.APIPath
@@ -122,6 +123,7 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("GET /admin/v1/accounts/{client_id}", handleGetAccount(log, admin, s))
 	mux.Handle("PATCH /admin/v1/accounts/{client_id}", handleUpdateAccount(log, admin, s))
 	mux.Handle("GET /admin/v1/accounts/{client_id}/hooks", handleAccountHooks(log, admin, s))
+	mux.Handle("PATCH /admin/v1/accounts/{client_id}/hooks/{hook_id}", handleSetMaxInFlight(log, admin, s))
 	mux.Handle("GET /admin/v1/accounts/{client_id}/members", handleListMembers(log, admin, s))
 	mux.Handle("POST /admin/v1/accounts/{client_id}/members", handleCreateMember(log, admin, s))
 	mux.Handle("DELETE /admin/v1/accounts/{client_id}/members/{member_id}", handleDeleteMember(log, admin, s))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -46,7 +47,7 @@ func (p *pair) webhookID() string { return hook.WebhookID(p.key.ClientID, p.key.
 // destination (every enabled hook when it names none). Only the message's
 // own client's hooks are ever considered (see readAccount), and a load for
 // an account whose plan lacks the feature sends nothing.
-func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string, w work, st accountState, seat *seat) outcome {
+func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arrival, msgID string, w work, st accountState, seat *seat) outcome {
 	m := w.load
 	switch {
 	case st.err != nil:
@@ -87,19 +88,38 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, msgID string
 		h.skip(ctx, msgID, m.ClientID, m.LoadID, skipNoEnabledHooks)
 		return outcome{}
 	}
-	claims, conflicts, err := h.deliveries.ClaimLoad(ctx, load, ids, delivery.NewToken(), h.cfg.AttemptTimeout+leaseMargin)
+	hooks := make([]hook.Hook, len(ids))
+	for i, id := range ids {
+		hooks[i] = pairs[id].hook
+	}
+	got, err := slot.take(ctx, m.ClientID, hooks)
+	if err != nil {
+		return outcome{failed: true}
+	}
+	var claimIDs, deferIDs []int64
+	for _, id := range ids {
+		if got[id] {
+			claimIDs = append(claimIDs, id)
+		} else {
+			deferIDs = append(deferIDs, id)
+		}
+	}
+	claims, deferred, conflicts, err := h.deliveries.ClaimLoadDeferring(ctx, load, claimIDs, deferIDs, delivery.NewToken(), h.cfg.AttemptTimeout+leaseMargin)
 	if err != nil {
 		h.log.ErrorContext(ctx, "claim failed", "messageId", msgID, "clientId", m.ClientID, "loadId", m.LoadID, "error", err.Error())
 		return outcome{failed: true}
 	}
 	if len(claims) == 0 {
-		seat.leave(ctx) // nothing to send: no number
+		seat.leave(ctx) // nothing sent now: a deferred pair asks for the number when it is sent
 	}
 	var out outcome
 	for _, id := range ids {
 		if cur, ok := conflicts[id]; ok {
 			out.add(h.onConflict(ctx, pairs[id], cur))
 		}
+	}
+	for _, id := range deferred {
+		out.msgs = append(out.msgs, h.deferOut(ctx, pairs[id]))
 	}
 	if len(claims) > 0 {
 		seq, ok := h.sequence(ctx, msgID, seat, m.Notification, m.ClientID, m.LoadID, claims[0].Sequence)
@@ -175,7 +195,7 @@ func (c *loadClocks) record(ctx context.Context, clientID int64, k hook.Freshnes
 // deliverRetry makes the attempt a retry message asks for. The hook and the
 // plan are read again: a deleted or disabled hook, or a lost plan, cancels
 // the pair quietly after its claim.
-func (h *handler) deliverRetry(ctx context.Context, inv *invocation, msgID string, w work, st accountState) outcome {
+func (h *handler) deliverRetry(ctx context.Context, inv *invocation, slot *arrival, msgID string, w work, st accountState) outcome {
 	r := w.retry
 	p := &pair{messageID: msgID, key: delivery.Key{ClientID: r.msg.ClientID, LoadID: r.msg.LoadID, HookID: r.msg.HookID},
 		n: r.msg.Attempt, body: r.msg.Body, digest: w.digest, notification: &r.notification, retry: true}
@@ -185,6 +205,15 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, msgID strin
 		}
 	}
 	log := pairLog{h.log, p}
+	if p.active {
+		got, err := slot.take(ctx, p.key.ClientID, []hook.Hook{p.hook})
+		if err != nil {
+			return outcome{failed: true}
+		}
+		if !got[p.key.HookID] {
+			return outcome{msgs: []outgoing{h.deferOut(ctx, p)}}
+		}
+	}
 	claim := delivery.NewClaim(p.key, p.n)
 	claimed, cur, err := h.deliveries.ClaimHook(ctx, claim, p.digest, h.cfg.AttemptTimeout+leaseMargin)
 	if err != nil {
@@ -295,6 +324,18 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 		}
 	}
 	return out
+}
+
+// deferOut is the message that asks again for p's attempt, which got no
+// in-flight slot: the same attempt (not used up), after DeferDelay and up
+// to as much again of jitter, so deferred pairs do not all come back at
+// once.
+func (h *handler) deferOut(ctx context.Context, p *pair) outgoing {
+	delay := delivery.DeferDelay + time.Duration(h.rand()*float64(delivery.DeferDelay))
+	delay = delay.Round(time.Second)
+	pairLog{h.log, p}.at(ctx, slog.LevelInfo, "delivery deferred", slog.String("reason", "in-flight cap"),
+		slog.Int("maxInFlight", delivery.CapOf(p.hook.MaxInFlight)), slog.Int64("delaySeconds", int64(delay/time.Second)))
+	return h.retryOut(p, p.n, delay)
 }
 
 func (o *outcome) add(x outcome) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hookurl"
+	"github.com/postloadhooks/hooks/shared/notify"
 )
 
 // Queueing what a record's deliveries leave: retry messages (each with its
@@ -35,6 +36,7 @@ type outgoing struct {
 	queue    string // "retry" or "alert", for the log
 	body     string
 	delay    time.Duration
+	group    string // the SQS MessageGroupId: the account's (notify.MessageGroupID)
 }
 
 // enqueue queues msgs and reports whether every one was queued.
@@ -63,12 +65,14 @@ func (h *handler) enqueue(ctx context.Context, inv *invocation, messageID string
 }
 
 // send queues one message, with its delay in whole seconds (the delivery
-// schedule already rounds delays to seconds and caps them at SQS's 900).
+// schedule already rounds delays to seconds and caps them at SQS's 900) and
+// its account's message group, for SQS fair queues.
 func (h *handler) send(ctx context.Context, m outgoing) error {
 	_, err := h.queue.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl:     aws.String(m.queueURL),
-		MessageBody:  aws.String(m.body),
-		DelaySeconds: int32(m.delay / time.Second),
+		QueueUrl:       aws.String(m.queueURL),
+		MessageBody:    aws.String(m.body),
+		DelaySeconds:   int32(m.delay / time.Second),
+		MessageGroupId: aws.String(m.group),
 	})
 	return err
 }
@@ -84,7 +88,7 @@ func (h *handler) retryOut(p *pair, n int, delay time.Duration) outgoing {
 		WebhookID: p.webhookID(),
 		Body:      p.body,
 	}
-	return outgoing{queueURL: h.cfg.RetryQueueURL, queue: "retry", body: string(m.Encode()), delay: delay}
+	return outgoing{queueURL: h.cfg.RetryQueueURL, queue: "retry", body: string(m.Encode()), delay: delay, group: notify.MessageGroupID(m.ClientID)}
 }
 
 // alertOut is the alert message of p's exhausted delivery, rec its record.
@@ -101,5 +105,5 @@ func (h *handler) alertOut(p *pair, rec delivery.Record) outgoing {
 		Attempts:        delivery.LastAttempts(rec.Attempts),
 		AttemptCount:    len(rec.Attempts),
 	}
-	return outgoing{queueURL: h.cfg.AlertQueueURL, queue: "alert", body: string(m.Encode())}
+	return outgoing{queueURL: h.cfg.AlertQueueURL, queue: "alert", body: string(m.Encode()), group: notify.MessageGroupID(m.ClientID)}
 }

@@ -63,6 +63,7 @@ type sent struct {
 	Body   string
 	Delay  int32
 	Reason string // the "reason" message attribute, if any
+	Group  string // MessageGroupId
 }
 
 // fakeQueue records sent messages. It is safe for concurrent use, as the
@@ -96,7 +97,7 @@ func (f *fakeQueue) SendMessage(_ context.Context, in *sqs.SendMessageInput, _ .
 	if f.failQueue[aws.ToString(in.QueueUrl)] || f.failBody != nil && f.failBody(aws.ToString(in.MessageBody)) {
 		return nil, errQueueDown
 	}
-	s := sent{Queue: aws.ToString(in.QueueUrl), Body: aws.ToString(in.MessageBody), Delay: in.DelaySeconds}
+	s := sent{Queue: aws.ToString(in.QueueUrl), Body: aws.ToString(in.MessageBody), Delay: in.DelaySeconds, Group: aws.ToString(in.MessageGroupId)}
 	if v, ok := in.MessageAttributes["reason"]; ok {
 		s.Reason = aws.ToString(v.StringValue)
 	}

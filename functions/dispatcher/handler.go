@@ -49,6 +49,10 @@ type deliveryStore interface {
 	ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest string, lease time.Duration) (bool, *delivery.Record, error)
 	RecordResults(ctx context.Context, rs []delivery.Result) ([]delivery.Record, []error)
 	CancelHook(ctx context.Context, c delivery.Claim) error
+	// ClaimLoadDeferring is ClaimLoad leaving the hooks that got no
+	// in-flight slot waiting for attempt 1 (inflight.go).
+	ClaimLoadDeferring(ctx context.Context, l delivery.Load, hookIDs, deferIDs []int64, token string, lease time.Duration) ([]delivery.Claim, []int64, map[int64]*delivery.Record, error)
+	slotStore
 	sequenceWriter
 }
 
@@ -107,6 +111,7 @@ type invocation struct {
 	mu       sync.Mutex
 	records  map[recordKey]*fate
 	seq      *sequencer // the numbers of the batch's loads (sequence.go)
+	slots    *gate      // the batch's in-flight slots (inflight.go)
 }
 
 // recordKey tells identical records apart from others: same queue, same
@@ -134,12 +139,14 @@ func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 		}
 	}
 	inv.seq = newSequencer(h.deliveries, len(loads))
+	inv.slots = newGate(h, len(ev.Records))
 	failed := make([]bool, len(ev.Records))
 	var wg sync.WaitGroup
 	for i, r := range ev.Records {
 		wg.Go(func() { failed[i] = h.processOnce(ctx, inv, r) })
 	}
 	wg.Wait()
+	inv.slots.release(ctx)
 
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, r := range ev.Records {
@@ -158,6 +165,8 @@ func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 // that is being processed and takes its fate. It reports whether r failed.
 func (h *handler) processOnce(ctx context.Context, inv *invocation, r events.SQSMessage) bool {
 	k := recordKey{r.EventSourceARN, r.Body}
+	slot := inv.slots.arrival()
+	defer slot.pass(ctx) // a record that attempts nothing still lets the batch through
 	inv.mu.Lock()
 	f, dup := inv.records[k]
 	if !dup {
@@ -166,11 +175,12 @@ func (h *handler) processOnce(ctx context.Context, inv *invocation, r events.SQS
 	}
 	inv.mu.Unlock()
 	if dup {
+		slot.pass(ctx)
 		<-f.done
 		return f.failed
 	}
 	st := inv.seq.seat()
-	f.failed = h.process(ctx, inv, r, st)
+	f.failed = h.process(ctx, inv, slot, r, st)
 	if r.EventSourceARN == h.cfg.NotificationsQueueARN {
 		st.leave(ctx)
 	}
@@ -179,9 +189,10 @@ func (h *handler) processOnce(ctx context.Context, inv *invocation, r events.SQS
 }
 
 // process is one record's story; it reports whether the record failed
-// (SQS redelivers it). A load record asks the invocation's sequencer for its number through st,
-// or leaves it (see sequence.go).
-func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMessage, st *seat) bool {
+// (SQS redelivers it). A load record takes its in-flight slots through
+// slot (inflight.go), and asks the invocation's sequencer for its number
+// through st, or leaves it (sequence.go).
+func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r events.SQSMessage, st *seat) bool {
 	if r.EventSourceARN == h.cfg.RetryQueueARN && delivery.IsProbe([]byte(r.Body)) {
 		return h.processProbe(ctx, inv, r) // probe.go
 	}
@@ -200,9 +211,9 @@ func (h *handler) process(ctx context.Context, inv *invocation, r events.SQSMess
 	}
 	var out outcome
 	if w.load != nil {
-		out = h.deliverLoad(ctx, inv, r.MessageId, w, acct, st)
+		out = h.deliverLoad(ctx, inv, slot, r.MessageId, w, acct, st)
 	} else {
-		out = h.deliverRetry(ctx, inv, r.MessageId, w, acct)
+		out = h.deliverRetry(ctx, inv, slot, r.MessageId, w, acct)
 	}
 	if out.deadLetter != "" {
 		return h.deadLetter(ctx, r, out.deadLetter)

@@ -225,7 +225,7 @@ func TestFailureQueuesRetryThenAlert(t *testing.T) {
 	wantRetry := func(n int) sent {
 		m := delivery.RetryMessage{Kind: "retry", ClientID: testClient, LoadID: "L1", HookID: 1, Attempt: n,
 			WebhookID: hook.WebhookID(testClient, "L1", 1), Body: json.RawMessage(canonicalBody)}
-		return sent{Queue: retryURL, Body: string(m.Encode()), Delay: int32(n-1) * 10}
+		return sent{Queue: retryURL, Body: string(m.Encode()), Delay: int32(n-1) * 10, Group: "116078"}
 	}
 	if diff := cmp.Diff(e.queue.on(retryURL), []sent{wantRetry(2)}); diff != "" {
 		t.Fatalf("retry queue (-got +want):\n%s", diff)
@@ -510,7 +510,7 @@ func TestEveryMessageIsOneBoundedConcurrentSend(t *testing.T) {
 		for id := int64(1); id <= 10; id++ {
 			m := delivery.RetryMessage{Kind: "retry", ClientID: testClient, LoadID: l, HookID: id, Attempt: 2,
 				WebhookID: hook.WebhookID(testClient, l, id), Body: json.RawMessage(canonicalBody)}
-			want = append(want, sent{Queue: retryURL, Body: string(m.Encode()), Delay: 10})
+			want = append(want, sent{Queue: retryURL, Body: string(m.Encode()), Delay: 10, Group: "116078"})
 		}
 	}
 	sortSent := cmpopts.SortSlices(func(a, b sent) bool { return a.Body < b.Body })

@@ -14,7 +14,8 @@ import (
 )
 
 // The one record per load: a load message is one claim and one result write
-// of its record however many hooks it reaches; a retry claims and writes its
+// of its record however many hooks it reaches (and a batch one in-flight
+// lease per account, taken and given back); a retry claims and writes its
 // own hook's entry.
 
 func TestLoadIsOneClaimAndOneResultWrite(t *testing.T) {
@@ -29,7 +30,9 @@ func TestLoadIsOneClaimAndOneResultWrite(t *testing.T) {
 	if n := len(e.hooks.calls()); n != 20 {
 		t.Fatalf("requests = %d, want 20", n)
 	}
-	for method, want := range map[string]int{"AccountWithHooks": 1, "ClaimLoad": 2, "AssignSequences": 1, "RecordResults": 2, "": 6} {
+	// One in-flight lease for the batch, taken and given back once, and one
+	// sequence write for the batch's loads of one table.
+	for method, want := range map[string]int{"AccountWithHooks": 1, "ClaimLoad": 2, "AssignSequences": 1, "RecordResults": 2, "AcquireInFlight": 1, "ReleaseInFlight": 1, "": 8} {
 		if got := e.store.Calls(method); got != want {
 			t.Errorf("store calls of %q = %d, want %d", method, got, want)
 		}

@@ -142,6 +142,10 @@ type Hook struct {
 	// Probe is set while the hook is disabled for failing: the service
 	// then probes it to enable it again (health.go). It is nil otherwise.
 	Probe *Probe
+	// MaxInFlight is the most requests in flight to the hook at once,
+	// across every dispatcher instance, as operators set it (0: unset, the
+	// default of delivery.DefaultMaxInFlight).
+	MaxInFlight int
 }
 
 // Enabled reports whether the hook receives notifications.

@@ -17,19 +17,20 @@ import (
 
 // Attributes of the hook, hook url and hook sequence items.
 const (
-	attrHookItemID = "id"
-	attrHookDestID = "destination_id"
-	attrURL        = "url"
-	attrSecret     = "secret"
-	attrPrevSecret = "previous_secret"
-	attrPrevUntil  = "previous_secret_expires_at"
-	attrDisabledAt = "disabled_at"
-	attrAudit      = "audit"
-	attrAuditAt    = "at"
-	attrAuditBy    = "by"
-	attrAuditDo    = "action"
-	attrURLHookID  = "hook_id"
-	attrSeqNext    = "next"
+	attrHookItemID  = "id"
+	attrHookDestID  = "destination_id"
+	attrMaxInFlight = "max_in_flight" // only when operators set it
+	attrURL         = "url"
+	attrSecret      = "secret"
+	attrPrevSecret  = "previous_secret"
+	attrPrevUntil   = "previous_secret_expires_at"
+	attrDisabledAt  = "disabled_at"
+	attrAudit       = "audit"
+	attrAuditAt     = "at"
+	attrAuditBy     = "by"
+	attrAuditDo     = "action"
+	attrURLHookID   = "hook_id"
+	attrSeqNext     = "next"
 )
 
 // Actions of a hook's audit trail (hook.Change.Action).
@@ -454,6 +455,9 @@ func encodeHook(h hook.Hook) map[string]types.AttributeValue {
 		item[attrPrevSecret] = attrS(h.PreviousSecret)
 		item[attrPrevUntil] = attrTime(h.PreviousSecretExpiresAt)
 	}
+	if h.MaxInFlight != 0 {
+		item[attrMaxInFlight] = attrN(int64(h.MaxInFlight))
+	}
 	encodeSubscription(item, h)
 	return item
 }
@@ -469,6 +473,7 @@ func decodeHook(item map[string]types.AttributeValue) (hook.Hook, error) {
 		CreatedAt:     d.time(attrCreatedAt),
 		ModifiedAt:    d.time(attrModifiedAt),
 		DisabledAt:    d.optTime(attrDisabledAt),
+		MaxInFlight:   int(d.optInt(attrMaxInFlight)),
 	}
 	decodeHealth(&d, &h)
 	if d.has(attrPrevSecret) {

@@ -127,11 +127,27 @@ func (r *loadRecord) entryRecord(id int64) *delivery.Record {
 // other writers change the record under four tries in a row, it returns an
 // error (the caller retries the message later).
 func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64, token string, lease time.Duration) ([]delivery.Claim, map[int64]*delivery.Record, error) {
+	claims, _, conflicts, err := s.ClaimLoadDeferring(ctx, l, hookIDs, nil, token, lease)
+	return claims, conflicts, err
+}
+
+// ClaimLoadDeferring is ClaimLoad that, in the same write, leaves each hook
+// of deferIDs (hooks that got no in-flight slot) waiting for its attempt 1,
+// as a resend does: its entry is written waiting after attempt 0 when it
+// has none, so the deferred retry message (attempt 1) claims it later, and
+// so does the load message if SQS delivers it again. It returns the
+// deferred hooks (written now, or already waiting for attempt 1); a
+// deferred hook whose entry is in any other state is a conflict, as it
+// would be for ClaimLoad.
+func (s *Store) ClaimLoadDeferring(ctx context.Context, l delivery.Load, hookIDs, deferIDs []int64, token string, lease time.Duration) ([]delivery.Claim, []int64, map[int64]*delivery.Record, error) {
 	now := s.now().UTC()
 	digest := delivery.BodyDigest(l.Body)
-	entries := make(map[string]types.AttributeValue, len(hookIDs))
+	entries := make(map[string]types.AttributeValue, len(hookIDs)+len(deferIDs))
 	for _, id := range hookIDs {
 		entries[strconv.FormatInt(id, 10)] = encodeClaimedEntry(1, now.Add(lease), token, nil)
+	}
+	for _, id := range deferIDs {
+		entries[strconv.FormatInt(id, 10)] = encodeWaitingEntry()
 	}
 	item := map[string]types.AttributeValue{
 		attrPK: attrS(deliveryPK(l.ClientID, l.LoadID)), attrSK: attrS(skLoad),
@@ -157,21 +173,21 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 		return out
 	}
 	if err == nil {
-		return claimsOf(hookIDs, 0), nil, nil
+		return claimsOf(hookIDs, 0), slices.Clone(deferIDs), nil, nil
 	}
 	for try := 0; ; try++ {
 		if !isConditionFailed(err) {
-			return nil, nil, fmt.Errorf("claim load %s: %w", l.LoadID, err)
+			return nil, nil, nil, fmt.Errorf("claim load %s: %w", l.LoadID, err)
 		}
 		old := conditionFailedItem(err)
 		if old == nil {
-			return nil, nil, fmt.Errorf("claim load %s: condition failed without the item", l.LoadID)
+			return nil, nil, nil, fmt.Errorf("claim load %s: condition failed without the item", l.LoadID)
 		}
 		rec, derr := decodeLoadRecord(old)
 		if derr != nil {
-			return nil, nil, fmt.Errorf("claim load %s: %w", l.LoadID, derr)
+			return nil, nil, nil, fmt.Errorf("claim load %s: %w", l.LoadID, derr)
 		}
-		var held, todo []int64
+		var held, todo, deferred, toDefer []int64
 		conflicts := map[int64]*delivery.Record{}
 		for _, id := range hookIDs {
 			e := rec.entryRecord(id)
@@ -187,25 +203,38 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 				conflicts[id] = e
 			}
 		}
-		if len(todo) == 0 {
-			return claimsOf(held, rec.seq), conflicts, nil
+		for _, id := range deferIDs {
+			switch e := rec.entryRecord(id); {
+			case rec.digest != digest:
+				conflicts[id] = e
+			case e == nil:
+				toDefer = append(toDefer, id)
+			case e.Status == delivery.StatusWaiting && e.Attempt == 0:
+				deferred = append(deferred, id)
+			default:
+				conflicts[id] = e
+			}
+		}
+		if len(todo) == 0 && len(toDefer) == 0 {
+			return claimsOf(held, rec.seq), deferred, conflicts, nil
 		}
 		if try == 3 {
 			// Other writers kept changing the record: fail, so the message
 			// is delivered again (claims already held run out with their
 			// lease and are taken over then).
-			return nil, nil, fmt.Errorf("claim load %s: the record changed under %d tries", l.LoadID, try+1)
+			return nil, nil, nil, fmt.Errorf("claim load %s: the record changed under %d tries", l.LoadID, try+1)
 		}
-		err = s.claimEntries(ctx, l, rec, todo, token, digest, now, lease)
+		err = s.claimEntries(ctx, l, rec, todo, toDefer, token, digest, now, lease)
 		if err == nil {
-			return claimsOf(append(held, todo...), rec.seq), conflicts, nil
+			return claimsOf(append(held, todo...), rec.seq), append(deferred, toDefer...), conflicts, nil
 		}
 	}
 }
 
 // claimEntries claims attempt 1 of the hooks ids of an existing record, with
-// a condition on each hook's path: CanClaim as rec showed it.
-func (s *Store) claimEntries(ctx context.Context, l delivery.Load, rec loadRecord, ids []int64, token, digest string, now time.Time, lease time.Duration) error {
+// a condition on each hook's path: CanClaim as rec showed it; and writes
+// the entries of the hooks deferIDs, which have none, waiting for attempt 1.
+func (s *Store) claimEntries(ctx context.Context, l delivery.Load, rec loadRecord, ids, deferIDs []int64, token, digest string, now time.Time, lease time.Duration) error {
 	names := map[string]string{"#h": lrHooks, "#d": lrDigest, "#exp": attrExpiresAt}
 	values := map[string]types.AttributeValue{
 		":d": digestAttr(digest), ":exp": attrN(now.Add(DeliveryTTL).Unix()),
@@ -227,6 +256,12 @@ func (s *Store) claimEntries(ctx context.Context, l delivery.Load, rec loadRecor
 			conds = append(conds, fmt.Sprintf("attribute_not_exists(#h.%s)", e))
 		}
 		values[v] = encodeClaimedEntry(1, now.Add(lease), token, history)
+		sets = append(sets, fmt.Sprintf("#h.%s = %s", e, v))
+	}
+	for i, id := range deferIDs {
+		e, v := fmt.Sprintf("#f%d", i), fmt.Sprintf(":f%d", i)
+		names[e], values[v] = strconv.FormatInt(id, 10), encodeWaitingEntry()
+		conds = append(conds, fmt.Sprintf("attribute_not_exists(#h.%s)", e))
 		sets = append(sets, fmt.Sprintf("#h.%s = %s", e, v))
 	}
 	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -475,6 +510,15 @@ func encodeClaimedEntry(n int, lease time.Time, token string, history []delivery
 		entStatus: statusAttr(delivery.StatusAttempting), entN: attrN(int64(n)),
 		entLease: attrN(lease.UnixMilli()), entClaim: attrS(token),
 		entAtt: &types.AttributeValueMemberL{Value: a},
+	}}
+}
+
+// encodeWaitingEntry is the entry of a deferred hook: waiting for attempt 1,
+// with no attempt yet.
+func encodeWaitingEntry() types.AttributeValue {
+	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+		entStatus: statusAttr(delivery.StatusWaiting), entN: attrN(0),
+		entAtt: &types.AttributeValueMemberL{Value: []types.AttributeValue{}},
 	}}
 }
 

@@ -76,6 +76,22 @@ func (s *Store) ClaimLoad(_ context.Context, l delivery.Load, hookIDs []int64, t
 	if err := s.enter("ClaimLoad"); err != nil {
 		return nil, nil, err
 	}
+	claims, _, conflicts := s.claimLoad(l, hookIDs, nil, token, lease)
+	return claims, conflicts, nil
+}
+
+// ClaimLoadDeferring is store.Store.ClaimLoadDeferring.
+func (s *Store) ClaimLoadDeferring(_ context.Context, l delivery.Load, hookIDs, deferIDs []int64, token string, lease time.Duration) ([]delivery.Claim, []int64, map[int64]*delivery.Record, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.enter("ClaimLoad"); err != nil {
+		return nil, nil, nil, err
+	}
+	claims, deferred, conflicts := s.claimLoad(l, hookIDs, deferIDs, token, lease)
+	return claims, deferred, conflicts, nil
+}
+
+func (s *Store) claimLoad(l delivery.Load, hookIDs, deferIDs []int64, token string, lease time.Duration) ([]delivery.Claim, []int64, map[int64]*delivery.Record) {
 	now := s.utcNow()
 	digest := delivery.BodyDigest(l.Body)
 	lk := loadKey{l.ClientID, l.LoadID}
@@ -106,7 +122,22 @@ func (s *Store) ClaimLoad(_ context.Context, l delivery.Load, hookIDs []int64, t
 			conflicts[id] = e
 		}
 	}
-	return claims, conflicts, nil
+	var deferred []int64
+	for _, id := range deferIDs {
+		switch e := item.entry(id); {
+		case item.digest != digest:
+			conflicts[id] = e
+		case e == nil:
+			ent := s.newEntry(item, id)
+			ent.rec.Status = delivery.StatusWaiting
+			deferred = append(deferred, id)
+		case e.Status == delivery.StatusWaiting && e.Attempt == 0:
+			deferred = append(deferred, id)
+		default:
+			conflicts[id] = e
+		}
+	}
+	return claims, deferred, conflicts
 }
 
 // ClaimHook is store.Store.ClaimHook.

@@ -42,12 +42,13 @@ type Store struct {
 	loads    map[loadKey]*loadItem // load records (loadrecord.go)
 	fail     map[string]error
 	calls    map[string]int
-	web      *signinState                       // sign-in links and sessions (signin.go)
-	fresh    map[int64][]hook.FreshnessRule     // freshness rules by account (freshness.go)
-	dg       *digestState                       // alert digests and unsubscribe links (digest.go)
-	seqs     map[delivery.SequenceKey]*sequence // sequence counters (sequence.go)
-	lastLoad map[hookKey]string                 // the last exhausted load counted per hook (health.go)
-	states   map[freshKey]*hook.FreshnessState  // freshness states of ruled tables (freshness.go)
+	web      *signinState                             // sign-in links and sessions (signin.go)
+	fresh    map[int64][]hook.FreshnessRule           // freshness rules by account (freshness.go)
+	dg       *digestState                             // alert digests and unsubscribe links (digest.go)
+	seqs     map[delivery.SequenceKey]*sequence       // sequence counters (sequence.go)
+	lastLoad map[hookKey]string                       // the last exhausted load counted per hook (health.go)
+	states   map[freshKey]*hook.FreshnessState        // freshness states of ruled tables (freshness.go)
+	inflight map[int64]map[string]delivery.LeaseSlots // in-flight leases by account (inflight.go)
 }
 
 // hookKey names one hook of one client.

@@ -38,6 +38,7 @@ import (
 
 	"github.com/postloadhooks/hooks/scripts/devkit/localenv"
 	"github.com/postloadhooks/hooks/scripts/devkit/rie"
+	"github.com/postloadhooks/hooks/shared/notify"
 )
 
 func main() {
@@ -76,7 +77,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) 
 	}
 	send := func(body string) error {
 		body, what := withLoadID(body, *keep, *loadID, newLoadID)
-		out, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)})
+		in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(body)}
+		// As loaders should: the account's message group, for SQS fair queues.
+		if g := messageGroup(body); g != "" {
+			in.MessageGroupId = aws.String(g)
+		}
+		out, err := client.SendMessage(ctx, in)
 		if err != nil {
 			return fmt.Errorf("send message: %w", err)
 		}
@@ -137,6 +143,18 @@ func withLoadID(body string, keep bool, id string, fresh func(string) string) (s
 	json.Unmarshal(m["client_id"], &client)
 	json.Unmarshal(m["status"], &status)
 	return body, fmt.Sprintf("load %q (client %d, %s)", old, client, status)
+}
+
+// messageGroup is the MessageGroupId a loader sets on body: its client_id
+// (notify.MessageGroupID), or "" for a body without one.
+func messageGroup(body string) string {
+	var m struct {
+		ClientID int64 `json:"client_id"`
+	}
+	if json.Unmarshal([]byte(body), &m) != nil || m.ClientID <= 0 {
+		return ""
+	}
+	return notify.MessageGroupID(m.ClientID)
 }
 
 // newLoadID is base with the time and a random suffix appended, within the
