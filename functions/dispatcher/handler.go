@@ -196,6 +196,9 @@ func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r
 	if r.EventSourceARN == h.cfg.RetryQueueARN && delivery.IsProbe([]byte(r.Body)) {
 		return h.processProbe(ctx, inv, r) // probe.go
 	}
+	if r.EventSourceARN == h.cfg.RetryQueueARN && delivery.IsEvent([]byte(r.Body)) {
+		return h.processEvent(ctx, r) // event.go
+	}
 	w, reason := h.classify(r)
 	if reason != "" {
 		return h.deadLetter(ctx, r, reason)

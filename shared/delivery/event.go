@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"bytes"
 	"encoding/json"
 
 	"github.com/postloadhooks/hooks/shared/strictjson"
@@ -66,3 +67,12 @@ func DecodeEvent(raw []byte) (EventMessage, error) {
 	m.Body, err = o.Required("body")
 	return m, err
 }
+
+// eventPrefix is how every event message starts (Encode writes kind
+// first), so the dispatcher tells events from retries without parsing.
+const eventPrefix = `{"kind":"event",`
+
+// IsEvent reports whether a message of the retry queue is an event message
+// as Encode writes it (the dispatcher then reads it with DecodeEvent, which
+// checks everything).
+func IsEvent(raw []byte) bool { return bytes.HasPrefix(raw, []byte(eventPrefix)) }
