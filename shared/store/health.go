@@ -130,19 +130,7 @@ func (s *Store) AutoDisableHook(ctx context.Context, clientID, hookID int64, fai
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
 	})
-	if isConditionFailed(err) {
-		old := conditionFailedItem(err)
-		if old == nil {
-			return hook.Hook{}, false, fmt.Errorf("auto-disable hook %d: %w", hookID, hook.ErrNotFound)
-		}
-		h, err := decodeHook(old)
-		return h, false, err
-	}
-	if err != nil {
-		return hook.Hook{}, false, fmt.Errorf("auto-disable hook %d: %w", hookID, err)
-	}
-	h, err := decodeHook(out.Attributes)
-	return h, err == nil, err
+	return changedHook("auto-disable", hookID, out, err)
 }
 
 // SetProbeQueued records that the message of probe step of the hook's
@@ -210,19 +198,7 @@ func (s *Store) ReenableHook(ctx context.Context, clientID, hookID int64, disabl
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
 	})
-	if isConditionFailed(err) {
-		old := conditionFailedItem(err)
-		if old == nil {
-			return hook.Hook{}, false, fmt.Errorf("re-enable hook %d: %w", hookID, hook.ErrNotFound)
-		}
-		h, err := decodeHook(old)
-		return h, false, err
-	}
-	if err != nil {
-		return hook.Hook{}, false, fmt.Errorf("re-enable hook %d: %w", hookID, err)
-	}
-	h, err := decodeHook(out.Attributes)
-	return h, err == nil, err
+	return changedHook("re-enable", hookID, out, err)
 }
 
 // pick returns the entries of m named by keys.
@@ -325,4 +301,24 @@ func (s *Store) SkipLoad(ctx context.Context, l delivery.Load, hookIDs []int64) 
 // most max, test deliveries excluded: what a recovered hook is sent again.
 func (s *Store) RecoverableDeliveries(ctx context.Context, clientID, hookID int64, since, until time.Time, max int) ([]delivery.Delivery, error) {
 	return s.finalDeliveries(ctx, clientID, hookID, since, until, max, delivery.StatusExhausted, delivery.StatusSkipped)
+}
+
+// changedHook is the answer of a conditional UpdateItem of a hook item that
+// returns its attributes: the hook and true when it was applied; the hook as
+// it was and false when the condition failed (hook.ErrNotFound when there
+// is no such hook); else the error, named by what.
+func changedHook(what string, hookID int64, out *dynamodb.UpdateItemOutput, err error) (hook.Hook, bool, error) {
+	if isConditionFailed(err) {
+		old := conditionFailedItem(err)
+		if old == nil {
+			return hook.Hook{}, false, fmt.Errorf("%s hook %d: %w", what, hookID, hook.ErrNotFound)
+		}
+		h, err := decodeHook(old)
+		return h, false, err
+	}
+	if err != nil {
+		return hook.Hook{}, false, fmt.Errorf("%s hook %d: %w", what, hookID, err)
+	}
+	h, err := decodeHook(out.Attributes)
+	return h, err == nil, err
 }
