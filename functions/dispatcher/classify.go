@@ -25,18 +25,23 @@ import (
 // work is one valid record that may lead to deliveries.
 type work struct {
 	load   *notify.Message // a load message, or
-	retry  *retryWork      // a retry message
+	retry  *retryWork      // a retry message, or
+	event  *eventWork      // an event message (event.go)
 	digest string          // delivery.BodyDigest of the body to send
 }
 
 type retryWork struct {
 	msg          delivery.RetryMessage
 	notification notify.Notification // decoded from msg.Body, for the alert
+	event        string              // the body's event type; "" for a table load
 }
 
 func (w work) clientID() int64 {
-	if w.load != nil {
+	switch {
+	case w.load != nil:
 		return w.load.ClientID
+	case w.event != nil:
+		return w.event.msg.ClientID
 	}
 	return w.retry.msg.ClientID
 }
@@ -53,6 +58,13 @@ func (h *handler) classifyOne(source string, body []byte) (work, string) {
 	case h.cfg.NotificationsQueueARN:
 		return parseLoad(body)
 	case h.cfg.RetryQueueARN:
+		if delivery.IsEvent(body) {
+			e, reason := parseEvent(body)
+			if reason != "" {
+				return work{}, reason
+			}
+			return work{event: e, digest: delivery.BodyDigest(e.msg.Body)}, ""
+		}
 		r, reason := parseRetry(body)
 		if reason != "" {
 			return work{}, reason
@@ -97,11 +109,28 @@ func parseRetry(body []byte) (*retryWork, string) {
 	if m.WebhookID != hook.WebhookID(m.ClientID, m.LoadID, m.HookID) {
 		return nil, "invalid retry message: webhook_id: does not match the pair"
 	}
-	n, err := notify.ParseBody(m.Body)
+	event, n, err := parseBody(m.Body)
 	if err != nil {
 		return nil, "invalid retry message: body: " + err.Error()
 	}
-	return &retryWork{msg: m, notification: n}, ""
+	return &retryWork{msg: m, notification: n, event: event}, ""
+}
+
+// parseBody reads the webhook body a retry carries: a table load's
+// notification, or an event notification's body, told apart by its "type"
+// (only event bodies have one; a load_overdue notice is the one event type
+// queued so far). For an event, n holds what its alert names: its
+// integration and table.
+func parseBody(body []byte) (event string, n notify.Notification, err error) {
+	if o, perr := strictjson.Parse(body); perr == nil && o.Has("type") {
+		ov, err := notify.ParseOverdue(body)
+		if err != nil {
+			return "", n, err
+		}
+		return notify.EventLoadOverdue, ov.Notification(), nil
+	}
+	n, err = notify.ParseBody(body)
+	return "", n, err
 }
 
 // deadLetter moves a malformed record to the dead-letter queue with its

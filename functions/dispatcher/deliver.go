@@ -34,6 +34,7 @@ type pair struct {
 	body         []byte
 	digest       string
 	notification *notify.Notification // for the alert
+	event        string               // the body's event type (webhook-event); "" for a table load
 	retry        bool                 // asked for by a retry message
 	hook         hook.Hook            // the hook as read now; zero if it no longer exists
 	// active: the hook exists and is enabled and the plan has the feature.
@@ -88,38 +89,12 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 		h.skip(ctx, msgID, m.ClientID, m.LoadID, skipNoEnabledHooks)
 		return outcome{}
 	}
-	hooks := make([]hook.Hook, len(ids))
-	for i, id := range ids {
-		hooks[i] = pairs[id].hook
-	}
-	got, err := slot.take(ctx, m.ClientID, hooks)
-	if err != nil {
-		return outcome{failed: true}
-	}
-	var claimIDs, deferIDs []int64
-	for _, id := range ids {
-		if got[id] {
-			claimIDs = append(claimIDs, id)
-		} else {
-			deferIDs = append(deferIDs, id)
-		}
-	}
-	claims, deferred, conflicts, err := h.deliveries.ClaimLoadDeferring(ctx, load, claimIDs, deferIDs, delivery.NewToken(), h.cfg.AttemptTimeout+leaseMargin)
-	if err != nil {
-		h.log.ErrorContext(ctx, "claim failed", "messageId", msgID, "clientId", m.ClientID, "loadId", m.LoadID, "error", err.Error())
-		return outcome{failed: true}
+	claims, out := h.claimPairs(ctx, slot, msgID, load, ids, pairs)
+	if out.failed {
+		return out
 	}
 	if len(claims) == 0 {
 		seat.leave(ctx) // nothing sent now: a deferred pair asks for the number when it is sent
-	}
-	var out outcome
-	for _, id := range ids {
-		if cur, ok := conflicts[id]; ok {
-			out.add(h.onConflict(ctx, pairs[id], cur))
-		}
-	}
-	for _, id := range deferred {
-		out.msgs = append(out.msgs, h.deferOut(ctx, pairs[id]))
 	}
 	if len(claims) > 0 {
 		seq, ok := h.sequence(ctx, msgID, seat, m.Notification, m.ClientID, m.LoadID, claims[0].Sequence)
@@ -140,6 +115,45 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 	}
 	out.add(h.attempt(ctx, inv, claims, cs))
 	return out
+}
+
+// claimPairs takes an in-flight slot for each of the record's pairs (ids,
+// in pairs), claims attempt 1 of those that got one in the record's one
+// write and leaves the others waiting for it, and returns the claims, with
+// what the others lead to: a deferral message each, the conflicts' own
+// outcome. A failed slot or claim write fails the record.
+func (h *handler) claimPairs(ctx context.Context, slot *arrival, msgID string, l delivery.Load, ids []int64, pairs map[int64]*pair) ([]delivery.Claim, outcome) {
+	hooks := make([]hook.Hook, len(ids))
+	for i, id := range ids {
+		hooks[i] = pairs[id].hook
+	}
+	got, err := slot.take(ctx, l.ClientID, hooks)
+	if err != nil {
+		return nil, outcome{failed: true}
+	}
+	var claimIDs, deferIDs []int64
+	for _, id := range ids {
+		if got[id] {
+			claimIDs = append(claimIDs, id)
+		} else {
+			deferIDs = append(deferIDs, id)
+		}
+	}
+	claims, deferred, conflicts, err := h.deliveries.ClaimLoadDeferring(ctx, l, claimIDs, deferIDs, delivery.NewToken(), h.cfg.AttemptTimeout+leaseMargin)
+	if err != nil {
+		h.log.ErrorContext(ctx, "claim failed", "messageId", msgID, "clientId", l.ClientID, "loadId", l.LoadID, "error", err.Error())
+		return nil, outcome{failed: true}
+	}
+	var out outcome
+	for _, id := range ids {
+		if cur, ok := conflicts[id]; ok {
+			out.add(h.onConflict(ctx, pairs[id], cur))
+		}
+	}
+	for _, id := range deferred {
+		out.msgs = append(out.msgs, h.deferOut(ctx, pairs[id]))
+	}
+	return claims, out
 }
 
 // recordFreshness records a successful load of a table that has a
@@ -198,7 +212,7 @@ func (c *loadClocks) record(ctx context.Context, clientID int64, k hook.Freshnes
 func (h *handler) deliverRetry(ctx context.Context, inv *invocation, slot *arrival, msgID string, w work, st accountState) outcome {
 	r := w.retry
 	p := &pair{messageID: msgID, key: delivery.Key{ClientID: r.msg.ClientID, LoadID: r.msg.LoadID, HookID: r.msg.HookID},
-		n: r.msg.Attempt, body: r.msg.Body, digest: w.digest, notification: &r.notification, retry: true}
+		n: r.msg.Attempt, body: r.msg.Body, digest: w.digest, notification: &r.notification, event: r.event, retry: true}
 	if st.err == nil {
 		if hk, ok := st.hook(r.msg.HookID); ok {
 			p.hook, p.active = hk, hk.Enabled() && st.account.HasHooks()
@@ -238,11 +252,13 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, slot *arriv
 		}
 		return outcome{}
 	}
-	seq, ok := h.sequence(ctx, msgID, nil, p.notification, p.key.ClientID, p.key.LoadID, claim.Sequence)
-	if !ok {
-		return outcome{failed: true}
+	if p.event == "" { // an event notification has no webhook-sequence
+		seq, ok := h.sequence(ctx, msgID, nil, p.notification, p.key.ClientID, p.key.LoadID, claim.Sequence)
+		if !ok {
+			return outcome{failed: true}
+		}
+		claim.Sequence, p.seq = seq, seq
 	}
-	claim.Sequence, p.seq = seq, seq
 	return h.attempt(ctx, inv, []delivery.Claim{claim}, []*pair{p})
 }
 
@@ -289,7 +305,7 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 		inv.attempts <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-inv.attempts }()
-			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, Sequence: p.seq, WebhookID: p.webhookID(), Secret: p.hook.Secret,
+			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, Event: p.event, Sequence: p.seq, WebhookID: p.webhookID(), Secret: p.hook.Secret,
 				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body})
 			d := h.cfg.Schedule.Decide(p.n, a, h.rand)
 			pairLog{h.log, p}.at(ctx, slog.LevelInfo, "delivery attempt", slog.String("outcome", a.Outcome), slog.Int("statusCode", a.StatusCode),

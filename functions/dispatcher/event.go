@@ -3,24 +3,78 @@ package main
 import (
 	"context"
 
-	"github.com/aws/aws-lambda-go/events"
-
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/notify"
 )
 
-// Event messages (delivery.EventMessage: the load_overdue notices the
-// alerter's freshness check queues) are not delivered to hooks yet. Each one
-// is read strictly, a malformed one goes to the dead-letter queue with its
-// reason, and a well-formed one is acknowledged with a log line naming it,
-// so that notices neither stay on the retry queue nor raise its dead-letter
-// alarm. The overdue and back-on-time emails themselves are sent by the
-// alerter.
-func (h *handler) processEvent(ctx context.Context, r events.SQSMessage) bool {
-	m, err := delivery.DecodeEvent([]byte(r.Body))
+// Event notifications: an event message (delivery.EventMessage, the
+// load_overdue notices the alerter's freshness check queues on the retry
+// queue) is sent to every enabled hook of its account subscribed to its
+// type, as a load is sent: one delivery record keyed by the event id (so a
+// notice queued twice is sent once), an in-flight slot per hook, the
+// body byte for byte with webhook-event naming the type, and retries,
+// resends and the alert as a load's (a retry tells an event body by its
+// "type", see parseBody). Filters do not apply: they choose table loads.
+
+// eventWork is a valid event message.
+type eventWork struct {
+	msg          delivery.EventMessage
+	notification notify.Notification // what its alert names (parseBody)
+}
+
+// parseEvent validates an event message: strict keys, and a body of its
+// type (only load_overdue so far).
+func parseEvent(body []byte) (*eventWork, string) {
+	m, err := delivery.DecodeEvent(body)
 	if err != nil {
-		return h.deadLetter(ctx, r, "invalid event message: "+err.Error())
+		return nil, "invalid event message: " + err.Error()
 	}
-	h.log.WarnContext(ctx, "event notification not delivered: hooks do not receive event notifications yet",
-		"messageId", r.MessageId, "clientId", m.ClientID, "event", m.Event, "eventId", m.EventID)
-	return false
+	event, n, err := parseBody(m.Body)
+	switch {
+	case err != nil:
+		return nil, "invalid event message: body: " + err.Error()
+	case event != m.Event:
+		return nil, "invalid event message: event: not the type of its body"
+	}
+	return &eventWork{msg: m, notification: n}, ""
+}
+
+// deliverEvent sends an event message to the account's enabled hooks that
+// subscribe to its type.
+func (h *handler) deliverEvent(ctx context.Context, inv *invocation, slot *arrival, msgID string, w work, st accountState) outcome {
+	e := w.event
+	switch {
+	case st.err != nil:
+		h.skip(ctx, msgID, e.msg.ClientID, e.msg.EventID, skipUnknownClient)
+		return outcome{}
+	case !st.account.HasHooks():
+		h.skip(ctx, msgID, e.msg.ClientID, e.msg.EventID, skipNoFeature)
+		return outcome{}
+	}
+	pairs := map[int64]*pair{}
+	var ids []int64
+	for _, hk := range st.hooks {
+		if !hk.Enabled() || !hk.Subscribes(e.msg.Event) {
+			continue
+		}
+		ids = append(ids, hk.ID)
+		pairs[hk.ID] = &pair{messageID: msgID, key: delivery.Key{ClientID: e.msg.ClientID, LoadID: e.msg.EventID, HookID: hk.ID},
+			n: 1, body: e.msg.Body, digest: w.digest, notification: &e.notification, event: e.msg.Event, hook: hk, active: true}
+	}
+	if len(ids) == 0 {
+		h.skip(ctx, msgID, e.msg.ClientID, e.msg.EventID, skipNoEnabledHooks)
+		return outcome{}
+	}
+	l := delivery.Load{ClientID: e.msg.ClientID, LoadID: e.msg.EventID, IntegrationName: e.notification.IntegrationName,
+		Tables: e.notification.TableNames(), Body: e.msg.Body}
+	claims, out := h.claimPairs(ctx, slot, msgID, l, ids, pairs)
+	if out.failed {
+		return out
+	}
+	cs := make([]*pair, len(claims))
+	for i, c := range claims {
+		cs[i] = pairs[c.HookID]
+	}
+	out.add(h.attempt(ctx, inv, claims, cs))
+	return out
 }

@@ -196,9 +196,6 @@ func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r
 	if r.EventSourceARN == h.cfg.RetryQueueARN && delivery.IsProbe([]byte(r.Body)) {
 		return h.processProbe(ctx, inv, r) // probe.go
 	}
-	if r.EventSourceARN == h.cfg.RetryQueueARN && delivery.IsEvent([]byte(r.Body)) {
-		return h.processEvent(ctx, r) // event.go
-	}
 	w, reason := h.classify(r)
 	if reason != "" {
 		return h.deadLetter(ctx, r, reason)
@@ -213,9 +210,12 @@ func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r
 		return true
 	}
 	var out outcome
-	if w.load != nil {
+	switch {
+	case w.load != nil:
 		out = h.deliverLoad(ctx, inv, slot, r.MessageId, w, acct, st)
-	} else {
+	case w.event != nil:
+		out = h.deliverEvent(ctx, inv, slot, r.MessageId, w, acct) // event.go
+	default:
 		out = h.deliverRetry(ctx, inv, slot, r.MessageId, w, acct)
 	}
 	if out.deadLetter != "" {

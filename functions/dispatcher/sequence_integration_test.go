@@ -21,7 +21,12 @@ func TestDispatcherConcurrentLoadsOfOneTable(t *testing.T) {
 	t.Parallel() // own table, queues and receiver
 	rcv := newReceiver(t, http.StatusNoContent)
 	s := newStack(t, rcv.caFile(t), testDelays)
-	s.seed(t, 510, rcv.url+"/hook")
+	_, hk := s.seed(t, 510, rcv.url+"/hook")
+	// Room for all 40 requests at once: the in-flight cap (20 by default)
+	// would defer some, and this test is about numbers, not the cap.
+	if _, err := s.st.SetMaxInFlight(context.Background(), 510, hk.ID, 100); err != nil {
+		t.Fatal(err)
+	}
 	const batches = 4
 	var wg sync.WaitGroup
 	failures := make([]int, batches)

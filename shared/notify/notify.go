@@ -115,13 +115,20 @@ type Bookmark struct {
 type ValidationError struct {
 	Field  string
 	Reason string
+	// Of names what was read when it is not a load message (a
+	// load_overdue body, see ParseOverdue).
+	Of string
 }
 
 func (e *ValidationError) Error() string {
-	if e.Field == "" {
-		return "invalid load message: " + e.Reason
+	of := e.Of
+	if of == "" {
+		of = "load message"
 	}
-	return "invalid load message: " + e.Field + ": " + e.Reason
+	if e.Field == "" {
+		return "invalid " + of + ": " + e.Reason
+	}
+	return "invalid " + of + ": " + e.Field + ": " + e.Reason
 }
 
 func invalid(field, reason string) error { return &ValidationError{Field: field, Reason: reason} }

@@ -1,6 +1,10 @@
 package notify
 
-import "time"
+import (
+	"time"
+
+	"github.com/postloadhooks/hooks/shared/strictjson"
+)
 
 // Event types a hook can subscribe to besides the load itself.
 const (
@@ -60,4 +64,61 @@ func (o Overdue) Encode() []byte {
 		b = appendString(b, o.LastLoadedAt.UTC().Format(overdueTime))
 	}
 	return append(b, '}')
+}
+
+// overdueKeys are the keys of a load_overdue body, in the order Encode
+// writes them.
+var overdueKeys = []string{"version", "type", "state", "integration_name", "table", "max_interval", "last_loaded_at"}
+
+// ParseOverdue reads a load_overdue body as Encode writes it: exactly its
+// keys, version 1.0, a known state, names not empty, last_loaded_at an
+// RFC 3339 time or null. Every error is a *ValidationError.
+func ParseOverdue(body []byte) (Overdue, error) {
+	o, err := parseOverdue(body)
+	if ve, ok := err.(*ValidationError); ok {
+		ve.Of = "load_overdue body"
+	}
+	return o, err
+}
+
+func parseOverdue(body []byte) (Overdue, error) {
+	var o Overdue
+	obj, err := strictjson.Parse(body)
+	if err != nil {
+		return o, validation(err)
+	}
+	if err := obj.Exactly(overdueKeys...); err != nil {
+		return o, validation(err)
+	}
+	if v, err := obj.String("version"); err != nil || v != Version {
+		return o, invalid("version", "must be "+Version)
+	}
+	if t, err := obj.String("type"); err != nil || t != EventLoadOverdue {
+		return o, invalid("type", "must be "+EventLoadOverdue)
+	}
+	if o.State, err = obj.String("state"); err != nil || (o.State != StateOverdue && o.State != StateBackOnTime) {
+		return o, invalid("state", "must be "+StateOverdue+" or "+StateBackOnTime)
+	}
+	if o.IntegrationName, err = obj.Name("integration_name"); err != nil {
+		return o, validation(err)
+	}
+	if o.Table, err = obj.Name("table"); err != nil {
+		return o, validation(err)
+	}
+	if o.MaxInterval, err = obj.Name("max_interval"); err != nil {
+		return o, validation(err)
+	}
+	if raw, _, _ := obj.Get("last_loaded_at"); string(raw) != "null" {
+		if o.LastLoadedAt, err = obj.Time("last_loaded_at"); err != nil {
+			return o, validation(err)
+		}
+	}
+	return o, nil
+}
+
+// Notification is what an alert about the notice names: its integration
+// and its table (as the destination root table and the one table).
+func (o Overdue) Notification() Notification {
+	return Notification{IntegrationName: o.IntegrationName, DestinationRootTableName: o.Table,
+		Tables: []Table{{DestinationTableName: o.Table}}}
 }
