@@ -1,8 +1,9 @@
 // Package funclog reads the functions' local output (their JSON log
 // lines, and the "<function>: <error>" line a function that cannot start
 // prints) and says in one line what a person running them locally needs to
-// know: an error, a delivery, a load that sent nothing and why, a message
-// dead-lettered. scripts/dev (devkit logs) and scripts/invoke use it. It is
+// know: an error, a delivery, a load that sent nothing and why, a load kept
+// as skipped for a hook disabled for failing, a probe of such a hook, a
+// message dead-lettered. scripts/dev (devkit logs) and scripts/invoke use it. It is
 // a development tool.
 package funclog
 
@@ -75,6 +76,14 @@ func Summarize(name, line string) (string, bool) {
 			code = "no answer"
 		}
 		return fmt.Sprintf("%s -> hook %s, attempt %s: %s (%s) in %sms, next: %s", load, str("hookId"), str("attempt"), str("outcome"), code, str("durationMs"), str("next")), true
+	case "deliveries skipped: hook disabled for failing":
+		return fmt.Sprintf("%s kept as skipped for %s hook(s) disabled for failing: not sent now, sent again after a successful probe", load, str("hooks")), true
+	case "probe sent":
+		code := str("statusCode")
+		if code == "" || code == "0" {
+			code = "no answer"
+		}
+		return fmt.Sprintf("hook %s of client %s, probe %s (ping): %s (%s) in %sms", str("hookId"), str("clientId"), str("step"), str("outcome"), code, str("durationMs")), true
 	case "malformed message":
 		return fmt.Sprintf("message %s went to the dead-letter queue: %s", str("messageId"), str("reason")), true
 	case "alert sent":

@@ -18,6 +18,8 @@ func TestLogsPrintWhatMattersOnce(t *testing.T) {
 		`{"timestamp":"t","level":"WARN","message":"aws sdk","detail":"failed to close HTTP response body, this may affect connection reuse: response did not match expected checksum"}`,
 		`{"timestamp":"t","level":"INFO","message":"delivery attempt","clientId":116078,"loadId":"l2","hookId":3,"attempt":1,"outcome":"success","statusCode":200,"durationMs":12,"next":"done"}`,
 		`{"timestamp":"t","level":"ERROR","message":"claim failed","error":"store: boom"}`,
+		`{"timestamp":"t","level":"INFO","message":"deliveries skipped: hook disabled for failing","messageId":"m3","clientId":116078,"loadId":"l3","hooks":1}`,
+		`{"timestamp":"t","level":"INFO","message":"probe sent","messageId":"m4","clientId":116078,"hookId":1,"step":2,"outcome":"http_status","statusCode":503,"durationMs":0}`,
 		`dispatcher: config: missing environment variables: HOOKS_TABLE`,
 	}, "\n") + "\n"
 	var file, out bytes.Buffer
@@ -28,6 +30,8 @@ func TestLogsPrintWhatMattersOnce(t *testing.T) {
 		`dispatcher: load "l1" of client 116078 to hook 3 sent nothing: it was already handled (status delivered); the same load_id is sent once per hook (sendload makes a new one unless -keep-load-id)`,
 		`dispatcher: load "l2" of client 116078 -> hook 3, attempt 1: success (200) in 12ms, next: done`,
 		`dispatcher: error: claim failed: store: boom`,
+		`dispatcher: load "l3" of client 116078 kept as skipped for 1 hook(s) disabled for failing: not sent now, sent again after a successful probe`,
+		`dispatcher: hook 1 of client 116078, probe 2 (ping): http_status (503) in 0ms`,
 		`dispatcher: error: config: missing environment variables: HOOKS_TABLE`,
 	}, "\n") + "\n"
 	if out.String() != want {
