@@ -35,7 +35,7 @@ type HookReenabled struct {
 	HookURL          string
 	DisabledAt       time.Time
 	ReenabledAt      time.Time
-	Replayed         int // deliveries sent again, oldest first
+	Replayed         int // deliveries sent again (queued oldest first, paced)
 }
 
 // RenderHookDisabled renders the disable email.
@@ -50,7 +50,7 @@ func RenderHookDisabled(d HookDisabled, links Links) Email {
 		"",
 		"What happens now: new loads are kept in the hook's history as skipped and not sent. The service sends the hook a signed ping " +
 			"(webhook-event: ping) on a schedule (by default 1 minute, 5 minutes and 30 minutes after, then every 2 hours, for 3 days). " +
-			"On the first 2xx answer it enables the hook again, emails you, and sends the failed and skipped deliveries again, oldest first, " +
+			"On the first 2xx answer it enables the hook again, emails you, and sends the failed and skipped deliveries again, paced (the oldest in the first second, and so on), " +
 			"with their original webhook-id.",
 		"What to do: fix the endpoint. You can also re-enable the hook yourself (PUT " + reenablePath(d.HookID) + ` with {"enable": true}) ` +
 			"and replay its failed deliveries.",
@@ -67,7 +67,7 @@ func RenderHookReenabled(d HookReenabled, links Links) Email {
 		"Hook URL: " + u,
 		"Disabled for failing at: " + formatTime(d.DisabledAt),
 		"Enabled again at: " + formatTime(d.ReenabledAt),
-		"Sent again: " + strconv.Itoa(d.Replayed) + " deliveries that failed or were skipped while it was down, oldest first, " +
+		"Sent again: " + strconv.Itoa(d.Replayed) + " deliveries that failed or were skipped while it was down, paced (the oldest in the first second, and so on), " +
 			"with their original webhook-id (so a receiver that already has one can drop it).",
 	}
 	return healthEmail(SubjectReenabled+u, lines, links)
