@@ -68,11 +68,8 @@ func DecodeDigest(raw []byte) (DigestMessage, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Kind, err = o.String("kind"); err != nil {
+	if m.Kind, err = kindOf(o, KindDigest); err != nil {
 		return m, err
-	}
-	if m.Kind != KindDigest {
-		return m, &strictjson.Error{Field: "kind", Reason: "must be " + KindDigest}
 	}
 	if m.ClientID, err = o.Positive("client_id"); err != nil {
 		return m, err

@@ -46,11 +46,8 @@ func DecodeEvent(raw []byte) (EventMessage, error) {
 	if err := o.Exactly(eventKeys...); err != nil {
 		return m, err
 	}
-	if m.Kind, err = o.String("kind"); err != nil {
+	if m.Kind, err = kindOf(o, KindEvent); err != nil {
 		return m, err
-	}
-	if m.Kind != KindEvent {
-		return m, &strictjson.Error{Field: "kind", Reason: "must be " + KindEvent}
 	}
 	if m.ClientID, err = o.Positive("client_id"); err != nil {
 		return m, err

@@ -208,6 +208,18 @@ func encode(v any) []byte {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 }
 
+// kindOf reads a message's "kind", which must be kind.
+func kindOf(o strictjson.Object, kind string) (string, error) {
+	k, err := o.String("kind")
+	if err != nil {
+		return "", err
+	}
+	if k != kind {
+		return "", &strictjson.Error{Field: "kind", Reason: "must be " + kind}
+	}
+	return k, nil
+}
+
 // retryKeys are the keys of a retry message; no other is allowed (only this
 // service writes them).
 var retryKeys = []string{"kind", "client_id", "load_id", "hook_id", "attempt", "webhook_id", "first_attempt_at", "body"}
@@ -226,11 +238,8 @@ func DecodeRetry(raw []byte) (RetryMessage, error) {
 	if err := o.Only(retryKeys...); err != nil {
 		return m, err
 	}
-	if m.Kind, err = o.String("kind"); err != nil {
+	if m.Kind, err = kindOf(o, KindRetry); err != nil {
 		return m, err
-	}
-	if m.Kind != KindRetry {
-		return m, &strictjson.Error{Field: "kind", Reason: "must be " + KindRetry}
 	}
 	if m.ClientID, m.LoadID, m.HookID, err = decodePair(o); err != nil {
 		return m, err
@@ -280,11 +289,8 @@ func DecodeAlert(raw []byte) (AlertMessage, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Kind, err = o.String("kind"); err != nil {
+	if m.Kind, err = kindOf(o, KindExhausted); err != nil {
 		return m, err
-	}
-	if m.Kind != KindExhausted {
-		return m, &strictjson.Error{Field: "kind", Reason: "must be " + KindExhausted}
 	}
 	if m.ClientID, m.LoadID, m.HookID, err = decodePair(o); err != nil {
 		return m, err

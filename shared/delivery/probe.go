@@ -66,11 +66,8 @@ func DecodeProbe(raw []byte) (ProbeMessage, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Kind, err = o.String("kind"); err != nil {
+	if m.Kind, err = kindOf(o, KindProbe); err != nil {
 		return m, err
-	}
-	if m.Kind != KindProbe {
-		return m, &strictjson.Error{Field: "kind", Reason: "must be " + KindProbe}
 	}
 	if m.ClientID, err = o.Positive("client_id"); err != nil {
 		return m, err
@@ -108,11 +105,8 @@ func DecodeReenabled(raw []byte) (ReenabledMessage, error) {
 	if err != nil {
 		return m, err
 	}
-	if m.Kind, err = o.String("kind"); err != nil {
+	if m.Kind, err = kindOf(o, KindReenabled); err != nil {
 		return m, err
-	}
-	if m.Kind != KindReenabled {
-		return m, &strictjson.Error{Field: "kind", Reason: "must be " + KindReenabled}
 	}
 	if m.ClientID, err = o.Positive("client_id"); err != nil {
 		return m, err
