@@ -117,12 +117,12 @@ func parseRetry(body []byte) (*retryWork, string) {
 }
 
 // parseBody reads the webhook body a retry carries: a table load's
-// notification, or an event notification's body, told apart by its "type"
-// (only event bodies have one; a load_overdue notice is the one event type
-// queued so far). For an event, n holds what its alert names: its
-// integration and table.
+// notification, or an event notification's body, told apart without a
+// parse of their own (notify.IsEventBody; a load_overdue notice is the one
+// event type queued so far). For an event, n holds what its alert names:
+// its integration and table.
 func parseBody(body []byte) (event string, n notify.Notification, err error) {
-	if o, perr := strictjson.Parse(body); perr == nil && o.Has("type") {
+	if notify.IsEventBody(body) {
 		ov, err := notify.ParseOverdue(body)
 		if err != nil {
 			return "", n, err

@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/strictjson"
@@ -122,3 +123,12 @@ func (o Overdue) Notification() Notification {
 	return Notification{IntegrationName: o.IntegrationName, DestinationRootTableName: o.Table,
 		Tables: []Table{{DestinationTableName: o.Table}}}
 }
+
+// eventBodyPrefix is how every event body starts (its Encode writes the
+// version, then the type); a table load's body has no type.
+const eventBodyPrefix = `{"version":"` + Version + `","type":`
+
+// IsEventBody reports whether a body the service wrote is an event's rather
+// than a table load's. A body written otherwise is read as a table load's,
+// whose strict reader refuses a "type".
+func IsEventBody(body []byte) bool { return bytes.HasPrefix(body, []byte(eventBodyPrefix)) }

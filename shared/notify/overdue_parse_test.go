@@ -37,3 +37,21 @@ func TestParseOverdueRefusesOtherBodies(t *testing.T) {
 		}
 	}
 }
+
+func TestIsEventBodyTellsEventsFromLoads(t *testing.T) {
+	if b := (Overdue{State: StateOverdue, IntegrationName: "s", Table: "t", MaxInterval: "2h"}).Encode(); !IsEventBody(b) {
+		t.Errorf("IsEventBody(%s) = false", b)
+	}
+	m, err := Parse([]byte(`{"client_id":1,"load_id":"L1","status":"succeeded","notification":{"integration_name":"shopify","new_version":false,` +
+		`"source_root_table_name":"orders","destination_root_table_name":"orders","table_version":0,"tables":[{"source_table_name":"orders","destination_table_name":"orders","num_rows":1,"num_rows_rejected":0}]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if IsEventBody(m.Body) {
+		t.Errorf("IsEventBody(%s) = true for a table load", m.Body)
+	}
+	// A load body with a "type" is not an event's, and its reader refuses it.
+	if _, err := ParseBody([]byte(`{"type":"load_overdue","version":"1.0"}`)); err == nil {
+		t.Error("ParseBody accepted a body with a type")
+	}
+}
