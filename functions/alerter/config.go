@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/optout"
 )
@@ -30,9 +31,10 @@ type config struct {
 	// where the alerter puts its delayed digest messages.
 	alertQueueURL string
 	// digestWindow is how long the window opened by a hook's first
-	// exhausted delivery lasts (HOOKS_DIGEST_WINDOW; template.yaml sets
-	// 1h). Zero (unset) turns digests off: every exhausted delivery is
-	// mailed at once, as before digests existed.
+	// exhausted delivery lasts (HOOKS_DIGEST_WINDOW, 1h when unset). Zero
+	// ("0", for tests that count one email per delivery, or no
+	// HOOKS_ALERT_QUEUE_URL) turns digests off: every exhausted delivery
+	// is mailed at once.
 	digestWindow time.Duration
 	// appURL is the web app's origin (HOOKS_APP_URL): the emails link to
 	// the app and carry unsubscribe links to it.
@@ -104,16 +106,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 			env.Invalid("HOOKS_APP_URL", errors.New("want an origin such as https://hooks.example.com"))
 		}
 	}
-	if ws := env.String("HOOKS_DIGEST_WINDOW", ""); ws != "" {
-		w, err := time.ParseDuration(ws)
-		if err != nil || w <= 0 {
-			env.Invalid("HOOKS_DIGEST_WINDOW", errors.New("want a positive duration such as 1h"))
-		}
-		if c.alertQueueURL != "" {
-			// Without its own queue the alerter cannot wait for a
-			// window's end: digests stay off.
-			c.digestWindow = w
-		}
+	if w, err := time.ParseDuration(env.String("HOOKS_DIGEST_WINDOW", delivery.DefaultDigestWindow.String())); err != nil || w < 0 {
+		env.Invalid("HOOKS_DIGEST_WINDOW", errors.New("want a duration such as 1h (0 turns digests off)"))
+	} else if c.alertQueueURL != "" {
+		// Without its own queue the alerter cannot wait for a window's
+		// end: digests stay off.
+		c.digestWindow = w
 	}
 	if c.from != "" {
 		if _, err := mail.ParseAddress(c.from); err != nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -483,6 +484,42 @@ func TestLoadConfig(t *testing.T) {
 			"HOOKS_ALERTS_DLQ_URL": alertsDLQ, "HOOKS_FRESHNESS_CHECK_EVERY": bad}))
 		if err == nil || !strings.Contains(err.Error(), "HOOKS_FRESHNESS_CHECK_EVERY") {
 			t.Errorf("HOOKS_FRESHNESS_CHECK_EVERY=%q: %v, want it refused", bad, err)
+		}
+	}
+}
+
+// TestLoadConfigDigestWindow: digests are on for an hour when nothing is
+// set, as in production; "0" or no queue of its own turns them off; a
+// duration that is not one, or negative, stops the cold start.
+func TestLoadConfigDigestWindow(t *testing.T) {
+	base := map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "a@example.net", "HOOKS_ALERT_QUEUE_ARN": alertsARN,
+		"HOOKS_ALERTS_DLQ_URL": alertsDLQ, "HOOKS_ALERT_QUEUE_URL": alertsURL}
+	with := func(k, v string) func(string) string {
+		m := maps.Clone(base)
+		m[k] = v
+		return func(k string) string { return m[k] }
+	}
+	for _, tc := range []struct {
+		name string
+		env  func(string) string
+		want time.Duration
+	}{
+		{"unset", with("HOOKS_DIGEST_WINDOW", ""), time.Hour},
+		{"shortened", with("HOOKS_DIGEST_WINDOW", "2m"), 2 * time.Minute},
+		{"off", with("HOOKS_DIGEST_WINDOW", "0"), 0},
+		{"no queue of its own", with("HOOKS_ALERT_QUEUE_URL", ""), 0},
+	} {
+		c, err := loadConfig(tc.env)
+		if err != nil {
+			t.Fatalf("%s: loadConfig: %v", tc.name, err)
+		}
+		if c.digestWindow != tc.want {
+			t.Errorf("%s: digest window = %v, want %v", tc.name, c.digestWindow, tc.want)
+		}
+	}
+	for _, bad := range []string{"hourly", "-1h"} {
+		if _, err := loadConfig(with("HOOKS_DIGEST_WINDOW", bad)); err == nil || !strings.Contains(err.Error(), "HOOKS_DIGEST_WINDOW") {
+			t.Errorf("HOOKS_DIGEST_WINDOW=%q: %v, want it refused", bad, err)
 		}
 	}
 }

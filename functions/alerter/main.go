@@ -3,8 +3,8 @@
 // delivery.AlertMessage per exhausted (load, hook) pair), looks up the
 // account's alert addresses, renders the email with shared/mail and sends it
 // with SES v2: one email per address, each address at most once per alert
-// however often the message arrives (shared/store's alert records). With
-// HOOKS_DIGEST_WINDOW set, only the first exhausted delivery of a hook's
+// however often the message arrives (shared/store's alert records). Within
+// a digest window (HOOKS_DIGEST_WINDOW, 1h), only the first exhausted delivery of a hook's
 // window is mailed at once; the window's others become one digest, sent
 // when a delayed digest message that the alerter puts on its own queue
 // finds the window ended (README.md beside this file).

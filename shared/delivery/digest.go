@@ -10,6 +10,10 @@ import (
 // take the digest of one hook's window once it has ended.
 const KindDigest = "digest"
 
+// DefaultDigestWindow is how long the window opened by a hook's first
+// exhausted delivery lasts when nothing shortens it.
+const DefaultDigestWindow = time.Hour
+
 // MaxDigestDelay is the longest delay of one digest message (SQS's
 // DelaySeconds limit, 15 minutes): a longer window is waited out by a chain
 // of messages, each sent again with the delay still left.
