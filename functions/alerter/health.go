@@ -28,7 +28,7 @@ import (
 
 // hookHealth keeps the hooks' health (store.Store); see store.NoteHookExhausted.
 type hookHealth interface {
-	NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, at time.Time) (hook.Hook, error)
+	NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, attempts int, at time.Time) (hook.Hook, error)
 	AutoDisableHook(ctx context.Context, clientID, hookID int64, failingSince, replaySince time.Time) (hook.Hook, bool, error)
 	SetProbeQueued(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error)
 }
@@ -39,7 +39,8 @@ type hookHealth interface {
 // with its jitter). It never starts before the last success.
 const replayMargin = time.Hour
 
-// checkHealth counts msg's exhausted delivery in its hook's health and
+// checkHealth counts msg's exhausted delivery (its load and attempt count,
+// so a redelivered message counts once) in its hook's health and
 // disables the hook when the policy says so. It reports false when the
 // record must be retried.
 func (h *handler) checkHealth(ctx context.Context, log *slog.Logger, msg delivery.AlertMessage) bool {
@@ -50,7 +51,7 @@ func (h *handler) checkHealth(ctx context.Context, log *slog.Logger, msg deliver
 	if n := len(msg.Attempts); n > 0 && !msg.Attempts[n-1].At.IsZero() {
 		at = msg.Attempts[n-1].At
 	}
-	hk, err := h.health.NoteHookExhausted(ctx, msg.ClientID, msg.HookID, msg.LoadID, at)
+	hk, err := h.health.NoteHookExhausted(ctx, msg.ClientID, msg.HookID, msg.LoadID, len(msg.Attempts), at)
 	if errors.Is(err, hook.ErrNotFound) {
 		return true // deleted since: nothing to keep
 	}

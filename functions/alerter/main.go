@@ -156,13 +156,13 @@ func (d digestFuncs) SealDigest(ctx context.Context, w store.DigestWindow) ([]st
 
 // healthFuncs is a hookHealth: store.Store's health methods.
 type healthFuncs struct {
-	note    func(ctx context.Context, clientID, hookID int64, loadID string, at time.Time) (hook.Hook, error)
+	note    func(ctx context.Context, clientID, hookID int64, loadID string, attempts int, at time.Time) (hook.Hook, error)
 	disable func(ctx context.Context, clientID, hookID int64, failingSince, replaySince time.Time) (hook.Hook, bool, error)
 	queued  func(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error)
 }
 
-func (f healthFuncs) NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, at time.Time) (hook.Hook, error) {
-	return f.note(ctx, clientID, hookID, loadID, at)
+func (f healthFuncs) NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, attempts int, at time.Time) (hook.Hook, error) {
+	return f.note(ctx, clientID, hookID, loadID, attempts, at)
 }
 
 func (f healthFuncs) AutoDisableHook(ctx context.Context, clientID, hookID int64, failingSince, replaySince time.Time) (hook.Hook, bool, error) {

@@ -49,7 +49,7 @@ func TestDisabledReason(t *testing.T) {
 	}
 	ctx := context.Background()
 	for range 2 {
-		if _, err := a.store.NoteHookExhausted(ctx, clientA, h.ID, "l", a.store.now()); err != nil {
+		if _, err := a.store.NoteHookExhausted(ctx, clientA, h.ID, "l", 1, a.store.now()); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -93,7 +93,7 @@ func TestLiveOutageDisableProbeRecover(t *testing.T) {
 	s.drive(t, 90*time.Second, func() bool { alerts = append(alerts, s.alerts(t)...); return len(alerts) == len(exhausted) })
 	var disabled hook.Hook
 	for _, a := range alerts {
-		h, err := s.st.NoteHookExhausted(ctx, 601, a.HookID, a.LoadID, a.Attempts[len(a.Attempts)-1].At)
+		h, err := s.st.NoteHookExhausted(ctx, 601, a.HookID, a.LoadID, len(a.Attempts), a.Attempts[len(a.Attempts)-1].At)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -25,7 +25,7 @@ func (e *env) withHealth() {
 func (e *env) disableForFailing(t *testing.T, id int64) time.Time {
 	t.Helper()
 	ctx := context.Background()
-	h, err := e.store.NoteHookExhausted(ctx, testClient, id, "old-load", e.clock.now().Add(-time.Hour))
+	h, err := e.store.NoteHookExhausted(ctx, testClient, id, "old-load", 1, e.clock.now().Add(-time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestSuccessEndsFailingStreak(t *testing.T) {
 	if n := e.store.Calls("NoteHookSuccess"); n != 0 {
 		t.Errorf("healthy hooks wrote their health %d times", n)
 	}
-	if _, err := e.store.NoteHookExhausted(context.Background(), testClient, 1, "old", e.clock.now().Add(-time.Minute)); err != nil {
+	if _, err := e.store.NoteHookExhausted(context.Background(), testClient, 1, "old", 1, e.clock.now().Add(-time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	e.mustRun(t, sqsEvent(loadMessage(testClient, "load-b", "succeeded")))

@@ -17,7 +17,7 @@ import (
 
 type healthStore interface {
 	contractStore
-	NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, at time.Time) (hook.Hook, error)
+	NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, attempts int, at time.Time) (hook.Hook, error)
 	NoteHookSuccess(ctx context.Context, clientID, hookID int64, at time.Time) error
 	AutoDisableHook(ctx context.Context, clientID, hookID int64, failingSince, replaySince time.Time) (hook.Hook, bool, error)
 	SetProbeQueued(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error)
@@ -62,6 +62,7 @@ func runHealthContract(t *testing.T, open func(t *testing.T) healthContract) {
 	}{
 		{"HealthStreakCountsOncePerLoad", contractHealthStreak},
 		{"HealthSuccessEndsStreak", contractHealthSuccess},
+		{"HealthRedeliveryCountsOnceAfterOtherLoads", contractHealthRedelivery},
 		{"AutoDisableOnceAndProbeSteps", contractAutoDisable},
 		{"MemberDisableStopsProbes", contractMemberStopsProbes},
 		{"PlanDowngradeStopsProbes", contractPlanStopsProbes},
@@ -79,7 +80,7 @@ func (c healthContract) failingHook(t *testing.T, n int) hook.Hook {
 	h := c.c.hook(t, member(cClient), "https://hooks.example.com/h")
 	for i := range n {
 		var err error
-		if h, err = c.s.NoteHookExhausted(ctx, cClient, h.ID, "load-"+string(rune('a'+i)), c.clock.Advance(time.Minute)); err != nil {
+		if h, err = c.s.NoteHookExhausted(ctx, cClient, h.ID, "load-"+string(rune('a'+i)), 5, c.clock.Advance(time.Minute)); err != nil {
 			t.Fatalf("NoteHookExhausted: %v", err)
 		}
 	}
@@ -93,7 +94,7 @@ func contractHealthStreak(t *testing.T, c healthContract) {
 		t.Fatalf("after 3: health %+v, want since %v, 3", h.Health, start)
 	}
 	// The same load again (a redelivered alert) counts nothing.
-	h, err := c.s.NoteHookExhausted(ctx, cClient, h.ID, "load-c", c.clock.Now())
+	h, err := c.s.NoteHookExhausted(ctx, cClient, h.ID, "load-c", 5, c.clock.Now())
 	if err != nil || h.Health.Exhausted != 3 {
 		t.Fatalf("same load again: %+v, %v; want 3", h.Health, err)
 	}
@@ -101,7 +102,7 @@ func contractHealthStreak(t *testing.T, c healthContract) {
 	if !got.Health.FailingSince.Equal(start) || got.Health.Exhausted != 3 || !got.Enabled() || got.DisabledReason() != "" {
 		t.Errorf("stored: %+v enabled %v", got.Health, got.Enabled())
 	}
-	if _, err := c.s.NoteHookExhausted(ctx, cClient, 99, "load-x", c.clock.Now()); !errors.Is(err, hook.ErrNotFound) {
+	if _, err := c.s.NoteHookExhausted(ctx, cClient, 99, "load-x", 5, c.clock.Now()); !errors.Is(err, hook.ErrNotFound) {
 		t.Errorf("unknown hook: %v, want ErrNotFound", err)
 	}
 }
@@ -125,12 +126,12 @@ func contractHealthSuccess(t *testing.T, c healthContract) {
 	}
 	// An exhausted delivery that ended before that success starts nothing;
 	// a later one starts a new streak.
-	got, _ = c.s.NoteHookExhausted(ctx, cClient, h.ID, "load-old", ok.Add(-time.Second))
+	got, _ = c.s.NoteHookExhausted(ctx, cClient, h.ID, "load-old", 5, ok.Add(-time.Second))
 	if got.Health.Failing() {
 		t.Errorf("exhausted before the success started a streak: %+v", got.Health)
 	}
 	at := c.clock.Advance(time.Minute)
-	got, _ = c.s.NoteHookExhausted(ctx, cClient, h.ID, "load-new", at)
+	got, _ = c.s.NoteHookExhausted(ctx, cClient, h.ID, "load-new", 5, at)
 	if !got.Health.FailingSince.Equal(at) || got.Health.Exhausted != 1 {
 		t.Errorf("new streak: %+v", got.Health)
 	}
@@ -138,6 +139,48 @@ func contractHealthSuccess(t *testing.T, c healthContract) {
 	if err := c.s.NoteHookSuccess(ctx, cClient, 99, at); err != nil {
 		t.Errorf("unknown hook: %v", err)
 	}
+}
+
+func contractHealthRedelivery(t *testing.T, c healthContract) {
+	h := c.failingHook(t, 3) // load-a, load-b, load-c after 5 attempts each
+	note := func(load string, attempts, want int) hook.Hook {
+		t.Helper()
+		got, err := c.s.NoteHookExhausted(ctx, cClient, h.ID, load, attempts, c.clock.Advance(time.Second))
+		if err != nil || got.Health.Exhausted != want {
+			t.Fatalf("%s after %d attempts: %+v, %v; want %d counted", load, attempts, got.Health, err, want)
+		}
+		return got
+	}
+	// load-a's alert redelivered after load-b and load-c were counted: once.
+	note("load-a", 5, 3)
+	// The same load exhausted again after a resend (more attempts) is
+	// another delivery, and so is another load.
+	note("load-a", 10, 4)
+	note("load-d", 5, 5)
+	note("load-a", 10, 5)
+	// Eight more loads: load-a's second delivery is the tenth newest key
+	// kept, so its redelivery still counts nothing.
+	for i := range 8 {
+		note("load-more-"+string(rune('a'+i)), 5, 6+i)
+	}
+	note("load-a", 10, 13)
+	// The bound: once ten others were counted since, it is forgotten.
+	note("load-new", 5, 14)
+	note("load-a", 10, 15)
+	// A success ends the streak and its keys; a later exhausted delivery
+	// starts a new one, counted once however often it arrives.
+	if err := c.s.NoteHookSuccess(ctx, cClient, h.ID, c.clock.Advance(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c.s.GetHook(ctx, cClient, h.ID); got.Health.Failing() || got.Health.Exhausted != 0 {
+		t.Fatalf("after success: %+v", got.Health)
+	}
+	at := c.clock.Now().Add(time.Second)
+	if got := note("load-z", 5, 1); !got.Health.FailingSince.Equal(at) {
+		t.Errorf("new streak since %v, want %v", got.Health.FailingSince, at)
+	}
+	note("load-y", 5, 2)
+	note("load-z", 5, 2)
 }
 
 func contractAutoDisable(t *testing.T, c healthContract) {

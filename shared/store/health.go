@@ -18,9 +18,12 @@ import (
 // Hook health lives on the hook item itself, so the dispatcher's one read
 // of an account's hooks sees it with no extra read:
 //
-//   - hf_since, hf_n, hf_load: the first exhausted delivery since the last
-//     success, how many since, and the last load counted (so a redelivered
-//     alert message counts once);
+//   - hf_since, hf_n: the first exhausted delivery since the last success
+//     and how many since;
+//   - hf_c0 .. hf_c9: the keys of the last countedKeys exhausted deliveries
+//     counted, newest first (exhaustedKey: a short hash of the load and the
+//     attempt count), so a redelivered alert message counts once unless
+//     countedKeys other deliveries of the hook were counted in between;
 //   - hf_ok: the last success noted while failing;
 //   - pr_step, pr_q, pr_from: set only while the service holds the hook
 //     disabled for failing (hook.Hook.Probe): the live probe's step, whether
@@ -32,37 +35,80 @@ import (
 const (
 	attrFailSince   = "hf_since"
 	attrFailN       = "hf_n"
-	attrFailLoad    = "hf_load"
+	attrFailLoad    = "hf_load" // left by earlier versions; removed with the streak
+	attrCounted     = "hf_c"    // + the key's place, 0 the newest
 	attrLastOK      = "hf_ok"
 	attrProbeStep   = "pr_step"
 	attrProbeQueued = "pr_q"
 	attrProbeFrom   = "pr_from"
 )
 
-// healthNames are the expression names of the health and probe attributes.
+// countedKeys is how many counted keys the hook item keeps. A redelivered
+// alert counts twice only after countedKeys other deliveries of the hook were
+// counted since its first count, so the count is then above countedKeys
+// anyway: with HOOKS_AUTO_DISABLE_MIN_EXHAUSTED at most countedKeys+1 (the
+// default is 10), no double count changes whether a hook is disabled.
+const countedKeys = 10
+
+// healthNames are the expression names of the health and probe attributes
+// (#c0 .. #c9 the counted keys).
 func healthNames() map[string]string {
-	return map[string]string{"#fs": attrFailSince, "#fn": attrFailN, "#fl": attrFailLoad, "#ok": attrLastOK,
+	names := map[string]string{"#fs": attrFailSince, "#fn": attrFailN, "#fl": attrFailLoad, "#ok": attrLastOK,
 		"#ps": attrProbeStep, "#pq": attrProbeQueued, "#pf": attrProbeFrom}
+	for i := range countedKeys {
+		names[countedName(i)] = attrCounted + strconv.Itoa(i)
+	}
+	return names
 }
 
-// NoteHookExhausted counts an exhausted delivery of load loadID, whose last
-// attempt was at at, in the hook's health and returns the hook as now
-// stored: the first one since the last success starts the failing streak.
-// An exhausted delivery older than the last noted success, or the same load
-// counted just before (a redelivered alert), changes nothing. It returns
-// hook.ErrNotFound when the hook does not exist.
-func (s *Store) NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, at time.Time) (hook.Hook, error) {
+func countedName(i int) string { return "#c" + strconv.Itoa(i) }
+
+// streakNames are the expression names of the failing streak's attributes,
+// which a success, a re-enable and a member's enable remove.
+func streakNames() []string {
+	out := []string{"#fs", "#fn", "#fl"}
+	for i := range countedKeys {
+		out = append(out, countedName(i))
+	}
+	return out
+}
+
+// exhaustedKey is the key under which the exhausted delivery of load loadID
+// after attempts attempts is counted (the hook is the item's): a redelivered
+// alert message has the same, a resent delivery that is exhausted again has
+// more attempts.
+func exhaustedKey(loadID string, attempts int) string {
+	return delivery.SequenceHash(loadID + "#" + strconv.Itoa(attempts))
+}
+
+// NoteHookExhausted counts the exhausted delivery of load loadID after
+// attempts attempts, whose last attempt was at at, in the hook's health and
+// returns the hook as now stored: the first one since the last success
+// starts the failing streak. An exhausted delivery older than the last noted
+// success, or one of the last countedKeys counted (a redelivered alert),
+// changes nothing. One conditional UpdateItem, which also shifts the counted
+// keys by one. It returns hook.ErrNotFound when the hook does not exist.
+func (s *Store) NoteHookExhausted(ctx context.Context, clientID, hookID int64, loadID string, attempts int, at time.Time) (hook.Hook, error) {
 	names := healthNames()
 	names["#pk"] = attrPK
+	sets := []string{"#fs = if_not_exists(#fs, :at)", "#fn = if_not_exists(#fn, :zero) + :one", "#c0 = :key"}
+	seen := []string{"#c0 = :key"}
+	used := []string{"#pk", "#fs", "#fn", "#ok", "#c0"}
+	for i := 1; i < countedKeys; i++ {
+		c := countedName(i)
+		sets = append(sets, fmt.Sprintf("%s = if_not_exists(%s, :none)", c, countedName(i-1)))
+		seen = append(seen, c+" = :key")
+		used = append(used, c)
+	}
 	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:        &s.table,
 		Key:              key(clientPK(clientID), hookSK(hookID)),
-		UpdateExpression: aws.String("SET #fs = if_not_exists(#fs, :at), #fn = if_not_exists(#fn, :zero) + :one, #fl = :load"),
+		UpdateExpression: aws.String("SET " + strings.Join(sets, ", ")),
 		ConditionExpression: aws.String("attribute_exists(#pk) AND (attribute_not_exists(#ok) OR #ok < :at) AND " +
-			"(attribute_not_exists(#fl) OR #fl <> :load)"),
-		ExpressionAttributeNames: pick(names, "#pk", "#fs", "#fn", "#fl", "#ok"),
+			"NOT (" + strings.Join(seen, " OR ") + ")"),
+		ExpressionAttributeNames: pick(names, used...),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":at": attrTime(at), ":zero": attrN(0), ":one": attrN(1), ":load": attrS(loadID),
+			":at": attrTime(at), ":zero": attrN(0), ":one": attrN(1), ":key": attrS(exhaustedKey(loadID, attempts)), ":none": attrS("-"),
 		},
 		ReturnValues:                        types.ReturnValueAllNew,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
@@ -91,9 +137,9 @@ func (s *Store) NoteHookSuccess(ctx context.Context, clientID, hookID int64, at 
 	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                 &s.table,
 		Key:                       key(clientPK(clientID), hookSK(hookID)),
-		UpdateExpression:          aws.String("SET #ok = :at REMOVE #fs, #fn, #fl"),
+		UpdateExpression:          aws.String("SET #ok = :at REMOVE " + strings.Join(streakNames(), ", ")),
 		ConditionExpression:       aws.String("attribute_exists(#fs) AND #fs <= :at"),
-		ExpressionAttributeNames:  pick(names, "#fs", "#fn", "#fl", "#ok"),
+		ExpressionAttributeNames:  pick(names, append(streakNames(), "#ok")...),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":at": attrTime(at)},
 		ReturnConsumedCapacity:    types.ReturnConsumedCapacityTotal,
 	})
@@ -189,7 +235,7 @@ func (s *Store) ReenableHook(ctx context.Context, clientID, hookID int64, disabl
 	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName: &s.table,
 		Key:       key(clientPK(clientID), hookSK(hookID)),
-		UpdateExpression: aws.String("REMOVE #disabled, #ps, #pq, #pf, #fs, #fn, #fl " +
+		UpdateExpression: aws.String("REMOVE #disabled, #ps, #pq, #pf, " + strings.Join(streakNames(), ", ") + " " +
 			"SET #ok = :now, #modified = :now, #audit = list_append(#audit, :change)"),
 		ConditionExpression:                 aws.String("#disabled = :da AND attribute_exists(#ps)"),
 		ExpressionAttributeNames:            names,

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -185,9 +186,9 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 		itemHook: {Update: &types.Update{
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(p.ClientID), hookSK(id)),
-			UpdateExpression:                    aws.String("REMOVE #disabled, #ps, #pq, #pf, #fs, #fn, #fl SET #modified = :now, #audit = list_append(#audit, :change)"),
+			UpdateExpression:                    aws.String("REMOVE #disabled, #ps, #pq, #pf, " + strings.Join(streakNames(), ", ") + " SET #modified = :now, #audit = list_append(#audit, :change)"),
 			ConditionExpression:                 aws.String(condExists + " AND attribute_exists(#disabled)"),
-			ExpressionAttributeNames:            withProbeNames(hookChangeNames(), "#fs", "#fn", "#fl"),
+			ExpressionAttributeNames:            withProbeNames(hookChangeNames(), streakNames()...),
 			ExpressionAttributeValues:           hookChangeValues(hook.Change{At: now, By: auditBy(p), Action: actionEnabled}),
 			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		}},

@@ -11,11 +11,22 @@ import (
 	"github.com/postloadhooks/hooks/shared/hook"
 )
 
-// Hook health, as store.Store keeps it (shared/store/health.go). lastLoad
-// is the last load counted per hook (the store's hf_load).
+// Hook health, as store.Store keeps it (shared/store/health.go). counted
+// holds per hook the last countedKeys exhausted deliveries counted, newest
+// first (the store's hf_c0 .. hf_c9).
+
+// countedKeys is store's countedKeys.
+const countedKeys = 10
+
+// exhaustedKey is what store's exhaustedKey hashes: the load and the
+// attempt count.
+type exhaustedKey struct {
+	loadID   string
+	attempts int
+}
 
 // NoteHookExhausted is store.Store.NoteHookExhausted.
-func (s *Store) NoteHookExhausted(_ context.Context, clientID, hookID int64, loadID string, at time.Time) (hook.Hook, error) {
+func (s *Store) NoteHookExhausted(_ context.Context, clientID, hookID int64, loadID string, attempts int, at time.Time) (hook.Hook, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.enter("NoteHookExhausted"); err != nil {
@@ -26,15 +37,15 @@ func (s *Store) NoteHookExhausted(_ context.Context, clientID, hookID int64, loa
 		return hook.Hook{}, fmt.Errorf("note exhausted delivery of hook %d: %w", hookID, hook.ErrNotFound)
 	}
 	at = at.UTC()
-	k := hookKey{clientID, hookID}
-	if ok := h.Health.LastSuccessAt; (!ok.IsZero() && !ok.Before(at)) || s.lastLoad[k] == loadID {
+	k, e := hookKey{clientID, hookID}, exhaustedKey{loadID, attempts}
+	if ok := h.Health.LastSuccessAt; (!ok.IsZero() && !ok.Before(at)) || slices.Contains(s.counted[k], e) {
 		return cloneHook(*h), nil
 	}
 	if h.Health.FailingSince.IsZero() {
 		h.Health.FailingSince = at
 	}
 	h.Health.Exhausted++
-	s.lastLoad[k] = loadID
+	s.counted[k] = append([]exhaustedKey{e}, s.counted[k][:min(len(s.counted[k]), countedKeys-1)]...)
 	return cloneHook(*h), nil
 }
 
@@ -50,7 +61,7 @@ func (s *Store) NoteHookSuccess(_ context.Context, clientID, hookID int64, at ti
 		return nil
 	}
 	h.Health = hook.Health{LastSuccessAt: at.UTC()}
-	delete(s.lastLoad, hookKey{clientID, hookID})
+	delete(s.counted, hookKey{clientID, hookID})
 	return nil
 }
 
@@ -118,7 +129,7 @@ func (s *Store) ReenableHook(_ context.Context, clientID, hookID int64, disabled
 	h.DisabledAt, h.Probe, h.ModifiedAt = nil, nil, now
 	h.Health = hook.Health{LastSuccessAt: now}
 	h.Audit = append(slices.Clone(h.Audit), hook.Change{At: now, By: hook.Service, Action: hook.ActionAutoEnabled})
-	delete(s.lastLoad, hookKey{clientID, hookID})
+	delete(s.counted, hookKey{clientID, hookID})
 	return old, true, nil
 }
 

@@ -46,7 +46,7 @@ type Store struct {
 	fresh    map[int64][]hook.FreshnessRule           // freshness rules by account (freshness.go)
 	dg       *digestState                             // alert digests and unsubscribe links (digest.go)
 	seqs     map[delivery.SequenceKey]*sequence       // sequence counters (sequence.go)
-	lastLoad map[hookKey]string                       // the last exhausted load counted per hook (health.go)
+	counted  map[hookKey][]exhaustedKey               // the last exhausted deliveries counted per hook (health.go)
 	states   map[freshKey]*hook.FreshnessState        // freshness states of ruled tables (freshness.go)
 	inflight map[int64]map[string]delivery.LeaseSlots // in-flight leases by account (inflight.go)
 }
@@ -93,7 +93,7 @@ func New(now func() time.Time) *Store {
 		loads:    map[loadKey]*loadItem{},
 		fail:     map[string]error{},
 		calls:    map[string]int{},
-		lastLoad: map[hookKey]string{},
+		counted:  map[hookKey][]exhaustedKey{},
 	}
 }
 
@@ -474,7 +474,7 @@ func (s *Store) SetHookEnabled(_ context.Context, p hook.Principal, id int64, en
 	if h.Enabled() != enable || (!enable && h.Probe != nil) {
 		setEnabled(h, enable, hook.Change{At: s.utcNow(), By: auditBy(p), Action: verb + "d"})
 		if enable {
-			delete(s.lastLoad, hookKey{p.ClientID, id})
+			delete(s.counted, hookKey{p.ClientID, id})
 		}
 	}
 	return cloneHook(*h), nil
