@@ -11,6 +11,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/optout"
+	"github.com/postloadhooks/hooks/shared/probeenv"
 )
 
 // config is the alerter's configuration, read from the environment.
@@ -89,7 +90,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.autoDisable.MinExhausted = n
 	}
-	c.probes = hook.LoadProbeSchedule(env)
+	c.probes = probeenv.Load(env)
 	if s := env.String("HOOKS_FRESHNESS_CHECK_EVERY", ""); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < time.Second {

@@ -10,6 +10,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/probeenv"
 )
 
 // Hook health, the dispatcher's part (the alerter counts exhausted
@@ -44,7 +45,7 @@ const defaultReplayRate = 10
 // loadHealthConfig reads HOOKS_PROBE_DELAYS, HOOKS_PROBE_FOR and
 // HOOKS_REPLAY_RATE into c.
 func loadHealthConfig(env *coldstart.Env, c *config) {
-	c.Probes = hook.LoadProbeSchedule(env)
+	c.Probes = probeenv.Load(env)
 	c.ReplayRate = defaultReplayRate
 	if s := env.String("HOOKS_REPLAY_RATE", ""); s != "" {
 		n, err := strconv.Atoi(s)

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"github.com/postloadhooks/hooks/shared/coldstart"
 )
 
 // Hook health: a hook whose deliveries have all ended exhausted for a long
@@ -110,29 +108,6 @@ func (s ProbeSchedule) At(disabledAt time.Time, step int) time.Time {
 // Has reports whether step is still within the probing period.
 func (s ProbeSchedule) Has(disabledAt time.Time, step int) bool {
 	return step >= 1 && !s.At(disabledAt, step).After(disabledAt.Add(s.For))
-}
-
-// LoadProbeSchedule reads HOOKS_PROBE_DELAYS and HOOKS_PROBE_FOR, each
-// defaulting to DefaultProbeSchedule's, recording an unusable value in env.
-// The dispatcher probes on this schedule and the alerter's disable email
-// names it, so both read it here.
-func LoadProbeSchedule(env *coldstart.Env) ProbeSchedule {
-	p := DefaultProbeSchedule()
-	if s := env.String("HOOKS_PROBE_DELAYS", ""); s != "" {
-		d, err := ParseProbeDelays(s)
-		if err != nil {
-			env.Invalid("HOOKS_PROBE_DELAYS", err)
-		}
-		p.Delays = d
-	}
-	if s := env.String("HOOKS_PROBE_FOR", ""); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			env.Invalid("HOOKS_PROBE_FOR", errors.New("want a positive duration such as 72h"))
-		}
-		p.For = d
-	}
-	return p
 }
 
 // ParseProbeDelays reads "1m,5m,30m,2h": positive durations, at least one.
