@@ -12,6 +12,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/optout"
+	"github.com/postloadhooks/hooks/shared/probeenv"
 )
 
 // config is the alerter's configuration, read from the environment.
@@ -52,6 +53,10 @@ type config struct {
 	// (HOOKS_AUTO_DISABLE_AFTER, default 120h;
 	// HOOKS_AUTO_DISABLE_MIN_EXHAUSTED, default 10).
 	autoDisable hook.AutoDisable
+	// probes is the dispatcher's probe schedule (HOOKS_PROBE_DELAYS,
+	// default 1m,5m,30m,2h; HOOKS_PROBE_FOR, default 72h), named in the
+	// disable email: set both to the dispatcher's values.
+	probes hook.ProbeSchedule
 	// checkEvery is how often the schedule runs the freshness check
 	// (HOOKS_FRESHNESS_CHECK_EVERY, default 1m): a check that has run
 	// that long leaves the accounts it has not reached to the next one.
@@ -87,6 +92,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		c.autoDisable.MinExhausted = n
 	}
+	c.probes = probeenv.Load(env)
 	if s := env.String("HOOKS_FRESHNESS_CHECK_EVERY", ""); s != "" {
 		d, err := time.ParseDuration(s)
 		if err != nil || d < time.Second {

@@ -77,6 +77,9 @@ type handler struct {
 	// retry queue to queue probes on).
 	health      hookHealth
 	autoDisable hook.AutoDisable
+	// probes is the dispatcher's probe schedule, as the disable email
+	// names it.
+	probes hook.ProbeSchedule
 	// retryQueueURL is the dispatcher's retry queue, where probes go.
 	retryQueueURL string
 	// links makes each recipient's links (web app, unsubscribe).

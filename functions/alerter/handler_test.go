@@ -460,17 +460,28 @@ func TestLoadConfig(t *testing.T) {
 	c, err := loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "Hooks <alerts@example.net>", "HOOKS_ALERT_QUEUE_ARN": alertsARN, "HOOKS_ALERTS_DLQ_URL": alertsDLQ,
 		"HOOKS_ALERT_QUEUE_URL": alertsURL, "HOOKS_APP_URL": appURL + "/", "HOOKS_UNSUBSCRIBE_KEY": testKey, "HOOKS_DIGEST_WINDOW": "2m",
 		"HOOKS_RETRY_QUEUE_URL": retriesURL, "HOOKS_AUTO_DISABLE_AFTER": "3m", "HOOKS_AUTO_DISABLE_MIN_EXHAUSTED": "4",
-		"HOOKS_FRESHNESS_CHECK_EVERY": "30s"}))
+		"HOOKS_FRESHNESS_CHECK_EVERY": "30s", "HOOKS_PROBE_DELAYS": "10s,1m", "HOOKS_PROBE_FOR": "10m"}))
 	if err != nil {
 		t.Fatalf("loadConfig: %v", err)
 	}
 	if diff := cmp.Diff(c, config{table: "hooks", from: "Hooks <alerts@example.net>", alertQueueARN: alertsARN, deadLetterURL: alertsDLQ,
 		alertQueueURL: alertsURL, digestWindow: 2 * time.Minute, appURL: appURL, unsubscribeKey: []byte(testKey),
 		retryQueueURL: retriesURL, autoDisable: hook.AutoDisable{After: 3 * time.Minute, MinExhausted: 4},
+		probes:     hook.ProbeSchedule{Delays: []time.Duration{10 * time.Second, time.Minute}, For: 10 * time.Minute},
 		checkEvery: 30 * time.Second}, cmp.AllowUnexported(config{})); diff != "" {
 		t.Errorf("config mismatch (-got +want):\n%s", diff)
 	}
 
+	c, err = loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "a@example.net", "HOOKS_ALERT_QUEUE_ARN": alertsARN,
+		"HOOKS_ALERTS_DLQ_URL": alertsDLQ}))
+	if err != nil || !cmp.Equal(c.probes, hook.DefaultProbeSchedule()) {
+		t.Errorf("probes unset = %v, %v; want the dispatcher's default", c.probes, err)
+	}
+	_, err = loadConfig(env(map[string]string{"HOOKS_TABLE": "hooks", "ALERT_FROM_ADDRESS": "a@example.net", "HOOKS_ALERT_QUEUE_ARN": alertsARN,
+		"HOOKS_ALERTS_DLQ_URL": alertsDLQ, "HOOKS_PROBE_DELAYS": "1m,x", "HOOKS_PROBE_FOR": "-1h"}))
+	if err == nil || !strings.Contains(err.Error(), "HOOKS_PROBE_DELAYS") || !strings.Contains(err.Error(), "HOOKS_PROBE_FOR") {
+		t.Errorf("bad probe schedule: %v, want both variables refused", err)
+	}
 	_, err = loadConfig(env(nil))
 	if err == nil || !strings.Contains(err.Error(), "HOOKS_TABLE, ALERT_FROM_ADDRESS, HOOKS_ALERT_QUEUE_ARN, HOOKS_ALERTS_DLQ_URL") {
 		t.Errorf("loadConfig(empty) = %v, want both variables named", err)

@@ -110,7 +110,8 @@ func (h *handler) afterDisable(ctx context.Context, log *slog.Logger, hk hook.Ho
 		return done
 	}
 	d := mail.HookDisabled{ClientID: hk.ClientID, HookID: hk.ID, HookURL: redactedURL,
-		FailingSince: hk.Health.FailingSince, Exhausted: hk.Health.Exhausted, DisabledAt: da}
+		FailingSince: hk.Health.FailingSince, Exhausted: hk.Health.Exhausted, DisabledAt: da,
+		Probes: h.probes}
 	render := func(rcpt string) (mail.Email, error) {
 		return mail.RenderHookDisabled(d, h.links.forRecipient(hk.ClientID, rcpt, h.now())), nil
 	}

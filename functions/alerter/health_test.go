@@ -95,6 +95,39 @@ func TestAutoDisableAcrossTheWindow(t *testing.T) {
 	f.checkLogsSafe(t)
 }
 
+// TestDisableEmailNamesProbeSchedule: the disable email names the probe
+// schedule the alerter was given (the dispatcher's HOOKS_PROBE_DELAYS and
+// HOOKS_PROBE_FOR), in its text and HTML bodies.
+func TestDisableEmailNamesProbeSchedule(t *testing.T) {
+	f := newFixture(t, "ops@example.com")
+	f.withHealth()
+	f.h.probes = hook.ProbeSchedule{Delays: []time.Duration{10 * time.Second}, For: 10 * time.Minute}
+	for i := 0; i <= 10; i++ {
+		f.handle(t, record(t, fmt.Sprintf("m%d", i), f.exhausted(fmt.Sprintf("load-%d", i), 503)))
+		f.clock.Advance(12 * time.Hour)
+	}
+	const want = "on a schedule (10 seconds after, then every 10 seconds, for 10 minutes)."
+	f.ses.mu.Lock()
+	defer f.ses.mu.Unlock()
+	n := 0
+	for _, in := range f.ses.calls {
+		if *in.Content.Simple.Subject.Data != disabledSubject {
+			continue
+		}
+		n++
+		text, body := *in.Content.Simple.Body.Text.Data, *in.Content.Simple.Body.Html.Data
+		if !strings.Contains(text, want) || strings.Contains(text, "2 hours") {
+			t.Errorf("text does not name the configured schedule:\n%s", text)
+		}
+		if !strings.Contains(body, want) {
+			t.Errorf("HTML does not name the configured schedule:\n%s", body)
+		}
+	}
+	if n != 1 {
+		t.Errorf("disable emails: %d, want 1", n)
+	}
+}
+
 // TestAutoDisableNeedsBothThresholds: 5 days of failures with only 9, or 20
 // failures within a day, disable nothing; a success in between restarts the
 // count; an account with auto_disable off is never disabled.

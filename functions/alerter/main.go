@@ -69,6 +69,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		window:        cfg.digestWindow,
 		links:         newLinkMaker(cfg.appURL, cfg.unsubscribeKey),
 		autoDisable:   cfg.autoDisable,
+		probes:        cfg.probes,
 		retryQueueURL: cfg.retryQueueURL,
 		fresh:         st,
 		checkEvery:    cfg.checkEvery,

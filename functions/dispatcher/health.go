@@ -10,6 +10,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/probeenv"
 )
 
 // Hook health, the dispatcher's part (the alerter counts exhausted
@@ -44,22 +45,8 @@ const defaultReplayRate = 10
 // loadHealthConfig reads HOOKS_PROBE_DELAYS, HOOKS_PROBE_FOR and
 // HOOKS_REPLAY_RATE into c.
 func loadHealthConfig(env *coldstart.Env, c *config) {
-	c.Probes = hook.DefaultProbeSchedule()
+	c.Probes = probeenv.Load(env)
 	c.ReplayRate = defaultReplayRate
-	if s := env.String("HOOKS_PROBE_DELAYS", ""); s != "" {
-		d, err := hook.ParseProbeDelays(s)
-		if err != nil {
-			env.Invalid("HOOKS_PROBE_DELAYS", err)
-		}
-		c.Probes.Delays = d
-	}
-	if s := env.String("HOOKS_PROBE_FOR", ""); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d <= 0 {
-			env.Invalid("HOOKS_PROBE_FOR", errors.New("want a positive duration such as 72h"))
-		}
-		c.Probes.For = d
-	}
 	if s := env.String("HOOKS_REPLAY_RATE", ""); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {

@@ -2,10 +2,12 @@ package mail
 
 import (
 	"html"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/hookurl"
 )
 
@@ -27,6 +29,10 @@ type HookDisabled struct {
 	FailingSince     time.Time // first exhausted delivery since the last success
 	Exhausted        int       // exhausted deliveries since
 	DisabledAt       time.Time
+	// Probes is the probe schedule the email names (the alerter reads the
+	// dispatcher's HOOKS_PROBE_DELAYS and HOOKS_PROBE_FOR); without delays
+	// it is hook.DefaultProbeSchedule.
+	Probes hook.ProbeSchedule
 }
 
 // HookReenabled is what the re-enable email says.
@@ -49,7 +55,7 @@ func RenderHookDisabled(d HookDisabled, links Links) Email {
 		"Disabled at: " + formatTime(d.DisabledAt),
 		"",
 		"What happens now: new loads are kept in the hook's history as skipped and not sent. The service sends the hook a signed ping " +
-			"(webhook-event: ping) on a schedule (by default 1 minute, 5 minutes and 30 minutes after, then every 2 hours, for 3 days). " +
+			"(webhook-event: ping) on a schedule (" + probeScheduleWords(d.Probes) + "). " +
 			"On the first 2xx answer it enables the hook again, emails you, and sends the failed and skipped deliveries again, paced (the oldest in the first second, and so on), " +
 			"with their original webhook-id.",
 		"What to do: fix the endpoint. You can also re-enable the hook yourself (PUT " + reenablePath(d.HookID) + ` with {"enable": true}) ` +
@@ -91,4 +97,59 @@ func healthEmail(subject string, lines []string, links Links) Email {
 	h.WriteString("</body></html>")
 	return Email{Subject: clip(subject, MaxSubjectRunes), UnsubscribeURL: links.UnsubscribeURL,
 		Text: strings.Join(lines, "\n") + "\n", HTML: h.String()}
+}
+
+// probeScheduleWords says when probes are sent, in words: "1 minute,
+// 5 minutes and 30 minutes after, then every 2 hours, for 3 days" (the
+// default schedule, said "by default ..."), "10 seconds after, then every
+// 10 seconds, for 3 days" for the delays 10s. The last delay repeats, so it
+// is the "every"; the ones before it are listed (a single delay is both).
+func probeScheduleWords(p hook.ProbeSchedule) string {
+	def := hook.DefaultProbeSchedule()
+	if len(p.Delays) == 0 {
+		p = def
+	}
+	first := p.Delays[:max(len(p.Delays)-1, 1)]
+	listed := make([]string, len(first))
+	for i, d := range first {
+		listed[i] = durationWords(d)
+	}
+	s := listed[len(listed)-1]
+	if len(listed) > 1 {
+		s = strings.Join(listed[:len(listed)-1], ", ") + " and " + s
+	}
+	every := durationWords(p.Delays[len(p.Delays)-1])
+	if strings.Count(every, " ") == 1 {
+		every = strings.TrimPrefix(every, "1 ") // "every hour", not "every 1 hour"
+	}
+	s += " after, then every " + every + ", for " + durationWords(p.For)
+	if slices.Equal(p.Delays, def.Delays) && p.For == def.For {
+		s = "by default " + s
+	}
+	return s
+}
+
+// durationWords says d in whole days, hours, minutes, seconds and
+// milliseconds ("3 days", "1 hour 30 minutes"); a duration with a finer
+// part is said as Go writes it ("1.5µs").
+func durationWords(d time.Duration) string {
+	units := []struct {
+		size time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}, {time.Millisecond, "millisecond"}}
+	if d <= 0 || d%time.Millisecond != 0 {
+		return d.String()
+	}
+	var parts []string
+	for _, u := range units {
+		n := d / u.size
+		d -= n * u.size
+		switch {
+		case n == 1:
+			parts = append(parts, "1 "+u.name)
+		case n > 1:
+			parts = append(parts, strconv.FormatInt(int64(n), 10)+" "+u.name+"s")
+		}
+	}
+	return strings.Join(parts, " ")
 }
