@@ -19,7 +19,7 @@ const module = "github.com/postloadhooks/hooks"
 // deployment (provided.al2023 on arm64).
 var (
 	buildEnv  = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64"}
-	buildTags = "lambda.norpc"
+	buildTags = "lambda.norpc,nethttpomithttp2"
 )
 
 // repoRoot is the repository root.
