@@ -82,7 +82,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	hooks := hooksConfig{allowPrivate: cfg.allowPrivate, secretOverlap: cfg.secretOverlap, freshnessMin: cfg.freshnessMin, sender: sender,
-		retries: sqsRetryQueue{client: sqs.NewFromConfig(awsCfg), url: cfg.retryQueueURL}, replayRate: cfg.replayRate}
+		retries: sqsRetryQueue{client: sendMessageFunc(sqs.NewFromConfig(awsCfg).SendMessage), url: cfg.retryQueueURL}, replayRate: cfg.replayRate}
 
 	if cfg.lambda {
 		h := routes(log, st, iamAdmin, hooks, web)

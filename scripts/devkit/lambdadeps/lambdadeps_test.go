@@ -19,7 +19,7 @@ const module = "github.com/postloadhooks/hooks"
 // deployment (provided.al2023 on arm64).
 var (
 	buildEnv  = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64"}
-	buildTags = "lambda.norpc"
+	buildTags = "lambda.norpc,nethttpomithttp2"
 )
 
 // repoRoot is the repository root.
@@ -62,6 +62,23 @@ func devOnly(deps []string) []string {
 	return bad
 }
 
+// http2Packages returns the deps that are HTTP/2 (net/http's bundled copy
+// brings in its header compression, vendor/golang.org/x/net/http2/hpack;
+// golang.org/x/net/http2 imported directly brings itself). No function speaks
+// HTTP/2 (shared/webhook delivers over HTTP/1.1 only, the AWS SDK's calls
+// work over HTTP/1.1) and scripts/build leaves it out with nethttpomithttp2,
+// 0.3-0.5 MiB a bootstrap; this keeps an import from bringing it back.
+func http2Packages(deps []string) []string {
+	var bad []string
+	for _, d := range deps {
+		p := strings.TrimPrefix(d, "vendor/")
+		if p == "golang.org/x/net/http2" || strings.HasPrefix(p, "golang.org/x/net/http2/") {
+			bad = append(bad, d)
+		}
+	}
+	return bad
+}
+
 // functions lists ./functions/<name> for every folder with a main.go.
 func functions(t *testing.T, root string) []string {
 	t.Helper()
@@ -92,6 +109,9 @@ func TestFunctionsReachNoDevCode(t *testing.T) {
 			}
 			if bad := devOnly(d); len(bad) > 0 {
 				t.Errorf("%s is built from development code: %q (shared/ is only for code that runs in Lambda; dev and test helpers live under scripts/)", pkg, bad)
+			}
+			if h2 := http2Packages(d); len(h2) > 0 {
+				t.Errorf("%s links HTTP/2 (%q), which no function speaks: build with -tags %s as scripts/build does, and import no HTTP/2 package", pkg, h2, buildTags)
 			}
 		})
 	}
@@ -129,6 +149,34 @@ func TestDevOnlyFindsDevCode(t *testing.T) {
 	} {
 		if got := devOnly(tc.deps); !slices.Equal(got, tc.want) {
 			t.Errorf("devOnly(%q) = %q, want %q", tc.deps, got, tc.want)
+		}
+	}
+}
+
+// The HTTP/2 check finds HTTP/2: a function built without nethttpomithttp2
+// links net/http's bundled copy, and a direct import is caught too.
+func TestHTTP2PackagesFindsHTTP2(t *testing.T) {
+	root := repoRoot(t)
+	cmd := exec.Command("go", "list", "-deps", "-tags", "lambda.norpc", "-f", "{{.ImportPath}}", "./functions/dispatcher")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), buildEnv...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list -deps without nethttpomithttp2: %v", err)
+	}
+	if got := http2Packages(strings.Fields(string(out))); !slices.Contains(got, "vendor/golang.org/x/net/http2/hpack") {
+		t.Errorf("http2Packages(dispatcher built without nethttpomithttp2) = %q; want vendor/golang.org/x/net/http2/hpack among them", got)
+	}
+	for _, tc := range []struct {
+		deps []string
+		want []string
+	}{
+		{[]string{"net/http", "vendor/golang.org/x/net/http/httpguts"}, nil},
+		{[]string{"golang.org/x/net/http2", "golang.org/x/net/http2/hpack", "golang.org/x/net/http2x"}, []string{"golang.org/x/net/http2", "golang.org/x/net/http2/hpack"}},
+		{[]string{"fmt", "vendor/golang.org/x/net/http2/hpack"}, []string{"vendor/golang.org/x/net/http2/hpack"}},
+	} {
+		if got := http2Packages(tc.deps); !slices.Equal(got, tc.want) {
+			t.Errorf("http2Packages(%q) = %q, want %q", tc.deps, got, tc.want)
 		}
 	}
 }

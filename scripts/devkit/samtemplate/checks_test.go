@@ -44,7 +44,7 @@ func checkCodeURIBuilds(t *Template, root string) []string {
 			p = append(p, fmt.Sprintf("%s: CodeUri %q is not a folder of the repository", f.LogicalID, f.CodeURI))
 			continue
 		}
-		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", os.DevNull, "./"+filepath.ToSlash(filepath.Clean(f.CodeURI)))
+		cmd := exec.Command("go", "build", "-tags", "lambda.norpc,nethttpomithttp2", "-o", os.DevNull, "./"+filepath.ToSlash(filepath.Clean(f.CodeURI)))
 		cmd.Dir = root
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=arm64")
 		if out, err := cmd.CombinedOutput(); err != nil {
