@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
+	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -26,28 +25,10 @@ const (
 	adminToken = "local-admin-token"
 )
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type testAPI struct {
 	store   *testStore
 	handler http.Handler
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	sender  *fakeSender
 }
 
@@ -76,7 +57,7 @@ func newTestAPIConfig(t *testing.T, admin adminCheck, hooks hooksConfig) *testAP
 	st.seedAccount(clientA, "advanced", memberA, tokenA)
 	st.seedAccount(clientB, "advanced", "memberb", tokenB)
 	st.seedAccount(clientStd, "standard", "memberstd", tokenStd)
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	sender := &fakeSender{}
 	hooks.sender = sender

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
 	"net/http"
 	"strings"
 	"testing"
@@ -86,7 +87,7 @@ func TestRotateSecretOverlapSetting(t *testing.T) {
 	st := newTestStore(func() time.Time { return testNow })
 	st.seedAccount(clientA, "advanced", memberA, tokenA)
 	st.seedHook(clientA, urlA, false)
-	api := &testAPI{store: st, handler: testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), hooksConfig{secretOverlap: 90 * time.Second}), logs: &syncBuffer{}}
+	api := &testAPI{store: st, handler: testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), hooksConfig{secretOverlap: 90 * time.Second}), logs: &syncbuf.Buffer{}}
 	status, body := api.do(t, "POST", hooksPath+"/1/secret/rotate", bearer(tokenA), "")
 	if status != http.StatusOK || !strings.HasSuffix(body, `"previous_secret_expires_at":"2026-07-16T16:49:24Z"}`) {
 		t.Errorf("got %d %s, want the expiry 90 s on", status, body)

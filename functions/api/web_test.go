@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
 	"html"
 	"log/slog"
 	"net/http"
@@ -58,14 +59,14 @@ type webTest struct {
 	sender  *fakeSender
 	mail    *fakeMail
 	handler http.Handler
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 	mu      sync.Mutex
 	now     time.Time
 }
 
 func newWebTest(t *testing.T) *webTest {
 	t.Helper()
-	wt := &webTest{mail: &fakeMail{}, logs: &syncBuffer{}, now: testNow, sender: &fakeSender{}}
+	wt := &webTest{mail: &fakeMail{}, logs: &syncbuf.Buffer{}, now: testNow, sender: &fakeSender{}}
 	wt.store = newTestStore(wt.clock)
 	wt.store.seedAccount(clientA, "advanced", memberA, tokenA)
 	wt.store.seedAccount(clientB, "advanced", "memberb", tokenB)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
 	"strings"
 	"testing"
 	"time"
@@ -78,8 +79,8 @@ type env struct {
 	store   *memstore.Store
 	hooks   *fakeWebhooks
 	queue   *fakeQueue
-	logs    *syncBuffer
-	metrics *syncBuffer
+	logs    *syncbuf.Buffer
+	metrics *syncbuf.Buffer
 	clock   *settable
 }
 
@@ -106,8 +107,8 @@ func newEnv(t *testing.T) *env {
 		store:   st,
 		hooks:   &fakeWebhooks{respond: func(webhook.Request) delivery.Attempt { return delivery.Attempt{Outcome: "success", StatusCode: 204} }},
 		queue:   &fakeQueue{},
-		logs:    &syncBuffer{},
-		metrics: &syncBuffer{},
+		logs:    &syncbuf.Buffer{},
+		metrics: &syncbuf.Buffer{},
 		clock:   clock,
 	}
 	e.h = &handler{

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
 	"io"
 	"log/slog"
 	"strings"
@@ -40,7 +41,7 @@ func TestInFlightCapHoldsUnderABurst(t *testing.T) {
 	var running sync.WaitGroup
 	t.Cleanup(func() { stop(); running.Wait() })
 
-	logs := &syncBuffer{} // every instance's log, for the deferrals
+	logs := &syncbuf.Buffer{} // every instance's log, for the deferrals
 	// Three dispatcher instances.
 	for range 3 {
 		h, err := newHandler(s.h.cfg, quietAWSConfig(t), testLogger(logs), io.Discard)

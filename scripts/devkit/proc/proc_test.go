@@ -2,11 +2,11 @@ package proc
 
 import (
 	"errors"
+	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -57,30 +57,12 @@ func TestKillReachesOtherGroupsOfTheSession(t *testing.T) {
 	}
 }
 
-// safeBuffer is an io.Writer the child's output goroutine and the test share.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A child gets exactly the environment given, its output goes where it is
 // told, its pid is recorded, and StopAll ends it.
 func TestStartRecordsAndStopAllEnds(t *testing.T) {
 	dir := t.TempDir()
 	g := &Group{PidFile: filepath.Join(dir, "pids")}
-	var out safeBuffer
+	var out syncbuf.Buffer
 	p, err := g.Start(Cmd{Name: "sleeper", Argv: []string{"/bin/sh", "-c", `echo "x=$X home=$HOME"; exec sleep 300`}, Env: []string{"X=1"}, Output: &out})
 	if err != nil {
 		t.Fatal(err)

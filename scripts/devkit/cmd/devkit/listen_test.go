@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -47,31 +47,13 @@ func (f *fakeHooks) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// syncBuffer is listen's output, read while listen writes it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // listenUntil runs listen with args until it says it is listening, then
 // stops it as Ctrl-C would, and returns what it printed.
 func listenUntil(t *testing.T, getenv func(string) string, args ...string) (string, error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out syncBuffer
+	var out syncbuf.Buffer
 	done := make(chan error, 1)
 	go func() { done <- runListen(ctx, args, getenv, &out, &out) }()
 	deadline := time.After(10 * time.Second)
