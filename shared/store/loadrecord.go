@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -183,7 +184,7 @@ func (s *Store) ClaimLoadDeferring(ctx context.Context, l delivery.Load, hookIDs
 		if old == nil {
 			return nil, nil, nil, fmt.Errorf("claim load %s: condition failed without the item", l.LoadID)
 		}
-		rec, derr := decodeLoadRecord(old)
+		rec, derr := decodeLoadState(old)
 		if derr != nil {
 			return nil, nil, nil, fmt.Errorf("claim load %s: %w", l.LoadID, derr)
 		}
@@ -306,7 +307,7 @@ func (s *Store) ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest stri
 		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
 	})
 	if err == nil {
-		rec, err := decodeLoadRecord(out.Attributes)
+		rec, err := decodeLoadState(out.Attributes)
 		if err != nil {
 			return false, nil, fmt.Errorf("claim delivery %s hook %d: %w", k.LoadID, k.HookID, err)
 		}
@@ -319,7 +320,7 @@ func (s *Store) ClaimHook(ctx context.Context, c delivery.Claim, bodyDigest stri
 	if old == nil {
 		return false, nil, nil
 	}
-	rec, err := decodeLoadRecord(old)
+	rec, err := decodeLoadState(old)
 	if err != nil {
 		return false, nil, fmt.Errorf("claim delivery %s hook %d: %w", k.LoadID, k.HookID, err)
 	}
@@ -345,9 +346,9 @@ func (s *Store) RecordResults(ctx context.Context, rs []delivery.Result) ([]deli
 		return recs, errs
 	}
 	item, err := s.recordResults(ctx, rs)
-	if err == nil || (isConditionFailed(err) && item != nil && allHeld(item, rs)) {
+	if written, ok := asWritten(item, err, rs); ok {
 		for i, r := range rs {
-			recs[i], errs[i] = entryOf(item, r)
+			recs[i], errs[i] = written.entryOf(r)
 		}
 		return recs, errs
 	}
@@ -359,8 +360,8 @@ func (s *Store) RecordResults(ctx context.Context, rs []delivery.Result) ([]deli
 	}
 	for i, r := range rs {
 		item, err := s.recordResults(ctx, rs[i:i+1])
-		if err == nil || (isConditionFailed(err) && item != nil && allHeld(item, rs[i:i+1])) {
-			recs[i], errs[i] = entryOf(item, r)
+		if written, ok := asWritten(item, err, rs[i:i+1]); ok {
+			recs[i], errs[i] = written.entryOf(r)
 			continue
 		}
 		errs[i] = recordErr(r, err)
@@ -375,12 +376,34 @@ func recordErr(r delivery.Result, err error) error {
 	return fmt.Errorf("record delivery %s hook %d attempt %d: %w", r.Claim.LoadID, r.Claim.HookID, r.Claim.Attempt, err)
 }
 
-// entryOf decodes r's entry from a record as written.
-func entryOf(item map[string]types.AttributeValue, r delivery.Result) (delivery.Record, error) {
-	rec, err := decodeLoadRecord(item)
-	if err != nil {
-		return delivery.Record{}, fmt.Errorf("record delivery %s hook %d: %w", r.Claim.LoadID, r.Claim.HookID, err)
+// written is a record as a result write left it, decoded once for all the
+// results of the write (err when it could not be decoded).
+type written struct {
+	rec loadRecord
+	err error
+}
+
+// asWritten decodes the record a result write of rs returned, once, and
+// reports whether it shows every result of rs written: the write succeeded,
+// or it failed its condition on a record that shows each result already
+// written under its claim (the write was applied by an earlier try).
+func asWritten(item map[string]types.AttributeValue, err error, rs []delivery.Result) (written, bool) {
+	if err != nil && (!isConditionFailed(err) || item == nil) {
+		return written{}, false
 	}
+	rec, derr := decodeLoadState(item)
+	if err == nil {
+		return written{rec: rec, err: derr}, true
+	}
+	return written{rec: rec}, derr == nil && allHeld(rec, rs)
+}
+
+// entryOf is r's entry in the record as written.
+func (w written) entryOf(r delivery.Result) (delivery.Record, error) {
+	if w.err != nil {
+		return delivery.Record{}, fmt.Errorf("record delivery %s hook %d: %w", r.Claim.LoadID, r.Claim.HookID, w.err)
+	}
+	rec := w.rec
 	e := rec.entryRecord(r.Claim.HookID)
 	if e == nil {
 		return delivery.Record{}, fmt.Errorf("record delivery %s hook %d: entry missing", r.Claim.LoadID, r.Claim.HookID)
@@ -391,11 +414,7 @@ func entryOf(item map[string]types.AttributeValue, r delivery.Result) (delivery.
 // allHeld reports whether a record read when a result write failed its
 // condition shows every result of rs written under its claim (the write
 // was applied by an earlier try).
-func allHeld(item map[string]types.AttributeValue, rs []delivery.Result) bool {
-	rec, err := decodeLoadRecord(item)
-	if err != nil {
-		return false
-	}
+func allHeld(rec loadRecord, rs []delivery.Result) bool {
 	for _, r := range rs {
 		e := rec.entryRecord(r.Claim.HookID)
 		if r.Status == delivery.StatusAttempting || e == nil || !delivery.HeldBy(*e, rec.entries[r.Claim.HookID].claim, r.Claim, r.Status) {
@@ -485,7 +504,7 @@ func (s *Store) endHook(ctx context.Context, c delivery.Claim, status, verb stri
 	})
 	if isConditionFailed(err) {
 		if old := conditionFailedItem(err); old != nil {
-			if rec, derr := decodeLoadRecord(old); derr == nil {
+			if rec, derr := decodeLoadState(old); derr == nil {
 				if e := rec.entryRecord(k.HookID); e != nil && delivery.HeldBy(*e, rec.entries[k.HookID].claim, c, status) {
 					return nil // ended by an earlier try
 				}
@@ -557,7 +576,19 @@ func decodeEntryAttempt(v types.AttributeValue) (delivery.Attempt, error) {
 	return a, d.err
 }
 
+// decodeLoadRecord decodes a load record, body included (the history).
 func decodeLoadRecord(item map[string]types.AttributeValue) (loadRecord, error) {
+	return decodeRecord(item, true)
+}
+
+// decodeLoadState decodes a load record without inflating its body: the
+// claims and results judge the record by its digest and entries only, and
+// the body is most of the decoding's work.
+func decodeLoadState(item map[string]types.AttributeValue) (loadRecord, error) {
+	return decodeRecord(item, false)
+}
+
+func decodeRecord(item map[string]types.AttributeValue, withBody bool) (loadRecord, error) {
 	d := itemDecoder{item: item}
 	r := loadRecord{
 		load: delivery.Load{
@@ -570,7 +601,9 @@ func decodeLoadRecord(item map[string]types.AttributeValue) (loadRecord, error) 
 		indexed: d.has(lrGPK),
 		entries: map[int64]entry{},
 	}
-	r.load.Body = bodyOf(&d)
+	if withBody {
+		r.load.Body = bodyOf(&d)
+	}
 	hm, ok := item[lrHooks].(*types.AttributeValueMemberM)
 	if !ok {
 		d.fail(lrHooks, "want M, got %T", item[lrHooks])
@@ -681,13 +714,22 @@ func digestOf(d *itemDecoder) string {
 
 // bodyAttr is the webhook body, DEFLATE-compressed (JSON bodies shrink by
 // about half, and the body is most of the item).
+// Its compressors are reused (a new one allocates about 1 MiB of state,
+// which was most of the claim's CPU time); the bytes written are the same.
 func bodyAttr(body []byte) types.AttributeValue {
 	var buf bytes.Buffer
-	w, _ := flate.NewWriter(&buf, flate.BestCompression) // the level is valid: no error
-	_, _ = w.Write(body)                                 // a bytes.Buffer does not fail
+	w := deflaters.Get().(*flate.Writer)
+	w.Reset(&buf)
+	_, _ = w.Write(body) // a bytes.Buffer does not fail
 	_ = w.Close()
+	deflaters.Put(w)
 	return &types.AttributeValueMemberB{Value: buf.Bytes()}
 }
+
+var deflaters = sync.Pool{New: func() any {
+	w, _ := flate.NewWriter(nil, flate.BestCompression) // the level is valid: no error
+	return w
+}}
 
 func bodyOf(d *itemDecoder) []byte {
 	b, ok := d.item[lrBody].(*types.AttributeValueMemberB)
