@@ -1,6 +1,6 @@
-// Package syncbuf is the one goroutine-safe output buffer of the tests: a
-// handler's logs, a child process's output, a command's terminal, written
-// by one goroutine while the test reads it from another.
+// Package syncbuf is the dev kit's one goroutine-safe output buffer: a
+// handler's logs, an emulator's or a child process's output, a command's
+// terminal, written by one goroutine while another reads it.
 package syncbuf
 
 import (

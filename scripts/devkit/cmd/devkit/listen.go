@@ -83,7 +83,6 @@ func runListen(ctx context.Context, args []string, getenv func(string) string, s
 	} else if h, err = createHook(ctx, api, recvURL, *dest); err != nil {
 		return err
 	}
-	hookURL := h.URL
 	if *keep {
 		if err := kept.save(h); err != nil {
 			return err
@@ -100,11 +99,10 @@ func runListen(ctx context.Context, args []string, getenv func(string) string, s
 			fmt.Fprintf(stdout, "deleted hook %d\n", h.ID)
 		}()
 	}
-	session := h.Session
 	answer := receiver.Answer{Status: *status, Delay: *delay}
 	n := 0
-	return receiver.Listen(ctx, client, recvURL, session, h.Secret, answer, func() {
-		fmt.Fprintf(stdout, "listening: hook %d -> %s\n", h.ID, hookURL)
+	return receiver.Listen(ctx, client, recvURL, h.Session, h.Secret, answer, func() {
+		fmt.Fprintf(stdout, "listening: hook %d -> %s\n", h.ID, h.URL)
 		if *keep {
 			fmt.Fprintf(stdout, "answering %d after %v; Ctrl-C stops and keeps the hook (listen -hook %d takes it up again)\n", answer.Status, answer.Delay, h.ID)
 		} else {

@@ -30,17 +30,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/funclog"
@@ -140,16 +139,16 @@ func run(ctx context.Context, argv []string, getenv func(string) string, stdout,
 		overrides = stackOverrides(env)
 		fmt.Fprintf(stderr, "invoke: the stack of %s (its endpoints, table and queues win over --env-vars)\n", path)
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	fn, err := rie.Prepare(ctx, rie.Options{
 		Root: root, Function: a.function, EnvFile: a.envFile, Environ: os.Environ(), Overrides: overrides, Logs: &logs,
 	})
 	if err != nil {
-		stderr.Write(logs.Bytes())
+		io.WriteString(stderr, logs.String())
 		return err
 	}
 	res, err := fn.Invoke(ctx, event, nil)
-	lines := strings.Split(strings.TrimRight(string(logs.Bytes()), "\n"), "\n")
+	lines := strings.Split(strings.TrimRight(logs.String(), "\n"), "\n")
 	name := filepath.Base(filepath.Clean(fn.Template.CodeURI))
 	if err != nil {
 		cause := funclog.FirstError(name, lines)
@@ -158,7 +157,7 @@ func run(ctx context.Context, argv []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintf(stderr, "invoke: %s: %s\n", fn.Template.LogicalID, cause)
 		if a.verbose {
-			stderr.Write(logs.Bytes())
+			io.WriteString(stderr, logs.String())
 			fmt.Fprintln(stderr, "invoke:", err)
 		} else {
 			fmt.Fprintln(stderr, "invoke: (scripts/invoke -v shows the emulator's output)")
@@ -192,23 +191,4 @@ func functionError(body []byte) string {
 		return e.Message + " (" + e.Type + ")"
 	}
 	return e.Message
-}
-
-// lockedBuffer collects the emulator's output, written from its reader
-// goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
 }
