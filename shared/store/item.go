@@ -90,6 +90,14 @@ func (d *itemDecoder) strFrom(v types.AttributeValue, name string) string {
 	return ""
 }
 
+// optStr reads an optional string attribute: "" when absent.
+func (d *itemDecoder) optStr(name string) string {
+	if !d.has(name) {
+		return ""
+	}
+	return d.str(name)
+}
+
 // int reads a required number attribute holding an integer.
 func (d *itemDecoder) int(name string) int64 {
 	switch v := d.item[name].(type) {

@@ -4,16 +4,20 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go/middleware"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/notify"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -216,5 +220,38 @@ func TestLostResponseAccountHookMember(t *testing.T) {
 	})
 	if _, err := f.store.Authenticate(ctx, token); !errors.Is(err, hook.ErrUnauthorized) {
 		t.Errorf("Authenticate after delete = %v, want ErrUnauthorized", err)
+	}
+}
+
+func TestLostResponseRun(t *testing.T) {
+	f := newFixture(t)
+	s, l := f.lossy(t)
+	ctx := context.Background()
+	k := delivery.RunKey{ClientID: 1, IntegrationName: "shopify", RunID: "r1"}
+	load := func(id string) delivery.RunLoad {
+		return delivery.RunLoad{LoadID: id, Expected: 2, At: f.clock.Now(),
+			Tables: []notify.RunTable{{DestinationTableName: id, Status: notify.StatusSucceeded}}}
+	}
+	for _, id := range []string{"a", "b"} {
+		mustLose(t, l, "AddRunLoad", func() {
+			r, _, err := s.AddRunLoad(ctx, k, load(id))
+			if err != nil || r.LastLoad != delivery.SequenceHash(id) || len(r.Tables) == 0 || r.Tables[len(r.Tables)-1].DestinationTableName != id {
+				t.Fatalf("AddRunLoad(%s) = %+v, %v; want the run with the load", id, r, err)
+			}
+		})
+	}
+	mustLose(t, l, "ClaimRun", func() {
+		r, claimed, err := s.ClaimRun(ctx, k)
+		if err != nil || !claimed || !r.Complete || r.Loads != 2 {
+			t.Fatalf("ClaimRun = %+v, %v, %v; want claimed by this call, complete", r, claimed, err)
+		}
+	})
+	if _, claimed, err := f.store.ClaimRun(ctx, k); err != nil || claimed {
+		t.Fatalf("another ClaimRun = %v, %v; want the run claimed already", claimed, err)
+	}
+	item := f.rawItem(t, "RUN#1", "7#shopify#r1")
+	exp, ok := item["expires_at"].(*types.AttributeValueMemberN)
+	if want := strconv.FormatInt(f.clock.Now().Add(store.DeliveryTTL).Unix(), 10); !ok || exp.Value != want {
+		t.Errorf("expires_at = %v, want %s (DeliveryTTL after its first write)", item["expires_at"], want)
 	}
 }

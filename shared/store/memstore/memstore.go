@@ -49,6 +49,7 @@ type Store struct {
 	counted  map[hookKey][]exhaustedKey               // the last exhausted deliveries counted per hook (health.go)
 	states   map[freshKey]*hook.FreshnessState        // freshness states of ruled tables (freshness.go)
 	inflight map[int64]map[string]delivery.LeaseSlots // in-flight leases by account (inflight.go)
+	runs     map[delivery.RunKey]*runItem             // run items (run.go)
 }
 
 // hookKey names one hook of one client.
