@@ -118,10 +118,17 @@ func parseRetry(body []byte) (*retryWork, string) {
 
 // parseBody reads the webhook body a retry carries: a table load's
 // notification, or an event notification's body, told apart without a
-// parse of their own (notify.IsEventBody; a load_overdue notice is the one
-// event type queued so far). For an event, n holds what its alert names:
-// its integration and table.
+// parse of their own (notify.IsEventBody, then the type that follows: a
+// run_completed summary or a load_overdue notice). For an event, n holds
+// what its alert names: its integration and tables.
 func parseBody(body []byte) (event string, n notify.Notification, err error) {
+	if notify.IsRunCompletedBody(body) {
+		rc, err := notify.ParseRunCompleted(body)
+		if err != nil {
+			return "", n, err
+		}
+		return notify.EventRunCompleted, rc.Notification(), nil
+	}
 	if notify.IsEventBody(body) {
 		ov, err := notify.ParseOverdue(body)
 		if err != nil {

@@ -13,6 +13,8 @@ import (
 const (
 	defaultAttemptTimeout = 30 * time.Second
 	maxAttemptTimeout     = 50 * time.Second // below the function's 60 s timeout
+	defaultRunWait        = time.Hour
+	maxRunWait            = 168 * time.Hour
 )
 
 // config is the dispatcher's environment.
@@ -34,6 +36,10 @@ type config struct {
 	// after a recovery (health.go).
 	Probes     hook.ProbeSchedule // HOOKS_PROBE_DELAYS, HOOKS_PROBE_FOR
 	ReplayRate int                // HOOKS_REPLAY_RATE
+	// RunWait is how long after its first table notification a run waits
+	// for the missing ones before its summary is sent without them
+	// (run.go).
+	RunWait time.Duration // HOOKS_RUN_WAIT
 }
 
 // loadConfig reads the environment through getenv and reports every
@@ -50,6 +56,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		AttemptTimeout:        defaultAttemptTimeout,
 		AllowPrivate:          env.Bool("HOOKS_ALLOW_PRIVATE_TARGETS"),
 		ExtraCAFile:           env.String("HOOKS_EXTRA_CA_FILE", ""),
+		RunWait:               defaultRunWait,
 	}
 	s, err := delivery.ParseSchedule(env.String("HOOKS_RETRY_DELAYS", delivery.DefaultRetryDelays))
 	if err != nil {
@@ -63,6 +70,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 			env.Invalid("HOOKS_ATTEMPT_TIMEOUT", fmt.Errorf("%q is not a duration in (0, %v]", v, maxAttemptTimeout))
 		} else {
 			c.AttemptTimeout = d
+		}
+	}
+	if v := env.String("HOOKS_RUN_WAIT", ""); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > maxRunWait {
+			env.Invalid("HOOKS_RUN_WAIT", fmt.Errorf("%q is not a duration in (0, %v]", v, maxRunWait))
+		} else {
+			c.RunWait = d
 		}
 	}
 	if err := env.Err(); err != nil {

@@ -7,10 +7,11 @@ import (
 	"github.com/postloadhooks/hooks/shared/notify"
 )
 
-// Event notifications: an event message (delivery.EventMessage, the
+// Event notifications: an event message (delivery.EventMessage: the
 // load_overdue notices the alerter's freshness check queues on the retry
-// queue) is sent to every enabled hook of its account subscribed to its
-// type, as a load is sent: one delivery record keyed by the event id (so a
+// queue, and the run_completed summaries of run.go) is sent to every
+// enabled hook of its account subscribed to its type (of the message's
+// destination, when it names one: a run's summary), as a load is sent: one delivery record keyed by the event id (so a
 // notice queued twice is sent once), an in-flight slot per hook, the
 // body byte for byte with webhook-event naming the type, and retries,
 // resends and the alert as a load's (a retry tells an event body by its
@@ -23,7 +24,7 @@ type eventWork struct {
 }
 
 // parseEvent validates an event message: strict keys, and a body of its
-// type (only load_overdue so far).
+// type (load_overdue or run_completed).
 func parseEvent(body []byte) (*eventWork, string) {
 	m, err := delivery.DecodeEvent(body)
 	if err != nil {
@@ -54,7 +55,7 @@ func (h *handler) deliverEvent(ctx context.Context, inv *invocation, slot *arriv
 	pairs := map[int64]*pair{}
 	var ids []int64
 	for _, hk := range st.hooks {
-		if !hk.Enabled() || !hk.Subscribes(e.msg.Event) {
+		if !hk.Enabled() || !hk.Subscribes(e.msg.Event) || !hk.SendsLoadsOf(e.msg.DestinationID) {
 			continue
 		}
 		ids = append(ids, hk.ID)

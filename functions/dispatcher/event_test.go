@@ -96,7 +96,11 @@ func TestMalformedEventMessagesAreDeadLettered(t *testing.T) {
 	good := string(m.Encode())
 	tests := []struct{ name, body, reason string }{
 		{"unknown key", strings.Replace(good, `"event":`, `"extra":1,"event":`, 1),
-			"invalid event message: keys are not exactly kind, client_id, event, event_id, body"},
+			"invalid event message: unknown key"},
+		{"destination not positive", strings.Replace(good, `"event":`, `"destination_id":0,"event":`, 1),
+			"invalid event message: destination_id: must be a positive integer"},
+		{"no event id", strings.Replace(good, `"event_id":"freshness-overdue-1-0123456789abcdef",`, ``, 1),
+			"invalid event message: event_id: required"},
 		{"body not an object", strings.SplitN(good, `"body":`, 2)[0] + `"body":[]}`,
 			"invalid event message: body: body must be a JSON object"},
 		{"body of another type", strings.Replace(good, `"state":"overdue"`, `"state":"late"`, 1),

@@ -27,8 +27,10 @@ import (
 //     its destination in one write of the load's delivery record, makes
 //     those attempts concurrently and records every result in one write; a
 //     retry message claims, attempts and records its one hook;
-//  4. enqueue.go: the retries (each with its own delay) and alerts those
-//     results call for are queued.
+//  4. run.go: a load message that names its run is counted in it, when a
+//     hook wants run summaries; a run timer claims its run's summary;
+//  5. enqueue.go: the retries (each with its own delay) and alerts those
+//     results call for, and a run's timer and summary, are queued.
 //
 // The record's fate is decided there: acknowledged, reported in
 // batchItemFailures when a step that must not be lost did not finish (a
@@ -95,6 +97,7 @@ type handler struct {
 	webhooks   webhookSender
 	queue      messageSender
 	health     healthStore // health.go
+	runs       runStore    // run.go
 	log        *slog.Logger
 	metrics    *metrics
 	now        func() time.Time
@@ -196,6 +199,9 @@ func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r
 	if r.EventSourceARN == h.cfg.RetryQueueARN && delivery.IsProbe([]byte(r.Body)) {
 		return h.processProbe(ctx, inv, r) // probe.go
 	}
+	if r.EventSourceARN == h.cfg.RetryQueueARN && delivery.IsRunTimer([]byte(r.Body)) {
+		return h.processRunTimer(ctx, r) // run.go
+	}
 	w, reason := h.classify(r)
 	if reason != "" {
 		return h.deadLetter(ctx, r, reason)
@@ -213,6 +219,9 @@ func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r
 	switch {
 	case w.load != nil:
 		out = h.deliverLoad(ctx, inv, slot, r.MessageId, w, acct, st)
+		if !out.failed && out.deadLetter == "" {
+			out.add(h.countInRun(ctx, r.MessageId, w.load, acct)) // run.go
+		}
 	case w.event != nil:
 		out = h.deliverEvent(ctx, inv, slot, r.MessageId, w, acct) // event.go
 	default:

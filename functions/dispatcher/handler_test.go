@@ -113,8 +113,8 @@ func newEnv(t *testing.T) *env {
 	}
 	e.h = &handler{
 		cfg: config{Table: "t", RetryQueueURL: retryURL, AlertQueueURL: alertURL, DeadLetterQueueURL: deadURL,
-			NotificationsQueueARN: loadsARN, RetryQueueARN: retriesARN, Schedule: s, AttemptTimeout: 30 * time.Second},
-		accounts: e.store, deliveries: e.store, freshness: e.store, webhooks: e.hooks, queue: e.queue,
+			NotificationsQueueARN: loadsARN, RetryQueueARN: retriesARN, Schedule: s, AttemptTimeout: 30 * time.Second, RunWait: time.Hour},
+		accounts: e.store, deliveries: e.store, freshness: e.store, runs: e.store, webhooks: e.hooks, queue: e.queue,
 		log: testLogger(e.logs), metrics: newMetrics(e.metrics, clock.now), now: clock.now,
 		rand: func() float64 { return 0.5 }, // no jitter
 	}

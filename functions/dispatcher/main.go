@@ -83,6 +83,7 @@ func newHandler(cfg config, awsCfg aws.Config, log *slog.Logger, metricsOut io.W
 		webhooks:   client,
 		queue:      sqs.NewFromConfig(awsCfg),
 		health:     st,
+		runs:       st,
 		log:        log,
 		metrics:    newMetrics(metricsOut, time.Now),
 		now:        time.Now,

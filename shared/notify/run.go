@@ -1,6 +1,7 @@
 package notify
 
 import (
+	"bytes"
 	"strconv"
 	"time"
 
@@ -164,3 +165,11 @@ func (r RunCompleted) Notification() Notification {
 	}
 	return n
 }
+
+// runCompletedPrefix is how every run_completed body starts (Encode writes
+// the version, then the type).
+const runCompletedPrefix = eventBodyPrefix + `"` + EventRunCompleted + `"`
+
+// IsRunCompletedBody reports whether a body the service wrote is a
+// run_completed summary (then read with ParseRunCompleted).
+func IsRunCompletedBody(body []byte) bool { return bytes.HasPrefix(body, []byte(runCompletedPrefix)) }
