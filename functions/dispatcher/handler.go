@@ -206,9 +206,13 @@ func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r
 	if reason != "" {
 		return h.deadLetter(ctx, r, reason)
 	}
-	if w.load != nil && w.load.Status == notify.StatusFailed {
+	failed := w.load != nil && w.load.Status == notify.StatusFailed
+	if failed {
 		h.skip(ctx, r.MessageId, w.load.ClientID, w.load.LoadID, skipLoadFailed)
-		return false
+		if w.load.Run == nil || w.load.Notification == nil {
+			return false
+		}
+		// Sent to no hook, but counted in its run (below).
 	}
 	acct := inv.accounts.get(ctx, w.clientID())
 	if acct.err != nil && !errors.Is(acct.err, hook.ErrNotFound) {
@@ -218,7 +222,9 @@ func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r
 	var out outcome
 	switch {
 	case w.load != nil:
-		out = h.deliverLoad(ctx, inv, slot, r.MessageId, w, acct, st)
+		if !failed {
+			out = h.deliverLoad(ctx, inv, slot, r.MessageId, w, acct, st)
+		}
 		if !out.failed && out.deadLetter == "" {
 			out.add(h.countInRun(ctx, r.MessageId, w.load, acct)) // run.go
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,44 @@ func TestMalformedRunTimersAreDeadLettered(t *testing.T) {
 				t.Errorf("ClaimRun calls = %d, want none", n)
 			}
 		})
+	}
+}
+
+// A failed load is sent to no hook but counted in its run, with its
+// tables as failed, when its notification is valid; without one it is in
+// no run.
+func TestRunCountsFailedLoads(t *testing.T) {
+	e := newEnv(t)
+	subscribeRuns(e)
+	failed := func(loadID, table string) string {
+		return strings.Replace(runLoadMessage(loadID, table, "r1", 3), `"status":"succeeded"`, `"status":"failed"`, 1)
+	}
+	noNotification := strings.SplitN(failed("L9", "x"), `,"notification":`, 2)[0] + "}"
+	e.mustRun(t, sqsEvent(runLoadMessage("L1", "orders", "r1", 3), failed("L2", "customers"), noNotification))
+	e.mustRun(t, sqsEvent(failed("L3", "products")))
+	_, summaries := e.queuedRuns(0)
+	if len(summaries) != 1 {
+		t.Fatalf("summaries = %d, want 1", len(summaries))
+	}
+	e.mustRun(t, retryEvent(summaries[0].Body))
+	reqs := e.runSummaryRequests()
+	if len(reqs) != 1 {
+		t.Fatalf("summary requests = %d, want 1", len(reqs))
+	}
+	rc, err := notify.ParseRunCompleted(reqs[0].Body)
+	if err != nil || !rc.Complete {
+		t.Fatalf("summary %s: %v, want complete", reqs[0].Body, err)
+	}
+	var got []string
+	for _, tb := range rc.Tables {
+		got = append(got, tb.DestinationTableName+":"+tb.Status)
+	}
+	slices.Sort(got)
+	if want := []string{"customers:failed", "orders:succeeded", "products:failed"}; !slices.Equal(got, want) {
+		t.Errorf("tables = %v, want %v", got, want)
+	}
+	checkRunSchema(t, reqs[0].Body)
+	if n := len(e.hooks.calls()); n != 2 {
+		t.Errorf("requests = %d, want orders' table load and the summary", n)
 	}
 }

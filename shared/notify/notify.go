@@ -60,7 +60,9 @@ type Message struct {
 	LoadID        string
 	Status        string
 	// Notification and Body are nil when Status is StatusFailed: nothing is
-	// sent for a failed load, so its notification is not read.
+	// sent for a failed load, so its notification is not read, except for a
+	// load of a run (Notification then holds it when it is valid, for the
+	// run's summary; Body stays nil).
 	Notification *Notification
 	// Body is the canonical webhook body of Notification.
 	Body []byte
@@ -178,6 +180,17 @@ func parse(body []byte) (Message, error) {
 	switch m.Status {
 	case StatusSucceeded, StatusRejected:
 	case StatusFailed:
+		// Nothing is sent for a failed load, but its run counts it: its
+		// notification, when valid, names the run's integration and tables.
+		// Absent or invalid, it is ignored as before, and the load is in no
+		// run.
+		if m.Run != nil {
+			if raw, _ := obj.Optional("notification"); raw != nil {
+				if n, err := decodeNotification(raw, "notification"); err == nil {
+					m.Notification = &n
+				}
+			}
+		}
 		return m, nil
 	default:
 		return Message{}, invalid("status", "must be succeeded, rejected or failed")

@@ -435,3 +435,37 @@ func TestParseRun(t *testing.T) {
 		})
 	}
 }
+
+// A failed load's notification is read only when the load names its run
+// (for the run's summary), and only kept when valid; its body stays nil.
+func TestParseFailedLoadOfARun(t *testing.T) {
+	msg := func(run, notification string) string {
+		return `{"client_id":1,"load_id":"f","status":"failed"` + run + notification + `}`
+	}
+	run := `,"run":{"id":"r1","tables":2}`
+	for _, tt := range []struct {
+		name, in string
+		tables   int // tables of the notification kept; -1 none
+	}{
+		{"with its run", msg(run, `,"notification":`+specBody), 1},
+		{"without a run", msg("", `,"notification":`+specBody), -1},
+		{"broken notification", msg(run, `,"notification":{"tables":"nope"}`), -1},
+		{"no notification", msg(run, ""), -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Parse([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Body != nil {
+				t.Errorf("Body = %s, want nil for a failed load", m.Body)
+			}
+			switch {
+			case tt.tables < 0 && m.Notification != nil:
+				t.Errorf("Notification = %+v, want nil", m.Notification)
+			case tt.tables >= 0 && (m.Notification == nil || len(m.Notification.Tables) != tt.tables):
+				t.Errorf("Notification = %+v, want %d tables", m.Notification, tt.tables)
+			}
+		})
+	}
+}
