@@ -48,6 +48,7 @@ type received struct {
 	id, ts, sig string
 	body        []byte
 	loadID, seq string // webhook-load-id, webhook-sequence
+	path, event string // the request's path, webhook-event
 }
 
 func newReceiver(t testing.TB, statuses ...int) *receiver {
@@ -62,7 +63,7 @@ func newReceiver(t testing.TB, statuses ...int) *receiver {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		r.got = append(r.got, received{d.At, d.Header.Get("webhook-id"), d.Header.Get("webhook-timestamp"), d.Header.Get("webhook-signature"), []byte(d.Body),
-			d.Header.Get("webhook-load-id"), d.Header.Get("webhook-sequence")})
+			d.Header.Get("webhook-load-id"), d.Header.Get("webhook-sequence"), d.Path, d.Header.Get("webhook-event")})
 		return kit.Answer{Status: r.statuses[min(len(r.got), len(r.statuses))-1]}
 	}})
 	l, err := kit.Serve("127.0.0.1:0", srv, cfg)

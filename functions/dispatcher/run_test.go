@@ -22,10 +22,10 @@ import (
 // once, queued through the event path, a timer that chains and claims an
 // incomplete run, and nothing at all for hooks that do not subscribe.
 
-// runLoadMessage is a load of table of destination testDest, in run runID
+// runLoadMessage is a load of table of client cid's destination testDest, in run runID
 // of n tables.
-func runLoadMessage(loadID, table, runID string, n int) string {
-	m := strings.ReplaceAll(loadMessageTo(testClient, testDest, loadID), `"orders"`, fmt.Sprintf("%q", table))
+func runLoadMessage(cid int64, loadID, table, runID string, n int) string {
+	m := strings.ReplaceAll(loadMessageTo(cid, testDest, loadID), `"orders"`, fmt.Sprintf("%q", table))
 	return strings.Replace(m, `{"destination_id":`, fmt.Sprintf(`{"run":{"id":%q,"tables":%d},"destination_id":`, runID, n), 1)
 }
 
@@ -105,18 +105,18 @@ func TestRunSummaryOnceWhenAllArrive(t *testing.T) {
 	subscribeRuns(e)
 	t0 := e.clock.now()
 	// Out of order, the first twice in one batch, the rest in later batches.
-	e.mustRun(t, sqsEvent(runLoadMessage("L3", "customers", "r1", 3), runLoadMessage("L3", "customers", "r1", 3)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L3", "customers", "r1", 3), runLoadMessage(testClient, "L3", "customers", "r1", 3)))
 	timers, summaries := e.queuedRuns(0)
 	if len(timers) != 1 || len(summaries) != 0 || timers[0].Delay != 900 {
 		t.Fatalf("after the first load: timers %+v, summaries %+v; want one timer delayed 900 s", timers, summaries)
 	}
 	e.clock.advance(2 * time.Second)
-	e.mustRun(t, sqsEvent(runLoadMessage("L1", "orders", "r1", 3)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L1", "orders", "r1", 3)))
 	// Re-sent: adds nothing (it is the run's first load, and queues its
 	// timer again, as after a crash).
-	e.mustRun(t, sqsEvent(runLoadMessage("L3", "customers", "r1", 3)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L3", "customers", "r1", 3)))
 	e.clock.advance(3 * time.Second)
-	e.mustRun(t, sqsEvent(runLoadMessage("L2", "products", "r1", 3)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L2", "products", "r1", 3)))
 	timers, summaries = e.queuedRuns(0)
 	if len(timers) != 2 || timers[0].Body != timers[1].Body || len(summaries) != 1 {
 		t.Fatalf("after all loads: timers %d, summaries %d; want the same timer twice and 1", len(timers), len(summaries))
@@ -149,7 +149,7 @@ func TestRunSummaryOnceWhenAllArrive(t *testing.T) {
 		t.Errorf("the timer of a complete run queued %d messages, want none", n-before)
 	}
 	// A late table (a fourth load) is a table load as usual, not counted.
-	e.mustRun(t, sqsEvent(runLoadMessage("L4", "late", "r1", 3)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L4", "late", "r1", 3)))
 	if _, s := e.queuedRuns(before); len(s) != 0 {
 		t.Errorf("a late table queued a summary: %+v", s)
 	}
@@ -162,7 +162,7 @@ func TestRunTimerChainsThenSendsWhatArrived(t *testing.T) {
 	e := newEnv(t)
 	e.h.cfg.RunWait = 40 * time.Minute
 	subscribeRuns(e)
-	e.mustRun(t, sqsEvent(runLoadMessage("L1", "orders", "r1", 3)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L1", "orders", "r1", 3)))
 	timers, _ := e.queuedRuns(0)
 	if len(timers) != 1 || timers[0].Delay != 900 {
 		t.Fatalf("timers = %+v, want one delayed 900 s", timers)
@@ -198,7 +198,7 @@ func TestRunTimerChainsThenSendsWhatArrived(t *testing.T) {
 	}
 	checkRunSchema(t, reqs[0].Body)
 	// What arrives after the wait is a table load only.
-	e.mustRun(t, sqsEvent(runLoadMessage("L2", "customers", "r1", 3)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L2", "customers", "r1", 3)))
 	if _, s := e.queuedRuns(n + 2); len(s) != 0 {
 		t.Errorf("a table after the timer's claim queued a summary")
 	}
@@ -210,9 +210,9 @@ func TestRunTimerChainsThenSendsWhatArrived(t *testing.T) {
 func TestRunCrashBetweenClaimAndQueue(t *testing.T) {
 	e := newEnv(t)
 	subscribeRuns(e)
-	e.mustRun(t, sqsEvent(runLoadMessage("L1", "orders", "r1", 2)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L1", "orders", "r1", 2)))
 	e.queue.failBody = func(b string) bool { return delivery.IsEvent([]byte(b)) }
-	last := sqsEvent(runLoadMessage("L2", "customers", "r1", 2))
+	last := sqsEvent(runLoadMessage(testClient, "L2", "customers", "r1", 2))
 	if failed, _ := e.run(t, last); len(failed) != 1 {
 		t.Fatalf("failed = %v, want the record that could not queue its summary", failed)
 	}
@@ -248,7 +248,7 @@ func TestRunNotTrackedWithoutASubscriber(t *testing.T) {
 	h, _ := e.store.Hook(testClient, 2)
 	h.EventTypes = []string{hook.EventRunCompleted}
 	e.store.PutHook(h)
-	e.mustRun(t, sqsEvent(runLoadMessage("L1", "orders", "r1", 1), runLoadMessage("L2", "customers", "r2", 2)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L1", "orders", "r1", 1), runLoadMessage(testClient, "L2", "customers", "r2", 2)))
 	if n := e.store.Calls("AddRunLoad") + e.store.Calls("ClaimRun"); n != 0 {
 		t.Errorf("run writes = %d, want none", n)
 	}
@@ -267,7 +267,7 @@ func TestRunOfOneTableWithoutTableLoads(t *testing.T) {
 	h, _ := e.store.Hook(testClient, 1)
 	h.EventTypes = []string{hook.EventRunCompleted}
 	e.store.PutHook(h)
-	e.mustRun(t, sqsEvent(runLoadMessage("L1", "orders", "r1", 1)))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L1", "orders", "r1", 1)))
 	timers, summaries := e.queuedRuns(0)
 	if len(timers) != 0 || len(summaries) != 1 {
 		t.Fatalf("timers %d, summaries %d; want 0 and 1", len(timers), len(summaries))
@@ -316,10 +316,10 @@ func TestRunCountsFailedLoads(t *testing.T) {
 	e := newEnv(t)
 	subscribeRuns(e)
 	failed := func(loadID, table string) string {
-		return strings.Replace(runLoadMessage(loadID, table, "r1", 3), `"status":"succeeded"`, `"status":"failed"`, 1)
+		return strings.Replace(runLoadMessage(testClient, loadID, table, "r1", 3), `"status":"succeeded"`, `"status":"failed"`, 1)
 	}
 	noNotification := strings.SplitN(failed("L9", "x"), `,"notification":`, 2)[0] + "}"
-	e.mustRun(t, sqsEvent(runLoadMessage("L1", "orders", "r1", 3), failed("L2", "customers"), noNotification))
+	e.mustRun(t, sqsEvent(runLoadMessage(testClient, "L1", "orders", "r1", 3), failed("L2", "customers"), noNotification))
 	e.mustRun(t, sqsEvent(failed("L3", "products")))
 	_, summaries := e.queuedRuns(0)
 	if len(summaries) != 1 {
