@@ -13,6 +13,7 @@ import (
 	"github.com/postloadhooks/hooks/scripts/devkit/awsmeter"
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/shared/coldstart"
+	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/store"
 )
@@ -31,6 +32,13 @@ import (
 //     by the batch's loads of that table);
 //   - hooks=10,freshness,10-tables: each load of a batch is of another
 //     ruled table, so each load records its own (the most it costs);
+//   - hooks=10,run: hooks=10, every hook also subscribed to run_completed,
+//     and each batch's 10 loads one run of 10 tables: each load adds its
+//     run write, the run's first load queues its timer, its last claims
+//     and queues the summary, which the benchmark hands back to the handler
+//     (10 more deliveries, not counted as deliveries here), and so is the
+//     timer, due at once (HOOKS_RUN_WAIT 1 ns), which finds the run
+//     claimed: so the figures are what a run adds per table delivery;
 //   - retry: 10 hooks on the receiver's flaky path, so every delivery fails
 //     once (a result, a retry message) and succeeds on its retry, which the
 //     benchmark hands back to the handler in batches of 10 as the retry
@@ -61,14 +69,16 @@ func BenchmarkDeliveryCost(b *testing.B) {
 		retry bool
 		// tables: each load of a batch is of its own table (benchTable).
 		tables bool
-		rules  int // freshness rules on tables orders, orders1, ...
+		rules  int  // freshness rules on tables orders, orders1, ...
+		runs   bool // every hook subscribed to run_completed; each batch one run
 	}{
-		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false, 0},
-		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false, 0},
-		{"hooks=10,tables=10", benchClient + 4, urls("/hooks/", benchHooks), false, true, 0},
-		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false, 0},
-		{"hooks=10,freshness", benchClient + 5, urls("/hooks/", benchHooks), false, false, 1},
-		{"hooks=10,freshness,10-tables", benchClient + 6, urls("/hooks/", benchHooks), false, true, benchRecords},
+		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false, 0, false},
+		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false, 0, false},
+		{"hooks=10,tables=10", benchClient + 4, urls("/hooks/", benchHooks), false, true, 0, false},
+		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false, 0, false},
+		{"hooks=10,freshness", benchClient + 5, urls("/hooks/", benchHooks), false, false, 1, false},
+		{"hooks=10,freshness,10-tables", benchClient + 6, urls("/hooks/", benchHooks), false, true, benchRecords, false},
+		{"hooks=10,run", benchClient + 7, urls("/hooks/", benchHooks), false, false, 0, true},
 	}
 	calls := 0 // b.Run may call a case more than once: load ids stay unique
 	for _, c := range cases {
@@ -81,6 +91,9 @@ func BenchmarkDeliveryCost(b *testing.B) {
 			if _, err := st.PutFreshnessRules(context.Background(), hook.Principal{ClientID: c.cid, MemberID: "bench"}, rules); err != nil {
 				b.Fatal(err)
 			}
+		}
+		if c.runs {
+			subscribeAllToRuns(b, st, c.cid)
 		}
 		b.Run(c.name, func(b *testing.B) {
 			calls++
@@ -95,7 +108,8 @@ func BenchmarkDeliveryCost(b *testing.B) {
 			}
 			q := &fakeQueue{}
 			h.queue = q
-			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry, tables: c.tables}
+			h.cfg.RunWait = time.Nanosecond // the run's timer is due when handed back
+			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry, tables: c.tables, runs: c.runs}
 			r.batch(fmt.Sprintf("cost%d-warm", calls), 0) // opens the connections
 			before, logs0, sent0 := meter.Snapshot(), logs.n.Load(), len(q.all())
 			r.invocations, r.records, r.busy = 0, 0, 0
@@ -133,6 +147,7 @@ type costRun struct {
 	hooks       int // of the account
 	retry       bool
 	tables      bool // each load of a batch of another table (benchTable)
+	runs        bool // the batch is one run: its timer and summary are handed back
 	seen        int  // messages of q already handed back
 	invocations int
 	records     int
@@ -150,7 +165,16 @@ func (r *costRun) batch(prefix string, i int) {
 				`"destination_root_table_name":"`+benchTable(j)+`"`, 1)
 		}
 	}
+	if r.runs {
+		for j := range ev.Records {
+			ev.Records[j].Body = strings.Replace(ev.Records[j].Body, `{"client_id":`,
+				fmt.Sprintf(`{"run":{"id":"%s-%d","tables":%d},"client_id":`, prefix, i, len(ev.Records)), 1)
+		}
+	}
 	r.invoke(ev)
+	if r.runs {
+		r.runFollowUps(i)
+	}
 	deliveries := len(ev.Records) * r.hooks
 	msgs := r.q.all()
 	var retries []events.SQSMessage
@@ -177,6 +201,47 @@ func (r *costRun) batch(prefix string, i int) {
 	}
 	if n := len(r.q.all()); n != r.seen {
 		r.b.Fatalf("batch %d: the retries sent %d more messages", i, n-r.seen)
+	}
+}
+
+// runFollowUps hands the run's timer and summary (exactly one each) back
+// to the handler in one invocation, as the retry queue's event source
+// would; the summary's deliveries must leave nothing queued.
+func (r *costRun) runFollowUps(i int) {
+	var timers, summaries []events.SQSMessage
+	for _, m := range r.q.all()[r.seen:] {
+		rec := events.SQSMessage{MessageId: fmt.Sprintf("run-%d", len(timers)+len(summaries)), Body: m.Body, EventSourceARN: retriesARN}
+		switch {
+		case delivery.IsRunTimer([]byte(m.Body)):
+			timers = append(timers, rec)
+		case delivery.IsEvent([]byte(m.Body)):
+			summaries = append(summaries, rec)
+		default:
+			r.b.Fatalf("batch %d: a message other than the run's: %s", i, m.Body)
+		}
+	}
+	if len(timers) != 1 || len(summaries) != 1 {
+		r.b.Fatalf("batch %d: %d timers and %d summaries, want 1 and 1", i, len(timers), len(summaries))
+	}
+	r.seen = len(r.q.all())
+	r.invoke(events.SQSEvent{Records: append(timers, summaries...)})
+	r.seen = len(r.q.all())
+}
+
+// subscribeAllToRuns subscribes every hook of cid to table loads and run
+// summaries.
+func subscribeAllToRuns(tb testing.TB, st *store.Store, cid int64) {
+	tb.Helper()
+	ctx := context.Background()
+	hooks, err := st.ListHooks(ctx, cid)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, hk := range hooks {
+		if _, err := st.SetHookSubscription(ctx, hook.Principal{ClientID: cid, MemberID: "bench"}, hk.ID,
+			hook.SubscriptionUpdate{Events: []string{hook.EventTableLoaded, hook.EventRunCompleted}}); err != nil {
+			tb.Fatal(err)
+		}
 	}
 }
 
