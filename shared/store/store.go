@@ -19,6 +19,7 @@
 //	delivery           DELIVERY#<client_id>#<load_id>  HOOK#<id, 10 digits>
 //	load record        DELIVERY#<client_id>#<load_id>  LOAD  (index by_created: gpk, gsk; see loadrecord.go)
 //	alert              ALERT#<client_id>#<load_id>     HOOK#<id, 10 digits>
+//	run                RUN#<client_id>                 <len(integration)>#<integration>#<run id>  (run.go)
 //
 // The account item sorts before the hook items and nothing sorts between
 // them, so one Query reads an account and all its hooks.
