@@ -24,6 +24,7 @@ type pair struct {
 	WebhookID string
 	AlertTo   []string // the account's alert addresses
 	Table     string   // destination_root_table_name of the load (integration "chaos")
+	Summary   bool     // a run's summary rather than a load (runs.go): LoadID is its event id
 }
 
 // receipt is one request a receiver got.
@@ -84,6 +85,8 @@ type observed struct {
 	MaxAttempts   int           // 1 + number of retries
 	CrashMargin   time.Duration // the dispatcher's function timeout
 	Faults        faults
+	Runs          []runSpec         // the runs of the loads (runs.go)
+	Summaries     map[string][]byte // each summary's body as its record keeps it, by webhook-id
 }
 
 // row is one line of the invariant table.
@@ -106,6 +109,7 @@ func checkAll(o observed) []row {
 		checkDLQs(o),
 		checkDisabled(o),
 		checkSequences(o),
+		checkRunSummaries(o),
 	}
 }
 
@@ -508,6 +512,9 @@ func checkSequences(o observed) row {
 	byWebhook := map[string]string{}
 	perTable := map[table]map[int64][]string{}
 	for _, p := range o.Pairs {
+		if p.Summary {
+			continue // a run's summary carries no sequence
+		}
 		load := fmt.Sprintf("%d/%s", p.ClientID, p.LoadID)
 		byWebhook[p.WebhookID] = load
 		rec := o.Records[p.WebhookID]

@@ -163,6 +163,7 @@ type chaos struct {
 	world      world
 	faults     faults
 	wantDLQ    []string
+	summaries  map[string][]byte // the runs' summaries (runs.go), read with the records
 }
 
 func (c *chaos) say(format string, args ...any) {
@@ -260,7 +261,7 @@ func (c *chaos) setup(ctx context.Context) error {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO",
 		"HOOKS_ALLOW_PRIVATE_TARGETS=true", "HOOKS_EXTRA_CA_FILE=" + caFile,
 		"HOOKS_RETRY_DELAYS=" + c.retryDelays, "HOOKS_ATTEMPT_TIMEOUT=" + c.attemptTimeout.String(),
-		"ALERT_FROM_ADDRESS=hooks-chaos@example.com",
+		"ALERT_FROM_ADDRESS=hooks-chaos@example.com", "HOOKS_RUN_WAIT=" + runWait,
 	}
 	c.commonEnv = common
 	// The invariants count one email per exhausted pair: digests, which

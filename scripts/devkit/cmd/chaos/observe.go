@@ -117,7 +117,9 @@ func (c *chaos) records(ctx context.Context) (map[string]*record, error) {
 			out[hook.WebhookID(l.clientID, l.id, d.HookID)] = rec
 		}
 	}
-	return out, nil
+	summaries, err := c.summaryRecords(ctx, st, out)
+	c.summaries = summaries
+	return out, err
 }
 
 // drain receives every message of a DLQ (at most 100) and returns the bodies.
@@ -157,6 +159,7 @@ func (c *chaos) observe(ctx context.Context, quiescent bool) (observed, error) {
 	if o.Records, err = c.records(ctx); err != nil {
 		return o, err
 	}
+	o.Runs, o.Summaries = c.world.runs, c.summaries
 	if o.Emails, err = c.emails(ctx); err != nil {
 		return o, err
 	}

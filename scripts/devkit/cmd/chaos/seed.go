@@ -42,6 +42,7 @@ type world struct {
 	disabledSlots []string
 	loads         []loadSpec
 	pairs         []pair
+	runs          []runSpec // the main account's runs (runs.go)
 }
 
 // plannedHooks lays out n hooks of the main account: one on the receiver
@@ -140,6 +141,11 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 				return w, fmt.Errorf("create hook %s: %w", h.slot, err)
 			}
 			h.id = created.ID
+			if a.cid == mainClient {
+				if err := subscribeToRuns(ctx, st, p, h.id); err != nil {
+					return w, err
+				}
+			}
 			if !h.enabled {
 				if _, err := st.SetHookEnabled(ctx, p, h.id, false); err != nil {
 					return w, fmt.Errorf("disable hook %d: %w", h.id, err)
@@ -160,6 +166,9 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 			if i == largeLoad {
 				table = "orders" // largeLoadBody's root table
 			}
+			if a.cid == mainClient {
+				body = w.joinRun(a.cid, i, a.loads, table, body)
+			}
 			w.loads = append(w.loads, loadSpec{clientID: a.cid, id: id, body: body})
 			for _, h := range enabled {
 				w.pairs = append(w.pairs, pair{
@@ -168,6 +177,7 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 				})
 			}
 		}
+		w.pairs = append(w.pairs, w.summaryPairs(a.cid, enabled, a.alerts)...)
 	}
 	return w, nil
 }
