@@ -153,11 +153,15 @@ func parseRunCompleted(body []byte) (RunCompleted, error) {
 	return r, nil
 }
 
+// runAlertTables is the most tables an alert about a summary names, so
+// its alert message stays as small as a load's.
+const runAlertTables = 10
+
 // Notification is what an alert about the summary names: its integration
-// and its tables (the first as the root table).
+// and its first tables (the first as the root table).
 func (r RunCompleted) Notification() Notification {
 	n := Notification{IntegrationName: r.IntegrationName}
-	for _, t := range r.Tables {
+	for _, t := range r.Tables[:min(len(r.Tables), runAlertTables)] {
 		n.Tables = append(n.Tables, Table{DestinationTableName: t.DestinationTableName})
 	}
 	if len(r.Tables) > 0 {

@@ -65,3 +65,16 @@ func TestParseRunCompletedRejects(t *testing.T) {
 		}
 	}
 }
+
+// An alert about a summary names its integration and at most its first 10
+// tables, the first as the root table.
+func TestRunCompletedNotification(t *testing.T) {
+	r := RunCompleted{IntegrationName: "shopify"}
+	for i := range 15 {
+		r.Tables = append(r.Tables, RunTable{DestinationTableName: string(rune('a' + i)), Status: StatusSucceeded})
+	}
+	n := r.Notification()
+	if n.IntegrationName != "shopify" || n.DestinationRootTableName != "a" || len(n.Tables) != 10 || n.Tables[9].DestinationTableName != "j" {
+		t.Errorf("Notification = %+v, want shopify, root a, tables a..j", n)
+	}
+}
