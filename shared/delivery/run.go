@@ -163,7 +163,7 @@ func DecodeRunTimer(raw []byte) (RunTimerMessage, error) {
 	if m.RunID, err = o.Name("run_id"); err != nil {
 		return m, err
 	}
-	if len(m.RunID) > 4*128 {
+	if len(m.RunID) > 4*notify.MaxLoadIDLength { // a run id's characters, at most 4 bytes each
 		return m, &strictjson.Error{Field: "run_id", Reason: "too long"}
 	}
 	m.DueAt, err = o.Time("due_at")
