@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -50,6 +51,9 @@ func TestEventSamples(t *testing.T) {
 			e.waitingWith(t, k, m.Body, 1)
 		}},
 		{file: "dispatcher-retry.json", wantRequests: 0}, // no record waits: stale, acked
+		{file: "dispatcher-run-timer.json", wantRequests: 0, seed: func(_ *testing.T, e *env) {
+			e.clock.advance(2 * time.Hour) // the timer is due; its run was never counted: acked
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
