@@ -96,8 +96,10 @@ func TestBodiesGolden(t *testing.T) {
 	badScheme := Links{AppURL: "javascript:alert(1)", UnsubscribeURL: "HTTPS://APP.example.com/u"}
 
 	cases := map[string]func() (Email, error){
-		"alert_sample":        func() (Email, error) { return Render(sample(), now) },
-		"alert_sample_links":  func() (Email, error) { return RenderFor(sample(), now, Links{AppURL: "https://app.example.com/app", UnsubscribeURL: "https://app.example.com/u?t=1"}) },
+		"alert_sample": func() (Email, error) { return Render(sample(), now) },
+		"alert_sample_links": func() (Email, error) {
+			return RenderFor(sample(), now, Links{AppURL: "https://app.example.com/app", UnsubscribeURL: "https://app.example.com/u?t=1"})
+		},
 		"alert_hostile_links": func() (Email, error) { return RenderFor(hostileAlert(), now, hostileLinks) },
 		"alert_bad_scheme":    func() (Email, error) { return RenderFor(sample(), now, badScheme) },
 		"alert_no_snippet":    func() (Email, error) { return Render(noSnippet, now) },
