@@ -8,7 +8,7 @@ import (
 // The bodies are written in plain Go rather than with text/template and
 // html/template: the templates' reflection (reflect.Value.MethodByName)
 // makes the linker keep every exported method of every type the alerter
-// links, about 2.4 MiB of its bootstrap. body is the small writer they use
+// links, about 2.3 MiB of its bootstrap. body is the small writer they use
 // instead. Literal text is the service's own and is written as it is;
 // every value goes through text (escaped in the HTML body as html/template
 // escapes HTML text) or href (checked and escaped as html/template treats a
