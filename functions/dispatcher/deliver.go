@@ -375,8 +375,8 @@ func (l pairLog) at(ctx context.Context, level slog.Level, msg string, attrs ...
 	if !l.log.Enabled(ctx, level) {
 		return
 	}
-	all := make([]slog.Attr, 0, 5+len(attrs))
-	all = append(all,
+	var line [10]slog.Attr // room for every line's attributes: no allocation
+	all := append(line[:0],
 		slog.String("messageId", l.p.messageID),
 		slog.Int64("clientId", l.p.key.ClientID),
 		slog.String("loadId", l.p.key.LoadID),

@@ -114,21 +114,43 @@ func (r Request) event() string {
 	return r.Event
 }
 
-// signature is the webhook-signature value of an attempt made at at: the
-// signature with Secret, then, while PreviousSecret is live, a space and
-// the signature with it ("v1,<new> v1,<old>"), as Standard Webhooks allows
-// during a rotation (a receiver accepts the request when any entry
-// matches the secret it holds).
-func (r Request) signature(at time.Time) (string, error) {
-	sig, err := Sign(r.Secret, r.WebhookID, at, r.Body)
+// signature is the webhook-signature value of an attempt made at ts (unix
+// seconds, as webhook-timestamp says): the signature with Secret, then,
+// while PreviousSecret is live at at, a space and the signature with it
+// ("v1,<new> v1,<old>"), as Standard Webhooks allows during a rotation (a
+// receiver accepts the request when any entry matches the secret it holds).
+func (r Request) signature(at time.Time, ts string) (string, error) {
+	sig, err := sign(r.Secret, r.WebhookID, ts, r.Body)
 	if err != nil || r.PreviousSecret == "" || !at.Before(r.PreviousSecretExpiresAt) {
 		return sig, err
 	}
-	old, err := Sign(r.PreviousSecret, r.WebhookID, at, r.Body)
+	old, err := sign(r.PreviousSecret, r.WebhookID, ts, r.Body)
 	if err != nil {
 		return "", err
 	}
 	return sig + " " + old, nil
+}
+
+// header is the request's header, each key as Header.Set writes it
+// (canonical: "Webhook-Id" for webhook-id), every value in one array.
+func (r Request) header(ts, sig string) http.Header {
+	values := []string{"application/json", UserAgent, r.WebhookID, ts, sig, r.event(), r.LoadID, ""}
+	h := http.Header{
+		"Content-Type":      values[0:1:1],
+		"User-Agent":        values[1:2:2],
+		"Webhook-Id":        values[2:3:3],
+		"Webhook-Timestamp": values[3:4:4],
+		"Webhook-Signature": values[4:5:5],
+		"Webhook-Event":     values[5:6:6],
+	}
+	if r.LoadID != "" {
+		h["Webhook-Load-Id"] = values[6:7:7]
+	}
+	if r.Sequence > 0 {
+		values[7] = strconv.FormatInt(r.Sequence, 10)
+		h["Webhook-Sequence"] = values[7:8:8]
+	}
+	return h
 }
 
 // NewClient builds a Client. It fails when ExtraCAFile cannot be read or
@@ -220,7 +242,8 @@ func (c *Client) Deliver(ctx context.Context, r Request) delivery.Attempt {
 }
 
 func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.Attempt {
-	sig, err := r.signature(at)
+	ts := strconv.FormatInt(at.Unix(), 10)
+	sig, err := r.signature(at, ts)
 	if err != nil {
 		return delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "malformed signing secret"}
 	}
@@ -230,18 +253,7 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 	if err != nil || req.URL.Scheme != "https" || req.URL.Host == "" {
 		return delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "invalid url"}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set("webhook-id", r.WebhookID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
-	if r.LoadID != "" {
-		req.Header.Set("webhook-load-id", r.LoadID)
-	}
-	req.Header.Set("webhook-event", r.event())
-	if r.Sequence > 0 {
-		req.Header.Set("webhook-sequence", strconv.FormatInt(r.Sequence, 10))
-	}
+	req.Header = r.header(ts, sig)
 
 	p := c.pools.acquire(r.ClientID)
 	defer c.pools.release(p)
