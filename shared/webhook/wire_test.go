@@ -109,6 +109,11 @@ func TestDeliverRequestBytes(t *testing.T) {
 			"POST /e HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: StitchLoadingWebhook\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n" +
 				"Content-Type: application/json\r\nWebhook-Event: load_overdue\r\nWebhook-Id: msg_abc\r\n" +
 				"Webhook-Signature: " + sig(testSecret) + " " + sig(old) + "\r\nWebhook-Timestamp: 1752590708\r\n\r\n" + string(body)},
+		{"user info in the URL, as an http.Client sends it (hook URLs have none)",
+			Request{ClientID: 1, URL: "https://u:p@" + host + "/", LoadID: "load-1", WebhookID: "msg_abc", Secret: testSecret, Body: body},
+			"POST / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: StitchLoadingWebhook\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n" +
+				"Authorization: Basic dTpw\r\nContent-Type: application/json\r\nWebhook-Event: table_loaded\r\nWebhook-Id: msg_abc\r\nWebhook-Load-Id: load-1\r\n" +
+				"Webhook-Signature: " + sig(testSecret) + "\r\nWebhook-Timestamp: 1752590708\r\n\r\n" + string(body)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
