@@ -40,6 +40,7 @@ func worker(job func()) {
 	defer idle.Stop()
 	for {
 		job()
+		job = nil // what the attempt used is not kept while the worker waits
 		idle.Reset(workerIdle)
 		select {
 		case job = <-idleWorkers:
