@@ -723,6 +723,9 @@ func render(b benchResults, cold []coldResult, api apiResult, o options) string 
 	}
 	row("deliveries/s", val(e2e, "deliveries/s", "%.0f"), val(e2eF, "deliveries/s", "%.0f"), e2eRatio+" (goal ≥ 0.8×)")
 	row("enqueue → receipt p50 / p99 (ms)", val(e2e, "p50-ms", "%.0f")+" / "+val(e2e, "p99-ms", "%.0f"), val(e2eF, "p50-ms", "%.0f")+" / "+val(e2eF, "p99-ms", "%.0f"), "")
+	row("invocation ms per batch / receive ms per batch / most batches in flight",
+		val(e2e, "invoke-ms/batch", "%.0f")+" / "+val(e2e, "receive-ms/batch", "%.0f")+" / "+val(e2e, "most-in-flight", "%.0f"),
+		val(e2eF, "invoke-ms/batch", "%.0f")+" / "+val(e2eF, "receive-ms/batch", "%.0f")+" / "+val(e2eF, "most-in-flight", "%.0f"), "where the time goes")
 	row("DynamoDB reads per batch (loads per batch)", val(e2e, "ddb-reads/batch", "%.2f")+" ("+val(e2e, "loads/batch", "%.1f")+")", "1 per account", "goal: 1 per account per batch")
 	row("DynamoDB reads per load notification", val(e2e, "ddb-reads/load", "%.3f"), "0.1 (10 loads of 1 account per batch)", "no per-hook reads")
 	row("DynamoDB writes per delivery (of which UpdateItem)", val(e2e, "ddb-writes/delivery", "%.2f")+" ("+val(e2e, "ddb-updateitem/delivery", "%.2f")+")", "0.2 (one claim and one result write per load of 10 hooks)", "")
