@@ -41,7 +41,8 @@ type world struct {
 	hooks         []hookSpec
 	disabledSlots []string
 	loads         []loadSpec
-	pairs         []pair
+	pairs         []pair // the outage's too, once its driver is done (addOutageLoads)
+	outage        outageWorld
 }
 
 // plannedHooks lays out n hooks of the main account: one on the receiver
@@ -122,7 +123,10 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 		}, loads: 1})
 	}
 	for _, a := range accts {
-		if _, err := st.CreateAccount(ctx, hook.Account{ClientID: a.cid, Plan: "advanced", AlertEmails: a.alerts, Destinations: []hook.Destination{{ID: chaosDest, Type: "s3"}}}); err != nil {
+		// Auto-disable is off here: only the outage's account has it
+		// (outage.go).
+		if _, err := st.CreateAccount(ctx, hook.Account{ClientID: a.cid, Plan: "advanced", AlertEmails: a.alerts, NoAutoDisable: true,
+			Destinations: []hook.Destination{{ID: chaosDest, Type: "s3"}}}); err != nil {
 			return w, fmt.Errorf("create account %d: %w", a.cid, err)
 		}
 		m, _, err := st.CreateMember(ctx, a.cid, fmt.Sprintf("chaos-%s@example.com", rid))
@@ -169,5 +173,12 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 			}
 		}
 	}
+	var err error
+	w.outage, err = seedOutage(ctx, st, s, rid)
+	if err != nil {
+		return w, err
+	}
+	w.accounts = append(w.accounts, outageClient)
+	w.hooks = append(w.hooks, w.outage.hook)
 	return w, nil
 }
