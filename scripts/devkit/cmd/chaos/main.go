@@ -11,7 +11,9 @@
 // one receiver is down for a window, one always hangs past the attempt
 // timeout, the dispatcher (its pool, emulators and bootstraps) is SIGKILLed
 // in the middle of its batches and started again, DynamoDB Local is
-// restarted, some loads are sent twice and two poison messages are sent. When everything is quiet it checks
+// restarted, some loads are sent twice and two poison messages are sent.
+// Beside them one hook of an account of its own is down until the service
+// disables it for failing, then recovers (outage.go). When everything is quiet it checks
 // the invariants (check.go), prints them as a table with counts and exits 1
 // if any failed. The last line is always "N passed, M failed".
 //
