@@ -264,8 +264,16 @@ func checkEmails(o observed) row {
 			addDetail(&r, "an email names webhook-id %q of no pair of this run", id)
 		}
 	}
-	digests := 0
+	told, atOnce, digests := 0, 0, 0
+	for _, per := range mails {
+		for _, n := range per {
+			told += n
+		}
+	}
 	for _, e := range o.Emails {
+		if e.Kind == mailAlert {
+			atOnce += len(e.To)
+		}
 		if e.Kind == mailDigest {
 			digests += len(e.To)
 			if e.More > 0 {
@@ -274,20 +282,9 @@ func checkEmails(o observed) row {
 			}
 		}
 	}
-	r.Counts = fmt.Sprintf("exhausted=%d emails=%d want=%d wrong=%d (digests=%d)", exhausted, countMails(o.Emails), want, bad, digests)
+	r.Counts = fmt.Sprintf("exhausted=%d told=%d want=%d wrong=%d (emails: %d alerts, %d digests)", exhausted, told, want, bad, atOnce, digests)
 	r.Pass = bad == 0
 	return r
-}
-
-// countMails counts the alert and digest emails, one per recipient.
-func countMails(es []email) int {
-	n := 0
-	for _, e := range es {
-		if e.Kind == mailAlert || e.Kind == mailDigest {
-			n += len(e.To)
-		}
-	}
-	return n
 }
 
 // checkWebhookIDs: every request names a pair of the hook it reached, with a

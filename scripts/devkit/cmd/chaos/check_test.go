@@ -294,7 +294,7 @@ func TestCheckCounts(t *testing.T) {
 	}
 	want := map[string]string{
 		"every (load, enabled hook) pair delivered or alerted": "pairs=5 delivered=2 alerted=1 both=2 neither=0",
-		"one email per alert address per exhausted pair":       "exhausted=3 emails=6 want=6 wrong=0 (digests=2)",
+		"one email per alert address per exhausted pair":       "exhausted=3 told=6 want=6 wrong=0 (emails: 4 alerts, 2 digests)",
 		"receiver repeats carry the same webhook-id":           "requests=18 webhook-ids=5 repeats=13 wrong=0",
 		"outage hook disabled once (failing), probed, re-enabled once": "exhausted=2 auto-disabled=1 (reason failing) skipped=1 " +
 			"probes=2 (5xx 1, 2xx 1) auto-enabled=1 disable-emails=2 re-enabled-emails=2",
