@@ -32,17 +32,21 @@ const outageClient = 116080
 // The run's hook health windows, given to both functions (the alerter
 // decides the disable and names the probe schedule, the dispatcher probes).
 const (
-	outageDigestWindow   = 5 * time.Second // HOOKS_DIGEST_WINDOW, for every hook of the run
-	outageDisableAfter   = 3 * time.Second // HOOKS_AUTO_DISABLE_AFTER
-	outageMinExhausted   = 3               // HOOKS_AUTO_DISABLE_MIN_EXHAUSTED
-	outageProbeDelays    = "2s"            // HOOKS_PROBE_DELAYS: every 2 s
-	outageProbeFor       = 2 * time.Minute // HOOKS_PROBE_FOR
-	outageLoadEvery      = time.Second     // a load of the outage account until the hook is disabled
-	outageMaxLoads       = 40              // at most this many before it
-	outageSkippedLoads   = 2               // loads sent while it is disabled
-	outageWaitForDisable = 90 * time.Second
-	outageWaitForEnable  = 60 * time.Second
+	outageDigestWindow  = 5 * time.Second // HOOKS_DIGEST_WINDOW, for every hook of the run
+	outageDisableAfter  = 3 * time.Second // HOOKS_AUTO_DISABLE_AFTER
+	outageMinExhausted  = 3               // HOOKS_AUTO_DISABLE_MIN_EXHAUSTED
+	outageProbeDelays   = "2s"            // HOOKS_PROBE_DELAYS: every 2 s
+	outageProbeFor      = 2 * time.Minute // HOOKS_PROBE_FOR
+	outageLoadEvery     = time.Second     // a load of the outage account until the hook is disabled
+	outageMaxLoads      = 40              // at most this many before it
+	outageSkippedLoads  = 2               // loads sent while it is disabled
+	outageWaitForEnable = 60 * time.Second
 )
+
+// outageWaitForDisable is how long the driver waits for the disable: half
+// the run's time limit (75 s short, 4 min full), as a full run's backlog
+// of retries delays the outage's exhausted deliveries too.
+func outageWaitForDisable(s settings) time.Duration { return s.limit / 2 }
 
 // healthEnv is the hook health settings of both functions in the run.
 func healthEnv() []string {
@@ -111,7 +115,7 @@ func (c *chaos) runOutage(ctx context.Context) error {
 		h, err := st.GetHook(ctx, outageClient, hk.id)
 		return h, err == nil // DynamoDB Local may be restarting: read again
 	}
-	deadline := time.Now().Add(outageWaitForDisable)
+	deadline := time.Now().Add(outageWaitForDisable(c.settings))
 	for o.DisabledSeen.IsZero() && time.Now().Before(deadline) {
 		if h, ok := read(); ok && !h.Enabled() {
 			o.DisabledSeen, o.Reason = time.Now(), h.DisabledReason()
@@ -138,7 +142,7 @@ func (c *chaos) runOutage(ctx context.Context) error {
 		o.SkippedSeen = c.waitSkipped(ctx, st)
 		c.waitFailedProbe(ctx)
 	} else {
-		c.say("outage hook %d was not disabled within %s", hk.id, outageWaitForDisable)
+		c.say("outage hook %d was not disabled within %s", hk.id, outageWaitForDisable(c.settings))
 	}
 	c.rec.outageUp.Store(true)
 	o.UpAt = time.Now()
