@@ -37,8 +37,8 @@ const (
 	outageMinExhausted  = 3               // HOOKS_AUTO_DISABLE_MIN_EXHAUSTED
 	outageProbeDelays   = "2s"            // HOOKS_PROBE_DELAYS: every 2 s
 	outageProbeFor      = 2 * time.Minute // HOOKS_PROBE_FOR
-	outageLoadEvery     = time.Second     // a load of the outage account until the hook is disabled
-	outageMaxLoads      = 40              // at most this many before it
+	outageLoadEvery     = 2 * time.Second // a load of the outage account until the hook is disabled
+	outageMaxLoads      = 20              // at most this many before it
 	outageSkippedLoads  = 2               // loads sent while it is disabled
 	outageWaitForEnable = 60 * time.Second
 )
@@ -101,7 +101,7 @@ func seedOutage(ctx context.Context, st *store.Store, s settings, rid string) (o
 	return w, nil
 }
 
-// runOutage sends the outage account a load every second until the hook
+// runOutage sends the outage account a load every 2 s until the hook
 // is disabled, then outageSkippedLoads more; once those are kept as
 // skipped and a probe has been answered 503, the endpoint recovers, and it
 // waits until a probe has enabled the hook again. Each wait is bounded:
