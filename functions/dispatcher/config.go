@@ -36,6 +36,9 @@ type config struct {
 	// after a recovery (health.go).
 	Probes     hook.ProbeSchedule // HOOKS_PROBE_DELAYS, HOOKS_PROBE_FOR
 	ReplayRate int                // HOOKS_REPLAY_RATE
+	// ReplaySettle is how long the replay waits after the re-enable
+	// before it reads the index of deliveries (replaySettle).
+	ReplaySettle time.Duration
 	// RunWait is how long after its first table notification a run waits
 	// for the missing ones before its summary is sent without them
 	// (run.go).

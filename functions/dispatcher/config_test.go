@@ -24,7 +24,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	def, _ := delivery.ParseSchedule(delivery.DefaultRetryDelays)
 	want := config{Table: "t", RetryQueueURL: "r", AlertQueueURL: "a", DeadLetterQueueURL: "d", NotificationsQueueARN: "arn:n", RetryQueueARN: "arn:r", Schedule: def, AttemptTimeout: 30 * time.Second,
-		Probes: hook.DefaultProbeSchedule(), ReplayRate: 10, RunWait: time.Hour}
+		Probes: hook.DefaultProbeSchedule(), ReplayRate: 10, ReplaySettle: time.Second, RunWait: time.Hour}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("defaults (-got +want):\n%s", diff)
 	}
@@ -43,7 +43,7 @@ func TestLoadConfig(t *testing.T) {
 	}
 	want = config{Table: "t", RetryQueueURL: "r", AlertQueueURL: "a", DeadLetterQueueURL: "d", NotificationsQueueARN: "arn:n", RetryQueueARN: "arn:r", Schedule: delivery.Schedule{time.Second, time.Second},
 		AttemptTimeout: 5 * time.Second, AllowPrivate: true, ExtraCAFile: "/ca.pem",
-		Probes: hook.ProbeSchedule{Delays: []time.Duration{time.Second, 2 * time.Second}, For: time.Minute}, ReplayRate: 50, RunWait: 2 * time.Second}
+		Probes: hook.ProbeSchedule{Delays: []time.Duration{time.Second, 2 * time.Second}, For: time.Minute}, ReplayRate: 50, ReplaySettle: time.Second, RunWait: 2 * time.Second}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("set (-got +want):\n%s", diff)
 	}

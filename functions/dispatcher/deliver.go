@@ -399,6 +399,15 @@ func (h *handler) onConflict(ctx context.Context, p *pair, cur *delivery.Record)
 		log.at(ctx, slog.LevelInfo, "load re-sent with another body, first body kept", slog.String("status", cur.Status))
 		return outcome{}
 	}
+	if p.retry && h.health != nil && cur != nil && cur.Status == delivery.StatusSkipped && cur.Attempt == p.n {
+		// This message's own skip, delivered again: its check for a
+		// re-enable may not have run (health.go).
+		if err := h.resendIfReenabled(ctx, p); err != nil {
+			log.at(ctx, slog.LevelError, "resend after skip failed", slog.String("error", err.Error()))
+			return outcome{failed: true}
+		}
+		return outcome{}
+	}
 	action := delivery.OnClaimConflict(cur, p.n, h.now())
 	status := "missing"
 	if cur != nil {

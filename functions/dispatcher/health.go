@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -36,17 +37,25 @@ type healthStore interface {
 	Resend(ctx context.Context, k delivery.Key) (delivery.Restart, error)
 	UndoResend(ctx context.Context, k delivery.Key, ended delivery.Ended) error
 	SkipHook(ctx context.Context, c delivery.Claim) error
+	GetHook(ctx context.Context, clientID, id int64) (hook.Hook, error)
 }
 
 // defaultReplayRate is how many replayed deliveries start each second
 // after a recovery (HOOKS_REPLAY_RATE, as the API's replay).
 const defaultReplayRate = 10
 
+// replaySettle is how long the replay after a recovery waits after the
+// re-enable before it looks for deliveries to resend. It reads the index
+// by_created, which DynamoDB updates shortly after each write: a skip
+// written just before the re-enable, whose own read of the hook still
+// found it disabled, shows there only then.
+const replaySettle = time.Second
+
 // loadHealthConfig reads HOOKS_PROBE_DELAYS, HOOKS_PROBE_FOR and
 // HOOKS_REPLAY_RATE into c.
 func loadHealthConfig(env *coldstart.Env, c *config) {
 	c.Probes = probeenv.Load(env)
-	c.ReplayRate = defaultReplayRate
+	c.ReplayRate, c.ReplaySettle = defaultReplayRate, replaySettle
 	if s := env.String("HOOKS_REPLAY_RATE", ""); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -87,8 +96,58 @@ func (h *handler) keepSkipped(ctx context.Context, msgID string, l delivery.Load
 // the hook is disabled for failing (a retry in flight when it was disabled
 // is resent with the others when it recovers), else cancelled quietly.
 func (h *handler) endInactive(ctx context.Context, p *pair, c delivery.Claim) error {
-	if h.health != nil && p.hook.DisabledReason() == hook.DisabledForFailing {
-		return h.health.SkipHook(ctx, c)
+	if h.health == nil || p.hook.DisabledReason() != hook.DisabledForFailing {
+		return h.deliveries.CancelHook(ctx, c)
 	}
-	return h.deliveries.CancelHook(ctx, c)
+	if err := h.health.SkipHook(ctx, c); err != nil {
+		return err
+	}
+	return h.resendIfReenabled(ctx, p)
+}
+
+// resendIfReenabled follows the skip of p's delivery. The batch read the
+// hook before the skip was written: a probe may have enabled it again in
+// between, and its replay may already have looked for skipped deliveries.
+// So the hook is read again (strongly consistent) and, enabled again, the
+// delivery is resent now, as the replay would. Resend takes only a
+// delivery still skipped: if the replay took it too, one of the two sends
+// it and the other does nothing. A retry message delivered again after its
+// skip (this read or the resend failed) comes here again (onConflict).
+func (h *handler) resendIfReenabled(ctx context.Context, p *pair) error {
+	hk, err := h.health.GetHook(ctx, p.key.ClientID, p.key.HookID)
+	switch {
+	case errors.Is(err, hook.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case !hk.Enabled():
+		return nil
+	}
+	sent, err := h.resend(ctx, p.key, 0)
+	if sent {
+		pairLog{h.log, p}.at(ctx, slog.LevelWarn, "skipped delivery sent again: the hook was enabled again meanwhile")
+	}
+	return err
+}
+
+// resend restarts the final delivery k (exhausted or skipped) with its
+// webhook-id, as the replay after a recovery does, and queues its retry
+// message delayed by delay. It reports false, without error, when k is not
+// to be resent (in progress, already resent, gone, or a test delivery). A
+// message that cannot be queued puts the delivery back as it had ended.
+func (h *handler) resend(ctx context.Context, k delivery.Key, delay time.Duration) (bool, error) {
+	r, err := h.health.Resend(ctx, k)
+	switch {
+	case errors.Is(err, hook.ErrDeliveryInProgress) || errors.Is(err, hook.ErrNotFound) || errors.Is(err, hook.ErrTestDelivery):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("replay resend: %w", err)
+	}
+	if err := h.send(ctx, outgoing{queueURL: h.cfg.RetryQueueURL, queue: "retry", body: string(r.Message.Encode()), delay: delay}); err != nil {
+		if uerr := h.health.UndoResend(ctx, k, r.Ended); uerr != nil {
+			return false, fmt.Errorf("queue replayed delivery: %w (undo resend: %v)", err, uerr)
+		}
+		return false, fmt.Errorf("queue replayed delivery: %w", err)
+	}
+	return true, nil
 }

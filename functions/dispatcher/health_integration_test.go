@@ -200,3 +200,72 @@ func TestLiveOutageDisableProbeRecover(t *testing.T) {
 		t.Errorf("re-enabled messages: %+v", reenabled)
 	}
 }
+
+// reenableBeforeSkip is the store of a batch that read the hook disabled
+// for failing: before the first skip is written, recover runs (a probe
+// enables the hook again and its replay looks for deliveries to resend).
+type reenableBeforeSkip struct {
+	healthStore
+	once    sync.Once
+	recover func(ctx context.Context)
+}
+
+func (r *reenableBeforeSkip) SkipHook(ctx context.Context, c delivery.Claim) error {
+	r.once.Do(func() { r.recover(ctx) })
+	return r.healthStore.SkipHook(ctx, c)
+}
+
+// TestLiveSkipAfterRecoveryIsSentAgain: a retry whose batch read its hook
+// disabled for failing writes skipped only after a probe enabled the hook
+// again and its replay had looked (and found the delivery still in
+// flight). The delivery is sent again all the same, exactly once, with its
+// webhook-id.
+func TestLiveSkipAfterRecoveryIsSentAgain(t *testing.T) {
+	t.Parallel()
+	rcv := newSwitchReceiver(t)
+	s := newStack(t, rcv.caFile(t), testDelays)
+	s.h.cfg.ReplayRate = 100
+	_, hk := s.seed(t, 611, rcv.url+"/hook")
+	ctx := context.Background()
+
+	// Attempt 1 fails; its retry is due a second later.
+	s.send(t, load(611, "race-1"))
+	s.drive(t, 30*time.Second, func() bool { return len(rcv.requests()) == 1 })
+	// Meanwhile the hook is disabled for failing.
+	h, err := s.st.NoteHookExhausted(ctx, 611, hk.ID, "earlier", 6, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	disabled, ok, err := s.st.AutoDisableHook(ctx, 611, hk.ID, h.Health.FailingSince, h.Health.FailingSince.Add(-time.Hour))
+	if err != nil || !ok {
+		t.Fatalf("AutoDisableHook = %v, %v", ok, err)
+	}
+	probe := delivery.ProbeMessage{Kind: delivery.KindProbe, ClientID: 611, HookID: hk.ID, DisabledAt: *disabled.DisabledAt, Step: 1, ReplaySince: disabled.Probe.ReplaySince}
+	rcv.up.Store(true)
+	replayed := false
+	s.h.health = &reenableBeforeSkip{healthStore: s.h.health, recover: func(ctx context.Context) {
+		if _, ok, err := s.st.ReenableHook(ctx, 611, hk.ID, probe.DisabledAt); err != nil || !ok {
+			t.Errorf("ReenableHook = %v, %v", ok, err)
+		}
+		replayed = s.h.replayRecovered(ctx, s.h.log, disabled, probe)
+	}}
+
+	k := delivery.Key{ClientID: 611, LoadID: "race-1", HookID: hk.ID}
+	s.drive(t, 30*time.Second, func() bool {
+		d, err := s.st.GetDelivery(ctx, k)
+		return err == nil && d.Status == delivery.StatusDelivered
+	})
+	s.settle(t, 3*time.Second)
+	if !replayed {
+		t.Error("the recovery's replay did not run, or failed")
+	}
+	id, n := hook.WebhookID(611, "race-1", hk.ID), 0
+	for _, r := range rcv.requests() {
+		if r.up && r.id == id {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%s delivered %d times after the recovery, want exactly once", id, n)
+	}
+}

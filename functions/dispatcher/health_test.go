@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,41 @@ func TestFailingHookSkipsLoads(t *testing.T) {
 	}
 	if got := e.record(key("load-a", 3)); got.Status != "" {
 		t.Errorf("hook 3 (disabled by a member) has an entry: %q", got.Status)
+	}
+}
+
+// TestSkipRedeliveredAfterRecoveryIsResent: a retry whose batch read its
+// hook disabled for failing writes skipped, but its read of the hook after
+// the skip fails, so the record fails. Meanwhile a probe enables the hook
+// again. Delivered again, the message finds its own skip and resends the
+// delivery (attempt 1, same webhook-id) instead of leaving it skipped.
+func TestSkipRedeliveredAfterRecoveryIsResent(t *testing.T) {
+	e := newEnv(t)
+	e.withHealth()
+	da := e.disableForFailing(t, 1)
+	k := key("load-r", 1)
+	e.waitingAt(t, k, 1)
+	retry := retryMessage(t, testClient, "load-r", 1, 2)
+	e.store.Fail("GetHook", errors.New("throttled"))
+	e.mustFailAll(t, retry)
+	if got := e.record(k); got.Status != delivery.StatusSkipped {
+		t.Fatalf("after the skip: status %q, want skipped", got.Status)
+	}
+	if _, ok, err := e.store.ReenableHook(context.Background(), testClient, 1, da); !ok || err != nil {
+		t.Fatalf("ReenableHook: %v %v", ok, err)
+	}
+	e.store.Fail("GetHook", nil)
+	e.mustRun(t, sqsEvent(retry))
+	if got := e.record(k); got.Status != delivery.StatusWaiting || got.Attempt != 0 {
+		t.Errorf("after the redelivery: %+v, want waiting for attempt 1", got)
+	}
+	q := e.queue.on(retryURL)
+	if len(q) != 1 {
+		t.Fatalf("retry queue: %+v, want the resent delivery", q)
+	}
+	m, err := delivery.DecodeRetry([]byte(q[0].Body))
+	if err != nil || m.Attempt != 1 || m.WebhookID != hook.WebhookID(testClient, "load-r", 1) || q[0].Delay != 0 {
+		t.Errorf("resent: %+v delay %d, %v", m, q[0].Delay, err)
 	}
 }
 

@@ -25,9 +25,10 @@ import (
 //
 //   - the signed ping (delivery.PingBody, webhook-event: ping) is sent
 //     through the same SSRF-safe client as every delivery;
-//   - on a 2xx the hook is enabled again (a conditional write: once), the
-//     deliveries created since the replay start that ended exhausted or
-//     were skipped are resent oldest first (at most 1000, same webhook-ids,
+//   - on a 2xx the hook is enabled again (a conditional write: once) and,
+//     ReplaySettle later (so that a skip written just before shows in the
+//     index the replay reads), the deliveries created since the replay
+//     start that ended exhausted or were skipped are resent oldest first (at most 1000, same webhook-ids,
 //     ReplayRate a second), and the alerter is asked to email the account;
 //   - otherwise the store moves the probes to the next step (a conditional
 //     write: one message of a step wins) and the next message is queued
@@ -115,6 +116,11 @@ func (h *handler) processProbe(ctx context.Context, inv *invocation, r events.SQ
 		return false
 	}
 	log.WarnContext(ctx, "hook re-enabled after a probe")
+	select {
+	case <-time.After(h.cfg.ReplaySettle): // a skip written just before shows in the index
+	case <-ctx.Done():
+		return true // delivered again, the message runs the replay
+	}
 	return !h.replayRecovered(ctx, log, hk, m)
 }
 
@@ -176,25 +182,16 @@ func (h *handler) replayRecovered(ctx context.Context, log *slog.Logger, hk hook
 	}
 	n := 0
 	for _, d := range ds {
-		r, err := h.health.Resend(ctx, d.Key)
-		switch {
-		case errors.Is(err, hook.ErrDeliveryInProgress) || errors.Is(err, hook.ErrNotFound) || errors.Is(err, hook.ErrTestDelivery):
-			continue
-		case err != nil:
-			log.ErrorContext(ctx, "replay resend failed", slog.String("error", err.Error()))
+		// A delivery that could not be queued is put back as it had ended,
+		// so the retried probe message finds it again.
+		sent, err := h.resend(ctx, d.Key, time.Duration(delivery.ReplayDelay(n, h.cfg.ReplayRate))*time.Second)
+		if err != nil {
+			log.ErrorContext(ctx, "replay failed", slog.String("loadId", d.LoadID), slog.String("error", err.Error()))
 			return false
 		}
-		delay := time.Duration(delivery.ReplayDelay(n, h.cfg.ReplayRate)) * time.Second
-		if err := h.send(ctx, outgoing{queueURL: h.cfg.RetryQueueURL, queue: "retry", body: string(r.Message.Encode()), delay: delay}); err != nil {
-			log.ErrorContext(ctx, "queue replayed delivery failed", slog.String("error", err.Error()))
-			// Put it back as it had ended, so the retried probe message
-			// finds it again.
-			if uerr := h.health.UndoResend(ctx, d.Key, r.Ended); uerr != nil {
-				log.ErrorContext(ctx, "undo resend failed", slog.String("error", uerr.Error()))
-			}
-			return false
+		if sent {
+			n++
 		}
-		n++
 	}
 	log.InfoContext(ctx, "deliveries replayed after recovery", slog.Int("replayed", n))
 	rm := delivery.ReenabledMessage{Kind: delivery.KindReenabled, ClientID: m.ClientID, HookID: m.HookID,

@@ -67,6 +67,7 @@ func runHealthContract(t *testing.T, open func(t *testing.T) healthContract) {
 		{"MemberDisableStopsProbes", contractMemberStopsProbes},
 		{"PlanDowngradeStopsProbes", contractPlanStopsProbes},
 		{"SkippedDeliveriesKeptAndRecoverable", contractSkipLoad},
+		{"DeferredThenSkippedIsRecoverable", contractSkipDeferred},
 	} {
 		t.Run(tt.name, func(t *testing.T) { tt.run(t, open(t)) })
 	}
@@ -319,5 +320,32 @@ func contractSkipLoad(t *testing.T, c healthContract) {
 	ds, _ = c.s.RecoverableDeliveries(ctx, cClient, h.ID, start.Add(-time.Minute), c.clock.Advance(time.Second), 1000)
 	if len(ds) != 0 {
 		t.Errorf("after resend: %+v", ds)
+	}
+}
+
+// contractSkipDeferred: a load deferred by the in-flight cap has a record
+// but no result; its deferred message, claimed while the hook is disabled
+// for failing, ends it skipped (SkipHook). The replay after the recovery
+// must find it, though no result ever put the record in the index.
+func contractSkipDeferred(t *testing.T, c healthContract) {
+	c.c.account(t, cClient, "advanced")
+	h := c.c.hook(t, member(cClient), "https://hooks.example.com/h")
+	s := c.s.(deferringStore)
+	body := []byte(`{"version":"1.0","integration_name":"shopify","destination_root_table_name":"orders","tables":[]}`)
+	start := c.clock.Now()
+	l := delivery.Load{ClientID: cClient, LoadID: "load-deferred", IntegrationName: "shopify", Tables: []string{"orders"}, Body: body}
+	if _, deferred, _, err := s.ClaimLoadDeferring(ctx, l, nil, []int64{h.ID}, "tok-load", time.Minute); err != nil || len(deferred) != 1 {
+		t.Fatalf("ClaimLoadDeferring = %v, %v", deferred, err)
+	}
+	cl := delivery.NewClaim(delivery.Key{ClientID: cClient, LoadID: l.LoadID, HookID: h.ID}, 1)
+	if claimed, cur, err := s.ClaimHook(ctx, cl, delivery.BodyDigest(body), time.Minute); !claimed || err != nil {
+		t.Fatalf("ClaimHook of the deferred attempt = %v, %+v, %v", claimed, cur, err)
+	}
+	if err := s.SkipHook(ctx, cl); err != nil {
+		t.Fatalf("SkipHook: %v", err)
+	}
+	ds, err := c.s.RecoverableDeliveries(ctx, cClient, h.ID, start.Add(-time.Minute), c.clock.Advance(time.Second), 1000)
+	if err != nil || len(ds) != 1 || ds[0].LoadID != l.LoadID || ds[0].Status != delivery.StatusSkipped {
+		t.Fatalf("RecoverableDeliveries after a deferred delivery was skipped = %+v, %v; want it", ds, err)
 	}
 }

@@ -479,7 +479,10 @@ func (s *Store) CancelHook(ctx context.Context, c delivery.Claim) error {
 
 // SkipHook ends one hook's delivery as skipped (its hook is disabled for
 // failing: the delivery is resent when the hook recovers), as CancelHook
-// does with cancelled.
+// does with cancelled. It also puts the record in the index by_created, in
+// the same write: a record first written by a deferral has no result yet,
+// and the replay after a recovery, which reads that index, would not find
+// it.
 func (s *Store) SkipHook(ctx context.Context, c delivery.Claim) error {
 	return s.endHook(ctx, c, delivery.StatusSkipped, "skip")
 }
@@ -487,18 +490,25 @@ func (s *Store) SkipHook(ctx context.Context, c delivery.Claim) error {
 func (s *Store) endHook(ctx context.Context, c delivery.Claim, status, verb string) error {
 	now := s.now().UTC()
 	k, n := c.Key, c.Attempt
+	names := map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10),
+		"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt}
+	values := map[string]types.AttributeValue{
+		":cancelled": statusAttr(status), ":attempting": statusAttr(delivery.StatusAttempting),
+		":n": attrN(int64(n)), ":claim": attrS(c.Token),
+		":exp": attrN(now.Add(DeliveryTTL).Unix()),
+	}
+	sets := "SET #h.#e.#s = :cancelled, #exp = :exp"
+	if status == delivery.StatusSkipped {
+		names["#gpk"], values[":gpk"] = lrGPK, attrS(deliveriesGPK(k.ClientID))
+		sets += ", #gpk = :gpk"
+	}
 	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(s.table),
-		Key:                 key(deliveryPK(k.ClientID, k.LoadID), skLoad),
-		UpdateExpression:    aws.String("SET #h.#e.#s = :cancelled, #exp = :exp REMOVE #h.#e.#l"),
-		ConditionExpression: aws.String("#h.#e.#s = :attempting AND #h.#e.#n = :n AND #h.#e.#c = :claim"),
-		ExpressionAttributeNames: map[string]string{"#h": lrHooks, "#e": strconv.FormatInt(k.HookID, 10),
-			"#s": entStatus, "#n": entN, "#l": entLease, "#c": entClaim, "#exp": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":cancelled": statusAttr(status), ":attempting": statusAttr(delivery.StatusAttempting),
-			":n": attrN(int64(n)), ":claim": attrS(c.Token),
-			":exp": attrN(now.Add(DeliveryTTL).Unix()),
-		},
+		TableName:                           aws.String(s.table),
+		Key:                                 key(deliveryPK(k.ClientID, k.LoadID), skLoad),
+		UpdateExpression:                    aws.String(sets + " REMOVE #h.#e.#l"),
+		ConditionExpression:                 aws.String("#h.#e.#s = :attempting AND #h.#e.#n = :n AND #h.#e.#c = :claim"),
+		ExpressionAttributeNames:            names,
+		ExpressionAttributeValues:           values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 		ReturnConsumedCapacity:              types.ReturnConsumedCapacityTotal,
 	})

@@ -235,6 +235,9 @@ func (s *Store) endHook(method, verb string, c delivery.Claim, status string) er
 		return fmt.Errorf("%s delivery %s hook %d attempt %d: %w", verb, c.LoadID, c.HookID, c.Attempt, delivery.ErrClaimLost)
 	}
 	d.rec.Status, d.rec.LeaseUntil = status, time.Time{}
+	if status == delivery.StatusSkipped {
+		s.loads[loadKey{c.ClientID, c.LoadID}].indexed = true // the replay after a recovery finds it
+	}
 	return nil
 }
 
