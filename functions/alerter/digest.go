@@ -137,7 +137,7 @@ func (h *handler) processDigest(ctx context.Context, log *slog.Logger, r events.
 	d := mail.Digest{ClientID: m.ClientID, HookID: m.HookID, HookURL: m.HookURL,
 		WindowStart: m.WindowStart, WindowEnd: m.WindowEnd, Entries: entries}
 	render := func(rcpt string) (mail.Email, error) {
-		return mail.RenderDigest(d, h.now(), h.links.forRecipient(m.ClientID, rcpt, h.now()))
+		return mail.RenderDigest(d, h.now(), h.links.forRecipient(m.ClientID, rcpt, h.now())), nil
 	}
 	if _, ok := h.sendOnce(ctx, log, m.ClientID, store.DigestLoadID(m.WindowStart), m.HookID, to, render); !ok {
 		return false

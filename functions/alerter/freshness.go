@@ -205,7 +205,7 @@ func (h *handler) sendNotice(ctx context.Context, log *slog.Logger, acct hook.Ac
 	f := mail.Freshness{ClientID: acct.ClientID, IntegrationName: r.IntegrationName, Table: r.Table, MaxInterval: r.MaxInterval,
 		LastLoadedAt: st.LastLoadedAt, RuleCreatedAt: r.CreatedAt, OverdueSince: r.DueAt(st.OpenedLoad), BackOnTime: back}
 	render := func(rcpt string) (mail.Email, error) {
-		return mail.RenderFreshness(f, h.now(), h.links.forRecipient(acct.ClientID, rcpt, h.now()))
+		return mail.RenderFreshness(f, h.now(), h.links.forRecipient(acct.ClientID, rcpt, h.now())), nil
 	}
 	// The hooks' notification first: an address SES refuses must not hold
 	// it back.

@@ -179,7 +179,7 @@ func (h *handler) process(ctx context.Context, r events.SQSMessage) bool {
 		}
 	}
 	render := func(rcpt string) (mail.Email, error) {
-		return mail.RenderFor(msg, h.now(), h.links.forRecipient(msg.ClientID, rcpt, h.now()))
+		return mail.RenderFor(msg, h.now(), h.links.forRecipient(msg.ClientID, rcpt, h.now())), nil
 	}
 	// One alert per exhausted sequence: a resent delivery exhausted again
 	// is alerted again, a duplicate message is not.

@@ -547,11 +547,12 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 		e.rcv.mu.Unlock()
 	}()
 
-	var batches atomic.Int64
+	var batches, left atomic.Int64 // batches handed over; records left for redelivery
 	var pollers sync.WaitGroup
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
-	p := e.poller(b)
+	var timed e2eTimes
+	p := e.poller(b, &timed)
 	p.OnBatch = func(res eventsource.BatchResult, err error) {
 		switch {
 		case errors.Is(err, eventsource.ErrNotDeleted):
@@ -568,6 +569,7 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 		if res.Received > 0 {
 			batches.Add(1)
 		}
+		left.Add(int64(len(res.Left)))
 	}
 	pollers.Go(func() { p.Run(pollCtx) })
 
@@ -600,7 +602,7 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 		mu.Lock()
 		got := len(seen)
 		mu.Unlock()
-		b.Fatalf("only %d of %d deliveries arrived within %v", got, total, e2eTimeout)
+		b.Fatalf("only %d of %d deliveries arrived within %v (%d batches, %d records left for redelivery)", got, total, e2eTimeout, batches.Load(), left.Load())
 	}
 	b.StopTimer()
 	stopPolling()
@@ -616,7 +618,58 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 	b.ReportMetric(float64(total)/last.Sub(start).Seconds(), "deliveries/s")
 	b.ReportMetric(pct(0.50), "p50-ms")
 	b.ReportMetric(pct(0.99), "p99-ms")
+	// Where the time goes: the function's own time per batch, the wall time
+	// of the receives that brought messages, and the most batches in flight.
+	b.ReportMetric(timed.mean(&timed.invoke), "invoke-ms/batch")
+	b.ReportMetric(timed.mean(&timed.receive), "receive-ms/batch")
+	b.ReportMetric(float64(p.Function.Most()), "most-in-flight")
+	b.ReportMetric(float64(left.Load())/float64(b.N), "left/load")
 	return int(batches.Load())
+}
+
+// e2eTimes adds up the wall time of the event source's receives that
+// brought messages and of its invocations.
+type e2eTimes struct {
+	mu              sync.Mutex
+	invoke, receive e2eSum
+}
+
+func (t *e2eTimes) add(what *e2eSum, d time.Duration) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	what.n++
+	what.total += d
+}
+
+// mean is the mean in milliseconds.
+func (t *e2eTimes) mean(what *e2eSum) float64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if what.n == 0 {
+		return 0
+	}
+	return float64(what.total.Microseconds()) / 1000 / float64(what.n)
+}
+
+// e2eSum is how many and how long.
+type e2eSum struct {
+	n     int
+	total time.Duration
+}
+
+// timedSQS times the receives that return messages.
+type timedSQS struct {
+	*sqs.Client
+	t *e2eTimes
+}
+
+func (c timedSQS) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	start := time.Now()
+	out, err := c.Client.ReceiveMessage(ctx, in, opts...)
+	if err == nil && len(out.Messages) > 0 {
+		c.t.add(&c.t.receive, time.Since(start))
+	}
+	return out, err
 }
 
 // poller is the event source of the run's queue: batches of 10 with a 1 s
@@ -624,12 +677,14 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 // the way, as goaws under load drops one now and then, comes back within the
 // run instead of after the queue's 360 s); an invocation runs to its end
 // even when polling stops.
-func (e e2eRun) poller(b *testing.B) *eventsource.Poller {
+func (e e2eRun) poller(b *testing.B, timed *e2eTimes) *eventsource.Poller {
 	b.Helper()
 	fn := eventsource.Handler(func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		start := time.Now()
+		defer func() { timed.add(&timed.invoke, time.Since(start)) }()
 		return e.consume(ctx, ev), nil
 	})
-	p, err := eventsource.New(context.Background(), e.sqs, e.queueURL, devstack.Region, fn, slog.New(slog.DiscardHandler))
+	p, err := eventsource.New(context.Background(), timedSQS{e.sqs, timed}, e.queueURL, devstack.Region, fn, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -77,12 +77,16 @@ func (h *handler) classifyOne(source string, body []byte) (work, string) {
 // parseLoad validates a load message. A body with a "kind" key is one of the
 // service's own messages, which loaders can never send.
 func parseLoad(body []byte) (work, string) {
-	if o, err := strictjson.Parse(body); err == nil {
+	var m notify.Message
+	o, err := strictjson.Parse(body)
+	if err == nil {
 		if _, ok, err := o.Get("kind"); ok || err != nil {
 			return work{}, "kind: a service message is not accepted on the notifications queue"
 		}
+		m, err = notify.ParseObject(o)
+	} else {
+		m, err = notify.Parse(body) // fails as strictjson did, in a load message's words
 	}
-	m, err := notify.Parse(body)
 	if err != nil {
 		var ve *notify.ValidationError
 		if errors.As(err, &ve) {

@@ -123,9 +123,9 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 // what the others lead to: a deferral message each, the conflicts' own
 // outcome. A failed slot or claim write fails the record.
 func (h *handler) claimPairs(ctx context.Context, slot *arrival, msgID string, l delivery.Load, ids []int64, pairs map[int64]*pair) ([]delivery.Claim, outcome) {
-	hooks := make([]hook.Hook, len(ids))
+	hooks := make([]*hook.Hook, len(ids))
 	for i, id := range ids {
-		hooks[i] = pairs[id].hook
+		hooks[i] = &pairs[id].hook
 	}
 	got, err := slot.take(ctx, l.ClientID, hooks)
 	if err != nil {
@@ -220,7 +220,7 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, slot *arriv
 	}
 	log := pairLog{h.log, p}
 	if p.active {
-		got, err := slot.take(ctx, p.key.ClientID, []hook.Hook{p.hook})
+		got, err := slot.take(ctx, p.key.ClientID, []*hook.Hook{&p.hook})
 		if err != nil {
 			return outcome{failed: true}
 		}
@@ -303,7 +303,7 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 	var wg sync.WaitGroup
 	for i, p := range ps {
 		inv.attempts <- struct{}{}
-		wg.Go(func() {
+		goAttempt(&wg, func() { // workers.go
 			defer func() { <-inv.attempts }()
 			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, Event: p.event, Sequence: p.seq, WebhookID: p.webhookID(), Secret: p.hook.Secret,
 				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body})
@@ -375,8 +375,8 @@ func (l pairLog) at(ctx context.Context, level slog.Level, msg string, attrs ...
 	if !l.log.Enabled(ctx, level) {
 		return
 	}
-	all := make([]slog.Attr, 0, 5+len(attrs))
-	all = append(all,
+	var line [10]slog.Attr // room for every line's attributes: no allocation
+	all := append(line[:0],
 		slog.String("messageId", l.p.messageID),
 		slog.Int64("clientId", l.p.key.ClientID),
 		slog.String("loadId", l.p.key.LoadID),

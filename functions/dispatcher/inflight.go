@@ -85,7 +85,7 @@ func (a *arrival) pass(ctx context.Context) { a.once.Do(func() { a.g.arrive(ctx,
 // batch's leases are taken, and returns the ids of the hooks it got a slot
 // for. An error means the lease could not be taken (the record fails and
 // SQS delivers it again).
-func (a *arrival) take(ctx context.Context, cid int64, hooks []hook.Hook) (map[int64]bool, error) {
+func (a *arrival) take(ctx context.Context, cid int64, hooks []*hook.Hook) (map[int64]bool, error) {
 	took := false
 	a.once.Do(func() { took = true; a.g.arrive(ctx, cid, hooks) })
 	if !took {
@@ -110,7 +110,7 @@ func (a *arrival) take(ctx context.Context, cid int64, hooks []hook.Hook) (map[i
 
 // arrive records what one record needs; the last to arrive takes the
 // batch's leases and opens the gate.
-func (g *gate) arrive(ctx context.Context, cid int64, hooks []hook.Hook) {
+func (g *gate) arrive(ctx context.Context, cid int64, hooks []*hook.Hook) {
 	g.mu.Lock()
 	if len(hooks) > 0 && g.asks[cid] == nil {
 		g.asks[cid] = map[int64]*slotAsk{}

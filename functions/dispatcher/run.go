@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -32,6 +34,17 @@ import (
 // queues the timer, again when it comes back while the run is not claimed
 // (a timer queued twice claims once).
 
+// arrivedAt is when record r reached the notifications queue (SQS's
+// SentTimestamp, the same on every redelivery), which a run's started_at
+// and finished_at report; now when the attribute is missing or malformed.
+func arrivedAt(r events.SQSMessage, now time.Time) time.Time {
+	ms, err := strconv.ParseInt(r.Attributes["SentTimestamp"], 10, 64)
+	if err != nil || ms <= 0 {
+		return now
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
 // runStore keeps the run items (package store).
 type runStore interface {
 	AddRunLoad(ctx context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, bool, error)
@@ -49,18 +62,18 @@ func wantsRuns(st accountState, destination int64) bool {
 	return false
 }
 
-// countInRun counts load m in its run and returns what that leaves to
-// queue: the run's timer (its first arrival), its summary (the arrival
-// that completed it). A store error fails the record: its redelivery
-// counts nothing twice.
-func (h *handler) countInRun(ctx context.Context, msgID string, m *notify.Message, st accountState) outcome {
+// countInRun counts load m, which arrived at at, in its run and returns
+// what that leaves to queue: the run's timer (its first arrival), its
+// summary (the arrival that completed it). A store error fails the record:
+// its redelivery counts nothing twice.
+func (h *handler) countInRun(ctx context.Context, msgID string, at time.Time, m *notify.Message, st accountState) outcome {
 	if m.Run == nil || st.err != nil || !st.account.HasHooks() || m.Notification == nil ||
 		(m.DestinationID != 0 && !st.account.HasDestination(m.DestinationID)) || !wantsRuns(st, m.DestinationID) {
 		return outcome{}
 	}
 	k := delivery.RunKey{ClientID: m.ClientID, IntegrationName: m.Notification.IntegrationName, RunID: m.Run.ID}
 	log := h.log.With(slog.String("messageId", msgID), slog.Int64("clientId", m.ClientID), slog.String("loadId", m.LoadID))
-	l := delivery.RunLoad{LoadID: m.LoadID, DestinationID: m.DestinationID, Expected: m.Run.Tables, At: h.now()}
+	l := delivery.RunLoad{LoadID: m.LoadID, DestinationID: m.DestinationID, Expected: m.Run.Tables, At: at}
 	for _, t := range m.Notification.Tables {
 		l.Tables = append(l.Tables, notify.RunTable{DestinationTableName: t.DestinationTableName, Status: m.Status,
 			NumRows: t.NumRows, NumRowsRejected: t.NumRowsRejected})

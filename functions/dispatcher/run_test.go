@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
@@ -345,5 +346,29 @@ func TestRunCountsFailedLoads(t *testing.T) {
 	checkRunSchema(t, reqs[0].Body)
 	if n := len(e.hooks.calls()); n != 2 {
 		t.Errorf("requests = %d, want orders' table load and the summary", n)
+	}
+}
+
+// A run's times are when its loads reached the queue (SentTimestamp, the
+// same on every redelivery), not when the dispatcher got to them.
+func TestArrivedAt(t *testing.T) {
+	now := time.Date(2026, 12, 3, 7, 33, 40, 0, time.UTC)
+	rec := func(sent string) events.SQSMessage {
+		return events.SQSMessage{Attributes: map[string]string{"SentTimestamp": sent}}
+	}
+	for _, c := range []struct {
+		r    events.SQSMessage
+		want time.Time
+	}{
+		{rec("1796283208013"), time.UnixMilli(1796283208013).UTC()},
+		{events.SQSMessage{}, now},
+		{rec(""), now},
+		{rec("soon"), now},
+		{rec("-5"), now},
+		{rec("0"), now},
+	} {
+		if got := arrivedAt(c.r, now); !got.Equal(c.want) {
+			t.Errorf("arrivedAt(%v) = %v, want %v", c.r.Attributes, got, c.want)
+		}
 	}
 }

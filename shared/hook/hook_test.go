@@ -23,6 +23,8 @@ func TestWebhookID(t *testing.T) {
 		// change for a given (load, hook) pair.
 		{"pinned vector", 116078, "b2f6c1d0-7a3e-4c51-9f7e-retry", 1, "msg_9e07994557dc45396743c4ed7f62c992"},
 		{"load id with separators", 1, "a:b", 2, "msg_" + sha256Prefix("1:a:b:2")},
+		{"longest load id", 9223372036854775807, strings.Repeat("é", 128), 10,
+			"msg_" + sha256Prefix("9223372036854775807:"+strings.Repeat("é", 128)+":10")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,10 +40,22 @@ func NewMemberID() string { return hex.EncodeToString(randomBytes(16)) }
 // WebhookID is the Standard Webhooks message id of one (load, hook) pair:
 // the same for every attempt and for a re-sent load, so receivers can
 // de-duplicate.
+// It is "msg_" and the first 32 hex digits of SHA-256 of
+// "<client_id>:<load_id>:<hook_id>", built in buffers of the stack: every
+// attempt names its pair's id.
 func WebhookID(clientID int64, loadID string, hookID int64) string {
-	sum := sha256.Sum256([]byte(strconv.FormatInt(clientID, 10) + ":" + loadID + ":" + strconv.FormatInt(hookID, 10)))
-	return "msg_" + hex.EncodeToString(sum[:16])
+	var buf [64]byte // most pairs' "<client_id>:<load_id>:<hook_id>" fit
+	pair := strconv.AppendInt(buf[:0], clientID, 10)
+	pair = append(append(pair, ':'), loadID...)
+	pair = strconv.AppendInt(append(pair, ':'), hookID, 10)
+	sum := sha256.Sum256(pair)
+	var id [len(webhookIDPrefix) + 32]byte
+	copy(id[:], webhookIDPrefix)
+	hex.Encode(id[len(webhookIDPrefix):], sum[:16])
+	return string(id[:])
 }
+
+const webhookIDPrefix = "msg_"
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)

@@ -1,13 +1,8 @@
 package mail
 
 import (
-	"bytes"
-	_ "embed" // templates
-	"fmt"
-	htmltemplate "html/template"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
@@ -26,21 +21,10 @@ type Links struct {
 }
 
 // RenderFor renders the alert for msg as Render does, with links.
-func RenderFor(msg delivery.AlertMessage, now time.Time, links Links) (Email, error) {
+func RenderFor(msg delivery.AlertMessage, now time.Time, links Links) Email {
 	v := newView(msg, now)
 	v.Links, v.Curl = links, Curl(msg.HookURL, msg.WebhookID)
-	return execute(Subject(msg), links.UnsubscribeURL, textTmpl, htmlTmpl, v)
-}
-
-func execute(subject, unsubscribe string, tt *texttemplate.Template, ht *htmltemplate.Template, v any) (Email, error) {
-	var text, html bytes.Buffer
-	if err := tt.Execute(&text, v); err != nil {
-		return Email{}, fmt.Errorf("render %s: %w", tt.Name(), err)
-	}
-	if err := ht.Execute(&html, v); err != nil {
-		return Email{}, fmt.Errorf("render %s: %w", ht.Name(), err)
-	}
-	return Email{Subject: subject, Text: text.String(), HTML: html.String(), UnsubscribeURL: unsubscribe}, nil
+	return Email{Subject: Subject(msg), UnsubscribeURL: links.UnsubscribeURL, Text: alertText(v), HTML: alertHTML(v)}
 }
 
 // Curl is a curl command that sends the hook the request the service sent:
@@ -90,17 +74,6 @@ type Digest struct {
 // MaxDigestLoads is how many loads a digest lists; the others are counted.
 const MaxDigestLoads = 50
 
-//go:embed templates/digest.txt.tmpl
-var digestTextSource string
-
-//go:embed templates/digest.html.tmpl
-var digestHTMLSource string
-
-var (
-	digestTextTmpl = texttemplate.Must(texttemplate.New("digest.txt").Parse(digestTextSource))
-	digestHTMLTmpl = htmltemplate.Must(htmltemplate.New("digest.html").Parse(digestHTMLSource))
-)
-
 type digestView struct {
 	Links
 	ClientID     int64
@@ -135,7 +108,7 @@ func DigestSubject(d Digest) string {
 
 // RenderDigest renders the digest d, sent at now, with the recipient's
 // links.
-func RenderDigest(d Digest, now time.Time, links Links) (Email, error) {
+func RenderDigest(d Digest, now time.Time, links Links) Email {
 	v := digestView{
 		Links: links, ClientID: d.ClientID, HookID: d.HookID,
 		HookURL: clip(clean(hookurl.Redact(d.HookURL)), maxURLRunes), Count: len(d.Entries),
@@ -168,5 +141,5 @@ func RenderDigest(d Digest, now time.Time, links Links) (Email, error) {
 	if n := len(d.Entries); n > 0 {
 		v.Curl = Curl(d.HookURL, d.Entries[n-1].WebhookID)
 	}
-	return execute(DigestSubject(d), links.UnsubscribeURL, digestTextTmpl, digestHTMLTmpl, v)
+	return Email{Subject: DigestSubject(d), UnsubscribeURL: links.UnsubscribeURL, Text: digestText(v), HTML: digestHTML(v)}
 }

@@ -1,9 +1,6 @@
 package mail
 
 import (
-	_ "embed" // templates
-	htmltemplate "html/template"
-	texttemplate "text/template"
 	"time"
 )
 
@@ -26,17 +23,6 @@ type Freshness struct {
 const (
 	overduePrefix    = "Table overdue: "
 	backOnTimePrefix = "Table back on time: "
-)
-
-//go:embed templates/freshness.txt.tmpl
-var freshnessTextSource string
-
-//go:embed templates/freshness.html.tmpl
-var freshnessHTMLSource string
-
-var (
-	freshnessTextTmpl = texttemplate.Must(texttemplate.New("freshness.txt").Parse(freshnessTextSource))
-	freshnessHTMLTmpl = htmltemplate.Must(htmltemplate.New("freshness.html").Parse(freshnessHTMLSource))
 )
 
 type freshnessView struct {
@@ -65,8 +51,8 @@ func FreshnessSubject(f Freshness) string {
 }
 
 // RenderFreshness renders the freshness notice f, sent at now, with the
-// recipient's links. The error is only ever a template execution failure.
-func RenderFreshness(f Freshness, now time.Time, links Links) (Email, error) {
+// recipient's links.
+func RenderFreshness(f Freshness, now time.Time, links Links) Email {
 	v := freshnessView{
 		Links:        links,
 		ClientID:     f.ClientID,
@@ -81,5 +67,5 @@ func RenderFreshness(f Freshness, now time.Time, links Links) (Email, error) {
 	if !f.LastLoadedAt.IsZero() {
 		v.LastLoadedAt = formatTime(f.LastLoadedAt)
 	}
-	return execute(FreshnessSubject(f), links.UnsubscribeURL, freshnessTextTmpl, freshnessHTMLTmpl, v)
+	return Email{Subject: FreshnessSubject(f), UnsubscribeURL: links.UnsubscribeURL, Text: freshnessText(v), HTML: freshnessHTML(v)}
 }

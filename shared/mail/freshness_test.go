@@ -10,10 +10,7 @@ func TestRenderFreshness(t *testing.T) {
 	now := time.Date(2026, 7, 15, 18, 0, 0, 0, time.UTC)
 	f := Freshness{ClientID: 116078, IntegrationName: "shopify", Table: "orders", MaxInterval: "2h",
 		RuleCreatedAt: now.Add(-5 * time.Hour), OverdueSince: now.Add(-time.Minute)}
-	e, err := RenderFreshness(f, now, Links{AppURL: "https://app.example.com/app"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := RenderFreshness(f, now, Links{AppURL: "https://app.example.com/app"})
 	if e.Subject != "Table overdue: shopify / orders" {
 		t.Errorf("subject %q", e.Subject)
 	}
@@ -23,16 +20,13 @@ func TestRenderFreshness(t *testing.T) {
 		}
 	}
 	f.BackOnTime, f.LastLoadedAt = true, now.Add(-30*time.Second)
-	e, err = RenderFreshness(f, now, Links{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e = RenderFreshness(f, now, Links{})
 	if e.Subject != "Table back on time: shopify / orders" || !strings.Contains(e.Text, "last successful load 2026-07-15T17:59:30Z") {
 		t.Errorf("back on time: %q\n%s", e.Subject, e.Text)
 	}
 	// Names from customers cannot break the subject line or the HTML.
 	f.IntegrationName, f.Table = "evil\r\nBcc: x@example.com", "<script>"
-	e, _ = RenderFreshness(f, now, Links{})
+	e = RenderFreshness(f, now, Links{})
 	if strings.ContainsAny(e.Subject, "\r\n") || strings.Contains(e.HTML, "<script>") {
 		t.Errorf("unsafe: subject %q, HTML has <script>: %v", e.Subject, strings.Contains(e.HTML, "<script>"))
 	}

@@ -5,7 +5,7 @@
 // Everything in an alert that came from a customer or a receiver (the hook
 // URL, the integration and table names, error text, the response snippet) is
 // treated as hostile: control characters are removed, lengths are bounded,
-// the HTML body escapes it (html/template) and the subject is a single line
+// the HTML body escapes it (as html/template would; see body.go) and the subject is a single line
 // that cannot inject mail headers. The hook URL is shown as hookurl.Redact
 // gives it, without its query string, fragment or user info, which may carry
 // credentials (alert messages already carry it so).
@@ -21,11 +21,8 @@
 package mail
 
 import (
-	_ "embed" // templates
-	htmltemplate "html/template"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -71,18 +68,7 @@ const (
 // followed by "<integration> / <root table>".
 const subjectPrefix = "Unable to Deliver Post Load Notification: "
 
-//go:embed templates/alert.txt.tmpl
-var textSource string
-
-//go:embed templates/alert.html.tmpl
-var htmlSource string
-
-var (
-	textTmpl = texttemplate.Must(texttemplate.New("alert.txt").Parse(textSource))
-	htmlTmpl = htmltemplate.Must(htmltemplate.New("alert.html").Parse(htmlSource))
-)
-
-// view is what the templates see. Every string in it is already cleaned.
+// view is what the bodies show. Every string in it is already cleaned.
 type view struct {
 	Links
 	// Curl reproduces the request (see Curl).
@@ -117,9 +103,8 @@ type attemptView struct {
 }
 
 // Render renders the alert for msg, without links (see RenderFor). now is
-// when the alert is sent (shown in the footer). The error is only ever a
-// template execution failure.
-func Render(msg delivery.AlertMessage, now time.Time) (Email, error) {
+// when the alert is sent (shown in the footer).
+func Render(msg delivery.AlertMessage, now time.Time) Email {
 	return RenderFor(msg, now, Links{})
 }
 
@@ -193,7 +178,7 @@ const snippetLineRunes = 72
 // receiver's response body, which the email shows as the endpoint's own
 // words: "://" becomes "[:]//", a dot between letters or digits "[.]" and
 // "@" "[at]", so no URL, host name or address in it is clickable in either
-// body (html/template already escapes any markup).
+// body (the HTML body already escapes any markup).
 func quote(s string) string {
 	var b strings.Builder
 	b.Grow(len(s) + len(s)/8)

@@ -151,6 +151,18 @@ func parse(body []byte) (Message, error) {
 	if err != nil {
 		return Message{}, err
 	}
+	return decodeMessage(obj)
+}
+
+// ParseObject is Parse of a message that strictjson.Parse has read already
+// (a reader that looks at other keys of it first reads it once).
+func ParseObject(obj strictjson.Object) (Message, error) {
+	m, err := decodeMessage(obj)
+	return m, validation(err)
+}
+
+func decodeMessage(obj strictjson.Object) (Message, error) {
+	var err error
 	var m Message
 	if m.ClientID, err = obj.Int("client_id"); err != nil {
 		return Message{}, err

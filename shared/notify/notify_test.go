@@ -3,11 +3,14 @@ package notify
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/postloadhooks/hooks/shared/strictjson"
 )
 
 // specBody is the documented example body (README.md), canonical.
@@ -231,6 +234,11 @@ func TestParseRejects(t *testing.T) {
 			if diff := cmp.Diff(*ve, tt.want); diff != "" {
 				t.Errorf("error (-got +want):\n%s", diff)
 			}
+			if o, err := strictjson.Parse([]byte(tt.in)); err == nil {
+				if _, err := ParseObject(o); !errors.As(err, &ve) || *ve != tt.want {
+					t.Errorf("ParseObject: %v, want %v", err, &tt.want)
+				}
+			}
 		})
 	}
 }
@@ -306,6 +314,13 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(message("", "")))
 	f.Fuzz(func(t *testing.T, in []byte) {
 		m, err := Parse(in)
+		if o, serr := strictjson.Parse(in); serr == nil {
+			// ParseObject reads a message strictjson has read as Parse does.
+			m2, err2 := ParseObject(o)
+			if diff := cmp.Diff(m, m2); diff != "" || fmt.Sprint(err) != fmt.Sprint(err2) {
+				t.Fatalf("ParseObject differs from Parse: %v / %v (-Parse +ParseObject):\n%s", err, err2, diff)
+			}
+		}
 		if err != nil {
 			var ve *ValidationError
 			if !errors.As(err, &ve) {

@@ -26,17 +26,17 @@ import (
 
 // pool is one account's transport and its bookkeeping.
 type pool struct {
-	client   *http.Client
-	open     atomic.Int64 // connections open (dialled, not yet closed)
-	inFlight int          // attempts using the pool; guarded by pools.mu
-	lastUsed uint64       // pools.tick at the last acquire; guarded by pools.mu
+	transport *http.Transport
+	open      atomic.Int64 // connections open (dialled, not yet closed)
+	inFlight  int          // attempts using the pool; guarded by pools.mu
+	lastUsed  uint64       // pools.tick at the last acquire; guarded by pools.mu
 }
 
 // pools holds one pool per account.
 type pools struct {
-	newClient func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client
-	dial      func(ctx context.Context, network, addr string) (net.Conn, error)
-	budget    int64 // open connections across pools, and pools, above which idle pools are closed
+	newTransport func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport
+	dial         func(ctx context.Context, network, addr string) (net.Conn, error)
+	budget       int64 // open connections across pools, and pools, above which idle pools are closed
 
 	mu    sync.Mutex
 	tick  uint64
@@ -51,7 +51,7 @@ func (ps *pools) acquire(account int64) *pool {
 	p := ps.byKey[account]
 	if p == nil {
 		p = &pool{}
-		p.client = ps.newClient(func(ctx context.Context, network, addr string) (net.Conn, error) {
+		p.transport = ps.newTransport(func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := ps.dial(ctx, network, addr)
 			if err != nil {
 				return nil, err
@@ -96,7 +96,7 @@ func (ps *pools) trimLocked() {
 		}
 		delete(ps.byKey, oldestKey)
 		total -= oldest.open.Load()
-		oldest.client.CloseIdleConnections()
+		oldest.transport.CloseIdleConnections()
 	}
 }
 

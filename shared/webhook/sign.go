@@ -20,6 +20,13 @@ var ErrSecret = errors.New("malformed signing secret")
 // "v1," + base64 of HMAC-SHA256, keyed with the decoded secret, over
 // "{webhookID}.{unix seconds of ts}.{body}".
 func Sign(secret, webhookID string, ts time.Time, body []byte) (string, error) {
+	return sign(secret, webhookID, strconv.FormatInt(ts.Unix(), 10), body)
+}
+
+// sign is Sign with the timestamp as the webhook-timestamp header writes
+// it. Every attempt signs (with its hook's own secret), so it keeps to one
+// buffer: the signed prefix, then the MAC, then the "v1,<base64>" text.
+func sign(secret, webhookID, ts string, body []byte) (string, error) {
 	enc, ok := strings.CutPrefix(secret, hook.SecretPrefix)
 	if !ok {
 		return "", ErrSecret
@@ -29,13 +36,20 @@ func Sign(secret, webhookID string, ts time.Time, body []byte) (string, error) {
 		return "", ErrSecret
 	}
 	mac := hmac.New(sha256.New, key)
-	mac.Write([]byte(webhookID))
-	mac.Write([]byte{'.'})
-	mac.Write(strconv.AppendInt(nil, ts.Unix(), 10))
-	mac.Write([]byte{'.'})
+	buf := make([]byte, 0, len(webhookID)+len(ts)+2+sha256.Size+len(sigPrefix)+sigTextLen)
+	signed := append(append(append(append(buf, webhookID...), '.'), ts...), '.')
+	mac.Write(signed)
 	mac.Write(body)
-	return "v1," + base64.StdEncoding.EncodeToString(mac.Sum(nil)), nil
+	sum := mac.Sum(signed[len(signed):])         // the MAC, after the prefix
+	text := append(sum[len(sum):], sigPrefix...) // the signature, after the MAC
+	return string(base64.StdEncoding.AppendEncode(text, sum)), nil
 }
+
+// sigPrefix starts every signature; sigTextLen is the length of the base64
+// of a MAC.
+const sigPrefix = "v1,"
+
+var sigTextLen = base64.StdEncoding.EncodedLen(sha256.Size)
 
 // Errors of Verify.
 var (

@@ -374,12 +374,4 @@ func TestSSRFRedirectsNeverFollowed(t *testing.T) {
 			})
 		}
 	}
-
-	// The guarded client is built the same way: its redirect policy stops
-	// at the first response too.
-	c := newTestClient(t, Options{})
-	req, _ := http.NewRequest(http.MethodGet, "https://169.254.169.254/", nil)
-	if err := c.pools.acquire(1).client.CheckRedirect(req, []*http.Request{req}); !errors.Is(err, http.ErrUseLastResponse) {
-		t.Errorf("guarded client CheckRedirect = %v, want http.ErrUseLastResponse", err)
-	}
 }

@@ -107,28 +107,50 @@ type Request struct {
 const EventTableLoaded = "table_loaded"
 
 // event is the request's webhook-event value.
-func (r Request) event() string {
+func (r *Request) event() string {
 	if r.Event == "" {
 		return EventTableLoaded
 	}
 	return r.Event
 }
 
-// signature is the webhook-signature value of an attempt made at at: the
-// signature with Secret, then, while PreviousSecret is live, a space and
-// the signature with it ("v1,<new> v1,<old>"), as Standard Webhooks allows
-// during a rotation (a receiver accepts the request when any entry
-// matches the secret it holds).
-func (r Request) signature(at time.Time) (string, error) {
-	sig, err := Sign(r.Secret, r.WebhookID, at, r.Body)
+// signature is the webhook-signature value of an attempt made at ts (unix
+// seconds, as webhook-timestamp says): the signature with Secret, then,
+// while PreviousSecret is live at at, a space and the signature with it
+// ("v1,<new> v1,<old>"), as Standard Webhooks allows during a rotation (a
+// receiver accepts the request when any entry matches the secret it holds).
+func (r *Request) signature(at time.Time, ts string) (string, error) {
+	sig, err := sign(r.Secret, r.WebhookID, ts, r.Body)
 	if err != nil || r.PreviousSecret == "" || !at.Before(r.PreviousSecretExpiresAt) {
 		return sig, err
 	}
-	old, err := Sign(r.PreviousSecret, r.WebhookID, at, r.Body)
+	old, err := sign(r.PreviousSecret, r.WebhookID, ts, r.Body)
 	if err != nil {
 		return "", err
 	}
 	return sig + " " + old, nil
+}
+
+// header is the request's header, each key as Header.Set writes it
+// (canonical: "Webhook-Id" for webhook-id), every value in one array.
+func (r *Request) header(ts, sig string) http.Header {
+	values := []string{"application/json", UserAgent, r.WebhookID, ts, sig, r.event(), r.LoadID, ""}
+	h := http.Header{
+		"Content-Type":      values[0:1:1],
+		"User-Agent":        values[1:2:2],
+		"Webhook-Id":        values[2:3:3],
+		"Webhook-Timestamp": values[3:4:4],
+		"Webhook-Signature": values[4:5:5],
+		"Webhook-Event":     values[5:6:6],
+	}
+	if r.LoadID != "" {
+		h["Webhook-Load-Id"] = values[6:7:7]
+	}
+	if r.Sequence > 0 {
+		values[7] = strconv.FormatInt(r.Sequence, 10)
+		h["Webhook-Sequence"] = values[7:8:8]
+	}
+	return h
 }
 
 // NewClient builds a Client. It fails when ExtraCAFile cannot be read or
@@ -171,32 +193,31 @@ func NewClient(o Options) (*Client, error) {
 	tlsConfig := &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
 	var protocols http.Protocols
 	protocols.SetHTTP1(true) // HTTP/1.1 only: see pool.go
-	newClient := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Client {
-		return &http.Client{
-			Transport: &http.Transport{
-				Proxy:                  nil, // proxy environment variables are ignored
-				DialContext:            dial,
-				TLSClientConfig:        tlsConfig.Clone(),
-				Protocols:              &protocols,
-				MaxIdleConns:           perHost,
-				MaxIdleConnsPerHost:    perHost,
-				IdleConnTimeout:        90 * time.Second,
-				TLSHandshakeTimeout:    10 * time.Second,
-				MaxResponseHeaderBytes: MaxResponseBytes,
-				// Bodies are read raw, so MaxResponseBytes counts bytes on the wire.
-				DisableCompression: true,
-			},
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
+	// Attempts go to the transport itself, not through an http.Client:
+	// a transport never follows a redirect (a 3xx is the attempt's answer),
+	// and a client would copy every request's header for the redirects it
+	// could follow.
+	newTransport := func(dial func(ctx context.Context, network, addr string) (net.Conn, error)) *http.Transport {
+		return &http.Transport{
+			Proxy:                  nil, // proxy environment variables are ignored
+			DialContext:            dial,
+			TLSClientConfig:        tlsConfig.Clone(),
+			Protocols:              &protocols,
+			MaxIdleConns:           perHost,
+			MaxIdleConnsPerHost:    perHost,
+			IdleConnTimeout:        90 * time.Second,
+			TLSHandshakeTimeout:    10 * time.Second,
+			MaxResponseHeaderBytes: MaxResponseBytes,
+			// Bodies are read raw, so MaxResponseBytes counts bytes on the wire.
+			DisableCompression: true,
 		}
 	}
 	return &Client{
 		pools: &pools{
-			newClient: newClient,
-			dial:      dialer.DialContext, // the netguard check runs on every dial of every pool
-			budget:    int64(max(256, 2*perHost)),
-			byKey:     map[int64]*pool{},
+			newTransport: newTransport,
+			dial:         dialer.DialContext, // the netguard check runs on every dial of every pool
+			budget:       int64(max(256, 2*perHost)),
+			byKey:        map[int64]*pool{},
 		},
 		timeout: o.Timeout,
 		now:     o.Now,
@@ -213,14 +234,15 @@ func NewClient(o Options) (*Client, error) {
 func (c *Client) Deliver(ctx context.Context, r Request) delivery.Attempt {
 	at := c.now()
 	start := time.Now()
-	a := c.attempt(ctx, r, at)
+	a := c.attempt(ctx, &r, at)
 	a.At = at
 	a.LatencyMs = time.Since(start).Milliseconds()
 	return a
 }
 
-func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.Attempt {
-	sig, err := r.signature(at)
+func (c *Client) attempt(ctx context.Context, r *Request, at time.Time) delivery.Attempt {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	sig, err := r.signature(at, ts)
 	if err != nil {
 		return delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "malformed signing secret"}
 	}
@@ -230,22 +252,17 @@ func (c *Client) attempt(ctx context.Context, r Request, at time.Time) delivery.
 	if err != nil || req.URL.Scheme != "https" || req.URL.Host == "" {
 		return delivery.Attempt{Outcome: delivery.OutcomeConnection, Error: "invalid url"}
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", UserAgent)
-	req.Header.Set("webhook-id", r.WebhookID)
-	req.Header.Set("webhook-timestamp", strconv.FormatInt(at.Unix(), 10))
-	req.Header.Set("webhook-signature", sig)
-	if r.LoadID != "" {
-		req.Header.Set("webhook-load-id", r.LoadID)
-	}
-	req.Header.Set("webhook-event", r.event())
-	if r.Sequence > 0 {
-		req.Header.Set("webhook-sequence", strconv.FormatInt(r.Sequence, 10))
+	req.Header = r.header(ts, sig)
+	if u := req.URL.User; u != nil {
+		// What an http.Client does with user info (hook URLs have none:
+		// package hookurl refuses it).
+		password, _ := u.Password()
+		req.SetBasicAuth(u.Username(), password)
 	}
 
 	p := c.pools.acquire(r.ClientID)
 	defer c.pools.release(p)
-	resp, err := p.client.Do(req)
+	resp, err := p.transport.RoundTrip(req)
 	if err != nil {
 		outcome, msg := classify(ctx, err)
 		return delivery.Attempt{Outcome: outcome, Error: msg}

@@ -403,7 +403,7 @@ func TestDeliverKeepsConcurrentConnections(t *testing.T) {
 func TestDeliverIgnoresProxyEnv(t *testing.T) {
 	c := newTestClient(t, Options{})
 	for _, account := range []int64{1, 2} {
-		if p := c.pools.acquire(account).client.Transport.(*http.Transport).Proxy; p != nil {
+		if p := c.pools.acquire(account).transport.Proxy; p != nil {
 			t.Fatalf("account %d: Transport.Proxy is set, want nil", account)
 		}
 	}

@@ -179,10 +179,12 @@ func (s *Store) RecordResults(_ context.Context, rs []delivery.Result) ([]delive
 	}
 	for i, r := range rs {
 		c := r.Claim
-		lost := fmt.Errorf("record delivery %s hook %d attempt %d: %w", c.LoadID, c.HookID, c.Attempt, delivery.ErrClaimLost)
+		lost := func() error {
+			return fmt.Errorf("record delivery %s hook %d attempt %d: %w", c.LoadID, c.HookID, c.Attempt, delivery.ErrClaimLost)
+		}
 		item := s.loads[loadKey{c.ClientID, c.LoadID}]
 		if item == nil || item.entries[c.HookID] == nil {
-			errs[i] = lost
+			errs[i] = lost()
 			continue
 		}
 		d := item.entries[c.HookID]
@@ -191,7 +193,7 @@ func (s *Store) RecordResults(_ context.Context, rs []delivery.Result) ([]delive
 			continue
 		}
 		if !delivery.HeldBy(d.rec, d.claim, c, delivery.StatusAttempting) {
-			errs[i] = lost
+			errs[i] = lost()
 			continue
 		}
 		a := r.Attempt.Stored()

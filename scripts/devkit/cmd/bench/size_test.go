@@ -11,10 +11,10 @@ func TestSizeVerdict(t *testing.T) {
 		n    int64
 		want string
 	}{
-		{"under, with before", "dispatcher", 7 << 20, "met (goal ≤ 8 MiB); before 8.13"},
-		{"exactly the goal", "api", 8 << 20, "met (goal ≤ 8 MiB); before 12.56"},
-		{"one byte over", "alerter", 8<<20 + 1, "not met: 0.00 MiB over (goal ≤ 8 MiB); before 11.31"},
-		{"over", "api", 11<<20 + 1<<19, "not met: 3.50 MiB over (goal ≤ 8 MiB); before 12.56"},
+		{"under, with before", "dispatcher", 7 << 20, "met (goal ≤ 8 MiB); before 7.81"},
+		{"exactly the goal", "api", 8 << 20, "met (goal ≤ 8 MiB); before 11.81"},
+		{"one byte over", "alerter", 8<<20 + 1, "not met: 0.00 MiB over (goal ≤ 8 MiB); before 10.94"},
+		{"over", "api", 11<<20 + 1<<19, "not met: 3.50 MiB over (goal ≤ 8 MiB); before 11.81"},
 		{"no before figure", "floorfn", 5 << 20, "met (goal ≤ 8 MiB)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -44,13 +44,29 @@ type record struct {
 	Attempt   int
 	Successes int   // attempts recorded with outcome success
 	Sequence  int64 // the load's webhook-sequence as the record keeps it
+	Exhausted int   // sequences of attempts that ended exhausted (exhaustedSequences)
 }
 
-// email is one alert in the SES emulator: who got it, for which webhook-id.
+// email is one email in the SES emulator: who got it, what kind it is and
+// what it names.
 type email struct {
 	To        []string
-	WebhookID string
+	Kind      string   // mailAlert, mailDigest, mailDisabled, mailReenabled
+	WebhookID string   // an alert's pair
+	Listed    []string // a digest's pairs, by webhook-id (one per load line)
+	More      int      // loads a digest counts without listing them
+	HookID    int64    // the hook a digest or health email is about
+	ClientID  int64
+	SentAgain int // a re-enabled email's count of deliveries sent again
 }
+
+// Kinds of email.
+const (
+	mailAlert     = "" // one exhausted delivery, mailed at once
+	mailDigest    = "digest"
+	mailDisabled  = "disabled"
+	mailReenabled = "reenabled"
+)
 
 // window is a span of time in which a fault was active.
 type window struct {
@@ -87,6 +103,7 @@ type observed struct {
 	Faults        faults
 	Runs          []runSpec         // the runs of the loads (runs.go)
 	Summaries     map[string][]byte // each summary's body as its record keeps it, by webhook-id
+	Outage        *outageObserved   // the outage hook (outage.go); nil: the scenario did not run
 }
 
 // row is one line of the invariant table.
@@ -110,6 +127,8 @@ func checkAll(o observed) []row {
 		checkDisabled(o),
 		checkSequences(o),
 		checkRunSummaries(o),
+		checkOutageHealth(o),
+		checkOutageReplays(o),
 	}
 }
 
@@ -162,15 +181,27 @@ func got2xx(rs []receipt) int {
 	return n
 }
 
-// mailsFor counts the emails per recipient for each webhook-id.
+// mailsFor counts, for each webhook-id, how often each recipient was told
+// of its exhausted delivery: in an alert of its own, or in a digest that
+// lists its load.
 func mailsFor(es []email) map[string]map[string]int {
 	m := map[string]map[string]int{}
-	for _, e := range es {
-		if m[e.WebhookID] == nil {
-			m[e.WebhookID] = map[string]int{}
+	note := func(id string, to []string) {
+		if m[id] == nil {
+			m[id] = map[string]int{}
 		}
-		for _, to := range e.To {
-			m[e.WebhookID][strings.ToLower(to)]++
+		for _, a := range to {
+			m[id][strings.ToLower(a)]++
+		}
+	}
+	for _, e := range es {
+		switch e.Kind {
+		case mailAlert:
+			note(e.WebhookID, e.To)
+		case mailDigest:
+			for _, id := range e.Listed {
+				note(id, e.To)
+			}
 		}
 	}
 	return m
@@ -199,6 +230,9 @@ func checkDeliveredOrAlerted(o observed) row {
 	return r
 }
 
+// checkEmails: every exhausted sequence of a pair is told to each alert
+// address once, in an alert of its own or in one digest that lists its
+// load; nothing else is.
 func checkEmails(o observed) row {
 	r := row{Name: "one email per alert address per exhausted pair"}
 	mails := mailsFor(o.Emails)
@@ -208,13 +242,13 @@ func checkEmails(o observed) row {
 		known[p.WebhookID] = true
 		rec := o.Records[p.WebhookID]
 		got := mails[p.WebhookID]
-		if rec != nil && rec.Status == delivery.StatusExhausted {
+		if rec != nil && rec.Exhausted > 0 {
 			exhausted++
-			want += len(p.AlertTo)
+			want += len(p.AlertTo) * rec.Exhausted
 			for _, to := range p.AlertTo {
-				if n := got[strings.ToLower(to)]; n != 1 {
+				if n := got[strings.ToLower(to)]; n != rec.Exhausted {
 					bad++
-					addDetail(&r, "load %s hook %d: %d emails to %s, want 1", p.LoadID, p.HookID, n, to)
+					addDetail(&r, "load %s hook %d: told %d times to %s (alert or digest), want %d", p.LoadID, p.HookID, n, to, rec.Exhausted)
 				}
 			}
 			if len(got) > len(p.AlertTo) {
@@ -234,17 +268,27 @@ func checkEmails(o observed) row {
 			addDetail(&r, "an email names webhook-id %q of no pair of this run", id)
 		}
 	}
-	r.Counts = fmt.Sprintf("exhausted=%d emails=%d want=%d wrong=%d", exhausted, countMails(o.Emails), want, bad)
+	told, atOnce, digests := 0, 0, 0
+	for _, per := range mails {
+		for _, n := range per {
+			told += n
+		}
+	}
+	for _, e := range o.Emails {
+		if e.Kind == mailAlert {
+			atOnce += len(e.To)
+		}
+		if e.Kind == mailDigest {
+			digests += len(e.To)
+			if e.More > 0 {
+				bad++
+				addDetail(&r, "a digest of hook %d lists %d loads and counts %d more: those cannot be checked", e.HookID, len(e.Listed), e.More)
+			}
+		}
+	}
+	r.Counts = fmt.Sprintf("exhausted=%d told=%d want=%d wrong=%d (emails: %d alerts, %d digests)", exhausted, told, want, bad, atOnce, digests)
 	r.Pass = bad == 0
 	return r
-}
-
-func countMails(es []email) int {
-	n := 0
-	for _, e := range es {
-		n += len(e.To)
-	}
-	return n
 }
 
 // checkWebhookIDs: every request names a pair of the hook it reached, with a
@@ -297,13 +341,7 @@ func checkWebhookIDs(o observed) row {
 // was down. The last 2xx is the one the store recorded.
 func checkDuplicates(o observed) row {
 	r := row{Name: "2xx repeats only in a crash window"}
-	var wins []window
-	for _, k := range o.Faults.Kills {
-		wins = append(wins, window{Name: "dispatcher killed", From: k.From.Add(-o.CrashMargin), Till: k.From})
-	}
-	if w := o.Faults.DBRestart; w != nil {
-		wins = append(wins, window{Name: "dynamodb restarted", From: w.From.Add(-o.CrashMargin), Till: w.Till.Add(time.Second)})
-	}
+	wins := crashWindows(o)
 	recv := byID(o.Receipts)
 	dups, explained := 0, 0
 	why := map[string]int{}
@@ -361,6 +399,31 @@ func checkDuplicates(o observed) row {
 	}
 	r.Pass = dups == explained
 	return r
+}
+
+// crashWindows are the spans in which a 2xx may have been lost to a crash:
+// up to one function timeout before each kill of the dispatcher, and from
+// one function timeout before DynamoDB went down until just after it was
+// back.
+func crashWindows(o observed) []window {
+	var wins []window
+	for _, k := range o.Faults.Kills {
+		wins = append(wins, window{Name: "dispatcher killed", From: k.From.Add(-o.CrashMargin), Till: k.From})
+	}
+	if w := o.Faults.DBRestart; w != nil {
+		wins = append(wins, window{Name: "dynamodb restarted", From: w.From.Add(-o.CrashMargin), Till: w.Till.Add(time.Second)})
+	}
+	return wins
+}
+
+// inCrashWindow reports whether t fell in one of wins.
+func inCrashWindow(wins []window, t time.Time) bool {
+	for _, w := range wins {
+		if w.contains(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkRecords: the store's records agree with the receivers: delivered

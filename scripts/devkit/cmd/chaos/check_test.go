@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,12 +17,13 @@ var t0 = time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC)
 func at(sec float64) time.Time { return t0.Add(time.Duration(sec * float64(time.Second))) }
 
 // goodRun is a small run where every invariant holds: pair a delivered
-// (after one 5xx), pair b exhausted and alerted to both addresses.
+// (after one 5xx), pair b exhausted and alerted to both addresses, and the
+// outage of outageRun.
 func goodRun() observed {
 	alerts := []string{"ops@example.com", "oncall@example.com"}
 	a := pair{ClientID: 1, LoadID: "L1", HookID: 1, Slot: "flaky-2", WebhookID: "msg_a", AlertTo: alerts, Table: "orders"}
 	b := pair{ClientID: 1, LoadID: "L1", HookID: 2, Slot: "hang-1", WebhookID: "msg_b", AlertTo: alerts, Table: "orders"}
-	return observed{
+	o := observed{
 		Pairs:         []pair{a, b},
 		DisabledSlots: []string{"off-4"},
 		Receipts: []receipt{
@@ -31,7 +33,7 @@ func goodRun() observed {
 		},
 		Records: map[string]*record{
 			"msg_a": {Status: delivery.StatusDelivered, Attempt: 2, Successes: 1, Sequence: 1},
-			"msg_b": {Status: delivery.StatusExhausted, Attempt: 6, Sequence: 1},
+			"msg_b": {Status: delivery.StatusExhausted, Attempt: 6, Sequence: 1, Exhausted: 1},
 		},
 		Emails: []email{
 			{To: []string{"ops@example.com"}, WebhookID: "msg_b"},
@@ -49,6 +51,8 @@ func goodRun() observed {
 			DBRestart: &window{From: at(20), Till: at(25)}, DupSends: 2, Poison: 2,
 		},
 	}
+	addOutageRun(&o)
+	return o
 }
 
 // failing returns the names of the rows that failed.
@@ -97,7 +101,7 @@ func TestCheckAll(t *testing.T) {
 			name: "a pair neither delivered nor alerted",
 			change: func(o *observed) {
 				o.Receipts[1].Status = 500
-				o.Records["msg_a"] = &record{Status: delivery.StatusExhausted, Attempt: 6, Sequence: 1}
+				o.Records["msg_a"] = &record{Status: delivery.StatusExhausted, Attempt: 6, Sequence: 1, Exhausted: 1}
 			},
 			want: []string{"every (load, enabled hook) pair delivered or alerted", "one email per alert address per exhausted pair"},
 		},
@@ -185,8 +189,11 @@ func TestCheckAll(t *testing.T) {
 			want: []string{"2xx repeats only in a crash window"},
 		},
 		{
-			name:   "delivered without a 2xx",
-			change: func(o *observed) { o.Receipts = o.Receipts[:1]; o.Emails = append(o.Emails, o.Emails...) },
+			name: "delivered without a 2xx",
+			change: func(o *observed) {
+				o.Receipts = slices.Delete(o.Receipts, 1, 2) // pair a's 2xx
+				o.Emails = append(o.Emails, o.Emails[:2]...) // pair b's alerts twice
+			},
 			want: []string{
 				"every (load, enabled hook) pair delivered or alerted", "one email per alert address per exhausted pair",
 				"delivery records agree with receivers",
@@ -286,9 +293,12 @@ func TestCheckCounts(t *testing.T) {
 		got[r.Name] = r.Counts
 	}
 	want := map[string]string{
-		"every (load, enabled hook) pair delivered or alerted": "pairs=2 delivered=1 alerted=1 both=0 neither=0",
-		"one email per alert address per exhausted pair":       "exhausted=1 emails=2 want=2 wrong=0",
-		"receiver repeats carry the same webhook-id":           "requests=3 webhook-ids=2 repeats=1 wrong=0",
+		"every (load, enabled hook) pair delivered or alerted": "pairs=5 delivered=2 alerted=1 both=2 neither=0",
+		"one email per alert address per exhausted pair":       "exhausted=3 told=6 want=6 wrong=0 (emails: 4 alerts, 2 digests)",
+		"receiver repeats carry the same webhook-id":           "requests=18 webhook-ids=5 repeats=13 wrong=0",
+		"outage hook disabled once (failing), probed, re-enabled once": "exhausted=2 auto-disabled=1 (reason failing) skipped=1 " +
+			"probes=2 (5xx 1, 2xx 1) auto-enabled=1 disable-emails=2 re-enabled-emails=2",
+		"outage deliveries replayed once, with their webhook-id": "pairs=3 once=3 missing=0 twice=0 in-a-crash-window=0 early=0 sent-again=3 by-own-retry=0",
 	}
 	for name, w := range want {
 		if got[name] != w {

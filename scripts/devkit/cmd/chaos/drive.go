@@ -85,11 +85,14 @@ func (c *chaos) drive(ctx context.Context) error {
 	var sendErr, faultErr error
 	wg.Go(func() { sendErr = c.sendWaves(ctx, waves) })
 	wg.Go(func() { faultErr = c.injectFaults(ctx) })
+	var outageErr error
+	wg.Go(func() { outageErr = c.runOutage(ctx) })
 	wg.Wait()
+	c.addOutageLoads()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return errors.Join(sendErr, faultErr)
+	return errors.Join(sendErr, faultErr, outageErr)
 }
 
 func (c *chaos) sleepUntil(ctx context.Context, at time.Duration) error {

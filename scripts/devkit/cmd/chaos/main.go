@@ -11,7 +11,9 @@
 // one receiver is down for a window, one always hangs past the attempt
 // timeout, the dispatcher (its pool, emulators and bootstraps) is SIGKILLed
 // in the middle of its batches and started again, DynamoDB Local is
-// restarted, some loads are sent twice and two poison messages are sent. When everything is quiet it checks
+// restarted, some loads are sent twice and two poison messages are sent.
+// Beside them one hook of an account of its own is down until the service
+// disables it for failing, then recovers (outage.go). When everything is quiet it checks
 // the invariants (check.go), prints them as a table with counts and exits 1
 // if any failed. The last line is always "N passed, M failed".
 //
@@ -99,7 +101,7 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 	fs.StringVar(&s.work, "work", "", "folder for logs, the CA file and the pid file")
 	fs.IntVar(&s.riePort, "rie-port", 18410, "the dispatcher's pool of aws-lambda-rie listens on it, the alerter's on it + 2")
 	fs.IntVar(&s.receiverPort, "receiver-port", 18420, "first of three ports for the receivers")
-	fs.StringVar(&s.breakMode, "break", "", "inject a violation on purpose: lost-pair (a pair neither delivered nor alerted) or extra-dlq")
+	fs.StringVar(&s.breakMode, "break", "", "inject a violation on purpose: lost-pair (a pair neither delivered nor alerted), extra-dlq or dup-replay (a replay counted twice)")
 	if err := fs.Parse(args); err != nil {
 		return s, err
 	}
@@ -120,9 +122,9 @@ func parseSettings(args []string, getenv func(string) string) (settings, error) 
 		errs = append(errs, fmt.Errorf("-hooks %d: want 4 to 10", s.hooks))
 	}
 	switch s.breakMode {
-	case "", "lost-pair", "extra-dlq":
+	case "", "lost-pair", "extra-dlq", "dup-replay":
 	default:
-		errs = append(errs, fmt.Errorf("-break %q: want lost-pair or extra-dlq", s.breakMode))
+		errs = append(errs, fmt.Errorf("-break %q: want lost-pair, extra-dlq or dup-replay", s.breakMode))
 	}
 	for flagName, v := range map[string]string{"-bin": s.bin, "-rie": s.rie, "-eventsource": s.eventsource, "-riepool": s.riepool, "-work": s.work} {
 		if v == "" {
@@ -164,6 +166,8 @@ type chaos struct {
 	faults     faults
 	wantDLQ    []string
 	summaries  map[string][]byte // the runs' summaries (runs.go), read with the records
+	outage     outageRun         // what the outage driver saw (outage.go)
+	outageSent []loadSpec        // the loads it sent, in order
 }
 
 func (c *chaos) say(format string, args ...any) {
@@ -185,6 +189,7 @@ func run(ctx context.Context, args []string, getenv func(string) string) (bool, 
 		procs: &proc.Group{PidFile: filepath.Join(s.work, "pids")},
 		rec:   newRecorder(s.seed, 30, 4*s.attemptTimeout),
 	}
+	c.rec.dupReplay = s.breakMode == "dup-replay"
 	defer c.stop()
 	if err := c.setup(ctx); err != nil {
 		return false, err
@@ -254,8 +259,8 @@ func (c *chaos) setup(ctx context.Context) error {
 	for _, h := range w.hooks {
 		c.rec.setSlot(h.slot, h.behavior, h.secret)
 	}
-	fmt.Printf("chaos: seeded %d account(s), %d hooks (%d disabled), %d loads: %d (load, enabled hook) pairs\n",
-		len(w.accounts), len(w.hooks), len(w.disabledSlots), len(w.loads), len(w.pairs))
+	fmt.Printf("chaos: seeded %d account(s), %d hooks (%d disabled), %d loads: %d (load, enabled hook) pairs, and hook %d for the outage\n",
+		len(w.accounts), len(w.hooks), len(w.disabledSlots), len(w.loads), len(w.pairs), w.outage.hook.id)
 
 	common := []string{
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE=256", "AWS_LAMBDA_LOG_FORMAT=JSON", "AWS_LAMBDA_LOG_LEVEL=INFO",
@@ -263,11 +268,13 @@ func (c *chaos) setup(ctx context.Context) error {
 		"HOOKS_RETRY_DELAYS=" + c.retryDelays, "HOOKS_ATTEMPT_TIMEOUT=" + c.attemptTimeout.String(),
 		"ALERT_FROM_ADDRESS=hooks-chaos@example.com", "HOOKS_RUN_WAIT=" + runWait,
 	}
+	// Short hook health windows (outage.go): digests of a few seconds for
+	// every hook (the email check counts each exhausted pair in the alert
+	// or the digest that names it), auto-disable and probes for the
+	// outage's hook.
+	common = append(common, healthEnv()...)
 	c.commonEnv = common
-	// The invariants count one email per exhausted pair: digests, which
-	// fold a window's later ones into one email, are turned off here.
-	alerterEnv := append(slices.Clone(common), "HOOKS_DIGEST_WINDOW=0")
-	if err := c.startFunction("alerter", "AlerterFunction", c.riePort+2, 15, 1, alerterEnv); err != nil {
+	if err := c.startFunction("alerter", "AlerterFunction", c.riePort+2, 15, 1, common); err != nil {
 		return err
 	}
 	if err := c.startDispatcher(); err != nil {

@@ -51,3 +51,18 @@ func TestScaleLimits(t *testing.T) {
 		t.Errorf("without -riepool: %v", err)
 	}
 }
+
+// TestBreakModes: each way of breaking the run on purpose is accepted, and
+// nothing else.
+func TestBreakModes(t *testing.T) {
+	base := []string{"-bin", "b", "-rie", "r", "-eventsource", "s", "-riepool", "p", "-work", "w"}
+	for _, mode := range []string{"lost-pair", "extra-dlq", "dup-replay"} {
+		if s, err := parseSettings(append(append([]string{}, base...), "-break", mode), testEnv); err != nil || s.breakMode != mode {
+			t.Errorf("-break %s: %q, %v", mode, s.breakMode, err)
+		}
+	}
+	_, err := parseSettings(append(append([]string{}, base...), "-break", "lost-replay"), testEnv)
+	if err == nil || !strings.Contains(err.Error(), `-break "lost-replay": want lost-pair, extra-dlq or dup-replay`) {
+		t.Errorf("-break lost-replay: %v", err)
+	}
+}

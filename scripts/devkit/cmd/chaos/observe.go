@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/postloadhooks/hooks/scripts/devkit/inbox"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/mail"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -62,11 +64,53 @@ func (c *chaos) quiesce(ctx context.Context) bool {
 	return false
 }
 
-// webhookIDLine finds the pair of an alert in its text body.
-var webhookIDLine = regexp.MustCompile(`(?m)^Webhook ID:\s+(msg_[0-9a-f]+)`)
+// What the emails' text bodies say: the pair of an alert, the hook of a
+// digest or health email, the loads a digest lists (a line each, the load
+// id second), the loads it only counts, the deliveries a recovery sent
+// again.
+var (
+	webhookIDLine = regexp.MustCompile(`(?m)^Webhook ID:\s+(msg_[0-9a-f]+)`)
+	hookOfLine    = regexp.MustCompile(`(?i)post-load hook (\d+) of (?:account|client) (\d+)`)
+	digestLoad    = regexp.MustCompile(`(?m)^  \S+  (\S+)  `)
+	digestMore    = regexp.MustCompile(`(?m)^  \.\.\. and (\d+) more$`)
+	sentAgainLine = regexp.MustCompile(`(?m)^Sent again: (\d+) deliveries`)
+)
 
-// emails lists the alert emails in the SES emulator addressed to this run's
-// accounts.
+// classify reads what kind of email m is and what it names.
+func classify(subject, text string) email {
+	e := email{WebhookID: "(none)"}
+	if g := hookOfLine.FindStringSubmatch(text); g != nil {
+		e.HookID, _ = strconv.ParseInt(g[1], 10, 64)
+		e.ClientID, _ = strconv.ParseInt(g[2], 10, 64)
+	}
+	switch {
+	case strings.HasPrefix(subject, mail.SubjectDisabled):
+		e.Kind = mailDisabled
+	case strings.HasPrefix(subject, mail.SubjectReenabled):
+		e.Kind = mailReenabled
+		if g := sentAgainLine.FindStringSubmatch(text); g != nil {
+			e.SentAgain, _ = strconv.Atoi(g[1])
+		}
+	case strings.Contains(text, "\nLoads (last attempt in UTC):\n"):
+		e.Kind = mailDigest
+		_, loads, _ := strings.Cut(text, "\nLoads (last attempt in UTC):\n")
+		loads, _, _ = strings.Cut(loads, "\n\n")
+		for _, g := range digestLoad.FindAllStringSubmatch(loads, -1) {
+			e.Listed = append(e.Listed, hook.WebhookID(e.ClientID, g[1], e.HookID))
+		}
+		if g := digestMore.FindStringSubmatch(loads); g != nil {
+			e.More, _ = strconv.Atoi(g[1])
+		}
+	default:
+		if g := webhookIDLine.FindStringSubmatch(text); g != nil {
+			e.WebhookID = g[1]
+		}
+	}
+	return e
+}
+
+// emails lists the emails in the SES emulator addressed to this run's
+// accounts: alerts, digests and the health emails.
 func (c *chaos) emails(ctx context.Context) ([]email, error) {
 	ours := map[string]bool{}
 	for _, p := range c.world.pairs {
@@ -89,10 +133,8 @@ func (c *chaos) emails(ctx context.Context) ([]email, error) {
 		if len(to) == 0 {
 			continue
 		}
-		e := email{To: to, WebhookID: "(none)"}
-		if g := webhookIDLine.FindStringSubmatch(m.Body.Text); g != nil {
-			e.WebhookID = g[1]
-		}
+		e := classify(m.Subject, m.Body.Text)
+		e.To = to
 		out = append(out, e)
 	}
 	return out, nil
@@ -102,13 +144,14 @@ func (c *chaos) emails(ctx context.Context) ([]email, error) {
 func (c *chaos) records(ctx context.Context) (map[string]*record, error) {
 	st := store.New(c.db, c.table, time.Now)
 	out := map[string]*record{}
-	for _, l := range c.world.loads {
+	for _, l := range slices.Concat(c.world.loads, c.world.outage.loads) {
 		recs, err := st.LoadDeliveries(ctx, l.clientID, l.id)
 		if err != nil {
 			return nil, fmt.Errorf("read delivery records of %s: %w", l.id, err)
 		}
 		for _, d := range recs {
-			rec := &record{Status: d.Status, Attempt: d.Attempt, Sequence: d.Sequence}
+			rec := &record{Status: d.Status, Attempt: d.Attempt, Sequence: d.Sequence,
+				Exhausted: exhaustedSequences(d.Status, d.Attempts, c.maxAttempts())}
 			for _, a := range d.Attempts {
 				if a.Outcome == delivery.OutcomeSuccess {
 					rec.Successes++
@@ -161,6 +204,9 @@ func (c *chaos) observe(ctx context.Context, quiescent bool) (observed, error) {
 	}
 	o.Runs, o.Summaries = c.world.runs, c.summaries
 	if o.Emails, err = c.emails(ctx); err != nil {
+		return o, err
+	}
+	if o.Outage, err = c.observeOutage(ctx); err != nil {
 		return o, err
 	}
 	for name, url := range map[string]string{"post-load-notifications": c.notifications, "post-load-retries": c.retries, "post-load-alerts": c.alerts} {

@@ -25,6 +25,7 @@ const (
 	flaky  behavior = iota // answers 5xx to a seeded, deterministic share of attempts, 2xx otherwise
 	hang                   // never answers within the attempt timeout
 	broken                 // always 500 (only with -break lost-pair)
+	outage                 // 503 until the outage ends, 2xx after (outage.go)
 )
 
 // recorder decides what every receiver answers and keeps what it saw: one
@@ -38,11 +39,17 @@ type recorder struct {
 	srv        *kit.Server
 
 	inflightHang atomic.Int64
+	outageUp     atomic.Bool // the outage endpoint answers 2xx
+	// dupReplay (-break dup-replay) records the outage endpoint's first
+	// 2xx twice, as a receiver that counted a replay twice would.
+	dupReplay bool
 
 	mu        sync.Mutex
 	counts    map[string]int // requests per webhook-id
 	receipts  []receipt
+	pings     []receipt // probes (webhook-event: ping), kept apart from deliveries
 	served5xx int
+	duped     bool
 }
 
 func newRecorder(seed uint64, percent5xx int, hangFor time.Duration) *recorder {
@@ -95,6 +102,10 @@ func (rc *recorder) route(slot string, b behavior) kit.Route {
 				return kit.Answer{Status: http.StatusGatewayTimeout, Delay: rc.hangFor} // long after the client gave up
 			case b == broken:
 				return kit.Answer{Status: http.StatusInternalServerError}
+			case b == outage && !rc.outageUp.Load():
+				return kit.Answer{Status: http.StatusServiceUnavailable}
+			case b == outage:
+				return kit.Answer{Status: http.StatusOK}
 			case fails5xx(rc.seed, rc.percent5xx, id, n):
 				return kit.Answer{Status: http.StatusServiceUnavailable}
 			}
@@ -112,7 +123,14 @@ func (rc *recorder) route(slot string, b behavior) kit.Route {
 			if b == hang {
 				rec.Status = 0 // it hung until the client gave up
 			}
+			if d.Header.Get("webhook-event") == "ping" {
+				rc.addPing(rec)
+				return
+			}
 			rc.add(rec)
+			if b == outage && rc.dupReplay && rec.Status == http.StatusOK && rc.firstDup() {
+				rc.add(rec)
+			}
 			if b == hang {
 				rc.inflightHang.Add(-1)
 			}
@@ -127,6 +145,28 @@ func (rc *recorder) add(r receipt) {
 	if r.Status >= 500 {
 		rc.served5xx++
 	}
+}
+
+func (rc *recorder) addPing(r receipt) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	rc.pings = append(rc.pings, r)
+}
+
+// firstDup reports true once: the receipt -break dup-replay doubles.
+func (rc *recorder) firstDup() bool {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	first := !rc.duped
+	rc.duped = true
+	return first
+}
+
+// pingsSeen returns the probes received so far.
+func (rc *recorder) pingsSeen() []receipt {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]receipt(nil), rc.pings...)
 }
 
 // snapshot returns the receipts so far and the number of 5xx served.

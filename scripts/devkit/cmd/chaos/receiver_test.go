@@ -215,3 +215,66 @@ func TestPlannedHooks(t *testing.T) {
 		t.Errorf("plannedHooks(5) = %s, want %s", strings.Join(got, " "), want)
 	}
 }
+
+// TestOutageReceiver: the outage slot answers 503 until the outage ends
+// and 2xx after; pings are kept apart from deliveries; with -break
+// dup-replay its first 2xx is recorded twice.
+func TestOutageReceiver(t *testing.T) {
+	tlsCfg, caPEM, err := kit.NewTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	rc := newRecorder(1, 30, time.Second)
+	rc.dupReplay = true
+	secret := hook.NewSecret()
+	rc.setSlot("outage-0", outage, secret)
+	r, err := kit.Serve("127.0.0.1:0", rc, tlsCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Down)
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	post := func(id, event string) int {
+		t.Helper()
+		body, now := `{"version":"1.0"}`, time.Now()
+		sig, err := webhook.Sign(secret, id, now, []byte(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := http.NewRequestWithContext(context.Background(), http.MethodPost, "https://"+r.Addr()+"/r/outage-0", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("webhook-id", id)
+		req.Header.Set("webhook-timestamp", strconv.FormatInt(now.Unix(), 10))
+		req.Header.Set("webhook-signature", sig)
+		req.Header.Set("webhook-event", event)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	got := []int{post("msg_1", "table_loaded"), post("msg_ping_1", "ping")}
+	rc.outageUp.Store(true)
+	got = append(got, post("msg_ping_2", "ping"), post("msg_1", "table_loaded"), post("msg_2", "table_loaded"))
+	if want := []int{503, 503, 200, 200, 200}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("answers %v, want %v", got, want)
+	}
+	receipts, _ := rc.snapshot()
+	var ids []string
+	for _, rec := range receipts {
+		ids = append(ids, fmt.Sprintf("%s/%d", rec.WebhookID, rec.Status))
+	}
+	// msg_1's 2xx is the first: recorded twice.
+	if want := "msg_1/503 msg_1/200 msg_1/200 msg_2/200"; strings.Join(ids, " ") != want {
+		t.Errorf("receipts %s, want %s", strings.Join(ids, " "), want)
+	}
+	pings := rc.pingsSeen()
+	if len(pings) != 2 || pings[0].Status != 503 || pings[1].Status != 200 || !pings[1].SigOK {
+		t.Errorf("pings %+v, want a 503 then a verified 200", pings)
+	}
+}

@@ -41,8 +41,9 @@ type world struct {
 	hooks         []hookSpec
 	disabledSlots []string
 	loads         []loadSpec
-	pairs         []pair
+	pairs         []pair    // the outage's too, once its driver is done (addOutageLoads)
 	runs          []runSpec // the main account's runs (runs.go)
+	outage        outageWorld
 }
 
 // plannedHooks lays out n hooks of the main account: one on the receiver
@@ -123,7 +124,10 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 		}, loads: 1})
 	}
 	for _, a := range accts {
-		if _, err := st.CreateAccount(ctx, hook.Account{ClientID: a.cid, Plan: "advanced", AlertEmails: a.alerts, Destinations: []hook.Destination{{ID: chaosDest, Type: "s3"}}}); err != nil {
+		// Auto-disable is off here: only the outage's account has it
+		// (outage.go).
+		if _, err := st.CreateAccount(ctx, hook.Account{ClientID: a.cid, Plan: "advanced", AlertEmails: a.alerts, NoAutoDisable: true,
+			Destinations: []hook.Destination{{ID: chaosDest, Type: "s3"}}}); err != nil {
 			return w, fmt.Errorf("create account %d: %w", a.cid, err)
 		}
 		m, _, err := st.CreateMember(ctx, a.cid, fmt.Sprintf("chaos-%s@example.com", rid))
@@ -179,5 +183,12 @@ func seed(ctx context.Context, db *dynamodb.Client, table string, s settings, ri
 		}
 		w.pairs = append(w.pairs, w.summaryPairs(a.cid, enabled, a.alerts)...)
 	}
+	var err error
+	w.outage, err = seedOutage(ctx, st, s, rid)
+	if err != nil {
+		return w, err
+	}
+	w.accounts = append(w.accounts, outageClient)
+	w.hooks = append(w.hooks, w.outage.hook)
 	return w, nil
 }
