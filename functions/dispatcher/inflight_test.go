@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -124,5 +125,45 @@ func TestInFlightStoreErrorFailsTheRecords(t *testing.T) {
 	}
 	if n := len(e.hooks.calls()); n != 0 {
 		t.Errorf("requests = %d, want none", n)
+	}
+}
+
+// TestInFlightCapDefersTheAttemptOfADeadInvocation: an invocation claimed
+// attempt 1 of a load and died with its in-flight lease. Its claim runs out
+// (35 s) long before its lease (65 s), so the load delivered again finds the
+// attempt free to take over but no slot for it: the pair is deferred, as
+// attempt 1 (never acknowledged with nothing left to finish it), and its
+// deferral takes the attempt over once the slots are back.
+func TestInFlightCapDefersTheAttemptOfADeadInvocation(t *testing.T) {
+	e := newEnv(t)
+	e.oneHookWithCap(1)
+	ctx := context.Background()
+	k := key("L1", 1)
+	dead := e.claimFirst(t, k, e.h.cfg.AttemptTimeout+leaseMargin)
+	if l, err := e.store.AcquireInFlight(ctx, testClient, "dead-invocation", []delivery.SlotRequest{{HookID: 1, Want: 1, Cap: 1}}, inFlightLease); err != nil || l.Granted[1] != 1 {
+		t.Fatalf("the dead invocation's lease = %+v, %v", l, err)
+	}
+	e.clock.advance(e.h.cfg.AttemptTimeout + leaseMargin + time.Second)
+
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "L1", "succeeded")))
+	if n := len(e.hooks.calls()); n != 0 {
+		t.Fatalf("requests = %d, want none: the slot is still the dead invocation's", n)
+	}
+	msgs := e.queue.on(retryURL)
+	if len(msgs) != 1 {
+		t.Fatalf("queued %d retry messages, want the deferral of the dead attempt", len(msgs))
+	}
+	r, err := delivery.DecodeRetry([]byte(msgs[0].Body))
+	if err != nil || r.LoadID != "L1" || r.HookID != 1 || r.Attempt != 1 {
+		t.Fatalf("deferral = %+v, %v; want L1 hook 1 attempt 1", r, err)
+	}
+
+	e.clock.advance(inFlightLease)
+	e.mustRun(t, sqsEvent(msgs[0].Body))
+	if rec := e.record(k); rec.Status != delivery.StatusDelivered || rec.Attempt != 1 || len(rec.Attempts) != 1 {
+		t.Errorf("record = %+v, want delivered at attempt 1, one attempt", rec)
+	}
+	if _, errs := e.store.RecordResults(ctx, []delivery.Result{{Claim: dead, Attempt: delivery.Attempt{Outcome: "success", StatusCode: 200}, Status: delivery.StatusDelivered}}); !errors.Is(errs[0], delivery.ErrClaimLost) {
+		t.Errorf("the dead invocation's result: %v, want ErrClaimLost", errs[0])
 	}
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -36,7 +37,8 @@ func TestContractDeferMemstore(t *testing.T) {
 
 // lrDefer: a deferred hook waits for attempt 1 (no attempt used, nothing in
 // flight); its deferred message claims attempt 1 once, and so would the load
-// message delivered again, but never both.
+// message delivered again, but never both. Attempt 1 of a dead invocation is
+// deferred as well, and the deferred message takes it over.
 func lrDefer(t *testing.T, c lrContract) {
 	ctx := context.Background()
 	s := c.s.(deferringStore)
@@ -83,5 +85,33 @@ func lrDefer(t *testing.T, c lrContract) {
 	}
 	if claimed, cur, err := c.s.ClaimHook(ctx, delivery.NewClaim(lrKey("D2", 3), 1), digest, lrLease); claimed || err != nil || cur == nil {
 		t.Fatalf("the deferred message after the load took it = %v, %+v, %v; want not claimed", claimed, cur, err)
+	}
+
+	// Attempt 1 of a dead invocation (its lease has run out), and the load
+	// delivered again gets no in-flight slot for it: the hook is deferred,
+	// not a conflict, and left as it is; its deferred message takes the
+	// attempt over, once.
+	old := c.claimLoad(t, "D3", 1, 2)
+	c.clock.Advance(lrLease + time.Second)
+	_, deferred, conflicts, err = s.ClaimLoadDeferring(ctx, lrLoad("D3"), []int64{2}, []int64{1}, "tok-D3", lrLease)
+	if err != nil || !slices.Equal(deferred, []int64{1}) || len(conflicts) != 0 {
+		t.Fatalf("ClaimLoadDeferring(D3) after the lease ran out = %v, %v, %v; want hook 1 deferred, no conflict", deferred, conflicts, err)
+	}
+	if d, err := c.s.GetDelivery(ctx, lrKey("D3", 1)); err != nil || d.Status != delivery.StatusAttempting || len(d.Attempts) != 0 {
+		t.Fatalf("deferred entry of the dead attempt = %+v, %v; want still attempting, no attempt recorded", d, err)
+	}
+	takeover := delivery.NewClaim(lrKey("D3", 1), 1)
+	if claimed, cur, err := c.s.ClaimHook(ctx, takeover, digest, lrLease); !claimed || err != nil {
+		t.Fatalf("the deferred message takes the dead attempt over = %v, %+v, %v", claimed, cur, err)
+	}
+	if claimed, _, err := c.s.ClaimHook(ctx, delivery.NewClaim(lrKey("D3", 1), 1), digest, lrLease); claimed || err != nil {
+		t.Fatalf("a second deferred message = %v, %v; want not claimed (the lease is live)", claimed, err)
+	}
+	_, errs := c.s.RecordResults(ctx, []delivery.Result{{Claim: old[0], Attempt: ok(c.clock.Now()), Status: delivery.StatusDelivered}})
+	if !errors.Is(errs[0], delivery.ErrClaimLost) {
+		t.Errorf("result of the dead invocation: %v, want ErrClaimLost", errs[0])
+	}
+	if recs := c.record(t, delivery.Result{Claim: takeover, Attempt: ok(c.clock.Now()), Status: delivery.StatusDelivered}); recs[0].Status != delivery.StatusDelivered || recs[0].Attempt != 1 {
+		t.Errorf("after the takeover: %+v; want delivered at attempt 1", recs[0])
 	}
 }

@@ -137,9 +137,12 @@ func (s *Store) ClaimLoad(ctx context.Context, l delivery.Load, hookIDs []int64,
 // as a resend does: its entry is written waiting after attempt 0 when it
 // has none, so the deferred retry message (attempt 1) claims it later, and
 // so does the load message if SQS delivers it again. It returns the
-// deferred hooks (written now, or already waiting for attempt 1); a
-// deferred hook whose entry is in any other state is a conflict, as it
-// would be for ClaimLoad.
+// deferred hooks: written now, or found as ClaimLoad could claim them
+// (waiting for attempt 1, or attempt 1 claimed under a lease that has run
+// out, its invocation dead), which the deferred message claims or takes
+// over. A deferred hook whose entry is in any other state (attempt 1 under
+// a live lease, or past attempt 1) is a conflict, as it would be for
+// ClaimLoad.
 func (s *Store) ClaimLoadDeferring(ctx context.Context, l delivery.Load, hookIDs, deferIDs []int64, token string, lease time.Duration) ([]delivery.Claim, []int64, map[int64]*delivery.Record, error) {
 	now := s.now().UTC()
 	digest := delivery.BodyDigest(l.Body)
@@ -210,7 +213,10 @@ func (s *Store) ClaimLoadDeferring(ctx context.Context, l delivery.Load, hookIDs
 				conflicts[id] = e
 			case e == nil:
 				toDefer = append(toDefer, id)
-			case e.Status == delivery.StatusWaiting && e.Attempt == 0:
+			case delivery.CanClaim(e, 1, digest, now):
+				// Waiting for attempt 1, or attempt 1 of an invocation that
+				// died (its lease has run out): left as it is, for the
+				// deferral message to claim (or take over).
 				deferred = append(deferred, id)
 			default:
 				conflicts[id] = e

@@ -131,8 +131,8 @@ func (s *Store) claimLoad(l delivery.Load, hookIDs, deferIDs []int64, token stri
 			ent := s.newEntry(item, id)
 			ent.rec.Status = delivery.StatusWaiting
 			deferred = append(deferred, id)
-		case e.Status == delivery.StatusWaiting && e.Attempt == 0:
-			deferred = append(deferred, id)
+		case delivery.CanClaim(e, 1, digest, now):
+			deferred = append(deferred, id) // left for the deferral message
 		default:
 			conflicts[id] = e
 		}

@@ -111,7 +111,8 @@ func (c *chaos) summaryRecords(ctx context.Context, st *store.Store, out map[str
 		if err != nil {
 			continue // no record: reported by checkNothingStuck
 		}
-		rec := &record{Status: d.Status, Attempt: len(d.Attempts)}
+		rec := &record{Status: d.Status, Attempt: len(d.Attempts),
+			Exhausted: exhaustedSequences(d.Status, d.Attempts, c.maxAttempts())}
 		for _, a := range d.Attempts {
 			if a.Outcome == delivery.OutcomeSuccess {
 				rec.Successes++
