@@ -115,6 +115,7 @@ type invocation struct {
 	records  map[recordKey]*fate
 	seq      *sequencer // the numbers of the batch's loads (sequence.go)
 	slots    *gate      // the batch's in-flight slots (inflight.go)
+	tally    tally      // its attempts, for the delivery metrics (metrics.go)
 }
 
 // recordKey tells identical records apart from others: same queue, same
@@ -150,6 +151,7 @@ func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	}
 	wg.Wait()
 	inv.slots.release(ctx)
+	h.metrics.attempts(&inv.tally)
 
 	resp := events.SQSEventResponse{BatchItemFailures: []events.SQSBatchItemFailure{}}
 	for i, r := range ev.Records {

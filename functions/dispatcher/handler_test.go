@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/postloadhooks/hooks/scripts/devkit/syncbuf"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -771,3 +772,66 @@ func TestLogsNeverHoldSecretsOrBodies(t *testing.T) {
 }
 
 var cmpSorted = cmpopts.SortSlices(func(a, b string) bool { return a < b })
+
+// The delivery metrics are written once per invocation from its tally (a
+// line per outcome, per result and for the latencies), and a successful
+// attempt writes no log line at the default level: a failed one does.
+func TestDeliveryMetricsOncePerInvocation(t *testing.T) {
+	e := newEnv(t)
+	e.hooks.respond = func(r webhook.Request) delivery.Attempt {
+		if r.URL == "https://one.example/h" {
+			return delivery.Attempt{At: e.clock.now(), Outcome: delivery.OutcomeSuccess, StatusCode: 204, LatencyMs: 7}
+		}
+		return delivery.Attempt{At: e.clock.now(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 500, LatencyMs: 5}
+	}
+	e.mustRun(t, sqsEvent(loadMessageTo(testClient, testDest, "L1"), loadMessageTo(testClient, otherDest, "L2")))
+
+	type line struct {
+		name, dim string
+		value     any
+	}
+	var got []line
+	for _, l := range strings.Split(strings.TrimSpace(e.metrics.String()), "\n") {
+		var emf map[string]any
+		if err := json.Unmarshal([]byte(l), &emf); err != nil {
+			t.Fatalf("metric line %q: %v", l, err)
+		}
+		d := asMetricDirective(t, emf)
+		name := d["Metrics"].([]any)[0].(map[string]any)["Name"].(string)
+		dim := ""
+		if dims := d["Dimensions"].([]any)[0].([]any); len(dims) == 1 {
+			dim = dims[0].(string) + "=" + emf[dims[0].(string)].(string)
+		}
+		v := emf[name]
+		if vs, ok := v.([]any); ok {
+			slices.SortFunc(vs, func(a, b any) int { return int(a.(float64) - b.(float64)) })
+		}
+		got = append(got, line{name, dim, v})
+	}
+	want := []line{
+		{"DeliveryAttempts", "Outcome=http_status", 1.0},
+		{"DeliveryAttempts", "Outcome=success", 1.0},
+		{"DeliveryResults", "Result=delivered", 1.0},
+		{"DeliveryResults", "Result=retry", 1.0},
+		{"AttemptLatency", "", []any{5.0, 7.0}},
+	}
+	if diff := cmp.Diff(got, want, cmp.AllowUnexported(line{})); diff != "" {
+		t.Errorf("metric lines (-got +want):\n%s", diff)
+	}
+	logs := e.logs.String()
+	if strings.Contains(logs, `"outcome":"success"`) || !strings.Contains(logs, `"msg":"delivery attempt","messageId":"m1","clientId":116078,"loadId":"L2","hookId":2,"attempt":1,"outcome":"http_status"`) {
+		t.Errorf("logs: want the failed attempt's line only:\n%s", logs)
+	}
+}
+
+// asMetricDirective returns the one CloudWatchMetrics directive of an
+// embedded metric format line.
+func asMetricDirective(t *testing.T, emf map[string]any) map[string]any {
+	t.Helper()
+	aws, _ := emf["_aws"].(map[string]any)
+	ds, _ := aws["CloudWatchMetrics"].([]any)
+	if len(ds) != 1 {
+		t.Fatalf("metric line %v: want one CloudWatchMetrics directive", emf)
+	}
+	return ds[0].(map[string]any)
+}

@@ -25,21 +25,19 @@ import (
 // the account's whole Lambda concurrency.
 
 const (
-	alarmType        = "AWS::CloudWatch::Alarm"
-	logGroupType     = "AWS::Logs::LogGroup"
-	metricFilterType = "AWS::Logs::MetricFilter"
-	queueType        = "AWS::SQS::Queue"
-	topicParameter   = "AlarmTopicArn"
+	alarmType      = "AWS::CloudWatch::Alarm"
+	logGroupType   = "AWS::Logs::LogGroup"
+	queueType      = "AWS::SQS::Queue"
+	topicParameter = "AlarmTopicArn"
 )
 
 // retentionDays are the values CloudWatch Logs accepts for RetentionInDays
 // (never-expire is leaving it out, which the checks refuse).
 var retentionDays = []int{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
 
-// logMessageKey is the key of a log line's message: the functions' loggers
-// (shared/coldstart.NewLogger) write slog's message under it, as Lambda's
-// JSON log format does.
-const logMessageKey = "message"
+// serviceNamespace is the CloudWatch namespace of the service's own
+// metrics (the dispatcher's metricsNamespace).
+const serviceNamespace = "PostLoadHooks"
 
 // dlqs returns the logical ids of the queues some queue dead-letters to.
 func dlqs(t *Template) []string {
@@ -329,65 +327,6 @@ func stringLiterals(dir string) (map[string]bool, error) {
 	return out, nil
 }
 
-var (
-	patternMessage = regexp.MustCompile(`^\{\s*\$\.(\w+)\s*=\s*"([^"]+)"\s*\}$`)
-	jsonField      = regexp.MustCompile(`^\$\.(\w+)$`)
-)
-
-// checkMetricFilters: each metric filter reads the log group of a function
-// of the template and matches a log line that function's code writes, with
-// fields its code logs (so a renamed message or key cannot silently empty
-// the dashboard).
-func checkMetricFilters(t *Template, root string) []string {
-	var p []string
-	byGroup := map[string]Function{}
-	for _, f := range t.Functions() {
-		if g, ok := Ref(f.LoggingConfig["LogGroup"]); ok {
-			byGroup[g] = f
-		}
-	}
-	filters := ofType(t, metricFilterType)
-	if len(filters) == 0 {
-		p = append(p, "no metric filter: nothing turns delivery attempts into metrics")
-	}
-	for _, id := range filters {
-		props := t.Resources[id].Properties
-		g, _ := Ref(props["LogGroupName"])
-		f, ok := byGroup[g]
-		if !ok {
-			p = append(p, fmt.Sprintf("%s: LogGroupName %v is not the log group of a function", id, props["LogGroupName"]))
-			continue
-		}
-		lits, err := stringLiterals(filepath.Join(root, f.CodeURI))
-		if err != nil {
-			p = append(p, fmt.Sprintf("%s: %v", id, err))
-			continue
-		}
-		m := patternMessage.FindStringSubmatch(str(props["FilterPattern"]))
-		if m == nil || m[1] != logMessageKey {
-			p = append(p, fmt.Sprintf("%s: FilterPattern %q, want { $.%s = \"<a log message>\" }", id, props["FilterPattern"], logMessageKey))
-		} else if !lits[m[2]] {
-			p = append(p, fmt.Sprintf("%s: matches the log message %q, which %s never writes", id, m[2], f.CodeURI))
-		}
-		mts := asSlice(props["MetricTransformations"])
-		if len(mts) != 1 {
-			p = append(p, fmt.Sprintf("%s: %d MetricTransformations, want 1", id, len(mts)))
-			continue
-		}
-		mt := asMap(mts[0])
-		fields := []any{mt["MetricValue"]}
-		for _, d := range asSlice(mt["Dimensions"]) {
-			fields = append(fields, asMap(d)["Value"])
-		}
-		for _, v := range fields {
-			if fm := jsonField.FindStringSubmatch(str(v)); fm != nil && !lits[fm[1]] {
-				p = append(p, fmt.Sprintf("%s: reads the log field %s, which %s never logs", id, fm[1], f.CodeURI))
-			}
-		}
-	}
-	return p
-}
-
 // dashboardMetric is one metric line of a dashboard widget: namespace,
 // metric name, then dimension name/value pairs (options dropped).
 type dashboardMetric []string
@@ -447,8 +386,8 @@ func dashboardMetrics(t *Template) ([]dashboardMetric, []string) {
 // checkDashboard: the dashboard shows deliveries (what followed each
 // attempt), attempt outcomes and latency, the depth of every queue and
 // every DLQ and the notifications queue's oldest message; and every metric
-// of the service it shows is one that a metric filter or a function's code
-// produces.
+// of the service it shows is one that a function's code names (namespace
+// and metric name, in the embedded metric format).
 func checkDashboard(t *Template, root string) []string {
 	metrics, p := dashboardMetrics(t)
 	if metrics == nil {
@@ -468,50 +407,16 @@ func checkDashboard(t *Template, root string) []string {
 	if q, ok := notificationsQueue(t); ok {
 		shows("age of the oldest notification", "AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "${"+q+".QueueName}")
 	}
-	// The metrics the metric filters make, by role.
-	made := map[[2]string]bool{}
-	role := map[string][2]string{}
-	for _, id := range ofType(t, metricFilterType) {
-		mts := asSlice(t.Resources[id].Properties["MetricTransformations"])
-		if len(mts) != 1 {
-			continue // checkMetricFilters says so
-		}
-		mt := asMap(mts[0])
-		ns, _ := Sub(mt["MetricNamespace"])
-		if ns == "" {
-			ns = str(mt["MetricNamespace"])
-		}
-		key := [2]string{ns, str(mt["MetricName"])}
-		made[key] = true
-		switch dims := asSlice(mt["Dimensions"]); {
-		case len(dims) == 1 && asMap(dims[0])["Value"] == "$.outcome":
-			role["outcome"] = key
-		case len(dims) == 1 && asMap(dims[0])["Value"] == "$.next":
-			role["next"] = key
-		case len(dims) == 0 && mt["MetricValue"] == "$.durationMs":
-			role["latency"] = key
-		}
+	// The delivery metrics, which the dispatcher writes in the embedded
+	// metric format (functions/dispatcher/metrics.go).
+	for _, a := range []delivery.Action{delivery.Delivered, delivery.Retry, delivery.Exhausted} {
+		shows("deliveries "+a.String(), serviceNamespace, "DeliveryResults", "Result", a.String())
 	}
-	if k, ok := role["next"]; ok {
-		for _, a := range []delivery.Action{delivery.Delivered, delivery.Retry, delivery.Exhausted} {
-			shows("deliveries "+a.String(), k[0], k[1], "Result", a.String())
-		}
-	} else {
-		p = append(p, "no metric filter counts attempts by what followed ($.next): no deliveries to show")
+	for _, o := range []string{delivery.OutcomeSuccess, delivery.OutcomeHTTPStatus, delivery.OutcomeTimeout, delivery.OutcomeConnection,
+		delivery.OutcomeBlocked, delivery.OutcomeRedirect, delivery.OutcomeTLS} {
+		shows("attempts with outcome "+o, serviceNamespace, "DeliveryAttempts", "Outcome", o)
 	}
-	if k, ok := role["outcome"]; ok {
-		for _, o := range []string{delivery.OutcomeSuccess, delivery.OutcomeHTTPStatus, delivery.OutcomeTimeout, delivery.OutcomeConnection,
-			delivery.OutcomeBlocked, delivery.OutcomeRedirect, delivery.OutcomeTLS} {
-			shows("attempts with outcome "+o, k[0], k[1], "Outcome", o)
-		}
-	} else {
-		p = append(p, "no metric filter counts attempts by outcome ($.outcome)")
-	}
-	if k, ok := role["latency"]; ok {
-		shows("attempt latency", k[0], k[1])
-	} else {
-		p = append(p, "no metric filter measures attempt latency ($.durationMs)")
-	}
+	shows("attempt latency", serviceNamespace, "AttemptLatency")
 	// The service's own metrics shown must be made by something.
 	code := map[string]bool{}
 	for _, f := range t.Functions() {
@@ -525,8 +430,8 @@ func checkDashboard(t *Template, root string) []string {
 		if len(m) < 2 || strings.HasPrefix(m[0], "AWS/") {
 			continue
 		}
-		if !made[[2]string{m[0], m[1]}] && !(code[m[0]] && code[m[1]]) {
-			p = append(p, fmt.Sprintf("dashboard shows %s %s, which no metric filter and no function makes", m[0], m[1]))
+		if !code[m[0]] || !code[m[1]] {
+			p = append(p, fmt.Sprintf("dashboard shows %s %s, which no function's code makes", m[0], m[1]))
 		}
 	}
 	return p
@@ -540,7 +445,6 @@ var opsChecks = []struct {
 	{"alarms: every DLQ, notifications age, function errors and throttles", checkAlarms},
 	{"every function's log group has a retention", checkLogRetention},
 	{"every SQS event source has a maximum concurrency", checkMaximumConcurrency},
-	{"metric filters match what the code logs", checkMetricFilters},
 	{"dashboard: deliveries, outcomes, latency, queues, DLQs", checkDashboard},
 }
 
@@ -646,15 +550,9 @@ func opsMutations(t *testing.T) []opsMutation {
 			b, _ := Sub(props(tp, "Dashboard")["DashboardBody"])
 			props(tp, "Dashboard")["DashboardBody"] = map[string]any{"Fn::Sub": strings.Replace(b, "${RetryDLQ.QueueName}", "${RetryDLQX.QueueName}", 1)}
 		}},
-		opsMutation{"a metric filter removed", checkDashboard, func(tp *Template) { delete(tp.Resources, "AttemptLatencyMetric") }},
-		opsMutation{"log message renamed", checkMetricFilters, func(tp *Template) {
-			props(tp, "DeliveryAttemptsMetric")["FilterPattern"] = `{ $.message = "delivery attempted" }`
-		}},
-		opsMutation{"log field renamed", checkMetricFilters, func(tp *Template) {
-			asMap(asSlice(props(tp, "AttemptLatencyMetric")["MetricTransformations"])[0])["MetricValue"] = "$.latencyMs"
-		}},
-		opsMutation{"filter on another function's logs", checkMetricFilters, func(tp *Template) {
-			props(tp, "DeliveryResultsMetric")["LogGroupName"] = map[string]any{"Ref": "AlerterFunctionLogs"}
+		opsMutation{"a delivery metric the code does not write", checkDashboard, func(tp *Template) {
+			b, _ := Sub(props(tp, "Dashboard")["DashboardBody"])
+			props(tp, "Dashboard")["DashboardBody"] = map[string]any{"Fn::Sub": strings.Replace(b, `"AttemptLatency", {"stat": "p50"`, `"AttemptLatencies", {"stat": "p50"`, 1)}
 		}},
 		opsMutation{"MaximumConcurrency 1", checkMaximumConcurrency, func(tp *Template) {
 			asMap(sqsEvent(tp, "AlerterFunction", "Alerts")["ScalingConfig"])["MaximumConcurrency"] = 1
