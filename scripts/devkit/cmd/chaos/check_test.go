@@ -67,11 +67,7 @@ func failing(rows []row) []string {
 }
 
 func TestCheckAll(t *testing.T) {
-	tests := []struct {
-		name   string
-		change func(o *observed)
-		want   []string // failing rows
-	}{
+	tests := []checkCase{
 		{name: "a good run passes", change: func(*observed) {}},
 		{
 			name: "a sequence number skipped",
@@ -275,6 +271,19 @@ func TestCheckAll(t *testing.T) {
 			want:   []string{"faults were injected"},
 		},
 	}
+	runCheckCases(t, tests)
+}
+
+// checkCase is a good run changed by change, and the rows that must then
+// fail.
+type checkCase struct {
+	name   string
+	change func(o *observed)
+	want   []string // failing rows
+}
+
+// runCheckCases runs checkAll on each case's run.
+func runCheckCases(t *testing.T, tests []checkCase) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o := goodRun()

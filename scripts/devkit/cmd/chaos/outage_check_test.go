@@ -72,11 +72,7 @@ func replayOf(o *observed, id string) int {
 }
 
 func TestCheckOutage(t *testing.T) {
-	tests := []struct {
-		name   string
-		change func(o *observed)
-		want   []string // failing rows
-	}{
+	tests := []checkCase{
 		{name: "a good outage passes", change: func(*observed) {}},
 		{
 			name:   "the scenario did not run",
@@ -235,15 +231,7 @@ func TestCheckOutage(t *testing.T) {
 			want: []string{rowEmails},
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			o := goodRun()
-			tt.change(&o)
-			if diff := cmp.Diff(failing(checkAll(o)), tt.want); diff != "" {
-				t.Errorf("failing rows (-got +want):\n%s", diff)
-			}
-		})
-	}
+	runCheckCases(t, tests)
 }
 
 func TestExhaustedSequences(t *testing.T) {
