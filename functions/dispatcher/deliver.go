@@ -308,13 +308,14 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, Event: p.event, Sequence: p.seq, WebhookID: p.webhookID(), Secret: p.hook.Secret,
 				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body})
 			d := h.cfg.Schedule.Decide(p.n, a, h.rand)
-			inv.tally.add(a.Outcome, d.Action.String(), a.LatencyMs)
+			next := d.Action.String()
+			inv.tally.add(a.Outcome, next, a.LatencyMs)
 			level := slog.LevelInfo // a failed attempt; a successful one only at debug level (LogLevel DEBUG)
 			if a.Outcome == delivery.OutcomeSuccess {
 				level = slog.LevelDebug
 			}
 			pairLog{h.log, p}.at(ctx, level, "delivery attempt", slog.String("outcome", a.Outcome), slog.Int("statusCode", a.StatusCode),
-				slog.Int64("durationMs", a.LatencyMs), slog.String("next", d.Action.String()))
+				slog.Int64("durationMs", a.LatencyMs), slog.String("next", next))
 			results[i] = delivery.Result{Claim: claims[i], Attempt: a, Status: d.Status}
 			decisions[i] = d
 		})

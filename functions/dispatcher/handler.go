@@ -228,7 +228,7 @@ func (h *handler) process(ctx context.Context, inv *invocation, slot *arrival, r
 			out = h.deliverLoad(ctx, inv, slot, r.MessageId, w, acct, st)
 		}
 		if !out.failed && out.deadLetter == "" {
-			out.add(h.countInRun(ctx, r.MessageId, arrivedAt(r, h.now()), w.load, acct)) // run.go
+			out.add(h.countInRun(ctx, r, w.load, acct)) // run.go
 		}
 	case w.event != nil:
 		out = h.deliverEvent(ctx, inv, slot, r.MessageId, w, acct) // event.go

@@ -62,18 +62,18 @@ func wantsRuns(st accountState, destination int64) bool {
 	return false
 }
 
-// countInRun counts load m, which arrived at at, in its run and returns
-// what that leaves to queue: the run's timer (its first arrival), its
-// summary (the arrival that completed it). A store error fails the record:
-// its redelivery counts nothing twice.
-func (h *handler) countInRun(ctx context.Context, msgID string, at time.Time, m *notify.Message, st accountState) outcome {
+// countInRun counts load m, the message of record r, in its run and
+// returns what that leaves to queue: the run's timer (its first arrival),
+// its summary (the arrival that completed it). A store error fails the
+// record: its redelivery counts nothing twice.
+func (h *handler) countInRun(ctx context.Context, r events.SQSMessage, m *notify.Message, st accountState) outcome {
 	if m.Run == nil || st.err != nil || !st.account.HasHooks() || m.Notification == nil ||
 		(m.DestinationID != 0 && !st.account.HasDestination(m.DestinationID)) || !wantsRuns(st, m.DestinationID) {
 		return outcome{}
 	}
 	k := delivery.RunKey{ClientID: m.ClientID, IntegrationName: m.Notification.IntegrationName, RunID: m.Run.ID}
-	log := h.log.With(slog.String("messageId", msgID), slog.Int64("clientId", m.ClientID), slog.String("loadId", m.LoadID))
-	l := delivery.RunLoad{LoadID: m.LoadID, DestinationID: m.DestinationID, Expected: m.Run.Tables, At: at}
+	log := h.log.With(slog.String("messageId", r.MessageId), slog.Int64("clientId", m.ClientID), slog.String("loadId", m.LoadID))
+	l := delivery.RunLoad{LoadID: m.LoadID, DestinationID: m.DestinationID, Expected: m.Run.Tables, At: arrivedAt(r, h.now())}
 	for _, t := range m.Notification.Tables {
 		l.Tables = append(l.Tables, notify.RunTable{DestinationTableName: t.DestinationTableName, Status: m.Status,
 			NumRows: t.NumRows, NumRowsRejected: t.NumRowsRejected})
