@@ -128,6 +128,7 @@ func BenchmarkDeliveryCost(b *testing.B) {
 			b.ReportMetric(float64(got.Service("DynamoDB"))/deliveries, "ddb-req/delivery")
 			b.ReportMetric(got.WriteUnits/deliveries, "ddb-wcu/delivery")
 			b.ReportMetric(got.ReadUnits/deliveries, "ddb-rcu/delivery")
+			b.ReportMetric(float64(got.FailedConditions)/deliveries, "ddb-failed-conditions/delivery")
 			b.ReportMetric(float64(got.Unreported)/deliveries, "ddb-unreported/delivery")
 			b.ReportMetric(float64(len(q.all())-sent0)/deliveries, "sqs-sends/delivery")
 			b.ReportMetric(float64(chunks)/deliveries, "sqs-send-chunks/delivery")

@@ -10,9 +10,16 @@
 //     (a retried call is billed, and counted, once per attempt).
 //   - DynamoDB capacity: the middleware asks for it (ReturnConsumedCapacity
 //     TOTAL on every operation that takes it, so the measured code is
-//     unchanged) and adds up the ConsumedCapacity of each answer. A DynamoDB
-//     answer that carries none (a failed conditional write does not, nor
-//     does an error) is counted in Counts.Unreported.
+//     unchanged) and adds up the ConsumedCapacity of each answer.
+//   - A single-item write whose condition fails answers with an error and
+//     no ConsumedCapacity, but DynamoDB still bills it: write units by the
+//     size of the item already there, at least one. The middleware asks
+//     for that item (ReturnValuesOnConditionCheckFailure ALL_OLD, taken out
+//     of the error again when the caller did not ask for it) and adds its
+//     write units, by ItemSize, to WriteUnits; it counts the write in
+//     Counts.FailedConditions.
+//   - Any other DynamoDB answer without capacity (an error) is counted in
+//     Counts.Unreported.
 //   - SQS chunks: AWS bills each 64 KiB chunk of a request's payload as one
 //     request. The meter takes the larger of the HTTP request and response
 //     bodies, an upper bound of the payload (the protocol's envelope is
@@ -21,6 +28,7 @@ package awsmeter
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"sync"
 
@@ -38,9 +46,12 @@ const SQSChunk = 64 << 10
 type Counts struct {
 	Requests   map[string]int // "DynamoDB.UpdateItem" -> HTTP attempts answered
 	ReadUnits  float64        // DynamoDB read capacity units reported
-	WriteUnits float64        // DynamoDB write capacity units reported
-	Unreported int            // DynamoDB answers without ConsumedCapacity
-	SQSChunks  int            // SQS requests in 64 KiB chunks
+	WriteUnits float64        // DynamoDB write capacity units reported, and those of failed conditions
+	// FailedConditions is the single-item writes whose condition failed
+	// (their units are in WriteUnits).
+	FailedConditions int
+	Unreported       int // other DynamoDB answers without ConsumedCapacity
+	SQSChunks        int // SQS requests in 64 KiB chunks
 }
 
 // Service is the number of requests to one service (its SDK service ID,
@@ -63,6 +74,8 @@ func (c Counts) Sub(before Counts) Counts {
 		WriteUnits: c.WriteUnits - before.WriteUnits,
 		Unreported: c.Unreported - before.Unreported,
 		SQSChunks:  c.SQSChunks - before.SQSChunks,
+
+		FailedConditions: c.FailedConditions - before.FailedConditions,
 	}
 	for k, v := range c.Requests {
 		if n := v - before.Requests[k]; n != 0 {
@@ -110,10 +123,13 @@ func askCapacity(ctx context.Context, in middleware.InitializeInput, next middle
 		p.ReturnConsumedCapacity = total
 	case *dynamodb.PutItemInput:
 		p.ReturnConsumedCapacity = total
+		ctx = askOldItem(ctx, p.ConditionExpression, &p.ReturnValuesOnConditionCheckFailure)
 	case *dynamodb.UpdateItemInput:
 		p.ReturnConsumedCapacity = total
+		ctx = askOldItem(ctx, p.ConditionExpression, &p.ReturnValuesOnConditionCheckFailure)
 	case *dynamodb.DeleteItemInput:
 		p.ReturnConsumedCapacity = total
+		ctx = askOldItem(ctx, p.ConditionExpression, &p.ReturnValuesOnConditionCheckFailure)
 	case *dynamodb.QueryInput:
 		p.ReturnConsumedCapacity = total
 	case *dynamodb.ScanInput:
@@ -128,6 +144,22 @@ func askCapacity(ctx context.Context, in middleware.InitializeInput, next middle
 		p.ReturnConsumedCapacity = total
 	}
 	return next.HandleInitialize(ctx, in)
+}
+
+// meterAskedOld marks a call whose failed condition returns the item only
+// because the meter asked for it.
+type meterAskedOld struct{}
+
+// askOldItem asks a conditional write for the item its failed condition
+// is billed by, unless the caller already does; the context remembers
+// that the meter asked, so that count hands the caller the error it would
+// have had.
+func askOldItem(ctx context.Context, condition *string, ask *types.ReturnValuesOnConditionCheckFailure) context.Context {
+	if condition == nil || *ask == types.ReturnValuesOnConditionCheckFailureAllOld {
+		return ctx
+	}
+	*ask = types.ReturnValuesOnConditionCheckFailureAllOld
+	return middleware.WithStackValue(ctx, meterAskedOld{}, true)
 }
 
 func (m *Meter) count(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
@@ -145,7 +177,16 @@ func (m *Meter) count(ctx context.Context, in middleware.DeserializeInput, next 
 		read, write, reported := capacity(out.Result)
 		m.c.ReadUnits += read
 		m.c.WriteUnits += write
-		if !reported {
+		var ccf *types.ConditionalCheckFailedException
+		switch {
+		case reported:
+		case errors.As(err, &ccf):
+			m.c.WriteUnits += float64(WriteUnits(ItemSize(ccf.Item)))
+			m.c.FailedConditions++
+			if asked, _ := middleware.GetStackValue(ctx, meterAskedOld{}).(bool); asked {
+				ccf.Item = nil
+			}
+		default:
 			m.c.Unreported++
 		}
 	case "SQS":

@@ -2,6 +2,7 @@ package awsmeter_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 
@@ -78,6 +79,33 @@ func TestDynamoDBCapacity(t *testing.T) {
 	}
 	if d := m.Snapshot().Sub(before); d.ReadUnits != 0.5 || d.WriteUnits != 0 || d.Service("DynamoDB") != 1 {
 		t.Fatalf("eventually consistent get: %+v", d)
+	}
+
+	// A write whose condition fails is billed by the item already there
+	// (about 2.5 KiB: 3 units), or 1 unit when there is none.
+	before = m.Snapshot()
+	failing := func(sk string) {
+		t.Helper()
+		_, err := client.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: aws.String(table),
+			Key:                 map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "meter"}, "sk": &types.AttributeValueMemberS{Value: sk}},
+			UpdateExpression:    aws.String("SET n = :one"),
+			ConditionExpression: aws.String("n = :two"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{
+				":one": &types.AttributeValueMemberN{Value: "1"}, ":two": &types.AttributeValueMemberN{Value: "2"},
+			},
+		})
+		var ccf *types.ConditionalCheckFailedException
+		if !errors.As(err, &ccf) {
+			t.Fatalf("update of %s: %v, want a failed condition", sk, err)
+		}
+		if ccf.Item != nil {
+			t.Errorf("update of %s: the error carries the item although the caller did not ask for it", sk)
+		}
+	}
+	failing("big")
+	failing("missing")
+	if d := m.Snapshot().Sub(before); d.WriteUnits != 3+1 || d.FailedConditions != 2 || d.Unreported != 0 || d.Service("DynamoDB") != 2 {
+		t.Fatalf("two failed conditions: %+v", d)
 	}
 }
 
