@@ -173,7 +173,7 @@ func TestResendQueuesOnSQS(t *testing.T) {
 	db, table := devstack.DynamoDB(t)
 	client, queues := devstack.SQS(t)
 	st := store.New(db, table, time.Now)
-	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken),
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), newDynamoStore(st), tokenAdmin(adminToken),
 		hooksConfig{sender: &fakeSender{}, retries: sqsRetryQueue{client: client, url: queues.Retry}}))
 	t.Cleanup(srv.Close)
 	s := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}, db: db, table: table}

@@ -57,7 +57,7 @@ func newAdvStack(t *testing.T) *advStack {
 	db, table := devstack.DynamoDB(t)
 	st := store.New(db, table, time.Now)
 	sender := &fakeSender{}
-	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), hooksConfig{sender: sender}))
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), newDynamoStore(st), tokenAdmin(adminToken), hooksConfig{sender: sender}))
 	t.Cleanup(srv.Close)
 	s := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}, db: db, table: table, sender: sender}
 

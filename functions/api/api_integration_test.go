@@ -29,7 +29,7 @@ func newIntegrationAPI(t *testing.T) *integrationAPI {
 	t.Helper()
 	db, table := devstack.DynamoDB(t)
 	st := store.New(db, table, time.Now)
-	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), hooksConfig{}))
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), newDynamoStore(st), tokenAdmin(adminToken), hooksConfig{}))
 	t.Cleanup(srv.Close)
 	return &integrationAPI{url: srv.URL, client: srv.Client()}
 }

@@ -65,7 +65,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now)
+	st := newDynamoStore(store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now))
 	web := webConfig{from: cfg.signInFrom, appURL: cfg.appURL}
 	if len(cfg.unsubscribeKey) > 0 {
 		if web.unsubscribe, err = optout.NewSigner(cfg.unsubscribeKey); err != nil {

@@ -25,7 +25,7 @@ func newResendStack(t *testing.T, queue retryQueuer) (*advStack, *store.Store, s
 	t.Helper()
 	db, table := devstack.DynamoDB(t)
 	st := store.New(db, table, time.Now)
-	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken),
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), newDynamoStore(st), tokenAdmin(adminToken),
 		hooksConfig{sender: &fakeSender{}, retries: queue, replayRate: 2}))
 	t.Cleanup(srv.Close)
 	s := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}, db: db, table: table}
@@ -116,7 +116,7 @@ func TestResendQueueFailureOnDynamoDB(t *testing.T) {
 
 	// The queue is back: the same deliveries resend.
 	client, queues := devstack.SQS(t)
-	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken),
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), newDynamoStore(st), tokenAdmin(adminToken),
 		hooksConfig{sender: &fakeSender{}, retries: sqsRetryQueue{client: client, url: queues.Retry}, replayRate: 2}))
 	t.Cleanup(srv.Close)
 	back := &advStack{integrationAPI: &integrationAPI{url: srv.URL, client: srv.Client()}}

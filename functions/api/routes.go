@@ -11,8 +11,8 @@ import (
 	"github.com/postloadhooks/hooks/shared/hook"
 )
 
-// storage is every store method the API uses (*store.Store in production,
-// an in-memory fake in unit tests).
+// storage is every store method the API uses (dynamoStore, the
+// DynamoDB-backed store, in production; an in-memory fake in unit tests).
 type storage interface {
 	hookCreator
 	hookLister

@@ -78,7 +78,7 @@ func newTestSendAPI(t *testing.T, opts webhook.Options) *integrationAPI {
 	}
 	db, table := devstack.DynamoDB(t)
 	st := store.New(db, table, time.Now)
-	srv := httptest.NewServer(testRoutes(t, discardLogger(), st, tokenAdmin(adminToken), hooksConfig{allowPrivate: true, sender: client}))
+	srv := httptest.NewServer(testRoutes(t, discardLogger(), newDynamoStore(st), tokenAdmin(adminToken), hooksConfig{allowPrivate: true, sender: client}))
 	t.Cleanup(srv.Close)
 	return &integrationAPI{url: srv.URL, client: srv.Client()}
 }

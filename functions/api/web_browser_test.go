@@ -108,7 +108,7 @@ func newBrowserStack(t *testing.T) *browserStack {
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	base := "http://" + srv.Listener.Addr().String()
-	srv.Config.Handler = routes(discardLogger(), st, tokenAdmin(adminToken),
+	srv.Config.Handler = routes(discardLogger(), newDynamoStore(st), tokenAdmin(adminToken),
 		hooksConfig{allowPrivate: true, sender: sender, retries: sqsRetryQueue{client: client, url: queues.Retry}, replayRate: browserReplayRate},
 		webConfig{mail: ses, from: "hooks@example.com", appURL: base})
 	srv.Start()
