@@ -306,7 +306,7 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 		goAttempt(&wg, func() { // workers.go
 			defer func() { <-inv.attempts }()
 			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, Event: p.event, Sequence: p.seq, WebhookID: p.webhookID(), Secret: p.hook.Secret,
-				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body})
+				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body, Keys: &inv.keys})
 			d := h.cfg.Schedule.Decide(p.n, a, h.rand)
 			next := d.Action.String()
 			inv.tally.add(a.Outcome, next, a.LatencyMs)
