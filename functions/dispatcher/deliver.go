@@ -64,8 +64,10 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 	if !h.recordFreshness(ctx, inv, msgID, m, st.account) {
 		return outcome{failed: true}
 	}
-	pairs := map[int64]*pair{}
-	var ids, skipped []int64
+	pairs := make(map[int64]*pair, len(st.hooks))
+	all := make([]pair, 0, len(st.hooks)) // the record's pairs, in one allocation
+	ids := make([]int64, 0, len(st.hooks))
+	var skipped []int64
 	for _, hk := range st.hooks {
 		if !hk.SendsLoadsOf(m.DestinationID) || !hk.Wants(m.Notification.IntegrationName, m.Notification.DestinationRootTableName) {
 			continue
@@ -77,8 +79,9 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 			continue
 		}
 		ids = append(ids, hk.ID)
-		pairs[hk.ID] = &pair{messageID: msgID, key: delivery.Key{ClientID: m.ClientID, LoadID: m.LoadID, HookID: hk.ID},
-			n: 1, body: m.Body, digest: w.digest, notification: m.Notification, hook: hk, active: true}
+		all = append(all, pair{messageID: msgID, key: delivery.Key{ClientID: m.ClientID, LoadID: m.LoadID, HookID: hk.ID},
+			n: 1, body: m.Body, digest: w.digest, notification: m.Notification, hook: hk, active: true})
+		pairs[hk.ID] = &all[len(all)-1] // all never grows past its capacity: the pointer stays
 	}
 	load := delivery.Load{ClientID: m.ClientID, LoadID: m.LoadID, IntegrationName: m.Notification.IntegrationName,
 		Tables: m.Notification.TableNames(), Body: m.Body}
@@ -131,7 +134,8 @@ func (h *handler) claimPairs(ctx context.Context, slot *arrival, msgID string, l
 	if err != nil {
 		return nil, outcome{failed: true}
 	}
-	var claimIDs, deferIDs []int64
+	claimIDs := make([]int64, 0, len(ids)) // nearly always every pair
+	var deferIDs []int64
 	for _, id := range ids {
 		if got[id] {
 			claimIDs = append(claimIDs, id)
