@@ -36,7 +36,7 @@ type pair struct {
 	notification *notify.Notification // for the alert
 	event        string               // the body's event type (webhook-event); "" for a table load
 	retry        bool                 // asked for by a retry message
-	hook         hook.Hook            // the hook as read now; zero if it no longer exists
+	hook         *hook.Hook           // the hook as read now (the invocation's, not to be changed); zero if it no longer exists
 	// active: the hook exists and is enabled and the plan has the feature.
 	// A retry for an inactive pair is cancelled quietly after its claim.
 	active bool
@@ -68,7 +68,8 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 	all := make([]pair, 0, len(st.hooks)) // the record's pairs, in one allocation
 	ids := make([]int64, 0, len(st.hooks))
 	var skipped []int64
-	for _, hk := range st.hooks {
+	for i := range st.hooks {
+		hk := &st.hooks[i]
 		if !hk.SendsLoadsOf(m.DestinationID) || !hk.Wants(m.Notification.IntegrationName, m.Notification.DestinationRootTableName) {
 			continue
 		}
@@ -128,7 +129,7 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 func (h *handler) claimPairs(ctx context.Context, slot *arrival, msgID string, l delivery.Load, ids []int64, pairs map[int64]*pair) ([]delivery.Claim, outcome) {
 	hooks := make([]*hook.Hook, len(ids))
 	for i, id := range ids {
-		hooks[i] = &pairs[id].hook
+		hooks[i] = pairs[id].hook
 	}
 	got, err := slot.take(ctx, l.ClientID, hooks)
 	if err != nil {
@@ -216,15 +217,15 @@ func (c *loadClocks) record(ctx context.Context, clientID int64, k hook.Freshnes
 func (h *handler) deliverRetry(ctx context.Context, inv *invocation, slot *arrival, msgID string, w work, st accountState) outcome {
 	r := w.retry
 	p := &pair{messageID: msgID, key: delivery.Key{ClientID: r.msg.ClientID, LoadID: r.msg.LoadID, HookID: r.msg.HookID},
-		n: r.msg.Attempt, body: r.msg.Body, digest: w.digest, notification: &r.notification, event: r.event, retry: true}
+		n: r.msg.Attempt, body: r.msg.Body, digest: w.digest, notification: &r.notification, event: r.event, retry: true, hook: &hook.Hook{}}
 	if st.err == nil {
 		if hk, ok := st.hook(r.msg.HookID); ok {
-			p.hook, p.active = hk, hk.Enabled() && st.account.HasHooks()
+			p.hook, p.active = &hk, hk.Enabled() && st.account.HasHooks()
 		}
 	}
 	log := pairLog{h.log, p}
 	if p.active {
-		got, err := slot.take(ctx, p.key.ClientID, []*hook.Hook{&p.hook})
+		got, err := slot.take(ctx, p.key.ClientID, []*hook.Hook{p.hook})
 		if err != nil {
 			return outcome{failed: true}
 		}
