@@ -36,7 +36,7 @@ type pair struct {
 	notification *notify.Notification // for the alert
 	event        string               // the body's event type (webhook-event); "" for a table load
 	retry        bool                 // asked for by a retry message
-	hook         hook.Hook            // the hook as read now; zero if it no longer exists
+	hook         *hook.Hook           // the hook as read now (the invocation's, not to be changed); zero if it no longer exists
 	// active: the hook exists and is enabled and the plan has the feature.
 	// A retry for an inactive pair is cancelled quietly after its claim.
 	active bool
@@ -64,9 +64,12 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 	if !h.recordFreshness(ctx, inv, msgID, m, st.account) {
 		return outcome{failed: true}
 	}
-	pairs := map[int64]*pair{}
-	var ids, skipped []int64
-	for _, hk := range st.hooks {
+	pairs := make(map[int64]*pair, len(st.hooks))
+	all := make([]pair, 0, len(st.hooks)) // the record's pairs, in one allocation
+	ids := make([]int64, 0, len(st.hooks))
+	var skipped []int64
+	for i := range st.hooks {
+		hk := &st.hooks[i]
 		if !hk.SendsLoadsOf(m.DestinationID) || !hk.Wants(m.Notification.IntegrationName, m.Notification.DestinationRootTableName) {
 			continue
 		}
@@ -77,8 +80,9 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 			continue
 		}
 		ids = append(ids, hk.ID)
-		pairs[hk.ID] = &pair{messageID: msgID, key: delivery.Key{ClientID: m.ClientID, LoadID: m.LoadID, HookID: hk.ID},
-			n: 1, body: m.Body, digest: w.digest, notification: m.Notification, hook: hk, active: true}
+		all = append(all, pair{messageID: msgID, key: delivery.Key{ClientID: m.ClientID, LoadID: m.LoadID, HookID: hk.ID},
+			n: 1, body: m.Body, digest: w.digest, notification: m.Notification, hook: hk, active: true})
+		pairs[hk.ID] = &all[len(all)-1] // all never grows past its capacity: the pointer stays
 	}
 	load := delivery.Load{ClientID: m.ClientID, LoadID: m.LoadID, IntegrationName: m.Notification.IntegrationName,
 		Tables: m.Notification.TableNames(), Body: m.Body}
@@ -125,13 +129,14 @@ func (h *handler) deliverLoad(ctx context.Context, inv *invocation, slot *arriva
 func (h *handler) claimPairs(ctx context.Context, slot *arrival, msgID string, l delivery.Load, ids []int64, pairs map[int64]*pair) ([]delivery.Claim, outcome) {
 	hooks := make([]*hook.Hook, len(ids))
 	for i, id := range ids {
-		hooks[i] = &pairs[id].hook
+		hooks[i] = pairs[id].hook
 	}
 	got, err := slot.take(ctx, l.ClientID, hooks)
 	if err != nil {
 		return nil, outcome{failed: true}
 	}
-	var claimIDs, deferIDs []int64
+	claimIDs := make([]int64, 0, len(ids)) // nearly always every pair
+	var deferIDs []int64
 	for _, id := range ids {
 		if got[id] {
 			claimIDs = append(claimIDs, id)
@@ -212,15 +217,15 @@ func (c *loadClocks) record(ctx context.Context, clientID int64, k hook.Freshnes
 func (h *handler) deliverRetry(ctx context.Context, inv *invocation, slot *arrival, msgID string, w work, st accountState) outcome {
 	r := w.retry
 	p := &pair{messageID: msgID, key: delivery.Key{ClientID: r.msg.ClientID, LoadID: r.msg.LoadID, HookID: r.msg.HookID},
-		n: r.msg.Attempt, body: r.msg.Body, digest: w.digest, notification: &r.notification, event: r.event, retry: true}
+		n: r.msg.Attempt, body: r.msg.Body, digest: w.digest, notification: &r.notification, event: r.event, retry: true, hook: &hook.Hook{}}
 	if st.err == nil {
 		if hk, ok := st.hook(r.msg.HookID); ok {
-			p.hook, p.active = hk, hk.Enabled() && st.account.HasHooks()
+			p.hook, p.active = &hk, hk.Enabled() && st.account.HasHooks()
 		}
 	}
 	log := pairLog{h.log, p}
 	if p.active {
-		got, err := slot.take(ctx, p.key.ClientID, []*hook.Hook{&p.hook})
+		got, err := slot.take(ctx, p.key.ClientID, []*hook.Hook{p.hook})
 		if err != nil {
 			return outcome{failed: true}
 		}
@@ -306,7 +311,7 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 		goAttempt(&wg, func() { // workers.go
 			defer func() { <-inv.attempts }()
 			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, Event: p.event, Sequence: p.seq, WebhookID: p.webhookID(), Secret: p.hook.Secret,
-				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body})
+				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body, Keys: &inv.keys})
 			d := h.cfg.Schedule.Decide(p.n, a, h.rand)
 			next := d.Action.String()
 			inv.tally.add(a.Outcome, next, a.LatencyMs)

@@ -54,7 +54,8 @@ func (h *handler) deliverEvent(ctx context.Context, inv *invocation, slot *arriv
 	}
 	pairs := map[int64]*pair{}
 	var ids []int64
-	for _, hk := range st.hooks {
+	for i := range st.hooks {
+		hk := &st.hooks[i]
 		if !hk.Enabled() || !hk.Subscribes(e.msg.Event) || !hk.SendsLoadsOf(e.msg.DestinationID) {
 			continue
 		}

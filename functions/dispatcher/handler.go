@@ -113,9 +113,10 @@ type invocation struct {
 	sends    chan struct{}
 	mu       sync.Mutex
 	records  map[recordKey]*fate
-	seq      *sequencer // the numbers of the batch's loads (sequence.go)
-	slots    *gate      // the batch's in-flight slots (inflight.go)
-	tally    tally      // its attempts, for the delivery metrics (metrics.go)
+	seq      *sequencer   // the numbers of the batch's loads (sequence.go)
+	slots    *gate        // the batch's in-flight slots (inflight.go)
+	tally    tally        // its attempts, for the delivery metrics (metrics.go)
+	keys     webhook.Keys // its attempts' signing MACs, one keying per hook secret
 }
 
 // recordKey tells identical records apart from others: same queue, same

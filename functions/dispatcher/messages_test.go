@@ -100,7 +100,7 @@ func checkQueueMessages(t *testing.T, m notify.Message, snippet []byte) {
 	t.Helper()
 	k := delivery.Key{ClientID: m.ClientID, LoadID: m.LoadID, HookID: 10}
 	p := &pair{key: k, n: 1, body: m.Body, digest: delivery.BodyDigest(m.Body), notification: m.Notification,
-		hook: hook.Hook{ID: 10, ClientID: k.ClientID, URL: "https://hooks.example.com/" + strings.Repeat("p", 1900) + "?api_key=" + strings.Repeat("s", 100)}}
+		hook: &hook.Hook{ID: 10, ClientID: k.ClientID, URL: "https://hooks.example.com/" + strings.Repeat("p", 1900) + "?api_key=" + strings.Repeat("s", 100)}}
 	h := &handler{}
 	at := time.Date(2026, 7, 15, 14, 45, 8, 123456789, time.UTC)
 

@@ -17,33 +17,42 @@ import (
 const workerIdle = 10 * time.Second
 
 // idleWorkers hands an attempt to a worker waiting for one.
-var idleWorkers = make(chan func())
+var idleWorkers = make(chan job)
+
+// job is one attempt f, part of wg. It is handed over by value: no closure
+// to allocate per attempt.
+type job struct {
+	wg *sync.WaitGroup
+	f  func()
+}
+
+func (j job) run() {
+	defer j.wg.Done()
+	j.f()
+}
 
 // goAttempt runs f as part of wg, on an idle worker or on a new one.
 func goAttempt(wg *sync.WaitGroup, f func()) {
 	wg.Add(1)
-	job := func() {
-		defer wg.Done()
-		f()
-	}
+	j := job{wg, f}
 	select {
-	case idleWorkers <- job:
+	case idleWorkers <- j:
 	default:
-		go worker(job)
+		go worker(j)
 	}
 }
 
-// worker runs job, then each attempt handed to it, until it has waited
+// worker runs j, then each attempt handed to it, until it has waited
 // workerIdle for one.
-func worker(job func()) {
+func worker(j job) {
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {
-		job()
-		job = nil // what the attempt used is not kept while the worker waits
+		j.run()
+		j = job{} // what the attempt used is not kept while the worker waits
 		idle.Reset(workerIdle)
 		select {
-		case job = <-idleWorkers:
+		case j = <-idleWorkers:
 		case <-idle.C:
 			return
 		}

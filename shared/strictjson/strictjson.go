@@ -144,10 +144,12 @@ func parseObject(raw []byte, path string, body bool) (Object, error) {
 	}
 	var buf [16]json.RawMessage  // the objects of a message have few members
 	kv := elements(buf[:0], raw) // key, value, key, value...
+	var keyBuf [8]string
+	keys := keyStrings(keyBuf[:0], kv)
 	o := Object{path: path, fields: make(map[string]json.RawMessage, len(kv)/2), body: body}
 	var folds map[string]string // fold(key) -> key, for every key once a fold is needed
 	for i := 0; i < len(kv); i += 2 {
-		key, _ := Unquote(kv[i])
+		key := keys[i/2]
 		if _, dup := o.fields[key]; dup {
 			return Object{}, invalid(safeField(path, key), "repeated key")
 		}
@@ -475,6 +477,39 @@ func skipSpace(raw []byte, i int) int {
 	return i
 }
 
+// keyStrings appends to dst the keys of an object's elements kv (key,
+// value, key, value...), unquoted. The keys without escapes, nearly all of
+// them, share one string: one allocation for the object, not one per key.
+func keyStrings(dst []string, kv []json.RawMessage) []string {
+	var b strings.Builder
+	size := 0
+	for i := 0; i < len(kv); i += 2 {
+		size += len(kv[i])
+	}
+	b.Grow(size)
+	var endBuf [8]int
+	ends := endBuf[:0] // where each key ends in b; -1 for a key unquoted on its own
+	for i := 0; i < len(kv); i += 2 {
+		if text, ok := plainText(kv[i]); ok {
+			b.Write(text)
+			ends = append(ends, b.Len())
+			dst = append(dst, "")
+			continue
+		}
+		key, _ := Unquote(kv[i])
+		ends = append(ends, -1)
+		dst = append(dst, key)
+	}
+	all, start := b.String(), 0
+	for i, end := range ends {
+		if end >= 0 {
+			dst[len(dst)-len(ends)+i] = all[start:end]
+			start = end
+		}
+	}
+	return dst
+}
+
 // Unquote returns the string a valid JSON value holds; ok is false when the
 // value is not a string. Strings without escapes, nearly all of them, are
 // copied directly; the others are left to encoding/json.
@@ -482,10 +517,17 @@ func Unquote(v []byte) (s string, ok bool) {
 	if len(v) < 2 || v[0] != '"' {
 		return "", false
 	}
-	if text := v[1 : len(v)-1]; bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text) {
+	if text, ok := plainText(v); ok {
 		return string(text), true
 	}
 	return s, json.Unmarshal(v, &s) == nil
+}
+
+// plainText is the text of the JSON string v when it holds no escape and
+// is valid UTF-8: the string it holds, as it is.
+func plainText(v []byte) ([]byte, bool) {
+	text := v[1 : len(v)-1]
+	return text, bytes.IndexByte(text, '\\') < 0 && utf8.Valid(text)
 }
 
 // IsNull reports whether v is the JSON null.

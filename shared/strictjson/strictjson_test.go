@@ -125,3 +125,20 @@ func TestBodyAccessors(t *testing.T) {
 		t.Error("Parse accepted keys differing only in case")
 	}
 }
+
+// TestObjectKeys checks that every key of an object reads as itself, those
+// with escapes and non-ASCII text among the plain ones that share one string.
+func TestObjectKeys(t *testing.T) {
+	o, err := Parse([]byte(`{"a":1,"b\u0061":2,"":3,"ключ":4,"c\"d":5,"last_key":6}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"a": "1", "ba": "2", "": "3", "ключ": "4", `c"d`: "5", "last_key": "6"}
+	got := map[string]string{}
+	for k, v := range o.fields {
+		got[k] = string(v)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("keys (-want +got):\n%s", diff)
+	}
+}

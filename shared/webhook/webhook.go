@@ -100,6 +100,9 @@ type Request struct {
 	PreviousSecret          string
 	PreviousSecretExpiresAt time.Time
 	Body                    []byte
+	// Keys, when set, lends the signing MACs of the caller's batch of
+	// attempts (see Keys); nil keys a MAC for each signature.
+	Keys *Keys
 }
 
 // EventTableLoaded is the webhook-event of a request whose Event is empty:
@@ -120,11 +123,11 @@ func (r *Request) event() string {
 // ("v1,<new> v1,<old>"), as Standard Webhooks allows during a rotation (a
 // receiver accepts the request when any entry matches the secret it holds).
 func (r *Request) signature(at time.Time, ts string) (string, error) {
-	sig, err := sign(r.Secret, r.WebhookID, ts, r.Body)
+	sig, err := sign(r.Keys, r.Secret, r.WebhookID, ts, r.Body)
 	if err != nil || r.PreviousSecret == "" || !at.Before(r.PreviousSecretExpiresAt) {
 		return sig, err
 	}
-	old, err := sign(r.PreviousSecret, r.WebhookID, ts, r.Body)
+	old, err := sign(r.Keys, r.PreviousSecret, r.WebhookID, ts, r.Body)
 	if err != nil {
 		return "", err
 	}
@@ -308,20 +311,19 @@ var snippetBufs = sync.Pool{New: func() any { return new([delivery.SnippetBytes]
 // the connection be reused; a longer one is cut off and its connection
 // closed.
 func readBody(body io.Reader) (string, error) {
-	lr := io.LimitReader(body, MaxResponseBytes)
 	buf := snippetBufs.Get().(*[delivery.SnippetBytes]byte)
 	defer snippetBufs.Put(buf)
 	n := 0
 	var err error
 	for n < len(buf) && err == nil {
 		var m int
-		m, err = lr.Read(buf[n:])
+		m, err = body.Read(buf[n:]) // the snippet is far below MaxResponseBytes
 		n += m
 	}
 	if err == nil {
 		// The snippet is full: discard the rest, up to the limit
 		// (io.Discard reads with its own pooled buffer).
-		_, err = io.Copy(io.Discard, lr)
+		_, err = io.Copy(io.Discard, io.LimitReader(body, MaxResponseBytes-int64(n)))
 	} else if err == io.EOF {
 		err = nil
 	}

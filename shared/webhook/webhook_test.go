@@ -633,6 +633,35 @@ func TestSign(t *testing.T) {
 	}
 }
 
+// TestKeysSignAsNewMAC checks that the MACs Keys lends, new or given back
+// and reset, sign exactly as Sign does, when attempts of several secrets sign
+// at once, and that a malformed secret still fails.
+func TestKeysSignAsNewMAC(t *testing.T) {
+	const other = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+	var keys Keys
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Go(func() {
+			secret := []string{testSecret, other}[i%2]
+			body := []byte(strings.Repeat("b", i))
+			ts := strconv.Itoa(1700000000 + i)
+			got, err := sign(&keys, secret, "msg_x", ts, body)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			want, _ := sign(nil, secret, "msg_x", ts, body)
+			if got != want {
+				t.Errorf("attempt %d: lent MAC signed %q, a new one %q", i, got, want)
+			}
+		})
+	}
+	wg.Wait()
+	if _, err := sign(&keys, "whsec_***", "msg_x", "1", nil); err == nil {
+		t.Error("sign with a malformed secret succeeded, want ErrSecret")
+	}
+}
+
 func TestVerify(t *testing.T) {
 	const id, ts, body = "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", `{"test": 2432232314}`
 	const good = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="

@@ -78,7 +78,7 @@ func (rr *rawReceiver) serve(conn net.Conn) {
 // request line, headers (as net/http writes them: Host, User-Agent,
 // Content-Length, then the rest in key order, each key in canonical form),
 // and the body, with and without the optional headers and during a
-// rotation.
+// rotation, signed with a new MAC and with MACs lent by Keys.
 func TestDeliverRequestBytes(t *testing.T) {
 	rr := newRawReceiver(t)
 	at := time.Unix(1752590708, 0)
@@ -115,18 +115,23 @@ func TestDeliverRequestBytes(t *testing.T) {
 				"Authorization: Basic dTpw\r\nContent-Type: application/json\r\nWebhook-Event: table_loaded\r\nWebhook-Id: msg_abc\r\nWebhook-Load-Id: load-1\r\n" +
 				"Webhook-Signature: " + sig(testSecret) + "\r\nWebhook-Timestamp: 1752590708\r\n\r\n" + string(body)},
 	}
+	keys := &Keys{} // lent MACs sign as new ones do: first new, then reused
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if a := c.Deliver(context.Background(), tt.req); a.Outcome != delivery.OutcomeSuccess {
-				t.Fatalf("Deliver = %+v, want success", a)
-			}
-			select {
-			case got := <-rr.got:
-				if string(got) != tt.want {
-					t.Errorf("request bytes:\n got %q\nwant %q", got, tt.want)
+			for _, k := range []*Keys{nil, keys, keys} {
+				req := tt.req
+				req.Keys = k
+				if a := c.Deliver(context.Background(), req); a.Outcome != delivery.OutcomeSuccess {
+					t.Fatalf("Deliver = %+v, want success", a)
 				}
-			case <-time.After(10 * time.Second):
-				t.Fatal("the receiver saw no request")
+				select {
+				case got := <-rr.got:
+					if string(got) != tt.want {
+						t.Errorf("request bytes (keys %p):\n got %q\nwant %q", k, got, tt.want)
+					}
+				case <-time.After(10 * time.Second):
+					t.Fatal("the receiver saw no request")
+				}
 			}
 		})
 	}
