@@ -22,6 +22,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -742,6 +743,25 @@ func render(b benchResults, cold []coldResult, api apiResult, o options) string 
 	row("invocation ms per batch / receive ms per batch / most batches in flight",
 		val(e2e, "invoke-ms/batch", "%.0f")+" / "+val(e2e, "receive-ms/batch", "%.0f")+" / "+val(e2e, "most-in-flight", "%.0f"),
 		val(e2eF, "invoke-ms/batch", "%.0f")+" / "+val(e2eF, "receive-ms/batch", "%.0f")+" / "+val(e2eF, "most-in-flight", "%.0f"), "where the time goes")
+	cpu := func(name string) string {
+		var cells []string
+		for _, p := range []string{"bench", "receiver", "goaws", "dynamodb"} {
+			cells = append(cells, val(name, p+"-cpu-µs/delivery", "%.0f"))
+		}
+		return strings.Join(cells, " / ")
+	}
+	row("CPU µs per delivery: bench (event source, function) / receiver / goaws / DynamoDB Local", cpu(e2e), cpu(e2eF), "which process is busy")
+	var calls []string
+	for _, unit := range slices.Sorted(maps.Keys(b[e2e])) {
+		op, ok := strings.CutSuffix(unit, "-ms/batch")
+		if !ok || !strings.Contains(op, ".") {
+			continue // invoke-ms/batch and receive-ms/batch are above
+		}
+		calls = append(calls, op+" "+val(e2e, unit, "%.0f"))
+	}
+	if len(calls) > 0 {
+		row("invocation's wait on AWS calls, ms per batch", strings.Join(calls, ", "), "", "the rest: attempts and own work")
+	}
 	row("DynamoDB reads per batch (loads per batch)", val(e2e, "ddb-reads/batch", "%.2f")+" ("+val(e2e, "loads/batch", "%.1f")+")", "1 per account", "goal: 1 per account per batch")
 	row("DynamoDB reads per load notification", val(e2e, "ddb-reads/load", "%.3f"), "0.1 (10 loads of 1 account per batch)", "no per-hook reads")
 	row("DynamoDB writes per delivery (of which UpdateItem)", val(e2e, "ddb-writes/delivery", "%.2f")+" ("+val(e2e, "ddb-updateitem/delivery", "%.2f")+")", "0.2 (one claim and one result write per load of 10 hooks)", "")
