@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -27,10 +28,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go/logging"
+	"github.com/aws/smithy-go/middleware"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/awsmeter"
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
@@ -146,6 +149,7 @@ type benchReceiver struct {
 	url    string
 	caFile string
 	roots  *x509.CertPool
+	pid    int          // the child process
 	conns  atomic.Int64 // connections the receiver accepted
 	mu     sync.Mutex
 	onRecv func(webhookID string, at time.Time)
@@ -184,7 +188,7 @@ func startBenchReceiver(tb testing.TB, receipts bool) *benchReceiver {
 	})
 	lines := bufio.NewScanner(stdout)
 	urlc := make(chan string, 1)
-	r := &benchReceiver{caFile: filepath.Join(dir, "ca.pem")}
+	r := &benchReceiver{caFile: filepath.Join(dir, "ca.pem"), pid: cmd.Process.Pid}
 	go func() {
 		first := true
 		for lines.Scan() {
@@ -575,6 +579,7 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 
 	b.ResetTimer()
 	start := time.Now()
+	cpu := e.cpuNow()
 	for i := 0; i < b.N; i += benchRecords {
 		var entries []sqstypes.SendMessageBatchRequestEntry
 		var ids []string
@@ -598,6 +603,7 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 	}
 	select {
 	case <-done:
+		cpu = e.cpuSince(cpu)
 	case <-ctx.Done():
 		mu.Lock()
 		got := len(seen)
@@ -624,7 +630,93 @@ func (e e2eRun) run(b *testing.B, prefix string) int {
 	b.ReportMetric(timed.mean(&timed.receive), "receive-ms/batch")
 	b.ReportMetric(float64(p.Function.Most()), "most-in-flight")
 	b.ReportMetric(float64(left.Load())/float64(b.N), "left/load")
+	for name, d := range cpu {
+		b.ReportMetric(float64(d.Microseconds())/float64(total), name+"-cpu-µs/delivery")
+	}
 	return int(batches.Load())
+}
+
+// cpuNow is the CPU time so far of each process an end-to-end run keeps
+// busy: the benchmark (producer, event source, handler or raw client), the
+// receiver, and the emulators scripts/bench names in HOOKS_BENCH_CPU_PIDS
+// ("goaws=PID dynamodb=PID"), so a slow run shows which one was busy.
+func (e e2eRun) cpuNow() map[string]time.Duration {
+	pids := map[string]int{"receiver": e.rcv.pid}
+	for _, f := range strings.Fields(os.Getenv("HOOKS_BENCH_CPU_PIDS")) {
+		name, pid, _ := strings.Cut(f, "=")
+		if n, err := strconv.Atoi(pid); err == nil {
+			pids[name] = n
+		}
+	}
+	out := map[string]time.Duration{"bench": processCPU()}
+	for name, pid := range pids {
+		if d, ok := procCPU(pid); ok {
+			out[name] = d
+		}
+	}
+	return out
+}
+
+// cpuSince is each process's CPU time since before.
+func (e e2eRun) cpuSince(before map[string]time.Duration) map[string]time.Duration {
+	now := e.cpuNow()
+	for name, d := range now {
+		now[name] = d - before[name]
+	}
+	return now
+}
+
+// procCPU is a process's user and system CPU time from /proc/PID/stat, in
+// clock ticks of 10 ms (Linux's USER_HZ on every architecture Go supports).
+func procCPU(pid int) (time.Duration, bool) {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// The command name in parentheses may hold spaces; the fields after it
+	// start at the state (field 3): utime and stime are fields 14 and 15.
+	i := strings.LastIndexByte(string(stat), ')')
+	f := strings.Fields(string(stat[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, true
+}
+
+// e2eCalls adds up the wall time of the handler's AWS calls by operation,
+// retries included (what the invocation waits for).
+type e2eCalls struct {
+	mu    sync.Mutex
+	total map[string]time.Duration
+}
+
+func (c *e2eCalls) middleware(s *middleware.Stack) error {
+	return s.Initialize.Add(middleware.InitializeMiddlewareFunc("e2eCalls", func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+		start := time.Now()
+		out, md, err := next.HandleInitialize(ctx, in)
+		d := time.Since(start)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.total[awsmiddleware.GetServiceID(ctx)+"."+awsmiddleware.GetOperationName(ctx)] += d
+		return out, md, err
+	}), middleware.After)
+}
+
+func (c *e2eCalls) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.total = map[string]time.Duration{}
+}
+
+func (c *e2eCalls) snapshot() map[string]time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return maps.Clone(c.total)
 }
 
 // e2eTimes adds up the wall time of the event source's receives that
@@ -746,7 +838,8 @@ func BenchmarkEndToEnd(b *testing.B) {
 			}
 		}
 		cfg := awsCfg.Copy()
-		cfg.APIOptions = append(cfg.APIOptions, meter.Middleware)
+		calls := &e2eCalls{}
+		cfg.APIOptions = append(cfg.APIOptions, meter.Middleware, calls.middleware)
 		hcfg := benchConfig(b, table, rcv.caFile, queues)
 		hcfg.NotificationsQueueARN = queues.NotificationsARN // the event source reads it from the queue
 		h, err := newHandler(hcfg, cfg, testLogger(io.Discard), io.Discard)
@@ -762,8 +855,14 @@ func BenchmarkEndToEnd(b *testing.B) {
 				return resp
 			}}
 		before := meter.Snapshot()
+		calls.reset()
 		batches := e.run(b, fmt.Sprintf("e2e%d-%d", run, rand.Int64()))
 		got := meter.Snapshot().Sub(before)
+		// The invocation's wait on each AWS operation per batch (the rest of
+		// invoke-ms/batch is the attempts and the handler's own work).
+		for op, d := range calls.snapshot() {
+			b.ReportMetric(float64(d.Microseconds())/1000/float64(batches), op+"-ms/batch")
+		}
 		ops := func(name string) float64 { return float64(got.Requests[name]) }
 		var reads, writes float64
 		for name, n := range got.Requests {
