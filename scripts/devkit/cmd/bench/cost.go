@@ -114,20 +114,29 @@ func renderCost(row func(...string), b benchResults, o options) {
 			}
 			return fmt.Sprintf(format, x)
 		}
-		row(c.name+": DynamoDB requests per delivery", v("ddb-req/delivery", "%.3f"), "", "goal ≤ 0.3")
-		row(c.name+": DynamoDB write / read units per delivery", v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", "goal ≤ 0.5 write units")
+		// The goals are for loads fanning out to 10 hooks; a load to one
+		// hook, or a retry of one pair, needs a claim and a result of its
+		// own, and is shown beside them.
+		goal := func(g string) string {
+			if c.name == "hooks=10" {
+				return "goal " + g
+			}
+			return "for comparison (goal " + g + " is for hooks=10)"
+		}
+		row(c.name+": DynamoDB requests per delivery", v("ddb-req/delivery", "%.3f"), "", goal("≤ 0.3"))
+		row(c.name+": DynamoDB write / read units per delivery", v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", goal("≤ 0.5 write units"))
 		u, ok := deliveryUsage(b, c.name, c.hooks, o.memoryMB)
 		if !ok {
-			row(c.name+": cost per million deliveries", "n/a", "", "goal ≤ $0.40")
+			row(c.name+": cost per million deliveries", "n/a", "", goal("≤ $0.40"))
 			continue
 		}
 		row(c.name+": SQS requests (64 KiB chunks) / invocations per delivery", fmt.Sprintf("%.3f / %.3f", u.sqsRequests, u.invocations), "", "")
 		row(c.name+": handler ms / log bytes per delivery", fmt.Sprintf("%.2f / %.0f", u.lambdaMs, u.logBytes), "", "handler ms: wall time on DynamoDB Local")
-		row(c.name+": $ per million deliveries, Lambda at the handler's wall time", money(listPrices.perMillion(u)), "", "goal ≤ $0.40")
+		row(c.name+": $ per million deliveries, Lambda at the handler's wall time", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
 		if c.name == "hooks=10" {
 			if cpu, ok := b.get("BenchmarkDelivery/handler/store=dynamodb", "cpu-µs/delivery"); ok {
 				u.lambdaMs = cpu / 1000
-				row(c.name+": $ per million deliveries, Lambda at the CPU time (section 1)", money(listPrices.perMillion(u)), "", "goal ≤ $0.40")
+				row(c.name+": $ per million deliveries, Lambda at the CPU time (section 1)", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
 			}
 		}
 	}

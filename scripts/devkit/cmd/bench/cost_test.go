@@ -77,6 +77,11 @@ func TestRenderCost(t *testing.T) {
 	if !slices.Contains(rows, wantRow) {
 		t.Errorf("no row %q in\n%s", wantRow, strings.Join(rows, "\n"))
 	}
+	// The goals are the 10-hook loads'; the other cases are shown beside them.
+	wantOther := "hooks=1: DynamoDB requests per delivery | n/a |  | for comparison (goal ≤ 0.3 is for hooks=10)"
+	if !slices.Contains(rows, wantOther) {
+		t.Errorf("no row %q in\n%s", wantOther, strings.Join(rows, "\n"))
+	}
 	if _, ok := deliveryUsage(b, "retry", 10, 256); ok {
 		t.Error("a case the output does not hold has a usage")
 	}
