@@ -5,12 +5,14 @@ import (
 	"time"
 )
 
-// A batch's records and their HTTP attempts run on long-lived goroutines.
-// net/http and the SDK's middleware grow the stack of the goroutine that
-// makes a request, and a new goroutine per attempt or per record paid that
+// Everything an invocation does at once runs on long-lived goroutines: its
+// records, their HTTP attempts, and the store and queue calls it makes
+// concurrently. net/http and the SDK's middleware grow the stack of the
+// goroutine that makes a request, and a new goroutine per job paid that
 // stack copy every time (about a tenth of a delivery's CPU in
-// BenchmarkDelivery with the in-memory store, and 5 % with DynamoDB Local,
-// for the records); a worker keeps its grown stack for the next job. A
+// BenchmarkDelivery with the in-memory store for the attempts, and 5 % with
+// DynamoDB Local for the rest, 1 % now); a worker keeps its grown stack for
+// the next job. A
 // worker that has waited workerIdle for one ends, so the workers of a burst
 // do not outlive it for long. Handing over a job never waits (a new worker
 // starts when none is idle), so a record can hand its attempts to the same
