@@ -308,7 +308,7 @@ func (h *handler) attempt(ctx context.Context, inv *invocation, claims []deliver
 	var wg sync.WaitGroup
 	for i, p := range ps {
 		inv.attempts <- struct{}{}
-		goAttempt(&wg, func() { // workers.go
+		goWork(&wg, func() { // workers.go
 			defer func() { <-inv.attempts }()
 			a := h.webhooks.Deliver(ctx, webhook.Request{ClientID: p.key.ClientID, URL: p.hook.URL, LoadID: p.key.LoadID, Event: p.event, Sequence: p.seq, WebhookID: p.webhookID(), Secret: p.hook.Secret,
 				PreviousSecret: p.hook.PreviousSecret, PreviousSecretExpiresAt: p.hook.PreviousSecretExpiresAt, Body: p.body, Keys: &inv.keys})

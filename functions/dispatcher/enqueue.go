@@ -50,7 +50,7 @@ func (h *handler) enqueue(ctx context.Context, inv *invocation, messageID string
 	ok := true
 	for _, m := range msgs {
 		sem <- struct{}{}
-		wg.Go(func() {
+		goWork(&wg, func() { // workers.go
 			defer func() { <-sem }()
 			if err := h.send(ctx, m); err != nil {
 				h.log.ErrorContext(ctx, "enqueue failed", "messageId", messageID, "queue", m.queue, "error", err.Error())

@@ -148,7 +148,7 @@ func (h *handler) handle(ctx context.Context, ev events.SQSEvent) (events.SQSEve
 	failed := make([]bool, len(ev.Records))
 	var wg sync.WaitGroup
 	for i, r := range ev.Records {
-		wg.Go(func() { failed[i] = h.processOnce(ctx, inv, r) })
+		goWork(&wg, func() { failed[i] = h.processOnce(ctx, inv, r) }) // workers.go
 	}
 	wg.Wait()
 	inv.slots.release(ctx)

@@ -142,7 +142,7 @@ func (g *gate) acquire(ctx context.Context) {
 		for _, id := range slices.Sorted(maps.Keys(asks)) {
 			reqs = append(reqs, delivery.SlotRequest{HookID: id, Want: asks[id].want, Cap: asks[id].cap})
 		}
-		wg.Go(func() {
+		goWork(&wg, func() { // workers.go
 			l, err := g.h.deliveries.AcquireInFlight(ctx, cid, rand.Text(), reqs, inFlightLease)
 			mu.Lock()
 			defer mu.Unlock()
@@ -167,7 +167,7 @@ func (g *gate) release(ctx context.Context) {
 		if !l.Holds() {
 			continue
 		}
-		wg.Go(func() {
+		goWork(&wg, func() { // workers.go
 			if err := g.h.deliveries.ReleaseInFlight(ctx, l); err != nil {
 				g.h.log.ErrorContext(ctx, "in-flight slots not given back", "clientId", cid, "leaseExpiresAt", l.ExpiresAt, "error", err.Error())
 			}

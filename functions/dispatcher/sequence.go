@@ -90,7 +90,7 @@ func (q *sequencer) arrive(ctx context.Context, k *delivery.SequenceKey, loadID 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	for _, key := range q.keys {
-		wg.Go(func() {
+		goWork(&wg, func() { // workers.go
 			got, err := q.store.AssignSequences(ctx, key, q.asks[key])
 			mu.Lock()
 			q.got[key], q.errs[key] = got, err

