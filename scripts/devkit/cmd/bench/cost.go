@@ -102,42 +102,59 @@ func deliveryUsage(b benchResults, name string, hooks float64, memoryMB int) (us
 // renderCost is section 5 of the table.
 func renderCost(row func(...string), b benchResults, o options) {
 	row(fmt.Sprintf("**5. Cost per successful delivery** (DynamoDB Local, units as it reports them with ReturnConsumedCapacity; %s on-demand list prices as known on %s, to be checked; dispatcher memory %d MB from the template)", priceRegion, priceDate, o.memoryMB), "", "", "")
-	money := func(c cost) string {
-		return fmt.Sprintf("$%.3f (DynamoDB %.3f, SQS %.3f, Lambda %.3f, Logs %.3f)", c.total(), c.dynamoDB, c.sqs, c.lambda, c.logs)
-	}
 	for _, c := range costCases {
-		bench := "BenchmarkDeliveryCost/" + c.name
-		v := func(unit, format string) string {
-			x, ok := b.get(bench, unit)
-			if !ok {
-				return "n/a"
-			}
-			return fmt.Sprintf(format, x)
-		}
-		// The goals are for loads fanning out to 10 hooks; a load to one
-		// hook, or a retry of one pair, needs a claim and a result of its
-		// own, and is shown beside them.
-		goal := func(g string) string {
-			if c.name == "hooks=10" {
-				return "goal " + g
-			}
-			return "for comparison (goal " + g + " is for hooks=10)"
-		}
-		row(c.name+": DynamoDB requests per delivery", v("ddb-req/delivery", "%.3f"), "", goal("≤ 0.3"))
-		row(c.name+": DynamoDB write / read units per delivery", v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", goal("≤ 0.5 write units"))
-		u, ok := deliveryUsage(b, c.name, c.hooks, o.memoryMB)
+		renderCostCase(row, b, o, c.name, c.hooks)
+	}
+}
+
+// renderCostCase is one case's rows: its counts and price beside the goal
+// and the before figures, then the price of the design before.
+func renderCostCase(row func(...string), b benchResults, o options, name string, hooks float64) {
+	bench := "BenchmarkDeliveryCost/" + name
+	v := func(unit, format string) string {
+		x, ok := b.get(bench, unit)
 		if !ok {
-			row(c.name+": cost per million deliveries", "n/a", "", goal("≤ $0.40"))
-			continue
+			return "n/a"
 		}
-		row(c.name+": SQS requests (64 KiB chunks) / invocations per delivery", fmt.Sprintf("%.3f / %.3f", u.sqsRequests, u.invocations), "", "")
-		row(c.name+": handler ms / log bytes per delivery", fmt.Sprintf("%.2f / %.0f", u.lambdaMs, u.logBytes), "", "handler ms: wall time on DynamoDB Local")
-		row(c.name+": $ per million deliveries, Lambda at the handler's wall time", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
-		if c.name == "hooks=10" {
-			if cpu, ok := b.get("BenchmarkDelivery/handler/store=dynamodb", "cpu-µs/delivery"); ok {
-				u.lambdaMs = cpu / 1000
-				row(c.name+": $ per million deliveries, Lambda at the CPU time (section 1)", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
-			}
+		return fmt.Sprintf(format, x)
+	}
+	// The goals are for loads fanning out to 10 hooks; a load to one hook,
+	// or a retry of one pair, needs a claim and a result of its own, and is
+	// shown beside them.
+	goal := func(g string) string {
+		if name == "hooks=10" {
+			return "goal " + g
+		}
+		return "for comparison (goal " + g + " is for hooks=10)"
+	}
+	was, hadBefore := beforeUsage[name]
+	before := func(format string, x float64) string {
+		if !hadBefore {
+			return ""
+		}
+		return "; before " + fmt.Sprintf(format, x)
+	}
+	row(name+": DynamoDB requests per delivery", v("ddb-req/delivery", "%.3f"), "", goal("≤ 0.3")+before("%.3f", was.requests))
+	row(name+": DynamoDB write / read units per delivery", v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", goal("≤ 0.5 write units")+before("%.2f write units", was.writeUnits))
+	if u, ok := deliveryUsage(b, name, hooks, o.memoryMB); !ok {
+		row(name+": cost per million deliveries", "n/a", "", goal("≤ $0.40"))
+	} else {
+		row(name+": SQS requests (64 KiB chunks) / invocations per delivery", fmt.Sprintf("%.3f / %.3f", u.sqsRequests, u.invocations), "", "")
+		row(name+": handler ms / log bytes per delivery", fmt.Sprintf("%.2f / %.0f", u.lambdaMs, u.logBytes), "", "handler ms: wall time on DynamoDB Local")
+		row(name+": $ per million deliveries, Lambda at the handler's wall time", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
+		if cpu, ok := b.get("BenchmarkDelivery/handler/store=dynamodb", "cpu-µs/delivery"); ok && name == "hooks=10" {
+			u.lambdaMs = cpu / 1000
+			row(name+": $ per million deliveries, Lambda at the CPU time (section 1)", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
 		}
 	}
+	if hadBefore {
+		u := was.usage
+		u.memoryMB = o.memoryMB
+		row(name+": $ per million deliveries, the design before (a record per pair, its counts at today's prices)", money(listPrices.perMillion(u)), "", "")
+	}
+}
+
+// money is a price per million deliveries, with its parts.
+func money(c cost) string {
+	return fmt.Sprintf("$%.3f (DynamoDB %.3f, SQS %.3f, Lambda %.3f, Logs %.3f)", c.total(), c.dynamoDB, c.sqs, c.lambda, c.logs)
 }

@@ -78,9 +78,17 @@ func TestRenderCost(t *testing.T) {
 		t.Errorf("no row %q in\n%s", wantRow, strings.Join(rows, "\n"))
 	}
 	// The goals are the 10-hook loads'; the other cases are shown beside them.
-	wantOther := "hooks=1: DynamoDB requests per delivery | n/a |  | for comparison (goal ≤ 0.3 is for hooks=10)"
-	if !slices.Contains(rows, wantOther) {
-		t.Errorf("no row %q in\n%s", wantOther, strings.Join(rows, "\n"))
+	// The before figures: the replaced design's counts, and their price.
+	for _, want := range []string{
+		"hooks=1: DynamoDB requests per delivery | n/a |  | for comparison (goal ≤ 0.3 is for hooks=10); before 2.100",
+		"hooks=10: DynamoDB requests per delivery | 2.010 |  | goal ≤ 0.3; before 2.010",
+		// 2 x 0.625 + 0.01 x 0.125 (DynamoDB) + 0.031 x 0.40 (SQS) +
+		// 1.66 ms at 256 MB and 0.01 requests (Lambda) + 249 bytes (Logs).
+		"hooks=10: $ per million deliveries, the design before (a record per pair, its counts at today's prices) | $1.396 (DynamoDB 1.251, SQS 0.012, Lambda 0.008, Logs 0.125) |  | ",
+	} {
+		if !slices.Contains(rows, want) {
+			t.Errorf("no row %q in\n%s", want, strings.Join(rows, "\n"))
+		}
 	}
 	if _, ok := deliveryUsage(b, "retry", 10, 256); ok {
 		t.Error("a case the output does not hold has a usage")
