@@ -1,8 +1,6 @@
 package main
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -19,14 +17,7 @@ BenchmarkEndToEnd/floor-2 200 1 ns/op 2000 deliveries/s
 BenchmarkEndToEnd/handler/store=dynamodb-2 200 1 ns/op 1000 deliveries/s
 BenchmarkDeliveryCost/hooks=10-2 10 1 ns/op 0.24 ddb-req/delivery 0.43 ddb-wcu/delivery 0.01 ddb-rcu/delivery
 `
-	path := filepath.Join(t.TempDir(), "gobench.txt")
-	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b, err := parseGoBench(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := parseOutput(t, out)
 	table := render(b, nil, apiResult{}, options{memoryMB: 256})
 	for _, want := range []string{
 		"| _before_: the design replaced, measured 2026-12-02 08:03 UTC, a record per pair |",

@@ -2,8 +2,6 @@ package main
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -49,17 +47,10 @@ func TestPerMillionNothing(t *testing.T) {
 // units, 0.1 records and 0.01 invocations per delivery, 0.2 poll requests
 // per record and 1 producer request per 10 loads.
 func TestRenderCost(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "gobench.txt")
 	out := "BenchmarkDeliveryCost/hooks=10-2 10 1 ns/op 0.01 ddb-rcu/delivery 2.01 ddb-req/delivery 2 ddb-wcu/delivery " +
 		"0.01 invocations/delivery 1 lambda-ms/delivery 250 log-bytes/delivery 0.1 records/delivery 0 sqs-send-chunks/delivery\n" +
 		"BenchmarkEndToEnd/handler/store=dynamodb-2 30 1 ns/op 0.2 sqs-poll-req/record 0.1 sqs-producer-req/load\n"
-	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b, err := parseGoBench(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := parseOutput(t, out)
 	u, ok := deliveryUsage(b, "hooks=10", 10, 256)
 	// SQS: 0 sends + 0.1 records x 0.2 + 0.1 / 10 hooks = 0.03 per delivery.
 	want := usage{writeUnits: 2, readUnits: 0.01, sqsRequests: 0.03, lambdaMs: 1, memoryMB: 256, invocations: 0.01, logBytes: 250}

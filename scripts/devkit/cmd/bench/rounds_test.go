@@ -20,14 +20,7 @@ BenchmarkEndToEnd/floor-2 200 1000 deliveries/s 400 p50-ms
 BenchmarkEndToEnd/floor-2 200 4000 deliveries/s 100 p50-ms
 BenchmarkEndToEnd/handler/store=dynamodb-2 200 2800 deliveries/s 200 p50-ms
 `
-	path := filepath.Join(t.TempDir(), "gobench.txt")
-	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	b, err := parseGoBench(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := parseOutput(t, out)
 	const e2e, floor = "BenchmarkEndToEnd/handler/store=dynamodb", "BenchmarkEndToEnd/floor"
 	if n := b.runs(e2e); n != 3 {
 		t.Errorf("runs = %d, want 3 (the warm-up is not counted)", n)
@@ -42,4 +35,19 @@ BenchmarkEndToEnd/handler/store=dynamodb-2 200 2800 deliveries/s 200 p50-ms
 	if r, ok := b.roundRatio(e2e, floor, "deliveries/s"); ok {
 		t.Errorf("roundRatio with a round missing = %v, true; want no figure", r)
 	}
+}
+
+// parseOutput is parseGoBench of out, go test -bench output as scripts/bench
+// writes it to a file.
+func parseOutput(t *testing.T, out string) benchResults {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gobench.txt")
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := parseGoBench(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
