@@ -201,10 +201,26 @@ func WaitPort(p *Proc, addr string, timeout time.Duration) error {
 
 // FreePort returns a loopback TCP port nothing listens on now.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := FreePorts(1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
+}
+
+// FreePorts returns n distinct loopback TCP ports nothing listens on now.
+// Each port's listener stays open until all n are taken: one closed before
+// the next is asked for can be handed out again (an emulator given the same
+// port for two of its servers fails to bind the second).
+func FreePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
 }

@@ -102,4 +102,12 @@ func TestStartRecordsAndStopAllEnds(t *testing.T) {
 	if port, err := FreePort(); err != nil || port <= 0 {
 		t.Errorf("FreePort = %d, %v", port, err)
 	}
+	// Ports taken one after another, each closed before the next, can
+	// repeat; FreePorts' may not.
+	for range 200 {
+		ports, err := FreePorts(2)
+		if err != nil || len(ports) != 2 || ports[0] == ports[1] {
+			t.Fatalf("FreePorts(2) = %v, %v, want two distinct ports", ports, err)
+		}
+	}
 }

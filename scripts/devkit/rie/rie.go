@@ -116,18 +116,14 @@ func start(ctx context.Context, rie, bootstrap string, env []string, logs io.Wri
 	if _, err := os.Stat(bootstrap); err != nil {
 		return nil, err
 	}
-	invokePort, err := proc.FreePort()
+	ports, err := proc.FreePorts(2) // the invoke API's and the Runtime API's
 	if err != nil {
 		return nil, err
 	}
-	apiPort, err := proc.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	addr := "127.0.0.1:" + strconv.Itoa(invokePort)
+	addr := "127.0.0.1:" + strconv.Itoa(ports[0])
 	cmd := exec.Command(rie,
 		"--runtime-interface-emulator-address", addr,
-		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(apiPort),
+		"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(ports[1]),
 		bootstrap)
 	cmd.Dir = filepath.Dir(bootstrap)
 	cmd.Env = env
