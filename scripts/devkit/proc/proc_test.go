@@ -99,15 +99,23 @@ func TestStartRecordsAndStopAllEnds(t *testing.T) {
 	if err := WaitPort(exits, "127.0.0.1:1", 5*time.Second); err == nil || !strings.Contains(err.Error(), "exited") {
 		t.Errorf("WaitPort of a child that exits: %v, want it to say so", err)
 	}
+}
+
+func TestFreePorts(t *testing.T) {
 	if port, err := FreePort(); err != nil || port <= 0 {
 		t.Errorf("FreePort = %d, %v", port, err)
 	}
 	// Ports taken one after another, each closed before the next, can
-	// repeat; FreePorts' may not.
-	for range 200 {
-		ports, err := FreePorts(2)
-		if err != nil || len(ports) != 2 || ports[0] == ports[1] {
-			t.Fatalf("FreePorts(2) = %v, %v, want two distinct ports", ports, err)
+	// repeat (here about one pair in 20000); FreePorts' may not.
+	ports, err := FreePorts(500)
+	if err != nil || len(ports) != 500 {
+		t.Fatalf("FreePorts(500) = %d ports, %v", len(ports), err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if seen[p] || p <= 0 {
+			t.Fatalf("FreePorts(500) repeats or lacks port %d: %v", p, ports)
 		}
+		seen[p] = true
 	}
 }
