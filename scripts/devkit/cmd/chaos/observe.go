@@ -165,21 +165,50 @@ func (c *chaos) records(ctx context.Context) (map[string]*record, error) {
 	return out, err
 }
 
-// drain receives every message of a DLQ (at most 100) and returns the bodies.
+// drainLimit is the most messages drain takes from one queue, and
+// drainTime how long it may take.
+const (
+	drainLimit = 100
+	drainTime  = 30 * time.Second
+)
+
+// drain takes every message out of a DLQ (at most drainLimit) and returns
+// their bodies. It deletes each message it reads and reads with a 2 s
+// visibility timeout, so a receive whose answer is lost on the way (seen with
+// goaws under load) hides its messages for 2 s rather than past the run; the
+// queue is drained once it holds nothing, visible, in flight or delayed.
+// Two messages with one body are two bodies, as the DLQ checks want.
 func (c *chaos) drain(ctx context.Context, url string) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, drainTime)
+	defer cancel()
 	var bodies []string
-	for range 10 {
+	for len(bodies) < drainLimit {
 		out, err := c.sqs.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
-			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 300, WaitTimeSeconds: 0,
+			QueueUrl: aws.String(url), MaxNumberOfMessages: 10, VisibilityTimeout: 2, WaitTimeSeconds: 0,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", url, err)
 		}
-		if len(out.Messages) == 0 {
+		for _, m := range out.Messages {
+			if _, err := c.sqs.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(url), ReceiptHandle: m.ReceiptHandle}); err != nil {
+				return nil, fmt.Errorf("delete from %s: %w", url, err)
+			}
+			bodies = append(bodies, aws.ToString(m.Body))
+		}
+		if len(out.Messages) > 0 {
+			continue
+		}
+		left, err := c.queueDepth(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		if left == 0 {
 			break
 		}
-		for _, m := range out.Messages {
-			bodies = append(bodies, aws.ToString(m.Body))
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s still holds messages no read returned within %s (%d counted)", url, drainTime, left)
+		case <-time.After(500 * time.Millisecond):
 		}
 	}
 	return bodies, nil
