@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
@@ -232,7 +230,7 @@ func (s *stack) drive(t testing.TB, limit time.Duration, done func() bool) {
 	deadline := time.Now().Add(limit)
 	for !done() {
 		if time.Now().After(deadline) {
-			t.Fatalf("not done after %v; queues, visible/in flight: %s", limit, s.depths())
+			t.Fatalf("not done after %v; queues, visible/not visible/delayed: %s", limit, s.depths())
 		}
 		if s.pump(t) == 0 {
 			time.Sleep(200 * time.Millisecond)
@@ -240,22 +238,19 @@ func (s *stack) drive(t testing.TB, limit time.Duration, done func() bool) {
 	}
 }
 
-// depths says how many messages each of the stack's queues holds, visible
-// and in flight, for a test that timed out.
+// depths says how many messages each of the stack's queues holds, for a
+// test that timed out.
 func (s *stack) depths() string {
 	var parts []string
 	for _, q := range []struct{ name, url string }{
 		{"notifications", s.queues.Notifications}, {"retry", s.queues.Retry}, {"alerts", s.queues.Alerts},
 	} {
-		out, err := s.sqs.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-			QueueUrl:       aws.String(q.url),
-			AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameApproximateNumberOfMessages, sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible},
-		})
+		d, err := devstack.QueueDepth(context.Background(), s.sqs, q.url)
 		if err != nil {
-			parts = append(parts, q.name+" "+err.Error())
+			parts = append(parts, q.name+": "+err.Error())
 			continue
 		}
-		parts = append(parts, fmt.Sprintf("%s %s/%s", q.name, out.Attributes["ApproximateNumberOfMessages"], out.Attributes["ApproximateNumberOfMessagesNotVisible"]))
+		parts = append(parts, q.name+" "+d.String())
 	}
 	return strings.Join(parts, ", ")
 }

@@ -211,3 +211,39 @@ func createQueue(ctx context.Context, client *sqs.Client, name string, attrs map
 	}
 	return aws.ToString(got.QueueUrl), nil
 }
+
+// Depth is how many messages a queue counts in each state, as
+// GetQueueAttributes reports them. goaws counts a message in flight in
+// Visible as well as in NotVisible, and a delayed one in NotVisible, so only
+// Total() == 0 (the queue holds nothing) means the same on goaws as on SQS.
+type Depth struct{ Visible, NotVisible, Delayed int }
+
+// Total is the sum of the three counts.
+func (d Depth) Total() int { return d.Visible + d.NotVisible + d.Delayed }
+
+// String is "visible/not visible/delayed".
+func (d Depth) String() string { return fmt.Sprintf("%d/%d/%d", d.Visible, d.NotVisible, d.Delayed) }
+
+// QueueDepth reads the counts of the queue at url.
+func QueueDepth(ctx context.Context, client *sqs.Client, url string) (Depth, error) {
+	out, err := client.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(url),
+		AttributeNames: []sqstypes.QueueAttributeName{
+			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
+			sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
+		},
+	})
+	if err != nil {
+		return Depth{}, fmt.Errorf("queue attributes of %s: %w", url, err)
+	}
+	count := func(name sqstypes.QueueAttributeName) int {
+		n, _ := strconv.Atoi(out.Attributes[string(name)]) // absent: 0
+		return n
+	}
+	return Depth{
+		Visible:    count(sqstypes.QueueAttributeNameApproximateNumberOfMessages),
+		NotVisible: count(sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible),
+		Delayed:    count(sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed),
+	}, nil
+}

@@ -163,6 +163,49 @@ func TestSQSRedrivesToDeadLetterQueue(t *testing.T) {
 	}
 }
 
+// TestQueueDepthCountsUntilDeleted: a queue's depth is 0 when empty, counts
+// its messages while visible and while in flight, and is 0 again only once
+// they are deleted.
+func TestQueueDepthCountsUntilDeleted(t *testing.T) {
+	t.Parallel()
+	client, q := SQS(t)
+	ctx := t.Context()
+	total := func(when string) int {
+		t.Helper()
+		d, err := QueueDepth(ctx, client, q.RetryDLQ)
+		if err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+		return d.Total()
+	}
+	if n := total("empty"); n != 0 {
+		t.Fatalf("empty queue: depth %d, want 0", n)
+	}
+	for _, b := range []string{"a", "b"} {
+		if _, err := client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.RetryDLQ), MessageBody: aws.String(b)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := total("sent"); n < 2 {
+		t.Errorf("2 visible messages: depth %d, want at least 2", n)
+	}
+	out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(q.RetryDLQ), MaxNumberOfMessages: 10, VisibilityTimeout: 60})
+	if err != nil || len(out.Messages) != 2 {
+		t.Fatalf("receive: %d messages, %v; want 2", len(out.Messages), err)
+	}
+	if n := total("in flight"); n < 2 {
+		t.Errorf("2 messages in flight: depth %d, want at least 2", n)
+	}
+	for _, m := range out.Messages {
+		if _, err := client.DeleteMessage(ctx, &sqs.DeleteMessageInput{QueueUrl: aws.String(q.RetryDLQ), ReceiptHandle: m.ReceiptHandle}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := total("deleted"); n != 0 {
+		t.Errorf("after deleting both: depth %d, want 0", n)
+	}
+}
+
 func TestSESv2ReachesEmulator(t *testing.T) {
 	t.Parallel()
 	client, base := SESv2(t)

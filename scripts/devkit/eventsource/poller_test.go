@@ -126,23 +126,14 @@ func pollUntil(t *testing.T, p *Poller, d time.Duration) BatchResult {
 	return BatchResult{}
 }
 
+// queueDepth is every message the queue holds (0 exactly when it is empty).
 func queueDepth(t *testing.T, c *sqs.Client, url string) int {
 	t.Helper()
-	n := 0
-	// goaws counts messages in flight apart; add both.
-	out, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl:       aws.String(url),
-		AttributeNames: []types.QueueAttributeName{types.QueueAttributeNameAll},
-	})
+	d, err := devstack.QueueDepth(context.Background(), c, url)
 	if err != nil {
-		t.Fatalf("queue attributes: %v", err)
+		t.Fatal(err)
 	}
-	for _, k := range []string{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"} {
-		var v int
-		json.Unmarshal([]byte(out.Attributes[k]), &v)
-		n += v
-	}
-	return n
+	return d.Total()
 }
 
 func TestEventShape(t *testing.T) {

@@ -354,23 +354,8 @@ func runID(t time.Time) string {
 
 // queueDepth is every message a queue holds: visible, in flight and delayed.
 func (c *chaos) queueDepth(ctx context.Context, url string) (int, error) {
-	out, err := c.sqs.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(url),
-		AttributeNames: []sqstypes.QueueAttributeName{
-			sqstypes.QueueAttributeNameApproximateNumberOfMessages,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesNotVisible,
-			sqstypes.QueueAttributeNameApproximateNumberOfMessagesDelayed,
-		},
-	})
-	if err != nil {
-		return 0, fmt.Errorf("queue attributes of %s: %w", url, err)
-	}
-	n := 0
-	for _, v := range out.Attributes {
-		i, _ := strconv.Atoi(v)
-		n += i
-	}
-	return n, nil
+	d, err := devstack.QueueDepth(ctx, c.sqs, url)
+	return d.Total(), err
 }
 
 // maxAttempts is the first attempt plus one per retry delay.
