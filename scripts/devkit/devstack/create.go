@@ -213,9 +213,10 @@ func createQueue(ctx context.Context, client *sqs.Client, name string, attrs map
 }
 
 // Depth is how many messages a queue counts in each state, as
-// GetQueueAttributes reports them. goaws counts a message in flight in
-// Visible as well as in NotVisible, and a delayed one in NotVisible, so only
-// Total() == 0 (the queue holds nothing) means the same on goaws as on SQS.
+// GetQueueAttributes reports them. goaws v0.5.4 counts every message it holds
+// in Visible, those in flight or delayed in NotVisible as well, and does not
+// report Delayed, so only Total() == 0 (the queue holds nothing) means the
+// same on goaws as on SQS.
 type Depth struct{ Visible, NotVisible, Delayed int }
 
 // Total is the sum of the three counts.
