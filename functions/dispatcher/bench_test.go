@@ -87,6 +87,38 @@ func benchLoad(cid int64, loadID string) string {
 // webhook id is answered 503 and every later one 204 (the retry path).
 const flakyPrefix = "/flaky/"
 
+// downPrefix is the receiver's path under which every attempt is answered
+// 503 with downPage (a receiver in an outage).
+const downPrefix = "/down/"
+
+// downPage is the down path's answer: an edge proxy's HTML error page of
+// about 1.5 KiB, of which the record keeps the first 1 KiB, with the
+// request's own id near its top (so no two answers are the same).
+func downPage(requestID string) []byte {
+	return []byte(`<!DOCTYPE html>
+<html lang="en-US">
+<head>
+<meta charset="utf-8">
+<title>orders-sync.example.com | 502: Bad gateway</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="request-id" content="` + requestID + `">
+<style>body{margin:0;font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#404040;background:#fff}
+.wrap{max-width:60rem;margin:0 auto;padding:2.5rem 1rem}h1{font-size:2.25rem;font-weight:300;margin:0 0 .5rem}
+.code{font-size:1rem;color:#999;letter-spacing:.05em}.status{display:flex;gap:2rem;margin:2rem 0;border-top:1px solid #eee;padding-top:1.5rem}
+.status div{flex:1}.ok{color:#2c7a3f}.err{color:#bd2426}footer{font-size:.8rem;color:#777;border-top:1px solid #eee;padding-top:1rem}</style>
+</head>
+<body><div class="wrap">
+<h1>Bad gateway <span class="code">Error code 502</span></h1>
+<p>Visit <a href="https://status.example.com">our status page</a> for more information.</p>
+<div class="status"><div><h2>You</h2><p class="ok">Browser: Working</p></div><div><h2>Edge, Frankfurt</h2><p class="ok">Working</p></div>
+<div><h2>orders-sync.example.com</h2><p class="err">Host: Error</p></div></div>
+<h2>What happened?</h2><p>The web server reported a bad gateway error. The origin did not answer in time.</p>
+<h2>What can I do?</h2><p>Please try again in a few minutes.</p>
+<footer>Request ID: ` + requestID + ` &bull; Performance &amp; security by ExampleEdge</footer>
+</div></body></html>
+`)
+}
+
 // TestBenchReceiverProcess is not a test: it is the webhook receiver the
 // benchmarks start as a child process (the os/exec helper-process pattern):
 // the dev kit's receiver, answering 204 to any path (but see flakyPrefix). It serves HTTPS on a
@@ -117,6 +149,9 @@ func TestBenchReceiverProcess(t *testing.T) {
 			if _, again := failed.LoadOrStore(d.Header.Get("webhook-id"), true); !again {
 				return kit.Answer{Status: http.StatusServiceUnavailable}
 			}
+		}
+		if strings.HasPrefix(d.Path, downPrefix) {
+			return kit.Answer{Status: http.StatusServiceUnavailable, Body: downPage(fmt.Sprintf("%016x", rand.Uint64()))}
 		}
 		return kit.Answer{Status: http.StatusNoContent}
 	}})

@@ -43,7 +43,11 @@ import (
 //   - retry: 10 hooks on the receiver's flaky path, so every delivery fails
 //     once (a result, a retry message) and succeeds on its retry, which the
 //     benchmark hands back to the handler in batches of 10 as the retry
-//     queue's event source would.
+//     queue's event source would;
+//   - outage: 10 hooks on the receiver's down path, which answers every
+//     attempt 503 with a 1 KiB error page: every pair's 6 attempts fail and
+//     its last sends one alert. Nothing is delivered, so its figures are per
+//     exhausted pair (the "delivery" of its metric names).
 //
 // DynamoDB requests and capacity units are counted by the dev kit's SDK
 // meter (awsmeter, which asks for ReturnConsumedCapacity); retry messages by
@@ -68,18 +72,22 @@ func BenchmarkDeliveryCost(b *testing.B) {
 		cid   int64
 		urls  []string
 		retry bool
+		// outage: every attempt fails; retries are handed back until each
+		// pair is exhausted.
+		outage bool
 		// tables: each load of a batch is of its own table (benchTable).
 		tables bool
 		rules  int  // freshness rules on tables orders, orders1, ...
 		runs   bool // every hook subscribed to run_completed; each batch one run
 	}{
-		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false, 0, false},
-		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false, 0, false},
-		{"hooks=10,tables=10", benchClient + 4, urls("/hooks/", benchHooks), false, true, 0, false},
-		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false, 0, false},
-		{"hooks=10,freshness", benchClient + 5, urls("/hooks/", benchHooks), false, false, 1, false},
-		{"hooks=10,freshness,10-tables", benchClient + 6, urls("/hooks/", benchHooks), false, true, benchRecords, false},
-		{"hooks=10,run", benchClient + 7, urls("/hooks/", benchHooks), false, false, 0, true},
+		{"hooks=10", benchClient + 1, urls("/hooks/", benchHooks), false, false, false, 0, false},
+		{"hooks=1", benchClient + 2, urls("/hooks/", 1), false, false, false, 0, false},
+		{"hooks=10,tables=10", benchClient + 4, urls("/hooks/", benchHooks), false, false, true, 0, false},
+		{"retry", benchClient + 3, urls(flakyPrefix, benchHooks), true, false, false, 0, false},
+		{"outage", benchClient + 8, urls(downPrefix, benchHooks), false, true, false, 0, false},
+		{"hooks=10,freshness", benchClient + 5, urls("/hooks/", benchHooks), false, false, false, 1, false},
+		{"hooks=10,freshness,10-tables", benchClient + 6, urls("/hooks/", benchHooks), false, false, true, benchRecords, false},
+		{"hooks=10,run", benchClient + 7, urls("/hooks/", benchHooks), false, false, false, 0, true},
 	}
 	calls := 0 // b.Run may call a case more than once: load ids stay unique
 	for _, c := range cases {
@@ -110,7 +118,7 @@ func BenchmarkDeliveryCost(b *testing.B) {
 			q := &fakeQueue{}
 			h.queue = q
 			h.cfg.RunWait = time.Nanosecond // the run's timer is due when handed back
-			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry, tables: c.tables, runs: c.runs}
+			r := costRun{b: b, h: h, q: q, cid: c.cid, hooks: len(c.urls), retry: c.retry, outage: c.outage, tables: c.tables, runs: c.runs}
 			r.batch(fmt.Sprintf("cost%d-warm", calls), 0) // opens the connections
 			before, logs0, sent0 := meter.Snapshot(), logs.n.Load(), len(q.all())
 			r.invocations, r.records, r.busy = 0, 0, 0
@@ -148,6 +156,7 @@ type costRun struct {
 	cid         int64
 	hooks       int // of the account
 	retry       bool
+	outage      bool // every attempt fails: handed back until exhausted
 	tables      bool // each load of a batch of another table (benchTable)
 	runs        bool // the batch is one run: its timer and summary are handed back
 	seen        int  // messages of q already handed back
@@ -178,32 +187,53 @@ func (r *costRun) batch(prefix string, i int) {
 		r.runFollowUps(i)
 	}
 	deliveries := len(ev.Records) * r.hooks
-	msgs := r.q.all()
-	var retries []events.SQSMessage
-	for _, m := range msgs[r.seen:] {
-		if m.Queue != retryURL {
-			r.b.Fatalf("batch %d: a message to %s: %s", i, m.Queue, m.Body)
-		}
-		retries = append(retries, events.SQSMessage{MessageId: fmt.Sprintf("retry-%d", len(retries)), Body: m.Body, EventSourceARN: retriesARN})
-	}
-	r.seen = len(msgs)
-	if !r.retry {
+	retries, alerts := r.sent(i)
+	switch {
+	case alerts > 0:
+		r.b.Fatalf("batch %d: %d alerts after first attempts", i, alerts)
+	case !r.retry && !r.outage:
 		if len(retries) > 0 {
 			r.b.Fatalf("batch %d: %d retries on the success path", i, len(retries))
 		}
 		return
-	}
-	if len(retries) != deliveries {
+	case len(retries) != deliveries:
 		r.b.Fatalf("batch %d: %d retry messages for %d failed deliveries", i, len(retries), deliveries)
 	}
 	for len(retries) > 0 {
-		n := min(benchRecords, len(retries))
-		r.invoke(events.SQSEvent{Records: retries[:n]})
-		retries = retries[n:]
+		for len(retries) > 0 {
+			n := min(benchRecords, len(retries))
+			r.invoke(events.SQSEvent{Records: retries[:n]})
+			retries = retries[n:]
+		}
+		var more int
+		retries, more = r.sent(i)
+		alerts += more
+		if !r.outage && (len(retries) > 0 || alerts > 0) {
+			r.b.Fatalf("batch %d: the retries sent %d retries and %d alerts", i, len(retries), alerts)
+		}
 	}
-	if n := len(r.q.all()); n != r.seen {
-		r.b.Fatalf("batch %d: the retries sent %d more messages", i, n-r.seen)
+	if r.outage && alerts != deliveries {
+		r.b.Fatalf("batch %d: %d alerts for %d exhausted pairs", i, alerts, deliveries)
 	}
+}
+
+// sent returns the retry messages (as the retry queue's event source would
+// hand them back) and counts the alerts sent since the last call; batch i
+// may send nothing else.
+func (r *costRun) sent(i int) (retries []events.SQSMessage, alerts int) {
+	msgs := r.q.all()
+	for _, m := range msgs[r.seen:] {
+		switch {
+		case m.Queue == retryURL:
+			retries = append(retries, events.SQSMessage{MessageId: fmt.Sprintf("retry-%d", len(retries)), Body: m.Body, EventSourceARN: retriesARN})
+		case m.Queue == alertURL && r.outage:
+			alerts++
+		default:
+			r.b.Fatalf("batch %d: a message to %s: %s", i, m.Queue, m.Body)
+		}
+	}
+	r.seen = len(msgs)
+	return retries, alerts
 }
 
 // runFollowUps hands the run's timer and summary (exactly one each) back

@@ -243,7 +243,7 @@ func (h *handler) deliverRetry(ctx context.Context, inv *invocation, slot *arriv
 		return h.onConflict(ctx, p, cur)
 	}
 	if cur != nil {
-		claim.Sequence = cur.Sequence
+		claim.Sequence, claim.Prior = cur.Sequence, cur.Attempts
 	}
 	if !p.active {
 		switch err := h.endInactive(ctx, p, claim); { // health.go

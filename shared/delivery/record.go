@@ -50,6 +50,11 @@ type Claim struct {
 	// by the caller once the number is assigned, so that RecordResults
 	// keeps it in the record. Zero: none yet.
 	Sequence int64
+	// Prior is the pair's attempts as the claim found them (the caller
+	// sets it from the claimed record; nil: not known). The store keeps a
+	// failed attempt's response snippet as its difference from the latest
+	// snippet among them, which a receiver in an outage mostly repeats.
+	Prior []Attempt
 }
 
 // NewClaim returns a claim on attempt n of k with a fresh token.

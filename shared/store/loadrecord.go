@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"slices"
 	"strconv"
@@ -453,7 +454,7 @@ func (s *Store) recordResults(ctx context.Context, rs []delivery.Result) (map[st
 		values[p+"s"] = statusAttr(r.Status)
 		values[p+"n"] = attrN(int64(r.Claim.Attempt))
 		values[p+"c"] = attrS(r.Claim.Token)
-		values[p+"a"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(r.Attempt)}}
+		values[p+"a"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(r.Attempt, r.Claim.Prior)}}
 		sets = append(sets, fmt.Sprintf("#h.%[1]s.#s = %[2]ss, #h.%[1]s.#a = list_append(#h.%[1]s.#a, %[2]sa)", e, p))
 		removes = append(removes, fmt.Sprintf("#h.%s.#l", e))
 		conds = append(conds, fmt.Sprintf("(#h.%[1]s.#s = :attempting AND #h.%[1]s.#n = %[2]sn AND #h.%[1]s.#c = %[2]sc)", e, p))
@@ -539,7 +540,7 @@ func (s *Store) endHook(ctx context.Context, c delivery.Claim, status, verb stri
 func encodeClaimedEntry(n int, lease time.Time, token string, history []delivery.Attempt) types.AttributeValue {
 	a := make([]types.AttributeValue, len(history))
 	for i, at := range history {
-		a[i] = encodeEntryAttempt(at)
+		a[i] = encodeEntryAttempt(at, history[:i])
 	}
 	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 		entStatus: statusAttr(delivery.StatusAttempting), entN: attrN(int64(n)),
@@ -559,8 +560,9 @@ func encodeWaitingEntry() types.AttributeValue {
 
 // encodeEntryAttempt is an attempt as an entry keeps it: time, outcome,
 // status code and latency; the error class and response snippet only for a
-// failed attempt.
-func encodeEntryAttempt(a delivery.Attempt) types.AttributeValue {
+// failed attempt. prior are the entry's attempts before it (see
+// encodeSnippet).
+func encodeEntryAttempt(a delivery.Attempt, prior []delivery.Attempt) types.AttributeValue {
 	m := map[string]types.AttributeValue{"t": attrN(a.At.UnixMilli()), "o": attrS(a.Outcome), "ms": attrN(a.LatencyMs)}
 	if a.StatusCode != 0 {
 		m["sc"] = attrN(int64(a.StatusCode))
@@ -569,14 +571,77 @@ func encodeEntryAttempt(a delivery.Attempt) types.AttributeValue {
 		if a.Error != "" {
 			m["e"] = attrS(a.Error)
 		}
-		if s := delivery.TruncateUTF8(a.Snippet, delivery.SnippetBytes); s != "" {
-			m["r"] = attrS(s)
-		}
+		encodeSnippet(m, delivery.TruncateUTF8(a.Snippet, delivery.SnippetBytes), prior)
 	}
 	return &types.AttributeValueMemberM{Value: m}
 }
 
-func decodeEntryAttempt(v types.AttributeValue) (delivery.Attempt, error) {
+// A failed attempt's response snippet is kept in the smaller of two forms:
+// as text (snipText), or DEFLATE-compressed (snipZ) with, as its preset
+// dictionary, the latest snippet the entry kept before it (that attempt's
+// index in snipDict; none when absent) and the CRC-32 of the text
+// (snipCRC), so a snippet that cannot be rebuilt exactly is dropped, never
+// shown altered. A receiver in an outage answers every attempt with much
+// the same error page, and each write of the record is billed on every
+// snippet it holds, so after the first a page costs tens of bytes.
+const (
+	snipText = "r"
+	snipZ    = "z"
+	snipDict = "zd"
+	snipCRC  = "zc"
+)
+
+// encodeSnippet sets snippet s into the attempt map m.
+func encodeSnippet(m map[string]types.AttributeValue, s string, prior []delivery.Attempt) {
+	if s == "" {
+		return
+	}
+	dictAt := len(prior) - 1
+	for dictAt >= 0 && prior[dictAt].Snippet == "" {
+		dictAt--
+	}
+	var dict []byte
+	if dictAt >= 0 {
+		dict = []byte(prior[dictAt].Snippet)
+	}
+	z := deflate(dict, []byte(s))
+	if len(z)+len(snipZ)+len(snipDict)+len(snipCRC)+12 >= len(s) {
+		m[snipText] = attrS(s)
+		return
+	}
+	m[snipZ] = &types.AttributeValueMemberB{Value: z}
+	m[snipCRC] = attrN(int64(crc32.ChecksumIEEE([]byte(s))))
+	if dict != nil {
+		m[snipDict] = attrN(int64(dictAt))
+	}
+}
+
+// decodeSnippet is the snippet of the attempt map d, whose entry's earlier
+// attempts are prior ("" when it has none, or when it cannot be rebuilt).
+func decodeSnippet(d *itemDecoder, prior []delivery.Attempt) string {
+	if d.has(snipText) {
+		return d.str(snipText)
+	}
+	z, ok := d.item[snipZ].(*types.AttributeValueMemberB)
+	if !ok {
+		return ""
+	}
+	var dict []byte
+	if d.has(snipDict) {
+		i := d.int(snipDict)
+		if i < 0 || i >= int64(len(prior)) {
+			return ""
+		}
+		dict = []byte(prior[i].Snippet)
+	}
+	s, err := inflate(z.Value, dict, delivery.SnippetBytes)
+	if err != nil || int64(crc32.ChecksumIEEE(s)) != d.int(snipCRC) {
+		return ""
+	}
+	return string(s)
+}
+
+func decodeEntryAttempt(v types.AttributeValue, prior []delivery.Attempt) (delivery.Attempt, error) {
 	m, ok := v.(*types.AttributeValueMemberM)
 	if !ok {
 		return delivery.Attempt{}, fmt.Errorf("want M, got %T", v)
@@ -586,9 +651,7 @@ func decodeEntryAttempt(v types.AttributeValue) (delivery.Attempt, error) {
 	if d.has("e") {
 		a.Error = d.str("e")
 	}
-	if d.has("r") {
-		a.Snippet = d.str("r")
-	}
+	a.Snippet = decodeSnippet(&d, prior)
 	return a, d.err
 }
 
@@ -648,7 +711,7 @@ func decodeRecord(item map[string]types.AttributeValue, withBody bool) (loadReco
 			e.claim = ed.str(entClaim)
 		}
 		for i, av := range ed.list(entAtt) {
-			a, err := decodeEntryAttempt(av)
+			a, err := decodeEntryAttempt(av, e.rec.Attempts)
 			if err != nil {
 				ed.fail(entAtt, "element %d: %v", i, err)
 				break
@@ -737,13 +800,40 @@ func digestOf(d *itemDecoder) string {
 // does not clear the 640 KiB of hash tables the other levels clear for
 // every body.
 func bodyAttr(body []byte) types.AttributeValue {
+	return &types.AttributeValueMemberB{Value: deflate(nil, body)}
+}
+
+func bodyOf(d *itemDecoder) []byte {
+	b, ok := d.item[lrBody].(*types.AttributeValueMemberB)
+	if !ok {
+		return nil // not projected in the index
+	}
+	body, err := inflate(b.Value, nil, delivery.MaxMessageBytes)
+	if err != nil {
+		d.fail(lrBody, "%v", err)
+	}
+	return body
+}
+
+// deflate is p DEFLATE-compressed, with dict (when not nil) as its preset
+// dictionary: the compressor reads dict first and what it wrote for dict,
+// up to a flush, is dropped, which leaves the stream that inflate with the
+// same dict reads back. (compress/flate ignores a preset dictionary at
+// BestSpeed, the level that keeps the writer cheap.)
+func deflate(dict, p []byte) []byte {
 	var buf bytes.Buffer
 	w := deflaters.Get().(*flate.Writer)
 	w.Reset(&buf)
-	_, _ = w.Write(body) // a bytes.Buffer does not fail
+	skip := 0
+	if dict != nil {
+		_, _ = w.Write(dict) // a bytes.Buffer does not fail
+		_ = w.Flush()
+		skip = buf.Len()
+	}
+	_, _ = w.Write(p)
 	_ = w.Close()
 	deflaters.Put(w)
-	return &types.AttributeValueMemberB{Value: buf.Bytes()}
+	return buf.Bytes()[skip:]
 }
 
 var deflaters = sync.Pool{New: func() any {
@@ -751,17 +841,24 @@ var deflaters = sync.Pool{New: func() any {
 	return w
 }}
 
-func bodyOf(d *itemDecoder) []byte {
-	b, ok := d.item[lrBody].(*types.AttributeValueMemberB)
-	if !ok {
-		return nil // not projected in the index
+// inflate reads back what deflate(dict, ...) wrote, failing when it holds
+// more than limit bytes.
+func inflate(z, dict []byte, limit int) ([]byte, error) {
+	r, _ := inflaters.Get().(io.ReadCloser)
+	if r == nil {
+		r = flate.NewReaderDict(bytes.NewReader(z), dict)
+	} else if err := r.(flate.Resetter).Reset(bytes.NewReader(z), dict); err != nil {
+		return nil, err
 	}
-	body, err := io.ReadAll(io.LimitReader(flate.NewReader(bytes.NewReader(b.Value)), delivery.MaxMessageBytes))
-	if err != nil {
-		d.fail(lrBody, "%v", err)
+	defer inflaters.Put(r)
+	p, err := io.ReadAll(io.LimitReader(r, int64(limit)+1))
+	if err == nil && len(p) > limit {
+		err = fmt.Errorf("more than %d bytes", limit)
 	}
-	return body
+	return p, err
 }
+
+var inflaters sync.Pool
 
 // createdOf is the record's creation time, the first part of its sort key
 // in the index.

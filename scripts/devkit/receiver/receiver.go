@@ -108,11 +108,13 @@ func NewTLS() (*tls.Config, []byte, error) {
 }
 
 // Answer is what the receiver answers a delivery: Status after Delay, with
-// Header (Retry-After, say) on the response.
+// Header (Retry-After, say) on the response, and Body as the response body
+// (text/html) when set, else a small JSON receipt.
 type Answer struct {
 	Status int           `json:"status"`
 	Delay  time.Duration `json:"delayNs"`
 	Header http.Header   `json:"header,omitempty"`
+	Body   []byte        `json:"body,omitempty"`
 }
 
 // Delivery is one request the receiver answered.
@@ -218,9 +220,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header().Add(k, v)
 		}
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(d.Answer.Status)
-	fmt.Fprintf(w, `{"received":true,"verified":%t}`, d.Verified)
+	if d.Answer.Body != nil {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(d.Answer.Status)
+		_, _ = w.Write(d.Answer.Body)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(d.Answer.Status)
+		fmt.Fprintf(w, `{"received":true,"verified":%t}`, d.Verified)
+	}
 	if route.OnDelivery != nil {
 		route.OnDelivery(d)
 	}

@@ -65,11 +65,15 @@ func (p prices) perMillion(u usage) cost {
 	}
 }
 
-// costCases are BenchmarkDeliveryCost's cases and the hooks of their account.
+// costCases are BenchmarkDeliveryCost's cases, the hooks of their account,
+// and what their figures are per: a successful delivery, or, for the
+// outage (every attempt fails, answered with an error page), a pair that
+// ran out of attempts.
 var costCases = []struct {
 	name  string
 	hooks float64
-}{{"hooks=10", 10}, {"hooks=1", 1}, {"retry", 10}}
+	per   string
+}{{"hooks=10", 10, "delivery"}, {"hooks=1", 1, "delivery"}, {"retry", 10, "delivery"}, {"outage", 10, "exhausted pair"}}
 
 // deliveryUsage is the usage of one case of BenchmarkDeliveryCost. SQS
 // requests are the handler's sends (counted in 64 KiB chunks), plus, per
@@ -103,13 +107,13 @@ func deliveryUsage(b benchResults, name string, hooks float64, memoryMB int) (us
 func renderCost(row func(...string), b benchResults, o options) {
 	row(fmt.Sprintf("**5. Cost per successful delivery** (DynamoDB Local, units as it reports them with ReturnConsumedCapacity; %s on-demand list prices as known on %s, to be checked; dispatcher memory %d MB from the template)", priceRegion, priceDate, o.memoryMB), "", "", "")
 	for _, c := range costCases {
-		renderCostCase(row, b, o, c.name, c.hooks)
+		renderCostCase(row, b, o, c.name, c.hooks, c.per)
 	}
 }
 
 // renderCostCase is one case's rows: its counts and price beside the goal
 // and the before figures, then the price of the design before.
-func renderCostCase(row func(...string), b benchResults, o options, name string, hooks float64) {
+func renderCostCase(row func(...string), b benchResults, o options, name string, hooks float64, per string) {
 	bench := "BenchmarkDeliveryCost/" + name
 	v := func(unit, format string) string {
 		x, ok := b.get(bench, unit)
@@ -127,6 +131,9 @@ func renderCostCase(row func(...string), b benchResults, o options, name string,
 		}
 		return "for comparison (goal " + g + " is for hooks=10)"
 	}
+	if per != "delivery" {
+		goal = func(string) string { return "no goal: nothing is delivered" }
+	}
 	was, hadBefore := beforeUsage[name]
 	before := func(format string, x float64) string {
 		if !hadBefore {
@@ -134,14 +141,14 @@ func renderCostCase(row func(...string), b benchResults, o options, name string,
 		}
 		return "; before " + fmt.Sprintf(format, x)
 	}
-	row(name+": DynamoDB requests per delivery", v("ddb-req/delivery", "%.3f"), "", goal("≤ 0.3")+before("%.3f", was.requests))
-	row(name+": DynamoDB write / read units per delivery", v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", goal("≤ 0.5 write units")+before("%.2f write units", was.writeUnits))
+	row(name+": DynamoDB requests per "+per, v("ddb-req/delivery", "%.3f"), "", goal("≤ 0.3")+before("%.3f", was.requests))
+	row(name+": DynamoDB write / read units per "+per, v("ddb-wcu/delivery", "%.2f")+" / "+v("ddb-rcu/delivery", "%.3f"), "", goal("≤ 0.5 write units")+before("%.2f write units", was.writeUnits))
 	if u, ok := deliveryUsage(b, name, hooks, o.memoryMB); !ok {
-		row(name+": cost per million deliveries", "n/a", "", goal("≤ $0.40"))
+		row(name+": cost per million "+plural(per), "n/a", "", goal("≤ $0.40"))
 	} else {
-		row(name+": SQS requests (64 KiB chunks) / invocations per delivery", fmt.Sprintf("%.3f / %.3f", u.sqsRequests, u.invocations), "", "")
-		row(name+": handler ms / log bytes per delivery", fmt.Sprintf("%.2f / %.0f", u.lambdaMs, u.logBytes), "", "handler ms: wall time on DynamoDB Local")
-		row(name+": $ per million deliveries, Lambda at the handler's wall time", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
+		row(name+": SQS requests (64 KiB chunks) / invocations per "+per, fmt.Sprintf("%.3f / %.3f", u.sqsRequests, u.invocations), "", "")
+		row(name+": handler ms / log bytes per "+per, fmt.Sprintf("%.2f / %.0f", u.lambdaMs, u.logBytes), "", "handler ms: wall time on DynamoDB Local")
+		row(name+": $ per million "+plural(per)+", Lambda at the handler's wall time", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
 		if cpu, ok := b.get("BenchmarkDelivery/handler/store=dynamodb", "cpu-µs/delivery"); ok && name == "hooks=10" {
 			u.lambdaMs = cpu / 1000
 			row(name+": $ per million deliveries, Lambda at the CPU time (section 1)", money(listPrices.perMillion(u)), "", goal("≤ $0.40"))
@@ -152,6 +159,14 @@ func renderCostCase(row func(...string), b benchResults, o options, name string,
 		u.memoryMB = o.memoryMB
 		row(name+": $ per million deliveries, the design before (a record per pair, its counts at today's prices)", money(listPrices.perMillion(u)), "", "")
 	}
+}
+
+// plural is what a case's figures are per, counted in millions.
+func plural(per string) string {
+	if per == "delivery" {
+		return "deliveries"
+	}
+	return per + "s"
 }
 
 // money is a price per million deliveries, with its parts.

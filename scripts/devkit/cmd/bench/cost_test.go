@@ -85,3 +85,28 @@ func TestRenderCost(t *testing.T) {
 		t.Error("a case the output does not hold has a usage")
 	}
 }
+
+// The outage case delivers nothing: its rows are per exhausted pair, with
+// no goal and no before figure.
+func TestRenderCostOutage(t *testing.T) {
+	out := "BenchmarkDeliveryCost/outage-2 10 1 ns/op 0.51 ddb-rcu/delivery 11.74 ddb-req/delivery 208.9 ddb-wcu/delivery " +
+		"0.51 invocations/delivery 20 lambda-ms/delivery 2194 log-bytes/delivery 5.1 records/delivery 6 sqs-send-chunks/delivery\n" +
+		"BenchmarkEndToEnd/handler/store=dynamodb-2 30 1 ns/op 0.2 sqs-poll-req/record 0.1 sqs-producer-req/load\n"
+	var rows []string
+	renderCost(func(cells ...string) { rows = append(rows, strings.Join(cells, " | ")) }, parseOutput(t, out), options{memoryMB: 256})
+	for _, want := range []string{
+		"outage: DynamoDB write / read units per exhausted pair | 208.90 / 0.510 |  | no goal: nothing is delivered",
+		// 208.9 x 0.625 + 0.51 x 0.125 = 130.63 (DynamoDB); 20 ms at
+		// 0.25 GB and 0.51 requests = 0.067 + 0.102 (Lambda).
+		"outage: $ per million exhausted pairs, Lambda at the handler's wall time | $134.704 (DynamoDB 130.626, SQS 2.812, Lambda 0.169, Logs 1.097) |  | no goal: nothing is delivered",
+	} {
+		if !slices.Contains(rows, want) {
+			t.Errorf("no row %q in\n%s", want, strings.Join(rows, "\n"))
+		}
+	}
+	for _, r := range rows {
+		if strings.HasPrefix(r, "outage:") && strings.Contains(r, "before") {
+			t.Errorf("outage row with a before figure: %q", r)
+		}
+	}
+}
