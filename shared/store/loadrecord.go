@@ -591,6 +591,10 @@ const (
 	snipCRC  = "zc"
 )
 
+// zOverhead is about what the compressed form adds to its bytes: the names
+// z, zd and zc, and their numbers (at most 12 bytes as DynamoDB sizes them).
+const zOverhead = len(snipZ) + len(snipDict) + len(snipCRC) + 12
+
 // encodeSnippet sets snippet s into the attempt map m.
 func encodeSnippet(m map[string]types.AttributeValue, s string, prior []delivery.Attempt) {
 	if s == "" {
@@ -605,7 +609,7 @@ func encodeSnippet(m map[string]types.AttributeValue, s string, prior []delivery
 		dict = []byte(prior[dictAt].Snippet)
 	}
 	z := deflate(dict, []byte(s))
-	if len(z)+len(snipZ)+len(snipDict)+len(snipCRC)+12 >= len(s) {
+	if len(z)+zOverhead >= len(s) {
 		m[snipText] = attrS(s)
 		return
 	}
@@ -793,12 +797,6 @@ func digestOf(d *itemDecoder) string {
 
 // bodyAttr is the webhook body, DEFLATE-compressed (JSON bodies shrink by
 // about half, and the body is most of the item).
-// Its compressors are reused (a new one allocates about 1 MiB of state,
-// which was most of the claim's CPU time); the bytes written are the same.
-// The level is BestSpeed: on the benchmarks' 820-byte body it writes 373
-// bytes against BestCompression's 355, in half the time, and resetting it
-// does not clear the 640 KiB of hash tables the other levels clear for
-// every body.
 func bodyAttr(body []byte) types.AttributeValue {
 	return &types.AttributeValueMemberB{Value: deflate(nil, body)}
 }
@@ -818,8 +816,14 @@ func bodyOf(d *itemDecoder) []byte {
 // deflate is p DEFLATE-compressed, with dict (when not nil) as its preset
 // dictionary: the compressor reads dict first and what it wrote for dict,
 // up to a flush, is dropped, which leaves the stream that inflate with the
-// same dict reads back. (compress/flate ignores a preset dictionary at
-// BestSpeed, the level that keeps the writer cheap.)
+// same dict reads back (compress/flate's own preset dictionary is ignored
+// at BestSpeed).
+// Its compressors are reused (a new one allocates about 1 MiB of state,
+// which was most of the claim's CPU time); the bytes written are the same.
+// The level is BestSpeed: on the benchmarks' 820-byte body it writes 373
+// bytes against BestCompression's 355, in half the time, and resetting it
+// does not clear the 640 KiB of hash tables the other levels clear for
+// every body.
 func deflate(dict, p []byte) []byte {
 	var buf bytes.Buffer
 	w := deflaters.Get().(*flate.Writer)
