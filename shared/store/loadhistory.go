@@ -288,7 +288,7 @@ func (s *Store) RecordTest(ctx context.Context, k delivery.Key, body []byte, a d
 		lrHooks: &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 			strconv.FormatInt(k.HookID, 10): &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 				entStatus: statusAttr(status), entN: attrN(1),
-				entAtt: &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(a, nil)}},
+				entAtt: &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(a, "")}},
 			}},
 		}},
 		lrGPK: attrS(deliveriesGPK(k.ClientID)), lrGSK: attrS(CreatedKey(now, k.LoadID)),

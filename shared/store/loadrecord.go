@@ -448,13 +448,17 @@ func (s *Store) recordResults(ctx context.Context, rs []delivery.Result) (map[st
 		sets = append(sets, "#sq = if_not_exists(#sq, :sq)")
 	}
 	var removes, conds []string
+	lead := "" // the first snippet this write keeps (see dictionaryFor)
 	for i, r := range rs {
 		e, p := fmt.Sprintf("#e%d", i), fmt.Sprintf(":%d", i)
 		names[e] = strconv.FormatInt(r.Claim.HookID, 10)
 		values[p+"s"] = statusAttr(r.Status)
 		values[p+"n"] = attrN(int64(r.Claim.Attempt))
 		values[p+"c"] = attrS(r.Claim.Token)
-		values[p+"a"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(r.Attempt, r.Claim.Prior)}}
+		values[p+"a"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{encodeEntryAttempt(r.Attempt, dictionaryFor(r.Claim.Prior, lead))}}
+		if lead == "" {
+			lead = keptSnippet(r.Attempt)
+		}
 		sets = append(sets, fmt.Sprintf("#h.%[1]s.#s = %[2]ss, #h.%[1]s.#a = list_append(#h.%[1]s.#a, %[2]sa)", e, p))
 		removes = append(removes, fmt.Sprintf("#h.%s.#l", e))
 		conds = append(conds, fmt.Sprintf("(#h.%[1]s.#s = :attempting AND #h.%[1]s.#n = %[2]sn AND #h.%[1]s.#c = %[2]sc)", e, p))
@@ -540,7 +544,7 @@ func (s *Store) endHook(ctx context.Context, c delivery.Claim, status, verb stri
 func encodeClaimedEntry(n int, lease time.Time, token string, history []delivery.Attempt) types.AttributeValue {
 	a := make([]types.AttributeValue, len(history))
 	for i, at := range history {
-		a[i] = encodeEntryAttempt(at, history[:i])
+		a[i] = encodeEntryAttempt(at, dictionaryFor(history[:i], ""))
 	}
 	return &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
 		entStatus: statusAttr(delivery.StatusAttempting), entN: attrN(int64(n)),
@@ -560,103 +564,161 @@ func encodeWaitingEntry() types.AttributeValue {
 
 // encodeEntryAttempt is an attempt as an entry keeps it: time, outcome,
 // status code and latency; the error class and response snippet only for a
-// failed attempt. prior are the entry's attempts before it (see
-// encodeSnippet).
-func encodeEntryAttempt(a delivery.Attempt, prior []delivery.Attempt) types.AttributeValue {
+// failed attempt, the snippet compressed against dict when that is smaller
+// (see encodeSnippet).
+func encodeEntryAttempt(a delivery.Attempt, dict string) types.AttributeValue {
 	m := map[string]types.AttributeValue{"t": attrN(a.At.UnixMilli()), "o": attrS(a.Outcome), "ms": attrN(a.LatencyMs)}
 	if a.StatusCode != 0 {
 		m["sc"] = attrN(int64(a.StatusCode))
 	}
-	if a.Outcome != delivery.OutcomeSuccess {
-		if a.Error != "" {
-			m["e"] = attrS(a.Error)
-		}
-		encodeSnippet(m, delivery.TruncateUTF8(a.Snippet, delivery.SnippetBytes), prior)
+	if a.Outcome != delivery.OutcomeSuccess && a.Error != "" {
+		m["e"] = attrS(a.Error)
+	}
+	if s := keptSnippet(a); s != "" {
+		encodeSnippet(m, s, dict)
 	}
 	return &types.AttributeValueMemberM{Value: m}
 }
 
+// keptSnippet is the response snippet the record keeps of a: the start of
+// a failed attempt's, none of a successful one.
+func keptSnippet(a delivery.Attempt) string {
+	if a.Outcome == delivery.OutcomeSuccess {
+		return ""
+	}
+	return delivery.TruncateUTF8(a.Snippet, delivery.SnippetBytes)
+}
+
 // A failed attempt's response snippet is kept in the smaller of two forms:
-// as text (snipText), or DEFLATE-compressed (snipZ) with, as its preset
-// dictionary, the latest snippet the entry kept before it (that attempt's
-// index in snipDict; none when absent) and the CRC-32 of the text
-// (snipCRC), so a snippet that cannot be rebuilt exactly is dropped, never
-// shown altered. A receiver in an outage answers every attempt with much
-// the same error page, and each write of the record is billed on every
-// snippet it holds, so after the first a page costs tens of bytes.
+// as text (snipText), or DEFLATE-compressed (snipZ) with the CRC-32 of the
+// text (snipCRC) and, when it was compressed against another snippet of the
+// record as its preset dictionary, that snippet's CRC-32 (snipDict). A
+// receiver in an outage answers every attempt with much the same error
+// page, and each write of the record is billed on every snippet it holds,
+// so after the first a page costs tens of bytes. The dictionary is named by
+// its checksum, not by where it is, so it may be any snippet the record
+// holds: snippets are never removed from a record, only added. A snippet
+// that does not rebuild to its checksum is dropped, never shown altered.
 const (
 	snipText = "r"
 	snipZ    = "z"
-	snipDict = "zd"
+	snipDict = "zk"
 	snipCRC  = "zc"
 )
 
 // zOverhead is about what the compressed form adds to its bytes: the names
-// z, zd and zc, and their numbers (at most 12 bytes as DynamoDB sizes them).
-const zOverhead = len(snipZ) + len(snipDict) + len(snipCRC) + 12
+// z, zk and zc, and two checksums (at most 6 bytes each as DynamoDB sizes
+// numbers), less the name r.
+const zOverhead = len(snipZ) + len(snipDict) + len(snipCRC) + 12 - len(snipText)
 
-// encodeSnippet sets snippet s into the attempt map m.
-func encodeSnippet(m map[string]types.AttributeValue, s string, prior []delivery.Attempt) {
-	if s == "" {
-		return
+// dictionaryFor is the dictionary of a snippet whose entry kept prior
+// before it: the latest snippet among them, else lead, a snippet of
+// another hook written in the same write ("" for none). An entry's own
+// last answer is the likeliest to match; another hook's in the same write
+// often comes from the same receiver.
+func dictionaryFor(prior []delivery.Attempt, lead string) string {
+	for i := len(prior) - 1; i >= 0; i-- {
+		if prior[i].Snippet != "" {
+			return prior[i].Snippet
+		}
 	}
-	dictAt := len(prior) - 1
-	for dictAt >= 0 && prior[dictAt].Snippet == "" {
-		dictAt--
+	return lead
+}
+
+// encodeSnippet sets snippet s, compressed against dict when that is
+// smaller, into the attempt map m.
+func encodeSnippet(m map[string]types.AttributeValue, s, dict string) {
+	var d []byte
+	if dict != "" {
+		d = []byte(dict)
 	}
-	var dict []byte
-	if dictAt >= 0 {
-		dict = []byte(prior[dictAt].Snippet)
-	}
-	z := deflate(dict, []byte(s))
+	z := deflate(d, []byte(s))
 	if len(z)+zOverhead >= len(s) {
 		m[snipText] = attrS(s)
 		return
 	}
 	m[snipZ] = &types.AttributeValueMemberB{Value: z}
 	m[snipCRC] = attrN(int64(crc32.ChecksumIEEE([]byte(s))))
-	if dict != nil {
-		m[snipDict] = attrN(int64(dictAt))
+	if d != nil {
+		m[snipDict] = attrN(int64(crc32.ChecksumIEEE(d)))
 	}
 }
 
-// decodeSnippet is the snippet of the attempt map d, whose entry's earlier
-// attempts are prior ("" when it has none, or when it cannot be rebuilt).
-func decodeSnippet(d *itemDecoder, prior []delivery.Attempt) string {
-	if d.has(snipText) {
-		return d.str(snipText)
-	}
-	z, ok := d.item[snipZ].(*types.AttributeValueMemberB)
-	if !ok {
-		return ""
-	}
-	var dict []byte
-	if d.has(snipDict) {
-		i := d.int(snipDict)
-		if i < 0 || i >= int64(len(prior)) {
-			return ""
-		}
-		dict = []byte(prior[i].Snippet)
-	}
-	s, err := inflate(z.Value, dict, delivery.SnippetBytes)
-	if err != nil || int64(crc32.ChecksumIEEE(s)) != d.int(snipCRC) {
-		return ""
-	}
-	return string(s)
+// packedSnippet is a compressed snippet as an attempt keeps it, to rebuild
+// once the whole record is read (see rebuildSnippets).
+type packedSnippet struct {
+	hookID  int64
+	attempt int
+	z       []byte
+	sum     int64 // CRC-32 of the text
+	dict    int64 // CRC-32 of the dictionary, when hasDict
+	hasDict bool
 }
 
-func decodeEntryAttempt(v types.AttributeValue, prior []delivery.Attempt) (delivery.Attempt, error) {
+// decodeEntryAttempt decodes an attempt; a compressed snippet is returned
+// packed, for rebuildSnippets.
+func decodeEntryAttempt(v types.AttributeValue) (delivery.Attempt, *packedSnippet, error) {
 	m, ok := v.(*types.AttributeValueMemberM)
 	if !ok {
-		return delivery.Attempt{}, fmt.Errorf("want M, got %T", v)
+		return delivery.Attempt{}, nil, fmt.Errorf("want M, got %T", v)
 	}
 	d := itemDecoder{item: m.Value}
 	a := delivery.Attempt{At: time.UnixMilli(d.int("t")).UTC(), Outcome: d.str("o"), LatencyMs: d.int("ms"), StatusCode: int(d.optInt("sc"))}
 	if d.has("e") {
 		a.Error = d.str("e")
 	}
-	a.Snippet = decodeSnippet(&d, prior)
-	return a, d.err
+	if d.has(snipText) {
+		a.Snippet = d.str(snipText)
+	}
+	var p *packedSnippet
+	if z, ok := m.Value[snipZ].(*types.AttributeValueMemberB); ok {
+		p = &packedSnippet{z: z.Value, sum: d.int(snipCRC), hasDict: d.has(snipDict)}
+		if p.hasDict {
+			p.dict = d.int(snipDict)
+		}
+	}
+	return a, p, d.err
+}
+
+// rebuildSnippets inflates the compressed snippets of r: each once its
+// dictionary is among the snippets already known (any hook's, as text or
+// rebuilt), until no more can be. One that cannot be (its dictionary is
+// not in the record, or it does not match its checksum) stays "".
+func rebuildSnippets(r *loadRecord, packed []*packedSnippet) {
+	if len(packed) == 0 {
+		return
+	}
+	known := map[int64]string{}
+	for _, e := range r.entries {
+		for _, a := range e.rec.Attempts {
+			if a.Snippet != "" {
+				known[int64(crc32.ChecksumIEEE([]byte(a.Snippet)))] = a.Snippet
+			}
+		}
+	}
+	for progress := true; progress; {
+		progress = false
+		rest := packed[:0]
+		for _, p := range packed {
+			var dict []byte
+			if p.hasDict {
+				s, ok := known[p.dict]
+				if !ok {
+					rest = append(rest, p)
+					continue
+				}
+				dict = []byte(s)
+			}
+			progress = true
+			s, err := inflate(p.z, dict, delivery.SnippetBytes)
+			if err != nil || int64(crc32.ChecksumIEEE(s)) != p.sum {
+				continue
+			}
+			r.entries[p.hookID].rec.Attempts[p.attempt].Snippet = string(s)
+			known[p.sum] = string(s)
+		}
+		packed = rest
+	}
 }
 
 // decodeLoadRecord decodes a load record, body included (the history).
@@ -692,6 +754,7 @@ func decodeRecord(item map[string]types.AttributeValue, withBody bool) (loadReco
 		d.fail(lrHooks, "want M, got %T", item[lrHooks])
 		return loadRecord{}, d.result("load record")
 	}
+	var packed []*packedSnippet
 	for name, v := range hm.Value {
 		id, err := strconv.ParseInt(name, 10, 64)
 		m, ok := v.(*types.AttributeValueMemberM)
@@ -715,10 +778,14 @@ func decodeRecord(item map[string]types.AttributeValue, withBody bool) (loadReco
 			e.claim = ed.str(entClaim)
 		}
 		for i, av := range ed.list(entAtt) {
-			a, err := decodeEntryAttempt(av, e.rec.Attempts)
+			a, p, err := decodeEntryAttempt(av)
 			if err != nil {
 				ed.fail(entAtt, "element %d: %v", i, err)
 				break
+			}
+			if p != nil {
+				p.hookID, p.attempt = id, i
+				packed = append(packed, p)
 			}
 			e.rec.Attempts = append(e.rec.Attempts, a)
 		}
@@ -731,6 +798,7 @@ func decodeRecord(item map[string]types.AttributeValue, withBody bool) (loadReco
 	if d.err != nil {
 		return loadRecord{}, d.result("load record")
 	}
+	rebuildSnippets(&r, packed)
 	return r, nil
 }
 

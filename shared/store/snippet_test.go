@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"testing"
 	"time"
@@ -95,7 +96,7 @@ func TestLoadRecordSnippetsCompressed(t *testing.T) {
 		{false, -1, "a short answer, as text"},
 	} {
 		a := rawAttempt(t, raw, 7, i)
-		_, hasDict := a["zd"]
+		_, hasDict := a["zk"]
 		switch n := zLen(a); {
 		case check.maxZ < 0 && (n >= 0 || stringAttr(a, "r") != want[i]):
 			t.Errorf("attempt %d (%s): kept as %v, want the text", i+1, check.because, a)
@@ -134,7 +135,7 @@ func TestLoadRecordSnippetDamaged(t *testing.T) {
 	first := failAttempt(t, f, mustClaim(t, f, k, 1), errorPage("8f2c1a9e7b3d4c51"))
 	failAttempt(t, f, claimRetry(t, f, k, 2), errorPage("1b77e0c2aa9d3f08"))
 	failAttempt(t, f, claimRetry(t, f, k, 3), errorPage("c0ffee0000000003"))
-	if _, ok := rawAttempt(t, rawDelivery(t, f, k), 7, 2)["zd"]; !ok {
+	if _, ok := rawAttempt(t, rawDelivery(t, f, k), 7, 2)["zk"]; !ok {
 		t.Fatal("attempt 3 was not compressed against attempt 2's snippet")
 	}
 	setRaw(t, f, k, "SET h.#e.a[1].zc = :v", &types.AttributeValueMemberN{Value: "1"}) // attempt 2's checksum
@@ -195,5 +196,78 @@ func rawKey(k delivery.Key) map[string]types.AttributeValue {
 	return map[string]types.AttributeValue{
 		"pk": &types.AttributeValueMemberS{Value: "DELIVERY#" + strconv.FormatInt(k.ClientID, 10) + "#" + k.LoadID},
 		"sk": &types.AttributeValueMemberS{Value: "LOAD"},
+	}
+}
+
+// claimHooks claims attempt 1 of hooks ids of a new load.
+func claimHooks(t *testing.T, f *fixture, loadID string, ids ...int64) []delivery.Claim {
+	t.Helper()
+	l := delivery.Load{ClientID: 1, LoadID: loadID, IntegrationName: "shopify", Tables: []string{"orders"}, Body: lrBody}
+	claims, _, err := f.store.ClaimLoad(context.Background(), l, ids, "tok-"+loadID, lrLease)
+	if err != nil || len(claims) != len(ids) {
+		t.Fatalf("ClaimLoad(%v) = %v, %v", ids, claims, err)
+	}
+	return claims
+}
+
+// failed is a failed result of c answered with page, waiting for a retry.
+func failed(f *fixture, c delivery.Claim, page string) delivery.Result {
+	return delivery.Result{Claim: c, Status: delivery.StatusWaiting,
+		Attempt: delivery.Attempt{At: f.clock.Now(), Outcome: delivery.OutcomeHTTPStatus, StatusCode: 502, LatencyMs: 40, Snippet: page}}
+}
+
+// In one write, a hook with no snippet of its own before is compressed
+// against the first snippet of the write (another hook's, often from the
+// same receiver); a result written alone, as when the combined write fails
+// for another hook's lost claim, is not built on a snippet that write did
+// not keep.
+func TestLoadRecordSnippetsAcrossHooks(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	claims := claimHooks(t, f, "across", 1, 2, 3)
+	pages := []string{errorPage("1111111111111111"), errorPage("2222222222222222"), errorPage("3333333333333333")}
+	var rs []delivery.Result
+	for i, c := range claims {
+		rs = append(rs, failed(f, c, pages[i]))
+	}
+	if _, errs := f.store.RecordResults(ctx, rs); errs[0] != nil || errs[1] != nil || errs[2] != nil {
+		t.Fatal(errs)
+	}
+	raw := rawDelivery(t, f, delivery.Key{ClientID: 1, LoadID: "across"})
+	if _, ok := rawAttempt(t, raw, 1, 0)["zk"]; ok {
+		t.Error("the write's first snippet is built on another")
+	}
+	for _, id := range []int64{2, 3} {
+		a := rawAttempt(t, raw, id, 0)
+		if _, ok := a["zk"]; !ok || zLen(a) > 80 {
+			t.Errorf("hook %d: %d compressed bytes, dictionary %v; want at most 80, built on hook 1's", id, zLen(a), a["zk"])
+		}
+	}
+	for i, id := range []int64{1, 2, 3} {
+		d, err := f.store.GetDelivery(ctx, delivery.Key{ClientID: 1, LoadID: "across", HookID: id})
+		if want := delivery.TruncateUTF8(pages[i], delivery.SnippetBytes); err != nil || len(d.Attempts) != 1 || d.Attempts[0].Snippet != want {
+			t.Errorf("hook %d: %d attempts, %v; want its snippet", id, len(d.Attempts), err)
+		}
+	}
+	page, err := f.store.ListDeliveries(ctx, delivery.ListQuery{ClientID: 1, HookID: 3, Limit: 10})
+	if err != nil || len(page.Deliveries) != 1 || page.Deliveries[0].Attempts[0].Snippet != delivery.TruncateUTF8(pages[2], delivery.SnippetBytes) {
+		t.Errorf("ListDeliveries(hook 3) = %+v, %v; want its snippet through the index", page, err)
+	}
+
+	// Hook 4's claim is lost (another token holds it): the combined write
+	// fails and hook 5's result is written alone, on nothing.
+	claims = claimHooks(t, f, "alone", 4, 5)
+	lost := claims[0]
+	lost.Token = "not-the-holder"
+	_, errs := f.store.RecordResults(ctx, []delivery.Result{failed(f, lost, pages[0]), failed(f, claims[1], pages[1])})
+	if !errors.Is(errs[0], delivery.ErrClaimLost) || errs[1] != nil {
+		t.Fatalf("RecordResults = %v; want hook 4's claim lost and hook 5 written", errs)
+	}
+	if a := rawAttempt(t, rawDelivery(t, f, delivery.Key{ClientID: 1, LoadID: "alone"}), 5, 0); a["zk"] != nil {
+		t.Errorf("hook 5, written alone, is built on a snippet: %v", a["zk"])
+	}
+	d, err := f.store.GetDelivery(ctx, delivery.Key{ClientID: 1, LoadID: "alone", HookID: 5})
+	if err != nil || len(d.Attempts) != 1 || d.Attempts[0].Snippet != delivery.TruncateUTF8(pages[1], delivery.SnippetBytes) {
+		t.Errorf("hook 5: %+v, %v; want its snippet", d.Attempts, err)
 	}
 }
