@@ -166,8 +166,9 @@ type costRun struct {
 }
 
 // batch handles batch i of 10 loads and, on the retry path, the retry
-// messages it left (every delivery must leave exactly one); nothing else
-// may be sent.
+// messages it left (every delivery must leave exactly one); in an outage it
+// hands the retries back, round after round, until every pair has run out
+// of attempts and sent its one alert. Nothing else may be sent.
 func (r *costRun) batch(prefix string, i int) {
 	ev := benchBatchOf(r.cid, prefix, i)
 	if r.tables {
