@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -34,6 +35,34 @@ BenchmarkEndToEnd/handler/store=dynamodb-2 200 2800 deliveries/s 200 p50-ms
 	b[floor]["deliveries/s"] = []float64{2000, 1000}
 	if r, ok := b.roundRatio(e2e, floor, "deliveries/s"); ok {
 		t.Errorf("roundRatio with a round missing = %v, true; want no figure", r)
+	}
+}
+
+// Section 1's ratios are the median of the runs' ratios too: each run of
+// BenchmarkDelivery measures the floor and the handler in one process, so a
+// slow run moves both sides of its own ratio. Here the medians' ratio would
+// be 66/55 = 1.20×; the runs' ratios are 1.50, 1.10 and 1.25.
+func TestDeliveryRatioIsTheRunsMedian(t *testing.T) {
+	const out = `BenchmarkDelivery/floor-2 200 1 ns/op 40 cpu-µs/delivery
+BenchmarkDelivery/handler/store=fake-2 200 1 ns/op 60 cpu-µs/delivery
+BenchmarkDelivery/handler/store=dynamodb-2 200 1 ns/op 200 cpu-µs/delivery
+BenchmarkDelivery/floor-2 200 1 ns/op 60 cpu-µs/delivery
+BenchmarkDelivery/handler/store=fake-2 200 1 ns/op 66 cpu-µs/delivery
+BenchmarkDelivery/handler/store=dynamodb-2 200 1 ns/op 240 cpu-µs/delivery
+BenchmarkDelivery/floor-2 200 1 ns/op 55 cpu-µs/delivery
+BenchmarkDelivery/handler/store=fake-2 200 1 ns/op 68.75 cpu-µs/delivery
+BenchmarkDelivery/handler/store=dynamodb-2 200 1 ns/op 220 cpu-µs/delivery
+`
+	table := render(parseOutput(t, out), nil, apiResult{}, options{memoryMB: 256})
+	for _, want := range []string{
+		"median of 3 runs; ratios: median of the runs' ratios)",
+		"| CPU µs per delivery, store = in-memory fake | 66.0 | 55.0 | 1.25× (goal ≤ 1.2×;",
+		// 5.00, 4.00 and 4.00: the medians' ratio would be 220/55 = 4.00 too.
+		"| CPU µs per delivery, store = DynamoDB Local | 220.0 | 55.0 | 4.00× (goal ≤ 270 µs;",
+	} {
+		if !strings.Contains(table, want) {
+			t.Errorf("no %q in\n%s", want, table)
+		}
 	}
 }
 
