@@ -88,7 +88,7 @@ func benchLoad(cid int64, loadID string) string {
 const flakyPrefix = "/flaky/"
 
 // downPrefix is the receiver's path under which every attempt is answered
-// 503 with downPage (a receiver in an outage).
+// 502 with downPage (a receiver in an outage).
 const downPrefix = "/down/"
 
 // downPage is the down path's answer: an edge proxy's HTML error page of
@@ -151,7 +151,7 @@ func TestBenchReceiverProcess(t *testing.T) {
 			}
 		}
 		if strings.HasPrefix(d.Path, downPrefix) {
-			return kit.Answer{Status: http.StatusServiceUnavailable, Body: downPage(fmt.Sprintf("%016x", rand.Uint64()))}
+			return kit.Answer{Status: http.StatusBadGateway, Body: downPage(fmt.Sprintf("%016x", rand.Uint64()))}
 		}
 		return kit.Answer{Status: http.StatusNoContent}
 	}})

@@ -45,9 +45,10 @@ import (
 //     benchmark hands back to the handler in batches of 10 as the retry
 //     queue's event source would;
 //   - outage: 10 hooks on the receiver's down path, which answers every
-//     attempt 503 with a 1 KiB error page: every pair's 6 attempts fail and
-//     its last sends one alert. Nothing is delivered, so its figures are per
-//     exhausted pair (the "delivery" of its metric names).
+//     attempt 502 with a 1.5 KiB error page (the record keeps its first
+//     1 KiB): every pair's 6 attempts fail and its last sends one alert.
+//     Nothing is delivered, so its figures are per exhausted pair (the
+//     "delivery" of its metric names).
 //
 // DynamoDB requests and capacity units are counted by the dev kit's SDK
 // meter (awsmeter, which asks for ReturnConsumedCapacity); retry messages by
