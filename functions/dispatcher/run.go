@@ -47,7 +47,7 @@ func arrivedAt(r events.SQSMessage, now time.Time) time.Time {
 
 // runStore keeps the run items (package store).
 type runStore interface {
-	AddRunLoad(ctx context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, bool, error)
+	AddRunLoad(ctx context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, error)
 	ClaimRun(ctx context.Context, k delivery.RunKey) (delivery.Run, bool, error)
 }
 
@@ -78,7 +78,7 @@ func (h *handler) countInRun(ctx context.Context, r events.SQSMessage, m *notify
 		l.Tables = append(l.Tables, notify.RunTable{DestinationTableName: t.DestinationTableName, Status: m.Status,
 			NumRows: t.NumRows, NumRowsRejected: t.NumRowsRejected})
 	}
-	run, _, err := h.runs.AddRunLoad(ctx, k, l)
+	run, err := h.runs.AddRunLoad(ctx, k, l)
 	if err != nil {
 		log.ErrorContext(ctx, "count in run failed", slog.String("error", err.Error()))
 		return outcome{failed: true}

@@ -161,7 +161,7 @@ func TestDispatcherRunCrashBetweenClaimAndQueue(t *testing.T) {
 	k := delivery.RunKey{ClientID: cid, IntegrationName: "shopify", RunID: "r1"}
 	crashed := delivery.RunLoad{LoadID: "L2", DestinationID: testDest, Expected: 2, At: time.Now(),
 		Tables: []notify.RunTable{{DestinationTableName: "customers", Status: notify.StatusSucceeded, NumRows: 100}}}
-	if _, _, err := s.st.AddRunLoad(ctx, k, crashed); err != nil {
+	if _, err := s.st.AddRunLoad(ctx, k, crashed); err != nil {
 		t.Fatal(err)
 	}
 	if _, claimed, err := s.st.ClaimRun(ctx, k); err != nil || !claimed {

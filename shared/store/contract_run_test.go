@@ -23,7 +23,7 @@ import (
 // within their budget.
 
 type runStore interface {
-	AddRunLoad(ctx context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, bool, error)
+	AddRunLoad(ctx context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, error)
 	ClaimRun(ctx context.Context, k delivery.RunKey) (delivery.Run, bool, error)
 }
 
@@ -75,27 +75,27 @@ func runLoad(id string, expected int64, at time.Time, tables ...string) delivery
 	return l
 }
 
-func mustAddRun(t *testing.T, s runStore, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, bool) {
+func mustAddRun(t *testing.T, s runStore, k delivery.RunKey, l delivery.RunLoad) delivery.Run {
 	t.Helper()
-	r, added, err := s.AddRunLoad(context.Background(), k, l)
+	r, err := s.AddRunLoad(context.Background(), k, l)
 	if err != nil {
 		t.Fatalf("AddRunLoad(%s): %v", l.LoadID, err)
 	}
-	return r, added
+	return r
 }
 
 func runCountedOnce(t *testing.T, s runStore, clock *testClock) {
 	t0 := clock.Now().Truncate(time.Millisecond).UTC()
-	r, added := mustAddRun(t, s, runR1, runLoad("a", 3, t0, "orders", "orders__items"))
-	if !added || r.Loads != 1 || !r.StartedAt.Equal(t0) || r.FirstLoad != delivery.SequenceHash("a") || r.Claimed || r.Full() {
-		t.Fatalf("first arrival: %+v, added %v", r, added)
+	r := mustAddRun(t, s, runR1, runLoad("a", 3, t0, "orders", "orders__items"))
+	if r.Loads != 1 || !r.StartedAt.Equal(t0) || r.FirstLoad != delivery.SequenceHash("a") || r.LastLoad != r.FirstLoad || r.Claimed || r.Full() {
+		t.Fatalf("first arrival: %+v", r)
 	}
 	t1 := t0.Add(2 * time.Second)
-	if r, added = mustAddRun(t, s, runR1, runLoad("a", 3, t1, "orders")); added || r.Loads != 1 {
-		t.Fatalf("the same load again: %+v, added %v; want nothing added", r, added)
+	if r = mustAddRun(t, s, runR1, runLoad("a", 3, t1, "orders")); r.Loads != 1 || len(r.Tables) != 2 || !r.FinishedAt.Equal(t0) {
+		t.Fatalf("the same load again: %+v; want nothing added", r)
 	}
 	t2 := t0.Add(3 * time.Second)
-	r, added = mustAddRun(t, s, runR1, runLoad("b", 3, t2, "customers"))
+	r = mustAddRun(t, s, runR1, runLoad("b", 3, t2, "customers"))
 	want := delivery.Run{Key: runR1, DestinationID: 12345, Expected: 3, Loads: 2, StartedAt: t0, FinishedAt: t2,
 		Tables: []notify.RunTable{
 			{DestinationTableName: "orders", Status: "succeeded", NumRows: 100, NumRowsRejected: 11},
@@ -103,28 +103,28 @@ func runCountedOnce(t *testing.T, s runStore, clock *testClock) {
 			{DestinationTableName: "customers", Status: "succeeded", NumRows: 100, NumRowsRejected: 11},
 		},
 		FirstLoad: delivery.SequenceHash("a"), LastLoad: delivery.SequenceHash("b")}
-	if diff := cmp.Diff(r, want); !added || diff != "" {
-		t.Fatalf("second load: added %v, run (-got +want):\n%s", added, diff)
+	if diff := cmp.Diff(r, want); diff != "" {
+		t.Fatalf("second load: run (-got +want):\n%s", diff)
 	}
 }
 
 func runFirstNWin(t *testing.T, s runStore, clock *testClock) {
 	t0 := clock.Now()
 	mustAddRun(t, s, runR1, runLoad("a", 2, t0, "orders"))
-	r, added := mustAddRun(t, s, runR1, runLoad("b", 2, t0.Add(time.Second), "customers"))
-	if !added || !r.Full() || !r.CompleteNow() || r.LastLoad != delivery.SequenceHash("b") {
-		t.Fatalf("second of two: %+v, added %v; want the run full", r, added)
+	r := mustAddRun(t, s, runR1, runLoad("b", 2, t0.Add(time.Second), "customers"))
+	if r.Loads != 2 || !r.Full() || !r.CompleteNow() || r.LastLoad != delivery.SequenceHash("b") {
+		t.Fatalf("second of two: %+v; want the run full", r)
 	}
 	// A third distinct load (and one announcing another count) is not counted.
-	if r, added = mustAddRun(t, s, runR1, runLoad("c", 5, t0.Add(2*time.Second), "extra")); added || r.Loads != 2 || len(r.Tables) != 2 {
-		t.Fatalf("third load of a full run: %+v, added %v", r, added)
+	if r = mustAddRun(t, s, runR1, runLoad("c", 5, t0.Add(2*time.Second), "extra")); r.Loads != 2 || len(r.Tables) != 2 || r.LastLoad != delivery.SequenceHash("b") {
+		t.Fatalf("third load of a full run: %+v", r)
 	}
 	c, claimed, err := s.ClaimRun(context.Background(), runR1)
 	if err != nil || !claimed || !c.Complete {
 		t.Fatalf("ClaimRun = %+v, %v, %v; want claimed complete", c, claimed, err)
 	}
-	if r, added = mustAddRun(t, s, runR1, runLoad("d", 2, t0.Add(3*time.Second), "late")); added || !r.Claimed || r.Loads != 2 {
-		t.Fatalf("late load after the claim: %+v, added %v", r, added)
+	if r = mustAddRun(t, s, runR1, runLoad("d", 2, t0.Add(3*time.Second), "late")); !r.Claimed || r.Loads != 2 || len(r.Tables) != 2 {
+		t.Fatalf("late load after the claim: %+v", r)
 	}
 }
 
@@ -142,8 +142,8 @@ func runClaim(t *testing.T, s runStore, clock *testClock) {
 	if err != nil || claimed || !again.Claimed || again.Complete {
 		t.Fatalf("ClaimRun again: %+v, %v, %v; want the incomplete claim, not claimed now", again, claimed, err)
 	}
-	if r, added := mustAddRun(t, s, runR1, runLoad("b", 3, clock.Now(), "customers")); added || r.Loads != 1 {
-		t.Fatalf("load after an incomplete claim: %+v, added %v", r, added)
+	if r := mustAddRun(t, s, runR1, runLoad("b", 3, clock.Now(), "customers")); r.Loads != 1 || len(r.Tables) != 1 {
+		t.Fatalf("load after an incomplete claim: %+v", r)
 	}
 }
 
@@ -152,27 +152,25 @@ func runConcurrent(t *testing.T, s runStore, clock *testClock) {
 	const n = 12
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	added, full := 0, 0
-	for i := range 2 * n { // each load twice, at once
+	last := map[string]bool{} // the loads whose call saw the run full with it last
+	for i := range 2 * n {    // each load twice, at once
 		wg.Go(func() {
-			r, ok, err := s.AddRunLoad(ctx, runR1, runLoad(fmt.Sprintf("l%d", i%n), n, clock.Now(), fmt.Sprintf("t%d", i%n)))
+			id := fmt.Sprintf("l%d", i%n)
+			r, err := s.AddRunLoad(ctx, runR1, runLoad(id, n, clock.Now(), fmt.Sprintf("t%d", i%n)))
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if ok {
-				added++
-				if r.Full() {
-					full++
-				}
+			if r.Full() && r.LastLoad == delivery.SequenceHash(id) {
+				last[id] = true
 			}
 		})
 	}
 	wg.Wait()
-	if added != n || full != 1 {
-		t.Fatalf("added %d loads, %d saw the run full; want %d and 1", added, full, n)
+	if len(last) != 1 {
+		t.Fatalf("%d loads saw the run full with themselves last, want 1: %v", len(last), last)
 	}
 	claims := 0
 	for range 6 {
@@ -196,20 +194,20 @@ func runConcurrent(t *testing.T, s runStore, clock *testClock) {
 
 func runBudget(t *testing.T, s runStore, clock *testClock) {
 	huge := strings.Repeat("<", delivery.RunTablesBudget+100)
-	r, _ := mustAddRun(t, s, runR1, runLoad("a", 50, clock.Now(), huge, "orders__items"))
+	r := mustAddRun(t, s, runR1, runLoad("a", 50, clock.Now(), huge, "orders__items"))
 	if len(r.Tables) != 1 || r.Tables[0].DestinationTableName != huge {
 		t.Fatalf("a first table over the budget: %d tables listed; want it alone", len(r.Tables))
 	}
-	r, added := mustAddRun(t, s, runR1, runLoad("b", 50, clock.Now(), "customers"))
-	if !added || r.Loads != 2 || len(r.Tables) != 1 {
-		t.Fatalf("a load past the budget: added %v, %d loads, %d tables; want counted, not listed", added, r.Loads, len(r.Tables))
+	r = mustAddRun(t, s, runR1, runLoad("b", 50, clock.Now(), "customers"))
+	if r.Loads != 2 || len(r.Tables) != 1 || r.LastLoad != delivery.SequenceHash("b") {
+		t.Fatalf("a load past the budget: %d loads, %d tables; want counted, not listed", r.Loads, len(r.Tables))
 	}
 
 	k := delivery.RunKey{ClientID: cClient, IntegrationName: "shopify", RunID: "r2"}
 	name := strings.Repeat("t", 200) // 232 bytes of the budget each
 	per := int(delivery.RunTablesBudget / delivery.RunTableSize(notify.RunTable{DestinationTableName: name}))
 	for i := range per + 5 {
-		r, _ = mustAddRun(t, s, k, runLoad(fmt.Sprint(i), 50, clock.Now(), name))
+		r = mustAddRun(t, s, k, runLoad(fmt.Sprint(i), 50, clock.Now(), name))
 	}
 	if len(r.Tables) != per || r.Loads != int64(per+5) {
 		t.Fatalf("%d loads of 232 bytes: %d listed, %d counted; want %d listed, all counted", per+5, len(r.Tables), r.Loads, per)
@@ -219,7 +217,7 @@ func runBudget(t *testing.T, s runStore, clock *testClock) {
 	for i := range per - 1 {
 		mustAddRun(t, s, k, runLoad(fmt.Sprint(i), 50, clock.Now(), name))
 	}
-	r, _ = mustAddRun(t, s, k, runLoad("last", 50, clock.Now(), name, name, name))
+	r = mustAddRun(t, s, k, runLoad("last", 50, clock.Now(), name, name, name))
 	if len(r.Tables) != per {
 		t.Fatalf("a load of three tables with room for one: %d listed, want %d", len(r.Tables), per)
 	}
@@ -233,8 +231,8 @@ func runSeparate(t *testing.T, s runStore, clock *testClock) {
 		{ClientID: cClient, IntegrationName: "shopify#r", RunID: "1"}, // would meet runR1 if the key only joined them with '#'
 		{ClientID: cClient, IntegrationName: "shopify", RunID: "r2"},
 	} {
-		if r, added := mustAddRun(t, s, k, runLoad("a", 2, clock.Now(), "orders")); !added || r.Loads != 1 || r.Key != k {
-			t.Fatalf("run %+v: %+v, added %v; want its own first load", k, r, added)
+		if r := mustAddRun(t, s, k, runLoad("a", 2, clock.Now(), "orders")); r.Loads != 1 || r.Key != k || r.FirstLoad != delivery.SequenceHash("a") {
+			t.Fatalf("run %+v: %+v; want its own first load", k, r)
 		}
 	}
 	if runR1.EventID() == (delivery.RunKey{ClientID: cClient, IntegrationName: "shopify#r", RunID: "1"}).EventID() {

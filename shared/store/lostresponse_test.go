@@ -234,7 +234,7 @@ func TestLostResponseRun(t *testing.T) {
 	}
 	for _, id := range []string{"a", "b"} {
 		mustLose(t, l, "AddRunLoad", func() {
-			r, _, err := s.AddRunLoad(ctx, k, load(id))
+			r, err := s.AddRunLoad(ctx, k, load(id))
 			if err != nil || r.LastLoad != delivery.SequenceHash(id) || len(r.Tables) == 0 || r.Tables[len(r.Tables)-1].DestinationTableName != id {
 				t.Fatalf("AddRunLoad(%s) = %+v, %v; want the run with the load", id, r, err)
 			}

@@ -55,29 +55,31 @@ func runSK(k delivery.RunKey) string {
 }
 
 // AddRunLoad counts load l in run k (creating the run at its first
-// arrival) and returns the run as it stands, and whether l was added. A
-// load counted already (a duplicate, a re-sent load, the SDK's retry of
-// this write), one arriving after the run was claimed or full, adds
-// nothing and returns the run as it is.
-func (s *Store) AddRunLoad(ctx context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, bool, error) {
+// arrival) and returns the run as it stands. A load counted already (a
+// duplicate, a re-sent load, the SDK's retry of this write), one arriving
+// after the run was claimed or full, adds nothing and returns the run as
+// it is. It does not say whether this call added l: after the SDK retried
+// a write that was applied, it cannot tell, and the caller decides on the
+// run (its last load, full or claimed) instead.
+func (s *Store) AddRunLoad(ctx context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, error) {
 	h := delivery.SequenceHash(l.LoadID)
 	tables, size := delivery.RunTablesWithin(l.Tables, delivery.RunTablesBudget, true)
 	for try := 0; try < 4; try++ {
 		item, added, err := s.addRunLoad(ctx, k, l, h, tables, size)
 		if err != nil {
-			return delivery.Run{}, false, fmt.Errorf("add load to run: %w", err)
+			return delivery.Run{}, fmt.Errorf("add load to run: %w", err)
 		}
 		run, err := decodeRun(k, item)
 		if err != nil {
-			return delivery.Run{}, false, fmt.Errorf("add load to run: %w", err)
+			return delivery.Run{}, fmt.Errorf("add load to run: %w", err)
 		}
 		if added || runHas(item, h) || run.Claimed || run.Full() {
-			return run, added, nil
+			return run, nil
 		}
 		// Only the budget refused the tables: list what still fits.
 		tables, size = delivery.RunTablesWithin(l.Tables, delivery.RunTablesBudget-budgetUsed(item), false)
 	}
-	return delivery.Run{}, false, fmt.Errorf("add load to run: the run changed under 4 tries")
+	return delivery.Run{}, fmt.Errorf("add load to run: the run changed under 4 tries")
 }
 
 // addRunLoad is one try: the item as written (added) or as it was when the

@@ -18,11 +18,11 @@ type runItem struct {
 }
 
 // AddRunLoad is store.Store.AddRunLoad.
-func (s *Store) AddRunLoad(_ context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, bool, error) {
+func (s *Store) AddRunLoad(_ context.Context, k delivery.RunKey, l delivery.RunLoad) (delivery.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.enter("AddRunLoad"); err != nil {
-		return delivery.Run{}, false, fmt.Errorf("add load to run: %w", err)
+		return delivery.Run{}, fmt.Errorf("add load to run: %w", err)
 	}
 	if s.runs == nil {
 		s.runs = map[delivery.RunKey]*runItem{}
@@ -34,7 +34,7 @@ func (s *Store) AddRunLoad(_ context.Context, k delivery.RunKey, l delivery.RunL
 		it = &runItem{run: delivery.Run{Key: k, DestinationID: l.DestinationID, Expected: l.Expected,
 			StartedAt: l.At.UTC(), FirstLoad: h}, loads: map[string]bool{}}
 	} else if it.loads[h] || it.run.Claimed || it.run.Full() {
-		return cloneRun(it.run), false, nil
+		return cloneRun(it.run), nil
 	}
 	tables, size := delivery.RunTablesWithin(l.Tables, delivery.RunTablesBudget-it.budget, first)
 	it.run.Tables = append(it.run.Tables, tables...)
@@ -44,7 +44,7 @@ func (s *Store) AddRunLoad(_ context.Context, k delivery.RunKey, l delivery.RunL
 	it.run.FinishedAt = l.At.UTC()
 	it.run.LastLoad = h
 	s.runs[k] = it
-	return cloneRun(it.run), true, nil
+	return cloneRun(it.run), nil
 }
 
 // ClaimRun is store.Store.ClaimRun.
