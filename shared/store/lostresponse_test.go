@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -254,4 +255,22 @@ func TestLostResponseRun(t *testing.T) {
 	if want := strconv.FormatInt(f.clock.Now().Add(store.DeliveryTTL).Unix(), 10); !ok || exp.Value != want {
 		t.Errorf("expires_at = %v, want %s (DeliveryTTL after its first write)", item["expires_at"], want)
 	}
+
+	// A load whose tables pass the budget is written on a second try,
+	// without them; losing that try's answer still counts it once.
+	k.RunID = "r2"
+	mustLose(t, l, "AddRunLoad", func() {
+		big := load("a")
+		big.Tables[0].DestinationTableName = strings.Repeat("t", delivery.RunTablesBudget+100)
+		big.Expected = 3
+		if _, err := s.AddRunLoad(ctx, k, big); err != nil {
+			t.Fatal(err)
+		}
+	})
+	mustLose(t, l, "AddRunLoad (past the budget)", func() {
+		r, err := s.AddRunLoad(ctx, k, load("b"))
+		if err != nil || r.Loads != 2 || len(r.Tables) != 1 || r.LastLoad != delivery.SequenceHash("b") {
+			t.Fatalf("AddRunLoad(b) past the budget = %+v, %v; want it counted once, not listed", r, err)
+		}
+	})
 }
