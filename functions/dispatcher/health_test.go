@@ -224,6 +224,68 @@ func TestProbesReenableAndReplay(t *testing.T) {
 	}
 }
 
+// lostAnswers is the dispatcher's health store with the answers of its
+// probe writes lost: each write is applied, and the caller gets the answer
+// of the SDK's retry of it, as from DynamoDB when a response is lost after
+// the commit (the store's TestLostResponseProbes checks the two agree).
+type lostAnswers struct{ healthStore }
+
+func (l lostAnswers) AdvanceProbe(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error) {
+	if _, err := l.healthStore.AdvanceProbe(ctx, clientID, hookID, disabledAt, step); err != nil {
+		return false, err
+	}
+	return l.healthStore.AdvanceProbe(ctx, clientID, hookID, disabledAt, step)
+}
+
+func (l lostAnswers) ReenableHook(ctx context.Context, clientID, hookID int64, disabledAt time.Time) (hook.Hook, bool, error) {
+	if _, _, err := l.healthStore.ReenableHook(ctx, clientID, hookID, disabledAt); err != nil {
+		return hook.Hook{}, false, err
+	}
+	return l.healthStore.ReenableHook(ctx, clientID, hookID, disabledAt)
+}
+
+// TestProbeWritesWithLostAnswers: a probe's write applied whose answer was
+// lost (the retry refused) still queues the next step, and still replays
+// and asks for the email after the recovery.
+func TestProbeWritesWithLostAnswers(t *testing.T) {
+	e := newEnv(t)
+	e.withHealth()
+	e.h.health = lostAnswers{e.store}
+	da := e.disableForFailing(t, 1)
+	e.mustRun(t, sqsEvent(loadMessage(testClient, "load-a", "succeeded")))
+	e.queue = &fakeQueue{}
+	e.h.queue = e.queue
+	p1 := delivery.ProbeMessage{Kind: delivery.KindProbe, ClientID: testClient, HookID: 1, DisabledAt: da, Step: 1, ReplaySince: da.Add(-2 * time.Hour)}
+
+	e.clock.advance(time.Minute)
+	e.failWith(503)
+	e.mustRun(t, probeRecord("p1", p1))
+	p2 := p1
+	p2.Step = 2
+	if q := e.queue.on(retryURL); len(q) != 1 || q[0].Body != string(p2.Encode()) {
+		t.Fatalf("after a failed probe whose advance lost its answer: queued %+v, want step 2", q)
+	}
+	if h, _ := e.store.Hook(testClient, 1); h.Probe == nil || h.Probe.Step != 2 || !h.Probe.Queued {
+		t.Fatalf("probe state: %+v, want step 2 queued", h.Probe)
+	}
+
+	e.clock.advance(5 * time.Minute)
+	e.hooks.respond = func(webhook.Request) delivery.Attempt { return delivery.Attempt{Outcome: "success", StatusCode: 204} }
+	e.mustRun(t, probeRecord("p2", p2))
+	if h, _ := e.store.Hook(testClient, 1); !h.Enabled() {
+		t.Fatal("a 2xx probe did not enable the hook")
+	}
+	replayed := 0
+	for _, m := range e.queue.on(retryURL) {
+		if strings.HasPrefix(m.Body, `{"kind":"retry"`) && strings.Contains(m.Body, `"load_id":"load-a"`) {
+			replayed++
+		}
+	}
+	if alerts := e.queue.on(alertURL); replayed != 1 || len(alerts) != 1 || !strings.HasPrefix(alerts[0].Body, `{"kind":"reenabled"`) {
+		t.Fatalf("after a re-enable whose answer was lost: %d replayed, alerts %+v; want load-a once and the email asked for", replayed, alerts)
+	}
+}
+
 // TestProbesEnd: after the probing period the chain ends and the hook
 // stays disabled for failing.
 func TestProbesEnd(t *testing.T) {

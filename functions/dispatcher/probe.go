@@ -36,6 +36,10 @@ import (
 //     not marked queued queues the next one again, so a crash loses no
 //     chain; one that finds the step queued does nothing.
 //
+// When either conditional write does not apply, the hook as it is then
+// decides, as for a redelivered message: the write may be this message's
+// own, applied, with its answer lost and the SDK's retry refused.
+//
 // A hook a member or a plan disabled, deleted, or enabled again has no
 // probe state: its messages end there. Redelivered after a recovery, the
 // message finds the hook enabled by its own disable's probe (its audit
@@ -79,8 +83,8 @@ func (h *handler) processProbe(ctx context.Context, inv *invocation, r events.SQ
 	case hk.Probe == nil || !hk.DisabledAt.Equal(m.DisabledAt):
 		log.InfoContext(ctx, "probe ended: hook no longer disabled for failing", slog.String("reason", hk.DisabledReason()))
 		return false
-	case hk.Probe.Step == m.Step+1 && !hk.Probe.Queued:
-		return !h.nextProbe(ctx, log, m) // advanced, but the next was not queued
+	case advancedUnqueued(hk, m):
+		return !h.nextProbe(ctx, log, m)
 	case hk.Probe.Step != m.Step:
 		log.InfoContext(ctx, "probe step already done")
 		return false
@@ -92,13 +96,24 @@ func (h *handler) processProbe(ctx context.Context, inv *invocation, r events.SQ
 		Body: delivery.PingBody(hk.ID, h.now())})
 	log.InfoContext(ctx, "probe sent", slog.String("outcome", a.Outcome), slog.Int("statusCode", a.StatusCode), slog.Int64("durationMs", a.LatencyMs))
 	if a.Outcome != delivery.OutcomeSuccess {
-		switch ok, err := h.health.AdvanceProbe(ctx, m.ClientID, m.HookID, m.DisabledAt, m.Step); {
-		case err != nil:
+		ok, err := h.health.AdvanceProbe(ctx, m.ClientID, m.HookID, m.DisabledAt, m.Step)
+		if err != nil {
 			log.ErrorContext(ctx, "advance probe failed", slog.String("error", err.Error()))
 			return true
-		case !ok:
-			log.InfoContext(ctx, "probe step taken by another message")
-			return false
+		}
+		if !ok {
+			// Another message of this step advanced it, or this call did
+			// and its answer was lost (the SDK's retry found the step
+			// moved): the hook as it is now decides, as for a redelivery.
+			cur, err := h.health.GetHook(ctx, m.ClientID, m.HookID)
+			if err != nil {
+				log.ErrorContext(ctx, "read hook after a probe failed", slog.String("error", err.Error()))
+				return !errors.Is(err, hook.ErrNotFound)
+			}
+			if !advancedUnqueued(cur, m) {
+				log.InfoContext(ctx, "probe step taken by another message")
+				return false
+			}
 		}
 		return !h.nextProbe(ctx, log, m)
 	}
@@ -106,12 +121,16 @@ func (h *handler) processProbe(ctx context.Context, inv *invocation, r events.SQ
 		log.InfoContext(ctx, "probe answered but the plan lacks the feature: not enabled")
 		return false
 	}
-	_, enabled, err := h.health.ReenableHook(ctx, m.ClientID, m.HookID, m.DisabledAt)
+	cur, enabled, err := h.health.ReenableHook(ctx, m.ClientID, m.HookID, m.DisabledAt)
 	if err != nil {
 		log.ErrorContext(ctx, "re-enable failed", slog.String("error", err.Error()))
 		return !errors.Is(err, hook.ErrNotFound)
 	}
-	if !enabled {
+	// Not enabled by this write, but by this disable's probe: this call's
+	// own, its answer lost and the SDK's retry finding the hook enabled (or
+	// a duplicate of this message). The replay follows either way; it
+	// resends each delivery once.
+	if !enabled && !(cur.Enabled() && recoveredFrom(cur, m.DisabledAt)) {
 		log.InfoContext(ctx, "probe answered but the hook changed meanwhile: not enabled")
 		return false
 	}
@@ -122,6 +141,14 @@ func (h *handler) processProbe(ctx context.Context, inv *invocation, r events.SQ
 		return true // delivered again, the message runs the replay
 	}
 	return !h.replayRecovered(ctx, log, hk, m)
+}
+
+// advancedUnqueued reports whether hk's probes of m's disable moved on from
+// m's step without the next message marked queued: a crash, or a lost
+// answer, between the two writes.
+func advancedUnqueued(hk hook.Hook, m delivery.ProbeMessage) bool {
+	return hk.Probe != nil && hk.DisabledAt != nil && hk.DisabledAt.Equal(m.DisabledAt) &&
+		hk.Probe.Step == m.Step+1 && !hk.Probe.Queued
 }
 
 // recoveredFrom reports whether the hook's last change of state is the

@@ -190,7 +190,9 @@ func (s *Store) SetProbeQueued(ctx context.Context, clientID, hookID int64, disa
 
 // AdvanceProbe moves the hook's probes from step to step+1, not yet queued.
 // It reports false (no error) when the hook is not at step of its disable
-// at disabledAt (another message advanced it, or the state changed).
+// at disabledAt: another message advanced it, the state changed, or this
+// call's write was applied and its answer lost (the SDK's retry finds the
+// step moved). The caller tells them apart by the hook as it is.
 func (s *Store) AdvanceProbe(ctx context.Context, clientID, hookID int64, disabledAt time.Time, step int) (bool, error) {
 	return s.probeWrite(ctx, clientID, hookID, disabledAt, step, "SET #ps = :next, #pq = :no", map[string]types.AttributeValue{
 		":next": attrN(int64(step + 1)), ":no": &types.AttributeValueMemberBOOL{Value: false}})
@@ -223,7 +225,9 @@ func (s *Store) probeWrite(ctx context.Context, clientID, hookID int64, disabled
 // It returns the hook as stored before the change and whether this call
 // enabled it; a hook no longer disabled for failing at disabledAt (a member
 // or a plan changed it, or another probe enabled it) is returned as it is
-// with false.
+// with false; so is a hook this call enabled when its answer was lost (the
+// SDK's retry finds it enabled, the audit ending with this disable's
+// auto-enable).
 func (s *Store) ReenableHook(ctx context.Context, clientID, hookID int64, disabledAt time.Time) (hook.Hook, bool, error) {
 	now := s.now().UTC()
 	names := hookChangeNames()

@@ -26,7 +26,9 @@ import (
 // never arrives (a connection reset, a timeout after the commit). The SDK
 // retries it, and the retry finds the state the first try wrote. Every
 // conditional write of the store must then report what the first try did,
-// not "taken by another".
+// not "taken by another"; or, where it cannot tell its own write from
+// another's (AddRunLoad, AdvanceProbe, ReenableHook), leave its caller the
+// state to decide on, as TestLostResponseProbes pins down.
 
 // lostResponses is SDK middleware that, for every call of a write
 // operation, performs the first try for real and then fails it with a
@@ -271,6 +273,49 @@ func TestLostResponseRun(t *testing.T) {
 		r, err := s.AddRunLoad(ctx, k, load("b"))
 		if err != nil || r.Loads != 2 || len(r.Tables) != 1 || r.LastLoad != delivery.SequenceHash("b") {
 			t.Fatalf("AddRunLoad(b) past the budget = %+v, %v; want it counted once, not listed", r, err)
+		}
+	})
+}
+
+// TestLostResponseProbes: AdvanceProbe and ReenableHook cannot tell their
+// own applied write from another message's, so after a lost answer they
+// report false; the hook shows the write applied, which is what the
+// dispatcher decides on (its TestProbeWritesWithLostAnswers models these
+// answers on the in-memory store).
+func TestLostResponseProbes(t *testing.T) {
+	f := newFixture(t)
+	s, l := f.lossy(t)
+	ctx := context.Background()
+	if _, err := f.store.CreateAccount(ctx, hook.Account{ClientID: 7, Plan: "advanced", Destinations: []hook.Destination{{ID: 12345, Type: "s3"}}}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := f.store.CreateHook(ctx, hook.Principal{ClientID: 7, MemberID: "m1"}, 12345, "https://a.example.com/1", hook.NewSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := f.clock.Now().Add(-time.Hour)
+	if h, err = f.store.NoteHookExhausted(ctx, 7, h.ID, "l1", 6, since); err != nil {
+		t.Fatal(err)
+	}
+	h, ok, err := f.store.AutoDisableHook(ctx, 7, h.ID, h.Health.FailingSince, since)
+	if err != nil || !ok {
+		t.Fatalf("AutoDisableHook = %v, %v", ok, err)
+	}
+	da := *h.DisabledAt
+	mustLose(t, l, "AdvanceProbe", func() {
+		if ok, err := s.AdvanceProbe(ctx, 7, h.ID, da, 1); ok || err != nil {
+			t.Fatalf("AdvanceProbe with its answer lost = %v, %v; want false (the retry refused)", ok, err)
+		}
+	})
+	if got, err := f.store.GetHook(ctx, 7, h.ID); err != nil || got.Probe == nil || got.Probe.Step != 2 || got.Probe.Queued {
+		t.Fatalf("after AdvanceProbe: %+v, %v; want step 2, not queued", got.Probe, err)
+	}
+	mustLose(t, l, "ReenableHook", func() {
+		got, ok, err := s.ReenableHook(ctx, 7, h.ID, da)
+		n := len(got.Audit)
+		if ok || err != nil || !got.Enabled() || n < 2 || got.Audit[n-1].Action != hook.ActionAutoEnabled ||
+			got.Audit[n-2].Action != hook.ActionAutoDisabled || !got.Audit[n-2].At.Equal(da) {
+			t.Fatalf("ReenableHook with its answer lost = %+v, %v, %v; want false, the hook enabled by this disable's probe", got, ok, err)
 		}
 	})
 }
