@@ -78,7 +78,7 @@ func (h *handler) processProbe(ctx context.Context, inv *invocation, r events.SQ
 	case !ok:
 		log.InfoContext(ctx, "probe ended: hook deleted")
 		return false
-	case hk.Enabled() && recoveredFrom(hk, m.DisabledAt):
+	case recoveredFrom(hk, m.DisabledAt):
 		return !h.replayRecovered(ctx, log, hk, m) // a redelivery after the recovery
 	case hk.Probe == nil || !hk.DisabledAt.Equal(m.DisabledAt):
 		log.InfoContext(ctx, "probe ended: hook no longer disabled for failing", slog.String("reason", hk.DisabledReason()))
@@ -130,7 +130,7 @@ func (h *handler) processProbe(ctx context.Context, inv *invocation, r events.SQ
 	// own, its answer lost and the SDK's retry finding the hook enabled (or
 	// a duplicate of this message). The replay follows either way; it
 	// resends each delivery once.
-	if !enabled && !(cur.Enabled() && recoveredFrom(cur, m.DisabledAt)) {
+	if !enabled && !recoveredFrom(cur, m.DisabledAt) {
 		log.InfoContext(ctx, "probe answered but the hook changed meanwhile: not enabled")
 		return false
 	}
@@ -151,9 +151,12 @@ func advancedUnqueued(hk hook.Hook, m delivery.ProbeMessage) bool {
 		hk.Probe.Step == m.Step+1 && !hk.Probe.Queued
 }
 
-// recoveredFrom reports whether the hook's last change of state is the
-// service enabling it again after the disable at disabledAt.
+// recoveredFrom reports whether the hook is enabled and its last change of
+// state is the service enabling it again after the disable at disabledAt.
 func recoveredFrom(hk hook.Hook, disabledAt time.Time) bool {
+	if !hk.Enabled() {
+		return false
+	}
 	var last []hook.Change
 	for _, c := range hk.Audit {
 		if c.Action != hook.ActionSecretRotated && c.Action != hook.ActionSubscriptionChanged {
