@@ -152,8 +152,9 @@ func runConcurrent(t *testing.T, s runStore, clock *testClock) {
 	const n = 12
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	last := map[string]bool{} // the loads whose call saw the run full with it last
-	for i := range 2 * n {    // each load twice, at once
+	// The loads whose call saw the run full with the load itself last.
+	last := map[string]bool{}
+	for i := range 2 * n { // each load twice, at once
 		wg.Go(func() {
 			id := fmt.Sprintf("l%d", i%n)
 			r, err := s.AddRunLoad(ctx, runR1, runLoad(id, n, clock.Now(), fmt.Sprintf("t%d", i%n)))
