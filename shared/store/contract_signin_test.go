@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -196,6 +198,31 @@ func contractSignInLinks(t *testing.T, c contract) {
 		}
 		_, err = c.s.UseSignInLink(ctx, token)
 		wantErr(t, "reuse", err, signin.ErrLinkInvalid)
+	})
+	t.Run("concurrent uses: one wins", func(t *testing.T) {
+		token, err := c.s.CreateSignInLink(ctx, "race@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const uses = 8
+		errs := make([]error, uses)
+		var wg sync.WaitGroup
+		for i := range uses {
+			wg.Go(func() { _, errs[i] = c.s.UseSignInLink(ctx, token) })
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, signin.ErrLinkInvalid):
+				t.Errorf("use %d: %v", i, err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("%d of %d concurrent uses succeeded, want 1", won, uses)
+		}
 	})
 	t.Run("expired", func(t *testing.T) {
 		token, err := c.s.CreateSignInLink(ctx, "late@example.com")

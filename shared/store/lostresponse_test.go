@@ -19,6 +19,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/notify"
+	"github.com/postloadhooks/hooks/shared/signin"
 	"github.com/postloadhooks/hooks/shared/store"
 )
 
@@ -223,6 +224,26 @@ func TestLostResponseAccountHookMember(t *testing.T) {
 	})
 	if _, err := f.store.Authenticate(ctx, token); !errors.Is(err, hook.ErrUnauthorized) {
 		t.Errorf("Authenticate after delete = %v, want ErrUnauthorized", err)
+	}
+}
+
+// A sign-in link whose use was applied but answered too late still signs
+// its user in, and still works only once.
+func TestLostResponseSignInLink(t *testing.T) {
+	f := newFixture(t)
+	s, l := f.lossy(t)
+	ctx := context.Background()
+	token, err := f.store.CreateSignInLink(ctx, "Ana@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLose(t, l, "UseSignInLink", func() {
+		if ek, err := s.UseSignInLink(ctx, token); err != nil || ek != signin.EmailKey("ana@example.com") {
+			t.Fatalf("UseSignInLink = %q, %v", ek, err)
+		}
+	})
+	if _, err := s.UseSignInLink(ctx, token); !errors.Is(err, signin.ErrLinkInvalid) {
+		t.Fatalf("second use: %v, want %v", err, signin.ErrLinkInvalid)
 	}
 }
 

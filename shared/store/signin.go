@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"fmt"
 	"strconv"
 	"time"
@@ -18,7 +19,7 @@ import (
 // signin.Hash of them; addresses only as signin.EmailKey:
 //
 //	membership   EMAIL#<email key>        MEMBER#<client_id>#<member_id>
-//	link         SIGNIN#<hash of token>   LINK            (TTL: 15 min)
+//	link         SIGNIN#<hash of token>   LINK            (TTL: 15 min; used_by once used)
 //	rate count   RATE#<email key>         LINKS#<window>  (TTL: 2 windows)
 //	session      SESSION#<hash of id>     SESSION         (TTL: idle/max age)
 //
@@ -27,6 +28,7 @@ const (
 	attrEmailKey = "email_key"
 	attrSeenAt   = "seen_at"
 	attrCount    = "count"
+	attrUsedBy   = "used_by" // on a link: the token of the call that used it
 	skLink       = "LINK"
 	skSession    = "SESSION"
 )
@@ -118,25 +120,38 @@ func (s *Store) CreateSignInLink(ctx context.Context, email string) (string, err
 }
 
 // UseSignInLink uses up a link and returns the email key it was sent to. A
-// link works once: the read and the delete are one conditional delete, so
-// two concurrent uses cannot both succeed. It returns signin.ErrLinkInvalid
-// for an unknown, used or expired link.
+// link works once: the check and the use are one conditional write, so two
+// concurrent uses cannot both succeed. The write marks the link used by a
+// token of this call (its TTL deletes it later), so that a write whose answer
+// was lost and that the SDK retried is recognised as this call's own instead
+// of as a link used before. It returns signin.ErrLinkInvalid for an unknown,
+// used or expired link.
 func (s *Store) UseSignInLink(ctx context.Context, token string) (string, error) {
-	out, err := s.dynamo().DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName:                 &s.table,
-		Key:                       key("SIGNIN#"+signin.Hash(token), skLink),
-		ConditionExpression:       aws.String("attribute_exists(pk) AND #exp > :now"),
-		ExpressionAttributeNames:  map[string]string{"#exp": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": epoch(s.now())},
-		ReturnValues:              types.ReturnValueAllOld,
+	use := rand.Text()
+	out, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                           &s.table,
+		Key:                                 key("SIGNIN#"+signin.Hash(token), skLink),
+		UpdateExpression:                    aws.String("SET #used = :use"),
+		ConditionExpression:                 aws.String("attribute_exists(pk) AND #exp > :now AND attribute_not_exists(#used)"),
+		ExpressionAttributeNames:            map[string]string{"#exp": attrExpiresAt, "#used": attrUsedBy},
+		ExpressionAttributeValues:           map[string]types.AttributeValue{":now": epoch(s.now()), ":use": attrS(use)},
+		ReturnValues:                        types.ReturnValueAllNew,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	if isConditionFailed(err) {
-		return "", fmt.Errorf("use sign-in link: %w", signin.ErrLinkInvalid)
-	}
-	if err != nil {
+	var item map[string]types.AttributeValue
+	switch {
+	case isConditionFailed(err):
+		item = conditionFailedItem(err)
+		if d := (itemDecoder{item: item}); !d.has(attrUsedBy) || d.str(attrUsedBy) != use {
+			return "", fmt.Errorf("use sign-in link: %w", signin.ErrLinkInvalid)
+		}
+		// Used by an earlier try of this call.
+	case err != nil:
 		return "", fmt.Errorf("use sign-in link: %w", err)
+	default:
+		item = out.Attributes
 	}
-	d := itemDecoder{item: out.Attributes}
+	d := itemDecoder{item: item}
 	ek := d.str(attrEmailKey)
 	if err := d.result("sign-in link"); err != nil {
 		return "", fmt.Errorf("use sign-in link: %w", err)
