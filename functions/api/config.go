@@ -9,6 +9,7 @@ import (
 	"github.com/postloadhooks/hooks/shared/coldstart"
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/optout"
+	"github.com/postloadhooks/hooks/shared/signin"
 )
 
 // config is the api function's configuration, read from the environment.
@@ -39,6 +40,10 @@ type config struct {
 	// every request (HOOKS_SECRET_OVERLAP, default 24h; tests and local
 	// runs shorten it).
 	secretOverlap time.Duration
+	// signInLinkTTL is how long a sign-in link can be used
+	// (HOOKS_SIGNIN_LINK_TTL, default and at most 15m; tests and local runs
+	// shorten it).
+	signInLinkTTL time.Duration
 	// freshnessMin is the shortest max_interval a freshness rule may have
 	// (HOOKS_FRESHNESS_MIN_INTERVAL, default 5m; tests and local runs
 	// shorten it).
@@ -83,6 +88,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 		env.Invalid("HOOKS_SECRET_OVERLAP", fmt.Errorf("want a positive duration such as 24h"))
 	}
 	c.secretOverlap = overlap
+	ttl, err := time.ParseDuration(env.String("HOOKS_SIGNIN_LINK_TTL", signin.LinkTTL.String()))
+	if err != nil || ttl < time.Second || ttl > signin.LinkTTL {
+		env.Invalid("HOOKS_SIGNIN_LINK_TTL", fmt.Errorf("want a duration from 1s up to 15m such as 2m"))
+	}
+	c.signInLinkTTL = ttl
 	fmin, err := time.ParseDuration(env.String("HOOKS_FRESHNESS_MIN_INTERVAL", hook.FormatInterval(hook.FreshnessMinInterval)))
 	if err != nil || fmin <= 0 || fmin > hook.MaxFreshnessInterval {
 		env.Invalid("HOOKS_FRESHNESS_MIN_INTERVAL", fmt.Errorf("want a positive duration up to 168h such as 5m"))

@@ -26,32 +26,43 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "local defaults",
 			env:  map[string]string{"HOOKS_TABLE": "hooks"},
-			want: config{table: "hooks", addr: "127.0.0.1:3000", appURL: "http://127.0.0.1:3000", secretOverlap: 24 * time.Hour, freshnessMin: 5 * time.Minute, replayRate: 10},
+			want: config{table: "hooks", addr: "127.0.0.1:3000", appURL: "http://127.0.0.1:3000", secretOverlap: 24 * time.Hour, signInLinkTTL: 15 * time.Minute, freshnessMin: 5 * time.Minute, replayRate: 10},
 		},
 		{
 			name: "local with everything",
 			env: map[string]string{"HOOKS_TABLE": "hooks", "HOOKS_ALLOW_PRIVATE_TARGETS": "true",
 				"HOOKS_API_ADDR": "127.0.0.1:9999", "HOOKS_ADMIN_TOKEN": "s3cret",
 				"HOOKS_APP_URL": "https://hooks.example.com/", "ALERT_FROM_ADDRESS": "hooks@example.com",
-				"HOOKS_SECRET_OVERLAP": "90s", "HOOKS_EXTRA_CA_FILE": "/tmp/ca.pem", "HOOKS_FRESHNESS_MIN_INTERVAL": "2s", "HOOKS_REPLAY_RATE": "3"},
+				"HOOKS_SECRET_OVERLAP": "90s", "HOOKS_EXTRA_CA_FILE": "/tmp/ca.pem", "HOOKS_FRESHNESS_MIN_INTERVAL": "2s", "HOOKS_REPLAY_RATE": "3",
+				"HOOKS_SIGNIN_LINK_TTL": "90s"},
 			want: config{table: "hooks", allowPrivate: true, addr: "127.0.0.1:9999", adminToken: "s3cret",
-				appURL: "https://hooks.example.com", signInFrom: "hooks@example.com", secretOverlap: 90 * time.Second, freshnessMin: 2 * time.Second, extraCAFile: "/tmp/ca.pem", replayRate: 3},
+				appURL: "https://hooks.example.com", signInFrom: "hooks@example.com", secretOverlap: 90 * time.Second, signInLinkTTL: 90 * time.Second, freshnessMin: 2 * time.Second, extraCAFile: "/tmp/ca.pem", replayRate: 3},
 		},
 		{
 			name: "lambda ignores the local settings",
 			env: map[string]string{"HOOKS_TABLE": "hooks", "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
 				"HOOKS_API_ADDR": "127.0.0.1:9999", "HOOKS_ADMIN_TOKEN": "s3cret", "HOOKS_ALLOW_PRIVATE_TARGETS": "false"},
-			want: config{table: "hooks", lambda: true, secretOverlap: 24 * time.Hour, freshnessMin: 5 * time.Minute, replayRate: 10},
+			want: config{table: "hooks", lambda: true, secretOverlap: 24 * time.Hour, signInLinkTTL: 15 * time.Minute, freshnessMin: 5 * time.Minute, replayRate: 10},
 		},
 		{
 			name:    "every problem at once",
-			env:     map[string]string{"HOOKS_ALLOW_PRIVATE_TARGETS": "yes please", "HOOKS_SECRET_OVERLAP": "a day", "HOOKS_FRESHNESS_MIN_INTERVAL": "8d", "HOOKS_REPLAY_RATE": "0"},
-			wantErr: []string{"HOOKS_TABLE", "HOOKS_ALLOW_PRIVATE_TARGETS", "HOOKS_SECRET_OVERLAP", "HOOKS_FRESHNESS_MIN_INTERVAL", "HOOKS_REPLAY_RATE"},
+			env:     map[string]string{"HOOKS_ALLOW_PRIVATE_TARGETS": "yes please", "HOOKS_SECRET_OVERLAP": "a day", "HOOKS_FRESHNESS_MIN_INTERVAL": "8d", "HOOKS_REPLAY_RATE": "0", "HOOKS_SIGNIN_LINK_TTL": "soon"},
+			wantErr: []string{"HOOKS_TABLE", "HOOKS_ALLOW_PRIVATE_TARGETS", "HOOKS_SECRET_OVERLAP", "HOOKS_FRESHNESS_MIN_INTERVAL", "HOOKS_REPLAY_RATE", "HOOKS_SIGNIN_LINK_TTL"},
 		},
 		{
 			name:    "overlap not positive",
 			env:     map[string]string{"HOOKS_TABLE": "hooks", "HOOKS_SECRET_OVERLAP": "-1h"},
 			wantErr: []string{"HOOKS_SECRET_OVERLAP"},
+		},
+		{
+			name:    "a sign-in link may live shorter, not longer",
+			env:     map[string]string{"HOOKS_TABLE": "hooks", "HOOKS_SIGNIN_LINK_TTL": "16m"},
+			wantErr: []string{"HOOKS_SIGNIN_LINK_TTL"},
+		},
+		{
+			name:    "a sign-in link lives at least a second",
+			env:     map[string]string{"HOOKS_TABLE": "hooks", "HOOKS_SIGNIN_LINK_TTL": "0s"},
+			wantErr: []string{"HOOKS_SIGNIN_LINK_TTL"},
 		},
 	}
 	for _, tt := range tests {

@@ -66,7 +66,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return err
 	}
 	st := newDynamoStore(store.New(dynamodb.NewFromConfig(awsCfg), cfg.table, time.Now))
-	web := webConfig{from: cfg.signInFrom, appURL: cfg.appURL}
+	web := webConfig{from: cfg.signInFrom, appURL: cfg.appURL, linkTTL: cfg.signInLinkTTL}
 	if len(cfg.unsubscribeKey) > 0 {
 		if web.unsubscribe, err = optout.NewSigner(cfg.unsubscribeKey); err != nil {
 			return err

@@ -62,8 +62,8 @@ func (d dynamoStore) CreateSession(ctx context.Context, emailKey string, p hook.
 	return d.store().CreateSession(ctx, emailKey, p)
 }
 
-func (d dynamoStore) CreateSignInLink(ctx context.Context, email string) (string, error) {
-	return d.store().CreateSignInLink(ctx, email)
+func (d dynamoStore) CreateSignInLink(ctx context.Context, email string, ttl time.Duration) (string, error) {
+	return d.store().CreateSignInLink(ctx, email, ttl)
 }
 
 func (d dynamoStore) DeleteHook(ctx context.Context, p hook.Principal, id int64) (hook.Hook, error) {

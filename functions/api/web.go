@@ -36,7 +36,7 @@ var staticFS embed.FS
 // webStore is every store method the web app uses besides the API's.
 type webStore interface {
 	Memberships(ctx context.Context, emailKey string) ([]hook.Principal, error)
-	CreateSignInLink(ctx context.Context, email string) (string, error)
+	CreateSignInLink(ctx context.Context, email string, ttl time.Duration) (string, error)
 	UseSignInLink(ctx context.Context, token string) (string, error)
 	CreateSession(ctx context.Context, emailKey string, p hook.Principal) (string, signin.Session, error)
 	Session(ctx context.Context, id string) (signin.Session, error)
@@ -76,8 +76,19 @@ type webConfig struct {
 	// unsubscribe checks the alert emails' unsubscribe links
 	// (HOOKS_UNSUBSCRIBE_KEY); its zero value refuses every link.
 	unsubscribe optout.Signer
+	// linkTTL is how long a sign-in link can be used
+	// (HOOKS_SIGNIN_LINK_TTL); zero is signin.LinkTTL.
+	linkTTL time.Duration
 	// now is the clock (time.Now when nil).
 	now func() time.Time
+}
+
+// linkLife is how long a sign-in link sent now can be used.
+func (c webConfig) linkLife() time.Duration {
+	if c.linkTTL > 0 {
+		return c.linkTTL
+	}
+	return signin.LinkTTL
 }
 
 // Paths of the web app.

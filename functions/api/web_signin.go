@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
@@ -66,7 +67,7 @@ func (a *webApp) sendSignInLink(r *http.Request, email string) error {
 		a.log.InfoContext(ctx, "sign-in link not sent", slog.String("reason", "unknown address"))
 		return nil
 	}
-	token, err := a.store.CreateSignInLink(ctx, email)
+	token, err := a.store.CreateSignInLink(ctx, email, a.cfg.linkLife())
 	if errors.Is(err, signin.ErrRateLimited) {
 		a.log.InfoContext(ctx, "sign-in link not sent", slog.String("reason", "rate limited"))
 		return nil
@@ -93,11 +94,23 @@ func (a *webApp) sendSignInLink(r *http.Request, email string) error {
 	return nil
 }
 
+// lifeText is a link's life in words: "15 minutes", "1 minute", "30 seconds".
+func lifeText(d time.Duration) string {
+	n, unit := int64(d/time.Second), "second"
+	if d%time.Minute == 0 {
+		n, unit = int64(d/time.Minute), "minute"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return strconv.FormatInt(n, 10) + " " + unit
+}
+
 // sendLinkEmail sends the sign-in email with SES v2.
 func (a *webApp) sendLinkEmail(ctx context.Context, to, link string) error {
 	subject := "Your sign-in link for Post-load hooks"
 	text := "Open this link to sign in to Post-load hooks:\n\n" + link + "\n\n" +
-		"It works once, within " + strconv.Itoa(int(signin.LinkTTL.Minutes())) + " minutes, and asks you to press Sign in.\n" +
+		"It works once, within " + lifeText(a.cfg.linkLife()) + ", and asks you to press Sign in.\n" +
 		"If you did not ask to sign in, ignore this email: nobody can sign in without it.\n"
 	cs := charset
 	_, err := a.cfg.mail.SendEmail(ctx, &sesv2.SendEmailInput{

@@ -265,10 +265,35 @@ func TestWebSignInRateLimit(t *testing.T) {
 	if n := len(wt.mail.to(emailA)); n != signin.LinksPerHour {
 		t.Errorf("%d emails, want %d", n, signin.LinksPerHour)
 	}
-	wt.advance(signin.RateWindow)
+	// The hour slides with each request: not a clock hour.
+	wt.advance(signin.RateWindow - time.Minute)
+	wt.requestLink(t, emailA)
+	if n := len(wt.mail.to(emailA)); n != signin.LinksPerHour {
+		t.Errorf("59 minutes on: %d emails, want %d", n, signin.LinksPerHour)
+	}
+	wt.advance(time.Minute)
 	wt.requestLink(t, emailA)
 	if n := len(wt.mail.to(emailA)); n != signin.LinksPerHour+1 {
-		t.Errorf("next hour: %d emails, want %d", n, signin.LinksPerHour+1)
+		t.Errorf("an hour on: %d emails, want %d", n, signin.LinksPerHour+1)
+	}
+}
+
+// TestWebSignInLinkTTL: HOOKS_SIGNIN_LINK_TTL shortens a link's life, and
+// the email says how long it is.
+func TestWebSignInLinkTTL(t *testing.T) {
+	wt := newWebTest(t)
+	wt.handler = routes(discardLogger(), wt.store, tokenAdmin(adminToken), hooksConfig{sender: wt.sender},
+		webConfig{mail: wt.mail, from: "hooks@example.com", appURL: appOrigin, linkTTL: 30 * time.Second})
+	wt.requestLink(t, emailA)
+	if got := wt.mail.to(emailA); len(got) != 1 || !strings.Contains(got[0], "It works once, within 30 seconds, and asks you to press Sign in.") {
+		t.Fatalf("emails %q, want one saying 30 seconds", got)
+	}
+	wt.advance(31 * time.Second)
+	if rec := wt.useLink(t, wt.lastLinkToken(t, emailA), ""); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), "This sign-in link does not work") {
+		t.Errorf("a 30 s link used after 31 s: %d, want the invalid-link page", rec.Code)
+	}
+	if lifeText(15*time.Minute) != "15 minutes" || lifeText(time.Minute) != "1 minute" || lifeText(90*time.Second) != "90 seconds" {
+		t.Errorf("lifeText: %q %q %q", lifeText(15*time.Minute), lifeText(time.Minute), lifeText(90*time.Second))
 	}
 }
 

@@ -21,13 +21,16 @@ import (
 
 // Windows of the sign-in rules.
 const (
-	// LinkTTL is how long a sign-in link can be used (once).
+	// LinkTTL is how long a sign-in link can be used (once), unless the API
+	// function is given a shorter time (HOOKS_SIGNIN_LINK_TTL, for tests and
+	// local runs).
 	LinkTTL = 15 * time.Minute
-	// LinksPerHour is how many links one address is sent at most per
-	// rate window.
+	// LinksPerHour is how many links one address is sent at most in any
+	// RateWindow.
 	LinksPerHour = 5
-	// RateWindow is the window LinksPerHour counts in: fixed windows of an
-	// hour, counted per address.
+	// RateWindow is the sliding window LinksPerHour counts in: an address
+	// is sent a link only when fewer than LinksPerHour were sent to it in
+	// the RateWindow before now (so never 5 at 10:59 and 5 more at 11:00).
 	RateWindow = time.Hour
 	// IdleTimeout ends a session not used for this long.
 	IdleTimeout = 12 * time.Hour
@@ -117,5 +120,19 @@ func CSRFValid(sessionID, token string) bool {
 	return token != "" && hmac.Equal([]byte(CSRFToken(sessionID)), []byte(token))
 }
 
-// RateBucket names the rate window holding t.
-func RateBucket(t time.Time) int64 { return t.UTC().Truncate(RateWindow).Unix() }
+// RecentLinks is what the rate limit keeps of an address's send times
+// (Unix milliseconds, oldest first): those within the RateWindow before
+// now, with now added when one more link may be sent (fewer than
+// LinksPerHour were). ok reports whether it may.
+func RecentLinks(sent []int64, now time.Time) (kept []int64, ok bool) {
+	since := now.Add(-RateWindow).UnixMilli()
+	for _, t := range sent {
+		if t > since {
+			kept = append(kept, t)
+		}
+	}
+	if len(kept) >= LinksPerHour {
+		return kept, false
+	}
+	return append(kept, now.UnixMilli()), true
+}

@@ -66,8 +66,30 @@ func TestSecretsAndKeys(t *testing.T) {
 	if EmailKey("Ana@Example.com ") != EmailKey("ana@example.com") || EmailKey("ana@example.com") == EmailKey("bob@example.com") {
 		t.Errorf("EmailKey does not fold case and spaces, or collides")
 	}
-	if RateBucket(time.Date(2026, 1, 1, 10, 59, 0, 0, time.UTC)) != RateBucket(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)) ||
-		RateBucket(time.Date(2026, 1, 1, 11, 0, 0, 0, time.UTC)) == RateBucket(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)) {
-		t.Errorf("RateBucket does not split at the hour")
+}
+
+// TestRecentLinksSlides: the limit counts the hour before each request,
+// not clock hours.
+func TestRecentLinksSlides(t *testing.T) {
+	at := func(hh, mm, ss int) time.Time { return time.Date(2026, 1, 1, hh, mm, ss, 0, time.UTC) }
+	var sent []int64
+	for i := range LinksPerHour {
+		var ok bool
+		if sent, ok = RecentLinks(sent, at(10, 59, 50+i)); !ok {
+			t.Fatalf("link %d refused", i+1)
+		}
+	}
+	if _, ok := RecentLinks(sent, at(11, 0, 0)); ok {
+		t.Error("a 6th link at 11:00:00 was allowed after 5 at 10:59")
+	}
+	if _, ok := RecentLinks(sent, at(11, 59, 49)); ok {
+		t.Error("a link was allowed while 5 are within the hour before it")
+	}
+	kept, ok := RecentLinks(sent, at(11, 59, 50)) // the first was sent an hour ago
+	if !ok || len(kept) != LinksPerHour || kept[len(kept)-1] != at(11, 59, 50).UnixMilli() {
+		t.Errorf("after the first left the window: ok=%v kept=%v", ok, kept)
+	}
+	if kept, ok := RecentLinks(sent, at(13, 0, 0)); !ok || len(kept) != 1 {
+		t.Errorf("two hours on: ok=%v kept=%v, want only the new one", ok, kept)
 	}
 }

@@ -188,7 +188,7 @@ func contractAPIAccess(t *testing.T, c contract) {
 func contractSignInLinks(t *testing.T, c contract) {
 
 	t.Run("once", func(t *testing.T) {
-		token, err := c.s.CreateSignInLink(ctx, "once@example.com")
+		token, err := c.s.CreateSignInLink(ctx, "once@example.com", signin.LinkTTL)
 		if err != nil {
 			t.Fatalf("CreateSignInLink: %v", err)
 		}
@@ -200,7 +200,7 @@ func contractSignInLinks(t *testing.T, c contract) {
 		wantErr(t, "reuse", err, signin.ErrLinkInvalid)
 	})
 	t.Run("concurrent uses: one wins", func(t *testing.T) {
-		token, err := c.s.CreateSignInLink(ctx, "race@example.com")
+		token, err := c.s.CreateSignInLink(ctx, "race@example.com", signin.LinkTTL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +225,7 @@ func contractSignInLinks(t *testing.T, c contract) {
 		}
 	})
 	t.Run("expired", func(t *testing.T) {
-		token, err := c.s.CreateSignInLink(ctx, "late@example.com")
+		token, err := c.s.CreateSignInLink(ctx, "late@example.com", signin.LinkTTL)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -233,24 +233,75 @@ func contractSignInLinks(t *testing.T, c contract) {
 		_, err = c.s.UseSignInLink(ctx, token)
 		wantErr(t, "expired", err, signin.ErrLinkInvalid)
 	})
+	t.Run("a shorter life", func(t *testing.T) {
+		short, err := c.s.CreateSignInLink(ctx, "short@example.com", 30*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		long, err := c.s.CreateSignInLink(ctx, "short@example.com", signin.LinkTTL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.clock.Advance(31 * time.Second)
+		_, err = c.s.UseSignInLink(ctx, short)
+		wantErr(t, "31 s after a 30 s link", err, signin.ErrLinkInvalid)
+		if _, err := c.s.UseSignInLink(ctx, long); err != nil {
+			t.Errorf("a 15 min link after 31 s: %v", err)
+		}
+	})
 	t.Run("unknown", func(t *testing.T) {
 		_, err := c.s.UseSignInLink(ctx, signin.NewLinkToken())
 		wantErr(t, "unknown", err, signin.ErrLinkInvalid)
 	})
 	t.Run("rate limit", func(t *testing.T) {
 		for i := range signin.LinksPerHour {
-			if _, err := c.s.CreateSignInLink(ctx, "rate@example.com"); err != nil {
+			if _, err := c.s.CreateSignInLink(ctx, "rate@example.com", signin.LinkTTL); err != nil {
 				t.Fatalf("link %d: %v", i+1, err)
 			}
+			c.clock.Advance(10 * time.Minute) // the 5th is sent 40 min after the 1st
 		}
-		_, err := c.s.CreateSignInLink(ctx, "RATE@example.com")
+		_, err := c.s.CreateSignInLink(ctx, "RATE@example.com", signin.LinkTTL)
 		wantErr(t, "6th link", err, signin.ErrRateLimited)
-		if _, err := c.s.CreateSignInLink(ctx, "other@example.com"); err != nil {
+		if _, err := c.s.CreateSignInLink(ctx, "other@example.com", signin.LinkTTL); err != nil {
 			t.Errorf("another address: %v", err)
 		}
+		// The window slides: 59 min after the 1st link it still counts;
+		// once it is an hour old, one more may go, and not two.
+		c.clock.Advance(9 * time.Minute)
+		_, err = c.s.CreateSignInLink(ctx, "rate@example.com", signin.LinkTTL)
+		wantErr(t, "59 min after the 1st", err, signin.ErrRateLimited)
+		c.clock.Advance(time.Minute)
+		if _, err := c.s.CreateSignInLink(ctx, "rate@example.com", signin.LinkTTL); err != nil {
+			t.Errorf("an hour after the 1st: %v", err)
+		}
+		_, err = c.s.CreateSignInLink(ctx, "rate@example.com", signin.LinkTTL)
+		wantErr(t, "a second link once the 1st left the window", err, signin.ErrRateLimited)
 		c.clock.Advance(signin.RateWindow)
-		if _, err := c.s.CreateSignInLink(ctx, "rate@example.com"); err != nil {
-			t.Errorf("next window: %v", err)
+		for i := range signin.LinksPerHour {
+			if _, err := c.s.CreateSignInLink(ctx, "rate@example.com", signin.LinkTTL); err != nil {
+				t.Errorf("an hour later, link %d: %v", i+1, err)
+			}
+		}
+	})
+	t.Run("rate limit, at once", func(t *testing.T) {
+		const tries = 8
+		errs := make([]error, tries)
+		var wg sync.WaitGroup
+		for i := range tries {
+			wg.Go(func() { _, errs[i] = c.s.CreateSignInLink(ctx, "burst@example.com", signin.LinkTTL) })
+		}
+		wg.Wait()
+		sent := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				sent++
+			case !errors.Is(err, signin.ErrRateLimited):
+				t.Errorf("try %d: %v", i, err)
+			}
+		}
+		if sent != signin.LinksPerHour {
+			t.Errorf("%d of %d concurrent requests got a link, want %d", sent, tries, signin.LinksPerHour)
 		}
 	})
 }

@@ -50,7 +50,7 @@ type contractStore interface {
 	ReleaseAlert(ctx context.Context, c store.AlertClaim) error
 
 	Memberships(ctx context.Context, emailKey string) ([]hook.Principal, error)
-	CreateSignInLink(ctx context.Context, email string) (string, error)
+	CreateSignInLink(ctx context.Context, email string, ttl time.Duration) (string, error)
 	UseSignInLink(ctx context.Context, token string) (string, error)
 	CreateSession(ctx context.Context, emailKey string, p hook.Principal) (string, signin.Session, error)
 	Session(ctx context.Context, id string) (signin.Session, error)

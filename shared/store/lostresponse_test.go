@@ -233,7 +233,7 @@ func TestLostResponseSignInLink(t *testing.T) {
 	f := newFixture(t)
 	s, l := f.lossy(t)
 	ctx := context.Background()
-	token, err := f.store.CreateSignInLink(ctx, "Ana@example.com")
+	token, err := f.store.CreateSignInLink(ctx, "Ana@example.com", signin.LinkTTL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -19,17 +20,18 @@ import (
 // signin.Hash of them; addresses only as signin.EmailKey:
 //
 //	membership   EMAIL#<email key>        MEMBER#<client_id>#<member_id>
-//	link         SIGNIN#<hash of token>   LINK            (TTL: 15 min; used_by once used)
-//	rate count   RATE#<email key>         LINKS#<window>  (TTL: 2 windows)
+//	link         SIGNIN#<hash of token>   LINK            (TTL: the link's; used_by once used)
+//	rate         RATE#<email key>         SENT            (TTL: a window after the last link)
 //	session      SESSION#<hash of id>     SESSION         (TTL: idle/max age)
 //
 // DynamoDB's TTL deletes lazily, so every read also checks the time itself.
 const (
 	attrEmailKey = "email_key"
 	attrSeenAt   = "seen_at"
-	attrCount    = "count"
+	attrSent     = "sent"    // on a rate item: the send times of the window, Unix ms, oldest first
 	attrUsedBy   = "used_by" // on a link: the token of the call that used it
 	skLink       = "LINK"
+	skSent       = "SENT"
 	skSession    = "SESSION"
 )
 
@@ -81,42 +83,98 @@ func (s *Store) Memberships(ctx context.Context, emailKey string) ([]hook.Princi
 	return out, nil
 }
 
-// CreateSignInLink counts one link for email in the current rate window and
-// stores a new link for it, valid signin.LinkTTL, returning its token (the
-// only copy). It returns signin.ErrRateLimited, writing nothing, when the
-// address already had signin.LinksPerHour links in this window.
-func (s *Store) CreateSignInLink(ctx context.Context, email string) (string, error) {
+// CreateSignInLink counts one link for email in its rate window and stores
+// a new link for it, valid for ttl, returning its token (the only copy). It
+// returns signin.ErrRateLimited, writing nothing, when the address was sent
+// signin.LinksPerHour links in the signin.RateWindow before now.
+func (s *Store) CreateSignInLink(ctx context.Context, email string, ttl time.Duration) (string, error) {
 	now := s.now()
 	ek := signin.EmailKey(email)
-	window := signin.RateBucket(now)
-	_, err := s.dynamo().UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:                 &s.table,
-		Key:                       key("RATE#"+ek, "LINKS#"+strconv.FormatInt(window, 10)),
-		UpdateExpression:          aws.String("ADD #n :one SET #exp = :exp"),
-		ConditionExpression:       aws.String("attribute_not_exists(#n) OR #n < :max"),
-		ExpressionAttributeNames:  map[string]string{"#n": attrCount, "#exp": attrExpiresAt},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":one": attrN(1), ":max": attrN(signin.LinksPerHour), ":exp": epoch(time.Unix(window, 0).Add(2 * signin.RateWindow))},
-	})
-	if isConditionFailed(err) {
-		return "", fmt.Errorf("create sign-in link: %w", signin.ErrRateLimited)
-	}
-	if err != nil {
-		return "", fmt.Errorf("create sign-in link: count: %w", err)
+	if err := s.countSignInLink(ctx, ek, now); err != nil {
+		return "", fmt.Errorf("create sign-in link: %w", err)
 	}
 	token := signin.NewLinkToken()
-	_, err = s.dynamo().PutItem(ctx, &dynamodb.PutItemInput{
+	_, err := s.dynamo().PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: &s.table,
 		Item: map[string]types.AttributeValue{
 			attrPK:        attrS("SIGNIN#" + signin.Hash(token)),
 			attrSK:        attrS(skLink),
 			attrEmailKey:  attrS(ek),
-			attrExpiresAt: epoch(now.Add(signin.LinkTTL)),
+			attrExpiresAt: epoch(now.Add(ttl)),
 		},
 	})
 	if err != nil {
 		return "", fmt.Errorf("create sign-in link: %w", err)
 	}
 	return token, nil
+}
+
+// countSignInLink adds now to the address's send times when
+// signin.RecentLinks allows one more link. The rate item keeps the times of
+// the window (at most signin.LinksPerHour), so the limit slides with each
+// request. The write is conditional on the times as read: of two requests
+// at once, one is counted and the other reads again. Each lost race means
+// another link was counted, so within signin.LinksPerHour+1 reads the
+// request is counted or refused. A write whose answer
+// was lost and that the SDK retried reads its own time back and counts it
+// twice, which only refuses a link sooner.
+func (s *Store) countSignInLink(ctx context.Context, emailKey string, now time.Time) error {
+	k := key("RATE#"+emailKey, skSent)
+	for range signin.LinksPerHour + 1 {
+		out, err := s.dynamo().GetItem(ctx, &dynamodb.GetItemInput{
+			TableName: &s.table, Key: k, ConsistentRead: aws.Bool(true),
+			ProjectionExpression:     aws.String("#sent"),
+			ExpressionAttributeNames: map[string]string{"#sent": attrSent},
+		})
+		if err != nil {
+			return fmt.Errorf("count: %w", err)
+		}
+		old, sent := out.Item[attrSent], sendTimes(out.Item[attrSent])
+		kept, ok := signin.RecentLinks(sent, now)
+		if !ok {
+			return signin.ErrRateLimited
+		}
+		times := make([]types.AttributeValue, len(kept))
+		for i, t := range kept {
+			times[i] = attrN(t)
+		}
+		in := &dynamodb.UpdateItemInput{
+			TableName: &s.table, Key: k,
+			UpdateExpression:          aws.String("SET #sent = :sent, #exp = :exp"),
+			ConditionExpression:       aws.String("attribute_not_exists(#sent)"),
+			ExpressionAttributeNames:  map[string]string{"#sent": attrSent, "#exp": attrExpiresAt},
+			ExpressionAttributeValues: map[string]types.AttributeValue{":sent": &types.AttributeValueMemberL{Value: times}, ":exp": epoch(now.Add(signin.RateWindow))},
+		}
+		if old != nil {
+			in.ConditionExpression, in.ExpressionAttributeValues[":old"] = aws.String("#sent = :old"), old
+		}
+		_, err = s.dynamo().UpdateItem(ctx, in)
+		if !isConditionFailed(err) {
+			if err != nil {
+				return fmt.Errorf("count: %w", err)
+			}
+			return nil
+		}
+	}
+	return errors.New("count: the send times kept changing")
+}
+
+// sendTimes reads a rate item's send times; anything that is not a list
+// of numbers counts as none.
+func sendTimes(v types.AttributeValue) []int64 {
+	l, _ := v.(*types.AttributeValueMemberL)
+	if l == nil {
+		return nil
+	}
+	out := make([]int64, 0, len(l.Value))
+	for _, e := range l.Value {
+		if n, ok := e.(*types.AttributeValueMemberN); ok {
+			if t, err := strconv.ParseInt(n.Value, 10, 64); err == nil {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
 }
 
 // UseSignInLink uses up a link and returns the email key it was sent to. A

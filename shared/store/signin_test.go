@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/postloadhooks/hooks/shared/signin"
 )
 
 // TestSignInSecretsStoredAsHashes: the store's items never hold a sign-in
@@ -11,7 +13,7 @@ import (
 // run on DynamoDB Local and memstore alike, in contract_signin_test.go).
 func TestSignInSecretsStoredAsHashes(t *testing.T) {
 	f := newFixture(t)
-	token, err := f.store.CreateSignInLink(ctx, "hash@example.com")
+	token, err := f.store.CreateSignInLink(ctx, "hash@example.com", signin.LinkTTL)
 	if err != nil {
 		t.Fatal(err)
 	}

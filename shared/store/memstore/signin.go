@@ -5,17 +5,18 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/signin"
 )
 
 // The web app's sign-in state: links and sessions by the hash of their
-// secret, link counts by address key and rate window, as the store keeps
+// secret, each address's send times of its rate window, as the store keeps
 // them. Expiry is checked on every read, as the store does.
 type signinState struct {
 	links    map[string]link           // by signin.Hash of the token
-	rate     map[string]int            // by email key # rate bucket
+	sent     map[string][]int64        // by email key: signin.RecentLinks's times
 	sessions map[string]signin.Session // by IDHash
 }
 
@@ -27,7 +28,7 @@ type link struct {
 // signins returns the sign-in state, made on first use. The caller holds s.mu.
 func (s *Store) signins() *signinState {
 	if s.web == nil {
-		s.web = &signinState{links: map[string]link{}, rate: map[string]int{}, sessions: map[string]signin.Session{}}
+		s.web = &signinState{links: map[string]link{}, sent: map[string][]int64{}, sessions: map[string]signin.Session{}}
 	}
 	return s.web
 }
@@ -56,7 +57,7 @@ func (s *Store) Memberships(_ context.Context, emailKey string) ([]hook.Principa
 }
 
 // CreateSignInLink is store.Store.CreateSignInLink.
-func (s *Store) CreateSignInLink(_ context.Context, email string) (string, error) {
+func (s *Store) CreateSignInLink(_ context.Context, email string, ttl time.Duration) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.enter("CreateSignInLink"); err != nil {
@@ -65,13 +66,13 @@ func (s *Store) CreateSignInLink(_ context.Context, email string) (string, error
 	w := s.signins()
 	now := s.now()
 	ek := signin.EmailKey(email)
-	rk := fmt.Sprintf("%s#%d", ek, signin.RateBucket(now))
-	if w.rate[rk] >= signin.LinksPerHour {
+	sent, ok := signin.RecentLinks(w.sent[ek], now)
+	if !ok {
 		return "", fmt.Errorf("create sign-in link: %w", signin.ErrRateLimited)
 	}
-	w.rate[rk]++
+	w.sent[ek] = sent
 	token := signin.NewLinkToken()
-	w.links[signin.Hash(token)] = link{emailKey: ek, expires: now.Add(signin.LinkTTL).Unix()}
+	w.links[signin.Hash(token)] = link{emailKey: ek, expires: now.Add(ttl).Unix()}
 	return token, nil
 }
 
