@@ -99,10 +99,29 @@ func TestAdversarialHistoryQueries(t *testing.T) {
 		t.Fatalf("no cursor in %s", body)
 	}
 	good := *p.NextCursor
+	inner, seal, ok := strings.Cut(good, ".")
+	if !ok {
+		t.Fatalf("cursor %q is not sealed", good)
+	}
 	forged := delivery.Cursor{ClientID: advClientA, HookID: s.hooksA[1], After: "x#load-00", LoadID: "load-00"}.Encode()
 	foreign := delivery.Cursor{ClientID: advClientB, HookID: s.hooksA[0], After: "x#load-00", LoadID: "load-00"}.Encode()
 	tampered := delivery.Cursor{ClientID: advClientA, HookID: s.hooksA[0], After: "x#load-00", LoadID: "load-01"}.Encode()
+	// A cursor of this very listing, written by hand: as the store would
+	// make it, but not made by the API; with the seal of the real one; and
+	// sealed under another key.
+	handmade := delivery.Cursor{ClientID: advClientA, HookID: s.hooksA[0], After: "2026-01-01T00:00:00Z#load-00", LoadID: "load-00"}.Encode()
+	api := hooksConfig{}.cursorSeal() // the stack's routes seal with it
+	other, err := newCursorSeal([]byte(strings.Repeat("k", minCursorKeyBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct{ query, want string }{
+		{"cursor=" + url.QueryEscape(inner), bodyInvalidCursor},
+		{"cursor=" + url.QueryEscape(handmade), bodyInvalidCursor},
+		{"cursor=" + url.QueryEscape(handmade+"."+seal), bodyInvalidCursor},
+		{"cursor=" + url.QueryEscape(other.seal(inner)), bodyInvalidCursor},
+		{"cursor=" + url.QueryEscape(good+"x"), bodyInvalidCursor},
+		{"cursor=" + url.QueryEscape("."+seal), bodyInvalidCursor},
 		{"limit=0", bodyInvalidLimit}, {"limit=101", bodyInvalidLimit}, {"limit=abc", bodyInvalidLimit},
 		{"limit=1e1", bodyInvalidLimit}, {"limit=9223372036854775808", bodyInvalidLimit},
 		{"status=unknown", bodyInvalidStatus}, {"status=delivered%00", bodyInvalidStatus},
@@ -110,6 +129,10 @@ func TestAdversarialHistoryQueries(t *testing.T) {
 		{"cursor=" + url.QueryEscape(forged), bodyInvalidCursor},
 		{"cursor=" + url.QueryEscape(foreign), bodyInvalidCursor},
 		{"cursor=" + url.QueryEscape(tampered), bodyInvalidCursor},
+		// Sealed by the API, so only the store's own checks refuse them.
+		{"cursor=" + url.QueryEscape(api.seal(forged)), bodyInvalidCursor},
+		{"cursor=" + url.QueryEscape(api.seal(foreign)), bodyInvalidCursor},
+		{"cursor=" + url.QueryEscape(api.seal(tampered)), bodyInvalidCursor},
 		{"cursor=" + url.QueryEscape(good[:len(good)/2]), bodyInvalidCursor},
 		{"cursor=!!!", bodyInvalidCursor}, {"cursor=", bodyInvalidCursor},
 	} {

@@ -55,6 +55,10 @@ type config struct {
 	// alerter's key (HOOKS_UNSUBSCRIBE_KEY, at least 32 bytes). Unset: every
 	// link is refused.
 	unsubscribeKey []byte
+	// cursorKey seals the delivery history's cursors (HOOKS_CURSOR_KEY, at
+	// least 32 bytes). Unset: a random key of this process, so a cursor
+	// works only where it was made (local runs and tests).
+	cursorKey []byte
 	// retryQueueURL is the dispatcher's retry queue, where a resend queues
 	// the message that starts the fresh sequence (HOOKS_RETRY_QUEUE_URL;
 	// unset: every resend fails with a logged 500).
@@ -103,6 +107,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 			env.Invalid("HOOKS_UNSUBSCRIBE_KEY", err)
 		}
 		c.unsubscribeKey = []byte(key)
+	}
+	if key := env.String("HOOKS_CURSOR_KEY", ""); key != "" {
+		if _, err := newCursorSeal([]byte(key)); err != nil {
+			env.Invalid("HOOKS_CURSOR_KEY", err)
+		}
+		c.cursorKey = []byte(key)
 	}
 	if !c.lambda {
 		c.addr = env.String("HOOKS_API_ADDR", defaultAPIAddr)

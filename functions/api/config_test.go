@@ -34,9 +34,10 @@ func TestLoadConfig(t *testing.T) {
 				"HOOKS_API_ADDR": "127.0.0.1:9999", "HOOKS_ADMIN_TOKEN": "s3cret",
 				"HOOKS_APP_URL": "https://hooks.example.com/", "ALERT_FROM_ADDRESS": "hooks@example.com",
 				"HOOKS_SECRET_OVERLAP": "90s", "HOOKS_EXTRA_CA_FILE": "/tmp/ca.pem", "HOOKS_FRESHNESS_MIN_INTERVAL": "2s", "HOOKS_REPLAY_RATE": "3",
-				"HOOKS_SIGNIN_LINK_TTL": "90s"},
+				"HOOKS_SIGNIN_LINK_TTL": "90s", "HOOKS_CURSOR_KEY": "0123456789abcdef0123456789abcdef"},
 			want: config{table: "hooks", allowPrivate: true, addr: "127.0.0.1:9999", adminToken: "s3cret",
-				appURL: "https://hooks.example.com", signInFrom: "hooks@example.com", secretOverlap: 90 * time.Second, signInLinkTTL: 90 * time.Second, freshnessMin: 2 * time.Second, extraCAFile: "/tmp/ca.pem", replayRate: 3},
+				appURL: "https://hooks.example.com", signInFrom: "hooks@example.com", secretOverlap: 90 * time.Second, signInLinkTTL: 90 * time.Second, freshnessMin: 2 * time.Second, extraCAFile: "/tmp/ca.pem", replayRate: 3,
+				cursorKey: []byte("0123456789abcdef0123456789abcdef")},
 		},
 		{
 			name: "lambda ignores the local settings",
@@ -45,9 +46,10 @@ func TestLoadConfig(t *testing.T) {
 			want: config{table: "hooks", lambda: true, secretOverlap: 24 * time.Hour, signInLinkTTL: 15 * time.Minute, freshnessMin: 5 * time.Minute, replayRate: 10},
 		},
 		{
-			name:    "every problem at once",
-			env:     map[string]string{"HOOKS_ALLOW_PRIVATE_TARGETS": "yes please", "HOOKS_SECRET_OVERLAP": "a day", "HOOKS_FRESHNESS_MIN_INTERVAL": "8d", "HOOKS_REPLAY_RATE": "0", "HOOKS_SIGNIN_LINK_TTL": "soon"},
-			wantErr: []string{"HOOKS_TABLE", "HOOKS_ALLOW_PRIVATE_TARGETS", "HOOKS_SECRET_OVERLAP", "HOOKS_FRESHNESS_MIN_INTERVAL", "HOOKS_REPLAY_RATE", "HOOKS_SIGNIN_LINK_TTL"},
+			name: "every problem at once",
+			env: map[string]string{"HOOKS_ALLOW_PRIVATE_TARGETS": "yes please", "HOOKS_SECRET_OVERLAP": "a day", "HOOKS_FRESHNESS_MIN_INTERVAL": "8d", "HOOKS_REPLAY_RATE": "0", "HOOKS_SIGNIN_LINK_TTL": "soon",
+				"HOOKS_CURSOR_KEY": "short"},
+			wantErr: []string{"HOOKS_TABLE", "HOOKS_ALLOW_PRIVATE_TARGETS", "HOOKS_SECRET_OVERLAP", "HOOKS_FRESHNESS_MIN_INTERVAL", "HOOKS_REPLAY_RATE", "HOOKS_SIGNIN_LINK_TTL", "HOOKS_CURSOR_KEY"},
 		},
 		{
 			name:    "overlap not positive",

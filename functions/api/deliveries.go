@@ -88,9 +88,9 @@ func (q sqsRetryQueue) QueueRetry(ctx context.Context, m delivery.RetryMessage, 
 }
 
 // handleListDeliveries serves GET .../hooks/{id}/deliveries: 200 with
-// {"data":[delivery,...],"next_cursor":"..." or null}, newest first.
-// Allowed on any plan.
-func handleListDeliveries(log *slog.Logger, s deliveryReader) http.Handler {
+// {"data":[delivery,...],"next_cursor":"..." or null}, newest first, the
+// cursors sealed by seal (cursor.go). Allowed on any plan.
+func handleListDeliveries(log *slog.Logger, s deliveryReader, seal cursorSeal) http.Handler {
 	return asMember(log, s, func(w http.ResponseWriter, r *http.Request, p hook.Principal) error {
 		id, err := pathID(r, "id")
 		if err != nil {
@@ -103,11 +103,17 @@ func handleListDeliveries(log *slog.Logger, s deliveryReader) http.Handler {
 		if err != nil {
 			return err
 		}
+		if q.Cursor != "" {
+			if q.Cursor, err = seal.open(q.Cursor); err != nil {
+				return err
+			}
+		}
 		q.ClientID, q.HookID = p.ClientID, id
 		page, err := s.ListDeliveries(r.Context(), q)
 		if err != nil {
 			return err
 		}
+		page.Next = seal.seal(page.Next)
 		writeJSON(w, http.StatusOK, newDeliveryListJSON(page))
 		return nil
 	})

@@ -56,8 +56,18 @@ type hooksConfig struct {
 	// replayRate is how many replayed deliveries start each second
 	// (HOOKS_REPLAY_RATE); zero means defaultReplayRate.
 	replayRate int
+	// cursors seals the history's cursors (HOOKS_CURSOR_KEY); its zero
+	// value seals with a random key of this process.
+	cursors cursorSeal
 	// now is the clock of a replay's default until (time.Now when nil).
 	now func() time.Time
+}
+
+func (c hooksConfig) cursorSeal() cursorSeal {
+	if c.cursors.key == nil {
+		return cursorSeal{key: processCursorKey()}
+	}
+	return c.cursors
 }
 
 func (c hooksConfig) minInterval() time.Duration {
@@ -111,7 +121,7 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("DELETE "+hooksPath+"/{id}", handleDeleteHook(log, s))
 	mux.Handle("POST "+hooksPath+"/{id}/secret/rotate", handleRotateSecret(log, s, hooks.overlap()))
 	mux.Handle("POST "+hooksPath+"/{id}/test", handleTestSend(log, s, hooks.sender))
-	mux.Handle("GET "+hooksPath+"/{id}/deliveries", handleListDeliveries(log, s))
+	mux.Handle("GET "+hooksPath+"/{id}/deliveries", handleListDeliveries(log, s, hooks.cursorSeal()))
 	mux.Handle("GET "+hooksPath+"/{id}/deliveries/{delivery_id}", handleGetDelivery(log, s))
 	mux.Handle("POST "+hooksPath+"/{id}/deliveries/{delivery_id}/resend", handleResend(log, s, hooks.queue()))
 	mux.Handle("POST "+hooksPath+"/{id}/replay", handleReplay(log, s, hooks.queue(), hooks.rate(), hooks.clock()))

@@ -387,9 +387,9 @@ func TestWebSessions(t *testing.T) {
 	t.Run("idle and sign-out", func(t *testing.T) {
 		wt := newWebTest(t)
 		c := wt.signIn(t, emailA)
-		wt.advance(signin.IdleTimeout)
+		wt.advance(signin.IdleTimeout + signin.TouchEvery)
 		if rec := wt.do(t, request{method: "GET", path: settingsPath, cookie: c}); rec.Code != http.StatusSeeOther {
-			t.Errorf("idle 12h: %d, want 303", rec.Code)
+			t.Errorf("idle 12h05m: %d, want 303", rec.Code)
 		}
 		c = wt.signIn(t, emailA)
 		if rec := wt.post(t, c, signOutPath, nil); rec.Code != http.StatusSeeOther || rec.Header().Get("Location") != signInPath {

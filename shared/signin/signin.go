@@ -89,10 +89,14 @@ type Session struct {
 	SeenAt    time.Time
 }
 
-// ExpiresAt is when the session ends if it is not used again: 12 hours after
-// it was last seen, and never later than 7 days after sign-in.
+// ExpiresAt is when the session ends if it is not used again: IdleTimeout
+// after its last request, and never later than MaxAge after sign-in. SeenAt
+// is written again only once it is TouchEvery old, so the last request may
+// be up to TouchEvery later than SeenAt: the session ends IdleTimeout plus
+// TouchEvery after SeenAt, between 12 hours and 12 hours 5 minutes after
+// its last request, never sooner.
 func (s Session) ExpiresAt() time.Time {
-	idle := s.SeenAt.Add(IdleTimeout)
+	idle := s.SeenAt.Add(IdleTimeout + TouchEvery)
 	if hard := s.CreatedAt.Add(MaxAge); hard.Before(idle) {
 		return hard
 	}

@@ -15,11 +15,14 @@ func TestSessionExpiry(t *testing.T) {
 		wantLive   bool
 		wantExpiry time.Duration // after start
 	}{
-		{"fresh", 0, time.Minute, true, IdleTimeout},
-		{"idle almost 12h", 0, IdleTimeout - time.Second, true, IdleTimeout},
-		{"idle 12h", 0, IdleTimeout, false, IdleTimeout},
+		{"fresh", 0, time.Minute, true, IdleTimeout + TouchEvery},
+		{"idle 12h since it was last seen", 0, IdleTimeout, true, IdleTimeout + TouchEvery},
+		// Seen at 0, last used (untouched) just before TouchEvery: live
+		// until 12 hours after that use.
+		{"idle almost 12h since its last use", 0, TouchEvery - time.Second + IdleTimeout - time.Second, true, IdleTimeout + TouchEvery},
+		{"idle 12h since every use it may have had", 0, IdleTimeout + TouchEvery, false, IdleTimeout + TouchEvery},
 		{"used late on day 7", 6*24*time.Hour + 18*time.Hour, 6*24*time.Hour + 19*time.Hour, true, MaxAge},
-		{"used on day 6", 6 * 24 * time.Hour, 6*24*time.Hour + time.Hour, true, 6*24*time.Hour + IdleTimeout},
+		{"used on day 6", 6 * 24 * time.Hour, 6*24*time.Hour + time.Hour, true, 6*24*time.Hour + IdleTimeout + TouchEvery},
 		{"7 days in all, however busy", MaxAge - time.Minute, MaxAge, false, MaxAge},
 	}
 	for _, tt := range tests {

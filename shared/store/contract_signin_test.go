@@ -109,9 +109,23 @@ func contractSessions(t *testing.T, c contract) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.clock.Advance(signin.IdleTimeout)
+		// A request within TouchEvery of the last write is not written:
+		// the session must still live 12 hours after it.
+		c.clock.Advance(signin.TouchEvery - time.Second)
+		if _, err := c.s.Session(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		c.clock.Advance(signin.IdleTimeout - time.Second)
+		if _, err := c.s.Session(ctx, id); err != nil {
+			t.Fatalf("11h59m59s after its last request: %v", err)
+		}
+		id, _, err = c.s.CreateSession(ctx, ek, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.clock.Advance(signin.IdleTimeout + signin.TouchEvery)
 		_, err = c.s.Session(ctx, id)
-		wantErr(t, "idle 12h", err, signin.ErrNoSession)
+		wantErr(t, "idle 12h05m", err, signin.ErrNoSession)
 	})
 	t.Run("max age", func(t *testing.T) {
 		id, _, err := c.s.CreateSession(ctx, ek, p)
