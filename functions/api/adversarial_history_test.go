@@ -207,7 +207,7 @@ func TestResendQueuesOnSQS(t *testing.T) {
 
 	path := hookPath(h.ID) + "/deliveries/" + delivery.ID("load-00") + "/resend"
 	status, body := s.do(t, "POST", path, tok, "")
-	if status != http.StatusAccepted || !strings.Contains(body, `"status":"waiting"`) {
+	if status != http.StatusAccepted || !strings.Contains(body, `"status":"attempting"`) {
 		t.Fatalf("resend: %d %s", status, body)
 	}
 	status, _ = s.do(t, "POST", path, tok, "")

@@ -240,7 +240,7 @@ func TestResend(t *testing.T) {
 	seedDelivery(t, api.store, clientA, h.ID, "load-1", true)
 	path := deliveriesPath(h.ID) + "/" + delivery.ID("load-1") + "/resend"
 	status, body := api.do(t, "POST", path, bearer(tokenA), "")
-	if status != http.StatusAccepted || !strings.Contains(body, `"status":"waiting"`) || strings.Contains(body, `"body"`) {
+	if status != http.StatusAccepted || !strings.Contains(body, `"status":"attempting"`) || strings.Contains(body, `"body"`) {
 		t.Fatalf("resend: %d %s, want 202 and the waiting delivery", status, body)
 	}
 	msgs := q.sent()

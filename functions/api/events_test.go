@@ -68,7 +68,7 @@ func TestEventFixtures(t *testing.T) {
 		"api-list-deliveries.json": {seed{account: true, hook: true, delivery: true}, 200,
 			`{"data":[` + delivery8("exhausted", "") + `],"next_cursor":null}`},
 		"api-get-delivery.json":    {seed{account: true, hook: true, delivery: true}, 200, delivery8("exhausted", exampleNotification)},
-		"api-resend-delivery.json": {seed{account: true, hook: true, delivery: true}, 202, delivery8("waiting", "")},
+		"api-resend-delivery.json": {seed{account: true, hook: true, delivery: true}, 202, delivery8("attempting", "")},
 		"api-replay.json":          {seed{account: true, hook: true, delivery: true}, 202, `{"replayed":1}`},
 		"api-rotate-secret.json":   {seed{account: true, hook: true}, 200, `{"secret":"<secret>","previous_secret_expires_at":"2026-07-17T16:47:54Z"}`},
 		"api-test-hook.json": {seed{account: true, testHook: true}, 200,

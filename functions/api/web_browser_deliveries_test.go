@@ -127,16 +127,16 @@ func TestWebBrowserDeliveries(t *testing.T) {
 	// Resend of a failed delivery.
 	br.navigate("Resend load-failed-1", "//p[contains(., 'Delivery resent')]",
 		chromedp.Click(chromedp.CSS(row("load-failed-1")+" button")))
-	if got := b.status(t, "load-failed-1", id); got != delivery.StatusWaiting {
-		t.Errorf("resent delivery is %s in the store, want waiting", got)
+	if got := b.status(t, "load-failed-1", id); got != delivery.StatusAttempting {
+		t.Errorf("resent delivery is %s in the store, want attempting", got)
 	}
 	if q := b.queued(t); len(q) != 1 || q["load-failed-1"] != 0 {
 		t.Errorf("retry queue after Resend: %v, want load-failed-1 at once", q)
 	}
 	br.do("open the deliveries", chromedp.Click(chromedp.CSS(fmt.Sprintf("#deliveries-%d summary", id))),
 		chromedp.WaitVisible(chromedp.CSS(row("load-failed-1"))))
-	if s := get(br, "read the resent row", chromedp.Text(chromedp.CSS(row("load-failed-1")))); !strings.Contains(s, "waiting") || strings.Contains(s, "Resend") {
-		t.Errorf("resent row %q, want waiting without Resend", s)
+	if s := get(br, "read the resent row", chromedp.Text(chromedp.CSS(row("load-failed-1")))); !strings.Contains(s, "attempting") || strings.Contains(s, "Resend") {
+		t.Errorf("resent row %q, want attempting without Resend", s)
 	}
 	br.state("resent")
 
@@ -152,7 +152,7 @@ func TestWebBrowserDeliveries(t *testing.T) {
 	if q := b.queued(t); len(q) != 1 || q["load-failed-2"] != 0 {
 		t.Errorf("retry queue after Replay: %v, want load-failed-2 only", q)
 	}
-	for load, want := range map[string]string{"load-failed-2": delivery.StatusWaiting, "load-ok": delivery.StatusDelivered, testLoad: delivery.StatusDelivered} {
+	for load, want := range map[string]string{"load-failed-2": delivery.StatusAttempting, "load-ok": delivery.StatusDelivered, testLoad: delivery.StatusDelivered} {
 		if got := b.status(t, load, id); got != want {
 			t.Errorf("after Replay %s is %s, want %s", load, got, want)
 		}

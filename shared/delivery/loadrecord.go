@@ -124,6 +124,19 @@ func DecodeCursor(s string, q ListQuery) (c Cursor, ok bool) {
 	return c, true
 }
 
+// ShownStatus is the status the history shows for an entry stored with
+// status and attempt (its attempt counter). An entry that a resend or a
+// replay put back to wait for attempt 1 (restarted: it waits with attempt 0
+// under the restart's token) shows attempting, its fresh sequence's first
+// attempt being on its way. Every other entry shows its status as stored:
+// a first attempt that the in-flight cap deferred waits, and shows waiting.
+func ShownStatus(status string, attempt int, restarted bool) string {
+	if status == StatusWaiting && attempt == 0 && restarted {
+		return StatusAttempting
+	}
+	return status
+}
+
 // IsFinal reports whether an entry's status ends its sequence.
 func IsFinal(status string) bool {
 	return status == StatusDelivered || status == StatusExhausted || status == StatusCancelled || status == StatusSkipped

@@ -434,13 +434,23 @@ func lrResend(t *testing.T, c lrContract) {
 	if diff := cmp.Diff(r.Message, want); diff != "" {
 		t.Errorf("retry message (-got +want):\n%s", diff)
 	}
-	if d := r.Delivery; d.Status != delivery.StatusWaiting || len(d.Attempts) != 1 {
-		t.Errorf("resent delivery = %+v", d)
+	if d := r.Delivery; d.Status != delivery.StatusAttempting || len(d.Attempts) != 1 {
+		t.Errorf("resent delivery = %+v, want attempting again with its attempt kept", d)
+	}
+	// The history shows it attempting, and lists it under that status only.
+	if d, err := c.s.GetDelivery(ctx, lrKey("L1", 1)); err != nil || d.Status != delivery.StatusAttempting {
+		t.Errorf("GetDelivery after the resend = %+v, %v; want attempting", d, err)
+	}
+	for st, n := range map[string]int{delivery.StatusAttempting: 1, delivery.StatusWaiting: 0, delivery.StatusExhausted: 0} {
+		p, err := c.s.ListDeliveries(ctx, delivery.ListQuery{ClientID: cClient, HookID: 1, Status: st, Limit: 10})
+		if err != nil || len(p.Deliveries) != n {
+			t.Errorf("ListDeliveries status=%s after the resend: %d, %v; want %d", st, len(p.Deliveries), err, n)
+		}
 	}
 	if r.Ended != (delivery.Ended{Status: delivery.StatusExhausted, Attempt: 1}) {
 		t.Errorf("ended = %+v, want exhausted at attempt 1", r.Ended)
 	}
-	if cur, err := c.s.Resend(ctx, lrKey("L1", 1)); !errors.Is(err, hook.ErrDeliveryInProgress) || cur.Delivery.Status != delivery.StatusWaiting {
+	if cur, err := c.s.Resend(ctx, lrKey("L1", 1)); !errors.Is(err, hook.ErrDeliveryInProgress) || cur.Delivery.Status != delivery.StatusAttempting {
 		t.Errorf("second Resend = %+v, %v; want ErrDeliveryInProgress", cur, err)
 	}
 	// The fresh sequence starts at attempt 1.

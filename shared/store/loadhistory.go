@@ -38,9 +38,23 @@ func (s *Store) ListDeliveries(ctx context.Context, q delivery.ListQuery) (deliv
 	values := map[string]types.AttributeValue{":gpk": attrS(deliveriesGPK(q.ClientID))}
 	filter := "attribute_exists(#h.#e)"
 	if q.Status != "" {
-		filter = "#h.#e.#s = :status"
+		// The status as delivery.ShownStatus shows it: a restarted entry
+		// (waiting for attempt 1 under a resend's token) is attempting.
+		restarted := "(#h.#e.#s = :waiting AND #h.#e.#n = :zero AND attribute_exists(#h.#e.#c))"
+		switch q.Status {
+		case delivery.StatusAttempting:
+			filter = "#h.#e.#s = :status OR " + restarted
+		case delivery.StatusWaiting:
+			filter = "#h.#e.#s = :status AND NOT " + restarted
+		default:
+			filter = "#h.#e.#s = :status"
+		}
 		names["#s"] = entStatus
 		values[":status"] = statusAttr(q.Status)
+		if q.Status == delivery.StatusAttempting || q.Status == delivery.StatusWaiting {
+			names["#n"], names["#c"] = entN, entClaim
+			values[":waiting"], values[":zero"] = statusAttr(delivery.StatusWaiting), attrN(0)
+		}
 	}
 	in.FilterExpression = aws.String(filter)
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = names, values
@@ -164,7 +178,7 @@ func (s *Store) Resend(ctx context.Context, k delivery.Key) (delivery.Restart, e
 			return delivery.Restart{}, fmt.Errorf("resend delivery %s hook %d: %w", k.LoadID, k.HookID, err)
 		}
 		ended := delivery.Ended{Status: d.Status, Attempt: e.rec.Attempt}
-		d.Status = delivery.StatusWaiting
+		d.Status = delivery.ShownStatus(delivery.StatusWaiting, 0, true)
 		m := delivery.RetryMessage{
 			Kind: delivery.KindRetry, ClientID: k.ClientID, LoadID: k.LoadID, HookID: k.HookID,
 			Attempt: 1, WebhookID: d.WebhookID, Body: d.Body,

@@ -809,7 +809,7 @@ func (r *loadRecord) asDelivery(id int64, withBody bool) (delivery.Delivery, boo
 		return delivery.Delivery{}, false
 	}
 	d := delivery.Delivery{
-		Key: e.Key, Status: e.Status, WebhookID: e.WebhookID,
+		Key: e.Key, Status: delivery.ShownStatus(e.Status, e.Attempt, r.entries[id].claim != ""), WebhookID: e.WebhookID,
 		IntegrationName: r.load.IntegrationName, Tables: slices.Clone(r.load.Tables),
 		CreatedAt: r.created, Attempts: e.Attempts,
 	}

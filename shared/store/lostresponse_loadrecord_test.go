@@ -53,7 +53,7 @@ func TestLostResponseLoadRecord(t *testing.T) {
 		}
 	})
 	mustLose(t, l, "Resend", func() {
-		if r, err := s.Resend(ctx, retry.Key); err != nil || r.Message.Attempt != 1 || r.Delivery.Status != delivery.StatusWaiting {
+		if r, err := s.Resend(ctx, retry.Key); err != nil || r.Message.Attempt != 1 || r.Delivery.Status != delivery.StatusAttempting {
 			t.Fatalf("Resend = %+v, %v", r, err)
 		}
 	})

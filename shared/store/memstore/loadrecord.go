@@ -45,7 +45,7 @@ func (l *loadItem) asDelivery(id int64, withBody bool) (delivery.Delivery, bool)
 		return delivery.Delivery{}, false
 	}
 	d := delivery.Delivery{
-		Key: e.Key, Status: e.Status, WebhookID: e.WebhookID,
+		Key: e.Key, Status: delivery.ShownStatus(e.Status, e.Attempt, l.entries[id].claim != ""), WebhookID: e.WebhookID,
 		IntegrationName: l.load.IntegrationName, Tables: slices.Clone(l.load.Tables),
 		CreatedAt: l.created, Attempts: e.Attempts,
 	}
@@ -348,9 +348,9 @@ func (s *Store) Resend(_ context.Context, k delivery.Key) (delivery.Restart, err
 	}
 	e := l.entries[k.HookID]
 	ended := delivery.Ended{Status: e.rec.Status, Attempt: e.rec.Attempt}
-	e.rec.Status, e.rec.Attempt = delivery.StatusWaiting, 0
+	e.rec.Status, e.rec.Attempt, e.claim = delivery.StatusWaiting, 0, "restarted"
 	l.indexed = true
-	d.Status = delivery.StatusWaiting
+	d.Status = delivery.ShownStatus(e.rec.Status, e.rec.Attempt, true)
 	m := delivery.RetryMessage{Kind: delivery.KindRetry, ClientID: k.ClientID, LoadID: k.LoadID, HookID: k.HookID,
 		Attempt: 1, WebhookID: d.WebhookID, Body: d.Body}
 	return delivery.Restart{Message: m, Delivery: d, Ended: ended}, nil
@@ -368,7 +368,7 @@ func (s *Store) UndoResend(_ context.Context, k delivery.Key, ended delivery.End
 		return nil
 	}
 	if e := l.entries[k.HookID]; e.rec.Status == delivery.StatusWaiting && e.rec.Attempt == 0 {
-		e.rec.Status, e.rec.Attempt = ended.Status, ended.Attempt
+		e.rec.Status, e.rec.Attempt, e.claim = ended.Status, ended.Attempt, ""
 	}
 	return nil
 }
