@@ -99,11 +99,13 @@ func healthEmail(subject string, lines []string, links Links) Email {
 		Text: strings.Join(lines, "\n") + "\n", HTML: h.String()}
 }
 
-// probeScheduleWords says when probes are sent, in words: "1 minute,
-// 5 minutes and 30 minutes after, then every 2 hours, for 3 days" (the
-// default schedule, said "by default ..."), "10 seconds after, then every
-// 10 seconds, for 3 days" for the delays 10s. The last delay repeats, so it
-// is the "every"; the ones before it are listed (a single delay is both).
+// probeScheduleWords says when probes are sent, in words: "1 minute after,
+// then 5 minutes and 30 minutes after the one before, then every 2 hours,
+// for 3 days" (the default schedule, said "by default ..."), "10 seconds
+// after, then every 10 seconds, for 3 days" for the delays 10s. Each delay
+// counts from the probe before (hook.ProbeSchedule.At) and the last one
+// repeats, so it is the "every"; the ones before it are listed (a single
+// delay is both).
 func probeScheduleWords(p hook.ProbeSchedule) string {
 	def := hook.DefaultProbeSchedule()
 	if len(p.Delays) == 0 {
@@ -114,15 +116,19 @@ func probeScheduleWords(p hook.ProbeSchedule) string {
 	for i, d := range first {
 		listed[i] = durationWords(d)
 	}
-	s := listed[len(listed)-1]
-	if len(listed) > 1 {
-		s = strings.Join(listed[:len(listed)-1], ", ") + " and " + s
+	s := listed[0] + " after"
+	if then := listed[1:]; len(then) > 0 {
+		last := then[len(then)-1]
+		if len(then) > 1 {
+			last = strings.Join(then[:len(then)-1], ", ") + " and " + last
+		}
+		s += ", then " + last + " after the one before"
 	}
 	every := durationWords(p.Delays[len(p.Delays)-1])
 	if strings.Count(every, " ") == 1 {
 		every = strings.TrimPrefix(every, "1 ") // "every hour", not "every 1 hour"
 	}
-	s += " after, then every " + every + ", for " + durationWords(p.For)
+	s += ", then every " + every + ", for " + durationWords(p.For)
 	if slices.Equal(p.Delays, def.Delays) && p.For == def.For {
 		s = "by default " + s
 	}

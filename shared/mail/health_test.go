@@ -26,7 +26,7 @@ func TestRenderHookDisabledDefaultText(t *testing.T) {
 		"Disabled at: " + formatTime(t0.Add(120*time.Hour)) + "\n" +
 		"\n" +
 		"What happens now: new loads are kept in the hook's history as skipped and not sent. The service sends the hook a signed ping " +
-		"(webhook-event: ping) on a schedule (by default 1 minute, 5 minutes and 30 minutes after, then every 2 hours, for 3 days). " +
+		"(webhook-event: ping) on a schedule (by default 1 minute after, then 5 minutes and 30 minutes after the one before, then every 2 hours, for 3 days). " +
 		"On the first 2xx answer it enables the hook again, emails you, and sends the failed and skipped deliveries again, paced (the oldest in the first second, and so on), " +
 		"with their original webhook-id.\n" +
 		"What to do: fix the endpoint. You can also re-enable the hook yourself (PUT " + reenablePath(8) + ` with {"enable": true}) ` +
@@ -68,10 +68,12 @@ func TestProbeScheduleWords(t *testing.T) {
 		want   string
 	}{
 		{[]time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}, 72 * time.Hour,
-			"by default 1 minute, 5 minutes and 30 minutes after, then every 2 hours, for 3 days"},
+			"by default 1 minute after, then 5 minutes and 30 minutes after the one before, then every 2 hours, for 3 days"},
 		{[]time.Duration{10 * time.Second}, 72 * time.Hour, "10 seconds after, then every 10 seconds, for 3 days"},
 		{[]time.Duration{time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}, 48 * time.Hour,
-			"1 minute, 5 minutes and 30 minutes after, then every 2 hours, for 2 days"},
+			"1 minute after, then 5 minutes and 30 minutes after the one before, then every 2 hours, for 2 days"},
+		{[]time.Duration{time.Minute, 5 * time.Minute, 2 * time.Hour}, 48 * time.Hour,
+			"1 minute after, then 5 minutes after the one before, then every 2 hours, for 2 days"},
 		{[]time.Duration{time.Second, 2 * time.Second}, time.Minute, "1 second after, then every 2 seconds, for 1 minute"},
 		{[]time.Duration{30 * time.Second, time.Hour}, 36 * time.Hour, "30 seconds after, then every hour, for 1 day 12 hours"},
 		{[]time.Duration{90 * time.Minute}, 24 * time.Hour, "1 hour 30 minutes after, then every 1 hour 30 minutes, for 1 day"},
