@@ -6,15 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/postloadhooks/hooks/shared/hook"
+	"github.com/postloadhooks/hooks/shared/mail"
 	"github.com/postloadhooks/hooks/shared/signin"
 )
 
@@ -94,23 +93,11 @@ func (a *webApp) sendSignInLink(r *http.Request, email string) error {
 	return nil
 }
 
-// lifeText is a link's life in words: "15 minutes", "1 minute", "30 seconds".
-func lifeText(d time.Duration) string {
-	n, unit := int64(d/time.Second), "second"
-	if d%time.Minute == 0 {
-		n, unit = int64(d/time.Minute), "minute"
-	}
-	if n != 1 {
-		unit += "s"
-	}
-	return strconv.FormatInt(n, 10) + " " + unit
-}
-
 // sendLinkEmail sends the sign-in email with SES v2.
 func (a *webApp) sendLinkEmail(ctx context.Context, to, link string) error {
 	subject := "Your sign-in link for Post-load hooks"
 	text := "Open this link to sign in to Post-load hooks:\n\n" + link + "\n\n" +
-		"It works once, within " + lifeText(a.cfg.linkLife()) + ", and asks you to press Sign in.\n" +
+		"It works once, within " + mail.DurationWords(a.cfg.linkLife()) + ", and asks you to press Sign in.\n" +
 		"If you did not ask to sign in, ignore this email: nobody can sign in without it.\n"
 	cs := charset
 	_, err := a.cfg.mail.SendEmail(ctx, &sesv2.SendEmailInput{

@@ -114,7 +114,7 @@ func probeScheduleWords(p hook.ProbeSchedule) string {
 	first := p.Delays[:max(len(p.Delays)-1, 1)]
 	listed := make([]string, len(first))
 	for i, d := range first {
-		listed[i] = durationWords(d)
+		listed[i] = DurationWords(d)
 	}
 	s := listed[0] + " after"
 	if then := listed[1:]; len(then) > 0 {
@@ -124,21 +124,21 @@ func probeScheduleWords(p hook.ProbeSchedule) string {
 		}
 		s += ", then " + last + " after the one before"
 	}
-	every := durationWords(p.Delays[len(p.Delays)-1])
+	every := DurationWords(p.Delays[len(p.Delays)-1])
 	if strings.Count(every, " ") == 1 {
 		every = strings.TrimPrefix(every, "1 ") // "every hour", not "every 1 hour"
 	}
-	s += ", then every " + every + ", for " + durationWords(p.For)
+	s += ", then every " + every + ", for " + DurationWords(p.For)
 	if slices.Equal(p.Delays, def.Delays) && p.For == def.For {
 		s = "by default " + s
 	}
 	return s
 }
 
-// durationWords says d in whole days, hours, minutes, seconds and
+// DurationWords says d in whole days, hours, minutes, seconds and
 // milliseconds ("3 days", "1 hour 30 minutes"); a duration with a finer
 // part is said as Go writes it ("1.5µs").
-func durationWords(d time.Duration) string {
+func DurationWords(d time.Duration) string {
 	units := []struct {
 		size time.Duration
 		name string

@@ -115,9 +115,9 @@ func (s *Store) CreateSignInLink(ctx context.Context, email string, ttl time.Dur
 // request. The write is conditional on the times as read: of two requests
 // at once, one is counted and the other reads again. Each lost race means
 // another link was counted, so within signin.LinksPerHour+1 reads the
-// request is counted or refused. A write whose answer
-// was lost and that the SDK retried reads its own time back and counts it
-// twice, which only refuses a link sooner.
+// request is counted or refused. A write whose answer was lost and that
+// the SDK retried reads its own time back and counts it twice, which only
+// refuses a link sooner.
 func (s *Store) countSignInLink(ctx context.Context, emailKey string, now time.Time) error {
 	k := key("RATE#"+emailKey, skSent)
 	for range signin.LinksPerHour + 1 {
