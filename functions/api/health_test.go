@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,5 +77,48 @@ func TestDisabledReason(t *testing.T) {
 	status, body = a.do(t, "GET", hooksPath+"/1", bearer(tokenStd), "")
 	if status != http.StatusOK || !strings.Contains(body, `"disabled_reason":`) {
 		t.Errorf("downgraded: %d %s", status, body)
+	}
+}
+
+// TestDowngradeCountsEnabledHooksOnly: a downgrade answers how many hooks it
+// disabled, those that were enabled; a hook disabled for failing shows as
+// disabled by the plan afterwards (its probes stopped) but is not counted,
+// and one a member disabled stays as it was.
+func TestDowngradeCountsEnabledHooksOnly(t *testing.T) {
+	a := newTestAPI(t)
+	ctx := context.Background()
+	failing := a.store.seedHook(clientA, urlA, false)
+	for range 2 {
+		if _, err := a.store.NoteHookExhausted(ctx, clientA, failing.ID, "l", 1, a.store.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	failing, _ = a.store.GetHook(ctx, clientA, failing.ID)
+	if _, ok, err := a.store.AutoDisableHook(ctx, clientA, failing.ID, failing.Health.FailingSince, failing.Health.FailingSince); !ok || err != nil {
+		t.Fatalf("AutoDisableHook: %v %v", ok, err)
+	}
+	a.store.seedHook(clientA, "https://b.example.com/", false)
+	a.store.seedHook(clientA, "https://c.example.com/", false)
+	a.store.seedHook(clientA, "https://d.example.com/", true)
+
+	status, body := a.do(t, "PATCH", "/admin/v1/accounts/116078", bearer(adminToken), `{"plan":"standard"}`)
+	want := strings.NewReplacer(`"advanced"`, `"standard"`, `"hook_count":0`, `"hook_count":4`).Replace(accountA)
+	checkResponse(t, status, body, http.StatusOK, patched(want, 2))
+
+	var list struct {
+		PostLoad []struct {
+			Reason string `json:"disabled_reason"`
+		} `json:"post_load"`
+	}
+	status, body = a.do(t, "GET", "/admin/v1/accounts/116078/hooks", bearer(adminToken), "")
+	if err := json.Unmarshal([]byte(body), &list); status != http.StatusOK || err != nil {
+		t.Fatalf("admin view: %d %s %v", status, body, err)
+	}
+	var reasons []string
+	for _, h := range list.PostLoad {
+		reasons = append(reasons, h.Reason)
+	}
+	if want := []string{"plan", "plan", "plan", "member"}; !slices.Equal(reasons, want) {
+		t.Errorf("disabled_reason after the downgrade: %q, want %q", reasons, want)
 	}
 }

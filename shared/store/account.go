@@ -95,7 +95,10 @@ func (s *Store) Account(ctx context.Context, clientID int64) (hook.Account, erro
 // and how many hooks the change disabled, or hook.ErrNotFound. When u sets a
 // plan without the feature, every enabled hook of the account is then
 // disabled, with the audit entry {By: hook.Operator, Action:
-// "plan_downgraded"}; hooks stay disabled on a later upgrade. Setting such a
+// "plan_downgraded"}; hooks stay disabled on a later upgrade. A hook the
+// service holds disabled for failing gets the same entry and its probes
+// stop (so it shows as disabled by the plan), but only the hooks that were
+// enabled count as disabled by the change. Setting such a
 // plan again re-runs the disabling, so a downgrade interrupted half-way is
 // finished by repeating it. When u sets destinations that leave out one that
 // still has hooks, nothing changes and the error is a

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -273,18 +274,56 @@ func contractMemberStopsProbes(t *testing.T, c healthContract) {
 	}
 }
 
+// contractPlanStopsProbes: a downgrade stops the probes of a hook disabled
+// for failing, which then shows as disabled by the plan (so after an upgrade
+// a member re-enables it like the others), but counts only the hooks it
+// disabled: those that were enabled.
 func contractPlanStopsProbes(t *testing.T, c healthContract) {
 	h := c.failingHook(t, 2)
-	if _, _, err := c.s.AutoDisableHook(ctx, cClient, h.ID, h.Health.FailingSince, h.Health.FailingSince); err != nil {
+	failing, ok, err := c.s.AutoDisableHook(ctx, cClient, h.ID, h.Health.FailingSince, h.Health.FailingSince)
+	if err != nil || !ok {
+		t.Fatalf("AutoDisableHook: %v %v", ok, err)
+	}
+	p := member(cClient)
+	c.c.hook(t, p, "https://a.example.com/")
+	c.c.hook(t, p, "https://b.example.com/")
+	off, err := c.s.SetHookEnabled(ctx, p, c.c.hook(t, p, "https://c.example.com/").ID, false)
+	if err != nil {
 		t.Fatal(err)
 	}
+	c.clock.Advance(time.Minute)
 	plan := "standard"
-	if _, _, err := c.s.UpdateAccount(ctx, cClient, store.AccountUpdate{Plan: &plan}); err != nil {
-		t.Fatal(err)
+	if _, disabled, err := c.s.UpdateAccount(ctx, cClient, store.AccountUpdate{Plan: &plan}); err != nil || disabled != 2 {
+		t.Fatalf("downgrade: %d disabled, %v; want 2 (the failing and the member's hook were disabled already)", disabled, err)
 	}
 	got, _ := c.s.GetHook(ctx, cClient, h.ID)
 	if got.DisabledReason() != hook.DisabledByPlan || got.Probe != nil {
 		t.Errorf("after downgrade: reason %q probe %+v", got.DisabledReason(), got.Probe)
+	}
+	if ok, _ := c.s.AdvanceProbe(ctx, cClient, h.ID, *failing.DisabledAt, 1); ok {
+		t.Error("probe advanced after the downgrade")
+	}
+	if got, _ := c.s.GetHook(ctx, cClient, off.ID); got.DisabledReason() != hook.DisabledByMember || !got.DisabledAt.Equal(*off.DisabledAt) {
+		t.Errorf("member's hook after downgrade: reason %q disabled at %v, want member, %v", got.DisabledReason(), got.DisabledAt, off.DisabledAt)
+	}
+	if _, disabled, err := c.s.UpdateAccount(ctx, cClient, store.AccountUpdate{Plan: &plan}); err != nil || disabled != 0 {
+		t.Errorf("second downgrade: %d disabled, %v; want 0", disabled, err)
+	}
+	// After an upgrade every hook is still disabled, each as before.
+	plan = "advanced"
+	if _, disabled, err := c.s.UpdateAccount(ctx, cClient, store.AccountUpdate{Plan: &plan}); err != nil || disabled != 0 {
+		t.Errorf("upgrade: %d disabled, %v; want 0", disabled, err)
+	}
+	hooks, err := c.s.ListHooks(ctx, cClient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var reasons []string
+	for _, h := range hooks {
+		reasons = append(reasons, h.DisabledReason())
+	}
+	if want := []string{"plan", "plan", "plan", "member"}; !slices.Equal(reasons, want) {
+		t.Errorf("reasons after the upgrade: %q, want %q", reasons, want)
 	}
 }
 

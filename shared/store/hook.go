@@ -214,12 +214,31 @@ func (s *Store) enableHook(ctx context.Context, p hook.Principal, id int64) (hoo
 	return s.getHook(ctx, p.ClientID, id)
 }
 
-// disableHook sets disabled_at on a hook, appending {by, action} to its audit
-// trail, and returns the hook and true. A hook already disabled by a member
-// or a plan is returned as it is, with false; one the service holds
-// disabled for failing takes the new reason, and its probes stop. It
+// disableHook disables a hook, appending {by, action} to its audit trail,
+// and returns the hook as stored and whether this call disabled it, that is
+// whether the hook was enabled. A hook already disabled by a member or a plan
+// is returned as it is. One the service holds disabled for failing takes the
+// new reason and its probes stop, but it was disabled already: false. It
 // returns hook.ErrNotFound if the hook does not exist.
 func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action string) (hook.Hook, bool, error) {
+	for {
+		h, ok, err := s.writeDisabled(ctx, clientID, id, by, action, "attribute_not_exists(#disabled)")
+		if err != nil || ok || h.Probe == nil {
+			return h, ok, err
+		}
+		// Disabled for failing: take the new reason, stop the probes.
+		h, ok, err = s.writeDisabled(ctx, clientID, id, by, action, "attribute_exists(#ps)")
+		if err != nil || ok || !h.Enabled() {
+			return h, false, err
+		}
+		// A probe enabled it meanwhile: disable it as an enabled hook.
+	}
+}
+
+// writeDisabled is one conditional write of disableHook: it sets
+// disabled_at and removes the probe state if the hook exists and cond holds,
+// and returns the hook as written and true, or as it is and false.
+func (s *Store) writeDisabled(ctx context.Context, clientID, id int64, by, action, cond string) (hook.Hook, bool, error) {
 	now := s.now().UTC()
 	vals := hookChangeValues(hook.Change{At: now, By: by, Action: action})
 	var out *dynamodb.UpdateItemOutput
@@ -229,7 +248,7 @@ func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action 
 			TableName:                           &s.table,
 			Key:                                 key(clientPK(clientID), hookSK(id)),
 			UpdateExpression:                    aws.String("SET #disabled = :now, #modified = :now, #audit = list_append(#audit, :change) REMOVE #ps, #pq, #pf"),
-			ConditionExpression:                 aws.String(condExists + " AND (attribute_not_exists(#disabled) OR attribute_exists(#ps))"),
+			ConditionExpression:                 aws.String(condExists + " AND " + cond),
 			ExpressionAttributeNames:            withProbeNames(hookChangeNames()),
 			ExpressionAttributeValues:           vals,
 			ReturnValues:                        types.ReturnValueAllNew,
@@ -242,7 +261,7 @@ func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action 
 		if old == nil {
 			return hook.Hook{}, false, hook.ErrNotFound
 		}
-		h, err := decodeHook(old) // already disabled: nothing to do
+		h, err := decodeHook(old)
 		return h, false, err
 	}
 	if err != nil {
@@ -254,7 +273,10 @@ func (s *Store) disableHook(ctx context.Context, clientID, id int64, by, action 
 
 // disableAllHooks disables every enabled hook of an account, recording
 // {by, action} in each one's audit trail, and returns how many it disabled.
-// Hooks deleted or disabled meanwhile are skipped (and not counted).
+// A hook disabled for failing takes the new reason (its probes stop) but is
+// not counted: it was disabled already. Hooks disabled by a member or a
+// plan are left as they are; hooks deleted or disabled meanwhile are
+// skipped. None of these is counted.
 func (s *Store) disableAllHooks(ctx context.Context, clientID int64, by, action string) (int, error) {
 	_, hooks, err := s.AccountWithHooks(ctx, clientID)
 	if err != nil {

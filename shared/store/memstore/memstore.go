@@ -375,10 +375,15 @@ func (s *Store) UpdateAccount(_ context.Context, clientID int64, u store.Account
 	disabled := 0
 	if u.Plan != nil && !ac.a.HasHooks() {
 		for i := range ac.hooks {
-			if h := &ac.hooks[i]; h.Enabled() || h.Probe != nil {
-				setEnabled(h, false, hook.Change{At: now, By: hook.Operator, Action: "plan_downgraded"})
+			h := &ac.hooks[i]
+			if h.Enabled() {
 				disabled++
+			} else if h.Probe == nil {
+				continue // disabled by a member or a plan: left as it is
 			}
+			// A hook disabled for failing takes the new reason and its
+			// probes stop, but it is not counted: it was disabled already.
+			setEnabled(h, false, hook.Change{At: now, By: hook.Operator, Action: hook.ActionPlanDowngraded})
 		}
 	}
 	return ac.view(), disabled, nil
