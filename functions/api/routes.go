@@ -161,8 +161,8 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 	mux.Handle("POST "+settingsAlerts, app.securedPost(app.withMember(app.handleAlertEmails())))
 	mux.Handle("POST "+settingsFreshness, app.securedPost(app.withMember(app.handleFreshness())))
 
-	mux.Handle("/", handleNoRoute(log, mux))
-	return accessLog(log, recoverPanics(log, cleanPathsOnly(log, mux)))
+	mux.Handle("/", handleNoRoute(log, mux, app))
+	return accessLog(log, recoverPanics(log, cleanPathsOnly(log, app, mux)))
 }
 
 // cleanPathsOnly answers a JSON 404 for paths with empty, "." or ".."
@@ -172,8 +172,9 @@ func routes(log *slog.Logger, s storage, admin adminCheck, hooks hooksConfig, we
 // "~"). http.ServeMux matches patterns against the decoded path, so
 // "/%61dmin/v1/..." would otherwise reach the admin routes and "/hooks/%31"
 // hook 1: every route is matched on the path as sent, in its one canonical
-// spelling, and any other spelling is an unknown path.
-func cleanPathsOnly(log *slog.Logger, next http.Handler) http.Handler {
+// spelling, and any other spelling is an unknown path (under /app, the web
+// app's page of one).
+func cleanPathsOnly(log *slog.Logger, app *webApp, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.EscapedPath()
 		clean := path.Clean(p)
@@ -181,6 +182,10 @@ func cleanPathsOnly(log *slog.Logger, next http.Handler) http.Handler {
 			clean += "/"
 		}
 		if p != clean || encodesUnreserved(p) {
+			if isAppPath(r.URL.Path) {
+				app.noRoute(w, r, nil)
+				return
+			}
 			writeError(w, r, log, hook.ErrNotFound)
 			return
 		}
@@ -219,8 +224,9 @@ func handleHealthz() http.Handler {
 var routeMethods = []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete}
 
 // handleNoRoute answers every request no route matched: a JSON 405 (with
-// Allow) when the path exists for other methods, else a JSON 404.
-func handleNoRoute(log *slog.Logger, mux *http.ServeMux) http.Handler {
+// Allow) when the path exists for other methods, else a JSON 404; under
+// /app, the web app's pages of the same (webApp.noRoute).
+func handleNoRoute(log *slog.Logger, mux *http.ServeMux, app *webApp) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var allow []string
 		for _, m := range routeMethods {
@@ -230,11 +236,14 @@ func handleNoRoute(log *slog.Logger, mux *http.ServeMux) http.Handler {
 				allow = append(allow, m)
 			}
 		}
-		if len(allow) > 0 {
+		switch {
+		case isAppPath(r.URL.Path):
+			app.noRoute(w, r, allow)
+		case len(allow) > 0:
 			w.Header().Set("Allow", strings.Join(allow, ", "))
 			writeError(w, r, log, errMethodNotAllowed)
-			return
+		default:
+			writeError(w, r, log, hook.ErrNotFound)
 		}
-		writeError(w, r, log, hook.ErrNotFound)
 	})
 }

@@ -173,14 +173,37 @@ func staticFiles(root fs.FS) http.Handler {
 // secured sets the app's security headers on every response.
 func (a *webApp) secured(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Security-Policy", contentSecurity)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cache-Control", "no-store")
+		setSecurityHeaders(w.Header())
 		next.ServeHTTP(w, r)
 	})
+}
+
+// setSecurityHeaders sets the headers every response under /app carries.
+func setSecurityHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", contentSecurity)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cache-Control", "no-store")
+}
+
+// isAppPath reports whether p, a request's path, is under /app.
+func isAppPath(p string) bool { return p == appPath || strings.HasPrefix(p, appPath+"/") }
+
+// noRoute answers a request under /app that no route serves with a page of
+// the app and its security headers, where the API answers JSON: 405 with
+// Allow when the path takes other methods (allow), else 404.
+func (a *webApp) noRoute(w http.ResponseWriter, r *http.Request, allow []string) {
+	setSecurityHeaders(w.Header())
+	back := messagePage{Link: settingsPath, LinkText: "Go to Notification Settings"}
+	if len(allow) > 0 {
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		back.Title, back.Message = "Method not allowed", "This page does not take that kind of request."
+		a.render(w, r, http.StatusMethodNotAllowed, "message", back)
+		return
+	}
+	back.Title, back.Message = "Page not found", "There is no page at this address."
+	a.render(w, r, http.StatusNotFound, "message", back)
 }
 
 // crossOrigin is the standard library's check of browsers' Sec-Fetch-Site

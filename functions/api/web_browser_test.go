@@ -516,6 +516,11 @@ func TestWebBrowser(t *testing.T) {
 		t.Errorf("no Duplicate URI beside the field")
 	}
 
+	// A mistyped address under /app is the app's own page, under its CSP.
+	br.do("open an unknown page", chromedp.Navigate(b.url+"/app/settings/notification"), chromedp.WaitVisible("//h1[.='Page not found']"))
+	br.state("not-found")
+	br.navigate("follow its link", "//h1[.='Notification Settings']", chromedp.Click("//a[.='Go to Notification Settings']"))
+
 	// The menu: disable, re-enable, delete with its confirmation.
 	br.do("back", chromedp.Navigate(settings), chromedp.WaitVisible(chromedp.CSS("#hook-1")))
 	// By keyboard: Enter on the icon button opens the menu, Tab reaches

@@ -133,6 +133,7 @@ func checkSecurityHeaders(t *testing.T, path string, h http.Header) {
 		"Content-Security-Policy": contentSecurity,
 		"X-Content-Type-Options":  "nosniff",
 		"Referrer-Policy":         "same-origin",
+		"X-Frame-Options":         "DENY",
 	}
 	for k, v := range want {
 		if got := h.Get(k); got != v {
@@ -735,6 +736,62 @@ func TestWebStaticAndRedirects(t *testing.T) {
 	}
 	if rec := wt.do(t, request{method: "GET", path: "/app"}); rec.Code != http.StatusSeeOther {
 		t.Errorf("/app: %d", rec.Code)
+	}
+}
+
+// TestWebUnknownPaths: a path under /app that no route serves, or a method
+// its route does not take, answers the app's HTML page (404, or 405 with
+// Allow) with every security header of the app; the API's JSON answers stay
+// for every other path, /application included.
+func TestWebUnknownPaths(t *testing.T) {
+	wt := newWebTest(t)
+	cookie := wt.signIn(t, emailA)
+	for _, tt := range []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"GET", "/app/nope", http.StatusNotFound, ""},
+		{"GET", "/app/", http.StatusNotFound, ""},
+		{"GET", "/app/settings/unknown", http.StatusNotFound, ""},
+		{"GET", "/app/settings/notifications/", http.StatusNotFound, ""},
+		{"GET", "/app//settings/notifications", http.StatusNotFound, ""},
+		{"GET", "/app/%73ettings/notifications", http.StatusNotFound, ""},
+		{"DELETE", "/app/settings/notifications", http.StatusMethodNotAllowed, "GET"},
+		{"GET", settingsHooks, http.StatusMethodNotAllowed, "POST"},
+		{"POST", appPath, http.StatusMethodNotAllowed, "GET"},
+		{"PUT", signInPath, http.StatusMethodNotAllowed, "GET, POST"},
+	} {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			rec := wt.do(t, request{method: tt.method, path: tt.path, cookie: cookie})
+			h := rec.Header()
+			if rec.Code != tt.status || h.Get("Allow") != tt.allow {
+				t.Errorf("got %d Allow %q, want %d Allow %q", rec.Code, h.Get("Allow"), tt.status, tt.allow)
+			}
+			if h.Get("X-Frame-Options") != "DENY" || h.Get("Cache-Control") != "no-store" || h.Get("Content-Type") != "text/html; charset=utf-8" {
+				t.Errorf("headers %v, want X-Frame-Options DENY, Cache-Control no-store, HTML", h)
+			}
+			title := "Page not found"
+			if tt.status == http.StatusMethodNotAllowed {
+				title = "Method not allowed"
+			}
+			if body := rec.Body.String(); !strings.Contains(body, "<h1>"+title+"</h1>") || !strings.Contains(body, `href="`+settingsPath+`"`) {
+				t.Errorf("body %s, want the app's page %q with a link to the settings", body, title)
+			}
+		})
+	}
+	for _, tt := range []struct{ method, path, body string }{
+		{"GET", "/nope", bodyNotFound},
+		{"GET", "/application", bodyNotFound},
+		{"GET", "/apps/x", bodyNotFound},
+		{"GET", "//app/x", bodyNotFound},
+		{"DELETE", "/healthz", bodyMethodNotAllowed},
+	} {
+		rec := httptest.NewRecorder()
+		wt.handler.ServeHTTP(rec, httptest.NewRequest(tt.method, tt.path, nil))
+		if got := rec.Body.String(); got != tt.body || rec.Header().Get("Content-Security-Policy") != "" {
+			t.Errorf("%s %s: %d %s CSP %q, want the API's %s without the app's headers", tt.method, tt.path, rec.Code, got, rec.Header().Get("Content-Security-Policy"), tt.body)
+		}
 	}
 }
 
