@@ -68,7 +68,8 @@ func (h *handler) kindOf(r events.SQSMessage) (string, error) {
 
 // entryOf is what a digest keeps of an exhausted delivery.
 func entryOf(msg delivery.AlertMessage) store.DigestEntry {
-	e := store.DigestEntry{LoadID: msg.LoadID, WebhookID: msg.WebhookID, Integration: msg.IntegrationName, AttemptCount: msg.AttemptCount}
+	e := store.DigestEntry{LoadID: msg.LoadID, WebhookID: msg.WebhookID, Integration: msg.IntegrationName,
+		Event: msg.Event, Sequence: msg.Sequence, AttemptCount: msg.AttemptCount}
 	if len(msg.Tables) > 0 {
 		e.Table = msg.Tables[0]
 	}

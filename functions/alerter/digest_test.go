@@ -78,15 +78,25 @@ func (f *fixture) subjects() []string {
 func TestDigestAcrossWindows(t *testing.T) {
 	f := newFixture(t, "ops@example.com")
 	handed, queuedAt := 0, map[int]time.Time{}
+	seq := int64(0)
 	send := func(load string) {
 		t.Helper()
-		if got := (f.handle(t, record(t, "m-"+load, f.exhausted(load, 503)))); len(got) != 0 {
+		m := f.exhausted(load, 503)
+		seq++
+		m.Event, m.Sequence = "table_loaded", seq // the webhook-sequence of the nth load
+		if got := (f.handle(t, record(t, "m-"+load, m))); len(got) != 0 {
 			t.Fatalf("%s failed: %v", load, got)
 		}
 	}
 	send("A1") // opens window 1 at 15:20, mailed at once
 	if got := f.subjects(); len(got) != 1 || !strings.HasSuffix(got[0], "shopify / orders") {
 		t.Fatalf("after the first: %v, want its alert", got)
+	}
+	// Its curl command sends the headers the requests carried.
+	for _, want := range []string{"-H 'webhook-id: msg_A1' \\\n", "-H 'webhook-event: table_loaded' \\\n", "-H 'webhook-load-id: A1' \\\n", "-H 'webhook-sequence: 1' \\\n"} {
+		if text := *f.ses.calls[0].Content.Simple.Body.Text.Data; !strings.Contains(text, want) {
+			t.Errorf("alert text lacks %q", want)
+		}
 	}
 	for i := 2; i <= 60; i++ {
 		f.clock.Advance(time.Minute - time.Second) // 59 more within the hour
@@ -104,7 +114,8 @@ func TestDigestAcrossWindows(t *testing.T) {
 		t.Fatalf("subjects %q, want the alert and the digest of 59", subj)
 	}
 	text := *f.ses.calls[1].Content.Simple.Body.Text.Data
-	for _, want := range []string{"A2 ", "A51 ", "and 9 more", "HTTP 503 (59)", "> down: A60", "curl -X POST 'https://hooks.example.com/catch?[redacted]'", "webhook-id: msg_A60", appURL + "/app"} {
+	for _, want := range []string{"A2 ", "A51 ", "and 9 more", "HTTP 503 (59)", "> down: A60", "curl -X POST 'https://hooks.example.com/catch?[redacted]'", "webhook-id: msg_A60",
+		"-H 'webhook-event: table_loaded' \\\n", "-H 'webhook-load-id: A60' \\\n", "-H 'webhook-sequence: 60' \\\n", appURL + "/app"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("digest text lacks %q", want)
 		}

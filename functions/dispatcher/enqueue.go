@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/hookurl"
 	"github.com/postloadhooks/hooks/shared/notify"
 )
@@ -92,7 +93,14 @@ func (h *handler) retryOut(p *pair, n int, delay time.Duration) outgoing {
 }
 
 // alertOut is the alert message of p's exhausted delivery, rec its record.
+// It names the webhook-event and webhook-sequence the attempts carried, for
+// the email's curl command: the sequence as the record keeps it, since an
+// alert queued again without an attempt (onConflict) has no number in p.
 func (h *handler) alertOut(p *pair, rec delivery.Record) outgoing {
+	event := p.event
+	if event == "" {
+		event = hook.EventTableLoaded
+	}
 	m := delivery.AlertMessage{
 		Kind:            delivery.KindExhausted,
 		ClientID:        p.key.ClientID,
@@ -104,6 +112,8 @@ func (h *handler) alertOut(p *pair, rec delivery.Record) outgoing {
 		Tables:          p.notification.TableNames(),
 		Attempts:        delivery.LastAttempts(rec.Attempts),
 		AttemptCount:    len(rec.Attempts),
+		Event:           event,
+		Sequence:        rec.Sequence,
 	}
 	return outgoing{queueURL: h.cfg.AlertQueueURL, queue: "alert", body: string(m.Encode()), group: notify.MessageGroupID(m.ClientID)}
 }

@@ -89,6 +89,32 @@ func TestEventNotificationIsRetriedWithItsType(t *testing.T) {
 	}
 }
 
+// An event notification that exhausts its retries is alerted as a load is,
+// the alert naming the event's type and its id as the load id, with no
+// sequence: the headers its requests carried, for the email's curl command.
+func TestEventNotificationAlertNamesItsType(t *testing.T) {
+	e := newEnv(t)
+	subscribeOverdue(e)
+	m, _ := overdueEvent()
+	e.failWith(503)
+	e.mustRun(t, retryEvent(string(m.Encode())))
+	for n := 2; n <= 6; n++ {
+		retries := e.queue.on(retryURL)
+		e.mustRun(t, retryEvent(retries[len(retries)-1].Body))
+	}
+	alerts := e.queue.on(alertURL)
+	if len(alerts) != 1 {
+		t.Fatalf("alerts = %+v, want one", alerts)
+	}
+	a, err := delivery.DecodeAlert([]byte(alerts[0].Body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Event != notify.EventLoadOverdue || a.Sequence != 0 || a.LoadID != m.EventID || strings.Contains(alerts[0].Body, `"sequence"`) {
+		t.Errorf("alert = %s, want event load_overdue, load id %s, no sequence", alerts[0].Body, m.EventID)
+	}
+}
+
 // A malformed event message is dead-lettered with its reason and sends
 // nothing.
 func TestMalformedEventMessagesAreDeadLettered(t *testing.T) {

@@ -262,7 +262,11 @@ func TestFailureQueuesRetryThenAlert(t *testing.T) {
 	}
 	rec := e.record(key("L1", 1))
 	want := delivery.AlertMessage{Kind: "exhausted", ClientID: testClient, LoadID: "L1", HookID: 1, HookURL: "https://one.example/h",
-		WebhookID: hook.WebhookID(testClient, "L1", 1), IntegrationName: "shopify", Tables: []string{"orders"}, Attempts: rec.Attempts, AttemptCount: 6}
+		WebhookID: hook.WebhookID(testClient, "L1", 1), IntegrationName: "shopify", Tables: []string{"orders"}, Attempts: rec.Attempts, AttemptCount: 6,
+		Event: hook.EventTableLoaded, Sequence: 1} // the headers every attempt carried, for the email's curl command
+	if calls[0].Sequence != 1 || rec.Sequence != 1 {
+		t.Errorf("webhook-sequence sent %d, recorded %d; want 1", calls[0].Sequence, rec.Sequence)
+	}
 	if diff := cmp.Diff(am, want); diff != "" {
 		t.Errorf("alert (-got +want):\n%s", diff)
 	}
@@ -275,7 +279,12 @@ func TestFailureQueuesRetryThenAlert(t *testing.T) {
 	last := e.queue.on(retryURL)
 	e.mustRun(t, sqsEvent(last[len(last)-1].Body))
 	if len(e.hooks.calls()) != 6 || len(e.queue.on(alertURL)) != 2 {
-		t.Errorf("after redelivery: %d requests, %d alerts; want 6 and 2", len(e.hooks.calls()), len(e.queue.on(alertURL)))
+		t.Fatalf("after redelivery: %d requests, %d alerts; want 6 and 2", len(e.hooks.calls()), len(e.queue.on(alertURL)))
+	}
+	// The alert queued again from the record, without an attempt, names
+	// the same event and sequence.
+	if again := e.queue.on(alertURL)[1]; again.Body != alerts[0].Body {
+		t.Errorf("alert queued again:\n%s\nwant the first:\n%s", again.Body, alerts[0].Body)
 	}
 }
 

@@ -56,6 +56,12 @@ type DigestEntry struct {
 	At          time.Time // the last attempt
 	ErrorClass  string    // how the last attempt ended (mail.ErrorClass), e.g. "HTTP 503"
 	Snippet     string    // the start of the last response body kept, if any
+	// Event and Sequence are the alert message's: the webhook-event and
+	// webhook-sequence headers of the delivery's requests, for the
+	// digest's curl command ("" and 0 when the message or the entry is of
+	// an earlier version, or the requests carried no sequence).
+	Event    string
+	Sequence int64
 	// AttemptCount is the alert message's (AlertLoadID): which sequence
 	// of the pair was exhausted. Not listed; it only keys the placement.
 	AttemptCount int

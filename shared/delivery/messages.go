@@ -160,6 +160,13 @@ type AlertMessage struct {
 	// names the sequence the alert is for (AlertLoadID). 0 in messages of
 	// earlier versions, which had one alert per pair.
 	AttemptCount int `json:"attempt_count,omitempty"`
+	// Event is the webhook-event header of the delivery's requests
+	// ("table_loaded", "run_completed", "load_overdue") and Sequence its
+	// webhook-sequence header (0 when they carried none: an event
+	// notification), so that the email's curl command sends the headers the
+	// requests carried. Messages of earlier versions have neither (Event "").
+	Event    string `json:"event,omitempty"`
+	Sequence int64  `json:"sequence,omitempty"`
 }
 
 // AlertLoadID is the load id under which the alert of one exhausted
@@ -276,7 +283,7 @@ func DecodeRetry(raw []byte) (RetryMessage, error) {
 // alertKeys and attemptKeys are the keys of an alert message and of each of
 // its attempts; no other is allowed (only this service writes them).
 var (
-	alertKeys   = []string{"kind", "client_id", "load_id", "hook_id", "hook_url", "webhook_id", "integration_name", "tables", "attempts", "attempt_count"}
+	alertKeys   = []string{"kind", "client_id", "load_id", "hook_id", "hook_url", "webhook_id", "integration_name", "tables", "attempts", "attempt_count", "event", "sequence"}
 	attemptKeys = []string{"at", "outcome", "status_code", "error", "latency_ms", "response_snippet"}
 )
 
@@ -329,6 +336,16 @@ func DecodeAlert(raw []byte) (AlertMessage, error) {
 			return m, &strictjson.Error{Field: "attempt_count", Reason: "out of range"}
 		}
 		m.AttemptCount = int(n)
+	}
+	if _, ok, _ := o.Get("event"); ok {
+		if m.Event, err = o.Name("event"); err != nil {
+			return m, err
+		}
+	}
+	if _, ok, _ := o.Get("sequence"); ok {
+		if m.Sequence, err = o.Positive("sequence"); err != nil {
+			return m, err
+		}
 	}
 	// Last, so that a misspelt key is reported as the field it misspells.
 	if err := o.Only(alertKeys...); err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
+	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/hookurl"
 )
 
@@ -23,29 +24,57 @@ type Links struct {
 // RenderFor renders the alert for msg as Render does, with links.
 func RenderFor(msg delivery.AlertMessage, now time.Time, links Links) Email {
 	v := newView(msg, now)
-	v.Links, v.Curl = links, Curl(msg.HookURL, msg.WebhookID)
+	v.Links = links
+	v.Curl = Curl(Request{HookURL: msg.HookURL, WebhookID: msg.WebhookID, LoadID: msg.LoadID, Event: msg.Event, Sequence: msg.Sequence})
 	return Email{Subject: Subject(msg), UnsubscribeURL: links.UnsubscribeURL, Text: alertText(v), HTML: alertHTML(v)}
 }
 
-// Curl is a curl command that sends the hook the request the service sent:
-// the POST with its headers to the hook URL (as redacted: its query string
-// is left out, so the reader puts it back) and the body from a file. The
-// signature headers are placeholders: only the hook's secret can make them.
-// Every value is single-quoted for a POSIX shell.
-func Curl(hookURL, webhookID string) string {
-	id := clip(clean(webhookID), maxIDRunes)
+// Request is the request an email's curl command repeats, as the alert
+// message (or the digest entry) names it.
+type Request struct {
+	HookURL   string // redacted (hookurl.Redact)
+	WebhookID string
+	LoadID    string
+	// Event is the webhook-event the request carried; "" when the message
+	// does not say (one of an earlier version).
+	Event string
+	// Sequence is the webhook-sequence it carried; 0 when none.
+	Sequence int64
+}
+
+// Curl is a curl command that sends the hook the request r the service
+// sent: the POST to the hook URL (as redacted: its query string is left
+// out, so the reader puts it back) with the headers the request carried,
+// in its order, and the body from a file. The signature headers are
+// placeholders: only the hook's secret can make them; so is the event of a
+// request whose message does not name it. The load id is left out when
+// empty and the sequence when 0, as the request leaves them out. Every
+// value is single-quoted for a POSIX shell.
+func Curl(r Request) string {
+	id := clip(clean(r.WebhookID), maxIDRunes)
 	if id == "" {
 		id = "<webhook id>"
 	}
+	event := clip(clean(r.Event), maxIDRunes)
+	if event == "" {
+		event = "<event type, e.g. " + hook.EventTableLoaded + ">"
+	}
 	lines := []string{
-		"curl -X POST " + shellQuote(clip(clean(hookurl.Redact(hookURL)), maxURLRunes)),
+		"curl -X POST " + shellQuote(clip(clean(hookurl.Redact(r.HookURL)), maxURLRunes)),
 		"-H 'Content-Type: application/json'",
 		"-H 'User-Agent: StitchLoadingWebhook'",
 		"-H " + shellQuote("webhook-id: "+id),
 		"-H 'webhook-timestamp: <Unix time in seconds>'",
 		"-H 'webhook-signature: v1,<base64 HMAC-SHA256 of id.timestamp.body, keyed with the hook secret>'",
-		"--data-binary @notification.json",
+		"-H " + shellQuote("webhook-event: "+event),
 	}
+	if load := clip(clean(r.LoadID), maxIDRunes); load != "" {
+		lines = append(lines, "-H "+shellQuote("webhook-load-id: "+load))
+	}
+	if r.Sequence > 0 {
+		lines = append(lines, "-H 'webhook-sequence: "+strconv.FormatInt(r.Sequence, 10)+"'")
+	}
+	lines = append(lines, "--data-binary @notification.json")
 	return strings.Join(lines, " \\\n  ")
 }
 
@@ -139,7 +168,8 @@ func RenderDigest(d Digest, now time.Time, links Links) Email {
 	}
 	v.SnippetLines = wrap(v.Snippet, snippetLineRunes)
 	if n := len(d.Entries); n > 0 {
-		v.Curl = Curl(d.HookURL, d.Entries[n-1].WebhookID)
+		last := d.Entries[n-1]
+		v.Curl = Curl(Request{HookURL: d.HookURL, WebhookID: last.WebhookID, LoadID: last.LoadID, Event: last.Event, Sequence: last.Sequence})
 	}
 	return Email{Subject: DigestSubject(d), UnsubscribeURL: links.UnsubscribeURL, Text: digestText(v), HTML: digestHTML(v)}
 }

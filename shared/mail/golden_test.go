@@ -34,6 +34,7 @@ func hostileAlert() delivery.AlertMessage {
 	m.HookURL = "https://user:pw@hooks.example.com/<script>/a'b?q=<script>#frag"
 	m.LoadID = "load\x1b[31m<b>&'"
 	m.WebhookID = "msg_'quoted'<>&+"
+	m.Event = "table_loaded'; rm -rf ~ #\n"
 	m.Attempts[0].Error = "</li><script>x</script> & 'q'"
 	m.Attempts[2].Snippet = "older snippet"
 	m.Attempts[len(m.Attempts)-1].Snippet = "<script>alert(document.cookie)</script>\r\nsee https://evil.example.com/login or mail root@evil.example.com, v1.2 & 'x'+\"y\" " + strings.Repeat("word ", 40)
@@ -49,7 +50,7 @@ func hostileDigest() Digest {
 	for i := 0; i < MaxDigestLoads+3; i++ {
 		e := delivery.DigestEntry{LoadID: "load-" + strings.Repeat("x", i%3) + "<&>", At: t0.Add(time.Duration(i) * time.Minute),
 			Integration: "shop<i>fy", Table: "orders'" + strings.Repeat("_", i%2), ErrorClass: classes[i%len(classes)],
-			WebhookID: "msg_" + strings.Repeat("a", i%5)}
+			WebhookID: "msg_" + strings.Repeat("a", i%5), Event: "run_completed'<x>", Sequence: int64(i)}
 		if i%7 == 0 {
 			e.Snippet = "bad gateway <html> from https://proxy.example.com/x@y " + strings.Repeat("z", i)
 		}
@@ -90,9 +91,10 @@ func TestBodiesGolden(t *testing.T) {
 	}
 	long.Attempts[len(long.Attempts)-1].Snippet = strings.Repeat("s", 1024)
 	noAttempts := sample()
-	noAttempts.Attempts, noAttempts.IntegrationName, noAttempts.WebhookID = nil, "", ""
+	// An alert message of an earlier version also names no event or sequence.
+	noAttempts.Attempts, noAttempts.IntegrationName, noAttempts.WebhookID, noAttempts.Event, noAttempts.Sequence = nil, "", "", "", 0
 	oneDigest := Digest{ClientID: 1, HookID: 2, HookURL: "https://h.example.com/", WindowStart: t0, WindowEnd: t0.Add(time.Hour),
-		Entries: []delivery.DigestEntry{{LoadID: "l1", At: t0, Integration: "shopify", Table: "orders", ErrorClass: "HTTP 500", WebhookID: "msg_1"}}}
+		Entries: []delivery.DigestEntry{{LoadID: "l1", At: t0, Integration: "shopify", Table: "orders", ErrorClass: "HTTP 500", WebhookID: "msg_1", Event: "table_loaded", Sequence: 7}}}
 	badScheme := Links{AppURL: "javascript:alert(1)", UnsubscribeURL: "HTTPS://APP.example.com/u"}
 
 	cases := map[string]func() Email{

@@ -23,6 +23,8 @@ func sample() delivery.AlertMessage {
 		WebhookID:       "msg_0123456789abcdef0123456789abcdef",
 		IntegrationName: "shopify",
 		Tables:          []string{"orders", "orders__order_items"},
+		Event:           "table_loaded",
+		Sequence:        42,
 		Attempts: []delivery.Attempt{
 			{At: t0, Outcome: "http_status", StatusCode: 503, Snippet: "upstream unavailable"},
 			{At: t0.Add(31 * time.Second), Outcome: "timeout", Error: "no response within 30s"},

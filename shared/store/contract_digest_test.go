@@ -58,6 +58,7 @@ func runDigestContract(t *testing.T, open func(t *testing.T) digestContract) {
 		run  func(t *testing.T, c digestContract)
 	}{
 		{"DigestFirstOpensWindow", contractDigestWindows},
+		{"DigestEntryKeepsItsFacts", contractDigestEntryFacts},
 		{"DigestPlacementIsSticky", contractDigestSticky},
 		{"DigestSealedWindowTakesNoEntry", contractDigestSealed},
 		{"DigestConcurrentPlacements", contractDigestConcurrent},
@@ -130,6 +131,32 @@ func contractDigestWindows(t *testing.T, c digestContract) {
 	// Another hook has its own windows.
 	if _, first, err := c.s.NoteExhausted(ctx, cClient, 2, entry("L2", c.clock.Now()), hour); err != nil || !first {
 		t.Errorf("hook 2: first=%v %v, want first", first, err)
+	}
+}
+
+// An entry comes back from its digest as it was kept, with the webhook-event
+// and webhook-sequence of its requests (the digest's curl command sends
+// them); one without them (an event notification's sequence, an earlier
+// version's message) comes back without.
+func contractDigestEntryFacts(t *testing.T, c digestContract) {
+	c.note(t, "L1") // opens the window
+	withHeaders := entry("L2", c.clock.Now())
+	withHeaders.Event, withHeaders.Sequence = hook.EventTableLoaded, 42
+	without := entry("L3", c.clock.Now().Add(time.Second))
+	var w store.DigestWindow
+	for _, e := range []store.DigestEntry{withHeaders, without} {
+		var err error
+		if w, _, err = c.s.NoteExhausted(ctx, cClient, 1, e, hour); err != nil {
+			t.Fatalf("NoteExhausted(%s): %v", e.LoadID, err)
+		}
+	}
+	c.clock.Advance(hour)
+	got, err := c.s.SealDigest(ctx, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []store.DigestEntry{withHeaders, without}); diff != "" {
+		t.Errorf("digest entries (-got +want):\n%s", diff)
 	}
 }
 

@@ -55,6 +55,8 @@ const (
 	dgAt         = "at"
 	dgClass      = "error_class"
 	dgSnippet    = "response_snippet"
+	dgEvent      = "event"
+	dgSequence   = "sequence"
 	alDigestAt   = "digest_start"
 	alDigestOpen = "digest_first"
 )
@@ -167,7 +169,7 @@ func (s *Store) placeOnce(ctx context.Context, clientID, hookID int64, e DigestE
 			attrPK: attrS(digestPK(clientID, hookID)), attrSK: attrS(digestEntryPrefix(w.Start) + alertLoad),
 			dgLoadID: attrS(e.LoadID), dgWebhookID: attrS(e.WebhookID), dgIntegr: attrS(e.Integration),
 			dgTable: attrS(e.Table), dgAt: attrTime(e.At), dgClass: attrS(e.ErrorClass),
-			dgSnippet: attrS(e.Snippet), attrExpiresAt: exp,
+			dgSnippet: attrS(e.Snippet), dgEvent: attrS(e.Event), dgSequence: attrN(e.Sequence), attrExpiresAt: exp,
 		}
 		err := s.transactWrite(ctx, []types.TransactWriteItem{
 			{ConditionCheck: &types.ConditionCheck{
@@ -253,6 +255,8 @@ func (s *Store) SealDigest(ctx context.Context, w DigestWindow) ([]DigestEntry, 
 		e := DigestEntry{
 			LoadID: d.str(dgLoadID), WebhookID: d.str(dgWebhookID), Integration: d.str(dgIntegr),
 			Table: d.str(dgTable), At: d.time(dgAt), ErrorClass: d.str(dgClass), Snippet: d.str(dgSnippet),
+			// Entries written by earlier versions have neither.
+			Event: d.optStr(dgEvent), Sequence: d.optInt(dgSequence),
 		}
 		if err := d.result("digest entry"); err != nil {
 			return nil, fmt.Errorf("seal digest %d/%d: %w", w.ClientID, w.HookID, err)
