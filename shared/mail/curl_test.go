@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -92,7 +93,7 @@ func TestCurlCarriesTheRequestHeaders(t *testing.T) {
 func TestCurlRepeatsTheRealRequest(t *testing.T) {
 	curl, err := exec.LookPath("curl")
 	if err != nil {
-		t.Skip("no curl on this machine")
+		devstack.Missing(t, "no curl on this machine (scripts/chaos needs it too)")
 	}
 	cfg, ca, err := receiver.NewTLS()
 	if err != nil {

@@ -44,12 +44,15 @@ type Email struct {
 
 // Bounds on what an email shows.
 const (
-	// MaxSubjectRunes bounds the subject line.
-	MaxSubjectRunes = 150
+	// MaxSubjectRunes bounds the subject line: room for the prefix and two
+	// whole names of maxNameRunes.
+	MaxSubjectRunes = len(subjectPrefix) + maxNameRunes + len(" / ") + maxNameRunes
 	// maxNameRunes bounds an integration or table name.
 	maxNameRunes = 128
-	// maxSubjectNameRunes bounds a name inside the subject.
-	maxSubjectNameRunes = 50
+	// maxSubjectNameRunes bounds a name inside the subject: as in the
+	// bodies, so a subject holds the names whole up to that length (a
+	// warehouse's identifiers are shorter).
+	maxSubjectNameRunes = maxNameRunes
 	// maxTables is how many tables the bodies list; more are counted.
 	maxTables = 50
 	// maxAttempts is how many attempts the bodies list; more are counted.

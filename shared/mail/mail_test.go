@@ -51,7 +51,8 @@ func TestSubject(t *testing.T) {
 		{"no integration", "", []string{"orders"}, "Unable to Deliver Post Load Notification: unknown integration / orders"},
 		{"header injection", "shop\r\nBcc: victim@example.com", []string{"ord\ners\x00"}, "Unable to Deliver Post Load Notification: shop Bcc: victim@example.com / ord ers"},
 		{"unicode line separators and bidi", "shop\u2028ify\u202e", []string{"orders\u0085"}, "Unable to Deliver Post Load Notification: shop ify / orders"},
-		{"long names", long, []string{long}, "Unable to Deliver Post Load Notification: " + strings.Repeat("x", 49) + "… / " + strings.Repeat("x", 49) + "…"},
+		{"long names", long, []string{long}, "Unable to Deliver Post Load Notification: " + strings.Repeat("x", 127) + "… / " + strings.Repeat("x", 127) + "…"},
+		{"names of 128 runes, whole", strings.Repeat("i", 128), []string{strings.Repeat("t", 128)}, "Unable to Deliver Post Load Notification: " + strings.Repeat("i", 128) + " / " + strings.Repeat("t", 128)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
