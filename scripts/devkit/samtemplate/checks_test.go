@@ -300,6 +300,12 @@ func checkLeastPrivilege(t *Template, root string) []string {
 		if len(f.Policies) == 0 {
 			p = append(p, fmt.Sprintf("%s: no Policies", f.LogicalID))
 		}
+		if f.Role == "" {
+			p = append(p, fmt.Sprintf("%s: no Role of its own (the role SAM makes carries AWS's managed execution policies, whose log and SQS rights are on every resource)", f.LogicalID))
+		}
+		for _, m := range f.ManagedPolicies {
+			p = append(p, fmt.Sprintf("%s: managed policy %v on its role (broader than the code needs)", f.LogicalID, m))
+		}
 	}
 	scans := codeScans(root, "functions", "shared/store")
 	for _, s := range sts {
@@ -318,6 +324,48 @@ func checkLeastPrivilege(t *Template, root string) []string {
 			if r == "*" {
 				p = append(p, fmt.Sprintf("%s: Resource \"*\" for %v", s.function, s.actions))
 			}
+		}
+	}
+	return p
+}
+
+// checkRoleReaches: a function's role lets Lambda read and delete the
+// messages of each queue its SQS events consume, and lets the function
+// write to its own log group, each on exactly those resources.
+func checkRoleReaches(t *Template, _ string) []string {
+	sts, p := statements(t)
+	grants := func(fn, resource string, actions ...string) bool {
+		for _, a := range actions {
+			found := false
+			for _, s := range sts {
+				if s.function != fn || s.effect != "Allow" || !slices.Contains(s.actions, a) {
+					continue
+				}
+				for _, r := range s.resources {
+					if res, attr, ok := GetAtt(r); ok && res == resource && attr == "Arn" {
+						found = true
+					}
+				}
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	}
+	for _, f := range t.Functions() {
+		for name, e := range f.Events {
+			if e.Type != "SQS" {
+				continue
+			}
+			q, _, _ := GetAtt(e.Properties["Queue"])
+			if !grants(f.LogicalID, q, "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes") {
+				p = append(p, fmt.Sprintf("%s: its role cannot receive and delete the messages of %s (event %s)", f.LogicalID, q, name))
+			}
+		}
+		group, _ := asMap(f.LoggingConfig["LogGroup"])["Ref"].(string)
+		if group == "" || !grants(f.LogicalID, group, "logs:CreateLogStream", "logs:PutLogEvents") {
+			p = append(p, fmt.Sprintf("%s: its role cannot write to its log group %q", f.LogicalID, group))
 		}
 	}
 	return p

@@ -62,8 +62,15 @@ type Function struct {
 	// LoggingConfig is the global one with the function's keys over it
 	// (SAM merges maps of Globals).
 	LoggingConfig map[string]any
-	Policies      []any
-	Events        map[string]Event
+	// Role is the logical id of the AWS::IAM::Role the function's Role
+	// names with !GetAtt (empty when SAM makes the role).
+	Role string
+	// Policies are the function's own Policies and, with a Role of the
+	// template, the policy documents of that role's Policies.
+	Policies []any
+	// ManagedPolicies are the ManagedPolicyArns of the function's Role.
+	ManagedPolicies []any
+	Events          map[string]Event
 }
 
 // Event is one entry of a function's Events.
@@ -276,6 +283,14 @@ func (t *Template) Functions() []Function {
 		f.Policies = asSlice(r.Properties["Policies"])
 		if f.Policies == nil && r.Properties["Policies"] != nil {
 			f.Policies = []any{r.Properties["Policies"]}
+		}
+		if role, _, ok := GetAtt(r.Properties["Role"]); ok && t.Resources[role].Type == "AWS::IAM::Role" {
+			f.Role = role
+			rp := t.Resources[role].Properties
+			for _, pol := range asSlice(rp["Policies"]) {
+				f.Policies = append(f.Policies, asMap(pol)["PolicyDocument"])
+			}
+			f.ManagedPolicies = asSlice(rp["ManagedPolicyArns"])
 		}
 		for name, e := range asMap(r.Properties["Events"]) {
 			em := asMap(e)

@@ -41,6 +41,7 @@ var checks = []struct {
 	{"API timeout at most 29 s", checkAPITimeout},
 	{"globals: provided.al2023 arm64 bootstrap JSON logs", checkGlobals},
 	{"least privilege", checkLeastPrivilege},
+	{"each role reaches its event sources and log group", checkRoleReaches},
 	{"SES only SendEmail on the identity", checkSES},
 	{"HTTP API routes: admin on AWS_IAM, app and hooks without", checkAPIRoutes},
 	{"outputs give the API and queue URLs", checkOutputs},
@@ -73,10 +74,20 @@ func env(tp *Template, fn string) map[string]any {
 	return asMap(asMap(props(tp, fn)["Environment"])["Variables"])
 }
 
-// statementWith returns the first statement of fn's inline policies whose
+// policies returns the policy documents of fn's role.
+func policies(tp *Template, fn string) []any {
+	role, _, _ := GetAtt(props(tp, fn)["Role"])
+	var out []any
+	for _, pol := range asSlice(tp.Resources[role].Properties["Policies"]) {
+		out = append(out, asMap(pol)["PolicyDocument"])
+	}
+	return out
+}
+
+// statementWith returns the first statement of fn's role's policies whose
 // actions include action.
 func statementWith(tp *Template, fn, action string) map[string]any {
-	for _, pol := range asSlice(props(tp, fn)["Policies"]) {
+	for _, pol := range policies(tp, fn) {
 		for _, s := range toSlice(asMap(pol)["Statement"]) {
 			for _, a := range toSlice(asMap(s)["Action"]) {
 				if a == action {
@@ -143,6 +154,21 @@ func TestChecksCatchMutations(t *testing.T) {
 		}},
 		{"SAM policy template", checkLeastPrivilege, func(tp *Template) {
 			props(tp, "ApiFunction")["Policies"] = []any{map[string]any{"DynamoDBCrudPolicy": map[string]any{"TableName": map[string]any{"Ref": "HooksTable"}}}}
+		}},
+		{"a role SAM makes", checkLeastPrivilege, func(tp *Template) { delete(props(tp, "DispatcherFunction"), "Role") }},
+		{"a managed policy on a role", checkLeastPrivilege, func(tp *Template) {
+			role, _, _ := GetAtt(props(tp, "AlerterFunction")["Role"])
+			tp.Resources[role].Properties["ManagedPolicyArns"] = []any{"arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"}
+		}},
+		{"no right to receive from an event source", checkRoleReaches, func(tp *Template) {
+			statementWith(tp, "DispatcherFunction", "sqs:ReceiveMessage")["Resource"] = map[string]any{"Fn::GetAtt": []any{"NotificationsQueue", "Arn"}}
+		}},
+		{"no right to delete from the alerts queue", checkRoleReaches, func(tp *Template) {
+			s := statementWith(tp, "AlerterFunction", "sqs:ReceiveMessage")
+			s["Action"] = []any{"sqs:ReceiveMessage", "sqs:GetQueueAttributes"}
+		}},
+		{"logs to another function's group", checkRoleReaches, func(tp *Template) {
+			statementWith(tp, "ApiFunction", "logs:PutLogEvents")["Resource"] = map[string]any{"Fn::GetAtt": []any{"AlerterFunctionLogs", "Arn"}}
 		}},
 		{"SES SendRawEmail", checkSES, func(tp *Template) {
 			s := statementWith(tp, "AlerterFunction", "ses:SendEmail")
