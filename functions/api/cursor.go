@@ -29,17 +29,16 @@ type cursorSeal struct{ key []byte }
 
 // processCursorKey is the key of a function given none: random, so its
 // cursors work only in this process (locally and in tests; the template
-// gives every instance the same key).
+// gives every instance the same key). See hooksConfig.cursorSeal.
 var processCursorKey = sync.OnceValue(func() []byte {
 	key := make([]byte, minCursorKeyBytes)
 	_, _ = rand.Read(key) // crypto/rand.Read never fails
 	return key
 })
 
+// newCursorSeal is the seal of HOOKS_CURSOR_KEY, at least
+// minCursorKeyBytes long.
 func newCursorSeal(key []byte) (cursorSeal, error) {
-	if len(key) == 0 {
-		return cursorSeal{key: processCursorKey()}, nil
-	}
 	if len(key) < minCursorKeyBytes {
 		return cursorSeal{}, fmt.Errorf("cursor key shorter than %d bytes", minCursorKeyBytes)
 	}

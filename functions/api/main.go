@@ -83,10 +83,12 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	hooks := hooksConfig{allowPrivate: cfg.allowPrivate, secretOverlap: cfg.secretOverlap, freshnessMin: cfg.freshnessMin, sender: sender,
 		retries: sqsRetryQueue{client: sendMessageFunc(sqs.NewFromConfig(awsCfg).SendMessage), url: cfg.retryQueueURL}, replayRate: cfg.replayRate}
-	if hooks.cursors, err = newCursorSeal(cfg.cursorKey); err != nil {
-		return err
-	}
-	if len(cfg.cursorKey) == 0 && cfg.lambda {
+	switch {
+	case len(cfg.cursorKey) > 0:
+		if hooks.cursors, err = newCursorSeal(cfg.cursorKey); err != nil {
+			return err
+		}
+	case cfg.lambda: // the zero seal: a random key of this process
 		log.Warn("history cursors work only in this instance", slog.String("reason", "HOOKS_CURSOR_KEY is empty"))
 	}
 
