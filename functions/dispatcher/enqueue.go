@@ -9,9 +9,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/postloadhooks/hooks/shared/delivery"
-	"github.com/postloadhooks/hooks/shared/hook"
 	"github.com/postloadhooks/hooks/shared/hookurl"
 	"github.com/postloadhooks/hooks/shared/notify"
+	"github.com/postloadhooks/hooks/shared/webhook"
 )
 
 // Queueing what a record's deliveries leave: retry messages (each with its
@@ -97,10 +97,6 @@ func (h *handler) retryOut(p *pair, n int, delay time.Duration) outgoing {
 // the email's curl command: the sequence as the record keeps it, since an
 // alert queued again without an attempt (onConflict) has no number in p.
 func (h *handler) alertOut(p *pair, rec delivery.Record) outgoing {
-	event := p.event
-	if event == "" {
-		event = hook.EventTableLoaded
-	}
 	m := delivery.AlertMessage{
 		Kind:            delivery.KindExhausted,
 		ClientID:        p.key.ClientID,
@@ -112,7 +108,7 @@ func (h *handler) alertOut(p *pair, rec delivery.Record) outgoing {
 		Tables:          p.notification.TableNames(),
 		Attempts:        delivery.LastAttempts(rec.Attempts),
 		AttemptCount:    len(rec.Attempts),
-		Event:           event,
+		Event:           webhook.EventOf(p.event),
 		Sequence:        rec.Sequence,
 	}
 	return outgoing{queueURL: h.cfg.AlertQueueURL, queue: "alert", body: string(m.Encode()), group: notify.MessageGroupID(m.ClientID)}

@@ -109,12 +109,12 @@ type Request struct {
 // a table load's notification (the same name as hook.EventTableLoaded).
 const EventTableLoaded = "table_loaded"
 
-// event is the request's webhook-event value.
-func (r *Request) event() string {
-	if r.Event == "" {
+// EventOf is the webhook-event value of a request whose Event is event.
+func EventOf(event string) string {
+	if event == "" {
 		return EventTableLoaded
 	}
-	return r.Event
+	return event
 }
 
 // signature is the webhook-signature value of an attempt made at ts (unix
@@ -137,7 +137,7 @@ func (r *Request) signature(at time.Time, ts string) (string, error) {
 // header is the request's header, each key as Header.Set writes it
 // (canonical: "Webhook-Id" for webhook-id), every value in one array.
 func (r *Request) header(ts, sig string) http.Header {
-	values := []string{"application/json", UserAgent, r.WebhookID, ts, sig, r.event(), r.LoadID, ""}
+	values := []string{"application/json", UserAgent, r.WebhookID, ts, sig, EventOf(r.Event), r.LoadID, ""}
 	h := http.Header{
 		"Content-Type":      values[0:1:1],
 		"User-Agent":        values[1:2:2],
