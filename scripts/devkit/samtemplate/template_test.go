@@ -74,20 +74,12 @@ func env(tp *Template, fn string) map[string]any {
 	return asMap(asMap(props(tp, fn)["Environment"])["Variables"])
 }
 
-// policies returns the policy documents of fn's role.
-func policies(tp *Template, fn string) []any {
-	role, _, _ := GetAtt(props(tp, fn)["Role"])
-	var out []any
-	for _, pol := range asSlice(tp.Resources[role].Properties["Policies"]) {
-		out = append(out, asMap(pol)["PolicyDocument"])
-	}
-	return out
-}
-
-// statementWith returns the first statement of fn's role's policies whose
-// actions include action.
+// statementWith returns the first statement of fn's policies (its role's,
+// as Functions reads them: the template's own maps, so changing the
+// statement changes tp) whose actions include action.
 func statementWith(tp *Template, fn, action string) map[string]any {
-	for _, pol := range policies(tp, fn) {
+	f, _ := tp.Function(fn)
+	for _, pol := range f.Policies {
 		for _, s := range toSlice(asMap(pol)["Statement"]) {
 			for _, a := range toSlice(asMap(s)["Action"]) {
 				if a == action {
