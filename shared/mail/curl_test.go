@@ -95,23 +95,11 @@ func TestCurlRepeatsTheRealRequest(t *testing.T) {
 	if err != nil {
 		devstack.Missing(t, "no curl on this machine (scripts/chaos needs it too)")
 	}
-	cfg, ca, err := receiver.NewTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	caFile := filepath.Join(dir, "ca.pem")
-	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	srv := receiver.New()
 	got := make(chan receiver.Delivery, 1)
 	srv.Handle("/catch", receiver.Route{Answer: receiver.Answer{Status: 204}, OnDelivery: func(d receiver.Delivery) { got <- d }})
-	l, err := receiver.Serve("127.0.0.1:0", srv, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Down)
+	l, caFile := devstack.Receiver(t, srv)
+	dir := t.TempDir()
 	c, err := webhook.NewClient(webhook.Options{AllowPrivate: true, ExtraCAFile: caFile})
 	if err != nil {
 		t.Fatal(err)

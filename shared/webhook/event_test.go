@@ -2,11 +2,10 @@ package webhook_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/hook"
@@ -21,23 +20,11 @@ func TestEventAndLoadIDHeaders(t *testing.T) {
 	if webhook.EventTableLoaded != hook.EventTableLoaded {
 		t.Fatalf("webhook.EventTableLoaded = %q, hook.EventTableLoaded = %q", webhook.EventTableLoaded, hook.EventTableLoaded)
 	}
-	cfg, ca, err := receiver.NewTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	srv := receiver.New()
 	secret := hook.NewSecret()
 	got := make(chan receiver.Delivery, 10)
 	srv.Handle("/catch", receiver.Route{Secret: secret, Answer: receiver.Answer{Status: 204}, OnDelivery: func(d receiver.Delivery) { got <- d }})
-	l, err := receiver.Serve("127.0.0.1:0", srv, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Down)
+	l, caFile := devstack.Receiver(t, srv)
 	c, err := webhook.NewClient(webhook.Options{AllowPrivate: true, ExtraCAFile: caFile})
 	if err != nil {
 		t.Fatal(err)

@@ -3,11 +3,10 @@ package webhook_test
 import (
 	"context"
 	"net/http"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/scripts/devkit/receiver"
 	"github.com/postloadhooks/hooks/shared/delivery"
 	"github.com/postloadhooks/hooks/shared/webhook"
@@ -17,20 +16,8 @@ import (
 // and the attempt carries the wait only for 429 and 503, and the
 // schedule's decision then waits for it.
 func TestDeliverReadsRetryAfter(t *testing.T) {
-	cfg, caPEM, err := receiver.NewTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca := filepath.Join(t.TempDir(), "ca.pem")
-	if err := os.WriteFile(ca, caPEM, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	srv := receiver.New()
-	l, err := receiver.Serve("127.0.0.1:0", srv, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(l.Down)
+	l, ca := devstack.Receiver(t, srv)
 	now := time.Now().UTC().Truncate(time.Second)
 	c, err := webhook.NewClient(webhook.Options{AllowPrivate: true, ExtraCAFile: ca, Now: func() time.Time { return now }})
 	if err != nil {

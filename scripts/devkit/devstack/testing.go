@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/postloadhooks/hooks/scripts/devkit/receiver"
 )
 
 // The SDK's own endpoint variables; scripts/stack env prints them.
@@ -181,4 +185,26 @@ func SESv2(t testing.TB) (*sesv2.Client, string) {
 	t.Helper()
 	requireEndpoints(t, EnvSESv2)
 	return sesv2.NewFromConfig(localConfig(t)), strings.TrimRight(os.Getenv(EnvSESv2), "/")
+}
+
+// Receiver serves h (a receiver.Server, usually) over TLS on a free
+// loopback port for the rest of t, under a CA made for it, and returns the
+// listener and the path of the CA's PEM file, for a webhook client's
+// ExtraCAFile.
+func Receiver(t testing.TB, h http.Handler) (*receiver.Listener, string) {
+	t.Helper()
+	cfg, ca, err := receiver.NewTLS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := receiver.Serve("127.0.0.1:0", h, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Down)
+	return l, caFile
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/postloadhooks/hooks/scripts/devkit/devstack"
 	"github.com/postloadhooks/hooks/scripts/devkit/localenv"
 	"github.com/postloadhooks/hooks/scripts/devkit/receiver"
 )
@@ -76,19 +77,7 @@ func listenUntil(t *testing.T, getenv func(string) string, args ...string) (stri
 // third -hook then says so.
 func TestListenKeepThenReattach(t *testing.T) {
 	root := t.TempDir()
-	tlsCfg, ca, err := receiver.NewTLS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	caFile := filepath.Join(root, "ca.pem")
-	if err := os.WriteFile(caFile, ca, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	l, err := receiver.Serve("127.0.0.1:0", receiver.New(), tlsCfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Down()
+	l, caFile := devstack.Receiver(t, receiver.New())
 	api := &fakeHooks{hooks: map[string]string{}}
 	srv := httptest.NewServer(api)
 	defer srv.Close()
