@@ -38,6 +38,25 @@ func TestAutoDisableSwitch(t *testing.T) {
 	}
 }
 
+// disableForFailing has the service disable account A's hook id for
+// failing, as the alerter does after its exhausted deliveries.
+func disableForFailing(t *testing.T, a *testAPI, id int64) {
+	t.Helper()
+	ctx := context.Background()
+	for range 2 {
+		if _, err := a.store.NoteHookExhausted(ctx, clientA, id, "l", 1, a.store.now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h, err := a.store.GetHook(ctx, clientA, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := a.store.AutoDisableHook(ctx, clientA, id, h.Health.FailingSince, h.Health.FailingSince); !ok || err != nil {
+		t.Fatalf("AutoDisableHook: %v %v", ok, err)
+	}
+}
+
 // TestDisabledReason: the hook object says why a hook is disabled, in every
 // answer that carries it: null while enabled, "member", "plan", and
 // "failing" while the service holds it disabled; a member disabling a
@@ -49,16 +68,7 @@ func TestDisabledReason(t *testing.T) {
 	if status != http.StatusOK || !strings.Contains(body, `"disabled_at":null,"disabled_reason":null,"filter"`) {
 		t.Fatalf("enabled: %d %s", status, body)
 	}
-	ctx := context.Background()
-	for range 2 {
-		if _, err := a.store.NoteHookExhausted(ctx, clientA, h.ID, "l", 1, a.store.now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	h, _ = a.store.GetHook(ctx, clientA, h.ID)
-	if _, ok, err := a.store.AutoDisableHook(ctx, clientA, h.ID, h.Health.FailingSince, h.Health.FailingSince); !ok || err != nil {
-		t.Fatalf("AutoDisableHook: %v %v", ok, err)
-	}
+	disableForFailing(t, a, h.ID)
 	for _, path := range []string{hooksPath + "/1", hooksPath} {
 		status, body = a.do(t, "GET", path, bearer(tokenA), "")
 		if status != http.StatusOK || !strings.Contains(body, `"disabled_reason":"failing","filter"`) {
@@ -86,17 +96,7 @@ func TestDisabledReason(t *testing.T) {
 // and one a member disabled stays as it was.
 func TestDowngradeCountsEnabledHooksOnly(t *testing.T) {
 	a := newTestAPI(t)
-	ctx := context.Background()
-	failing := a.store.seedHook(clientA, urlA, false)
-	for range 2 {
-		if _, err := a.store.NoteHookExhausted(ctx, clientA, failing.ID, "l", 1, a.store.now()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	failing, _ = a.store.GetHook(ctx, clientA, failing.ID)
-	if _, ok, err := a.store.AutoDisableHook(ctx, clientA, failing.ID, failing.Health.FailingSince, failing.Health.FailingSince); !ok || err != nil {
-		t.Fatalf("AutoDisableHook: %v %v", ok, err)
-	}
+	disableForFailing(t, a, a.store.seedHook(clientA, urlA, false).ID)
 	a.store.seedHook(clientA, "https://b.example.com/", false)
 	a.store.seedHook(clientA, "https://c.example.com/", false)
 	a.store.seedHook(clientA, "https://d.example.com/", true)
